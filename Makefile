@@ -1,0 +1,47 @@
+# kassa: `make run` serves the demo on-sale, `make test` runs the whole suite.
+# Both set everything up on a machine with only Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+
+.PHONY: run test lint format shell browser bench-smoke clean
+
+run: $(VENV)/.run-deps
+	$(BIN)/python -m ticketing.launcher run
+
+test: $(VENV)/.dev-deps browser
+	$(BIN)/python -m ticketing.launcher test $(ARGS)
+
+lint: $(VENV)/.dev-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-deps
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# A shell with DATABASE_URL / REDIS_URL / SECRET_KEY exported (embedded
+# services are started and left running).
+shell: $(VENV)/.dev-deps
+	@bash --rcfile <(cat ~/.bashrc 2>/dev/null; $(BIN)/python -m ticketing.launcher env 2>/dev/null; echo 'source $(BIN)/activate') -i
+
+# Browser tests drive Debian's Chromium through Playwright.
+browser:
+	@sh scripts/ensure-chromium.sh
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.run-deps: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.run-deps
+
+clean:
+	rm -rf $(VENV) staticfiles

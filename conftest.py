@@ -1,0 +1,125 @@
+"""Fixtures shared by every app's tests: real Redis, a real Celery worker, a real browser."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis():
+    """Each test starts with an empty Redis database (the test one, see launcher)."""
+    from django_redis import get_redis_connection
+
+    get_redis_connection("default").flushdb()
+    yield
+
+
+@pytest.fixture
+def redis_conn():
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")
+
+
+def _test_database_url() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    if s["HOST"].startswith("/"):
+        return f"postgresql://{auth}@/{s['NAME']}?host={s['HOST']}"
+    return f"postgresql://{auth}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(tmp_path, transactional_db, settings):
+    """A real `celery worker` process on its own queue, against the test database.
+
+    Yields (queue name, log path). Tests that use it see committed data only,
+    hence `transactional_db`.
+    """
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    log_path = tmp_path / "worker.log"
+    env = {**os.environ, "DATABASE_URL": _test_database_url(), "CELERY_QUEUE": queue}
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "ticketing", "worker", "--pool", "solo",
+             "-Q", queue, "-l", "INFO", "--without-heartbeat", "--without-gossip",
+             "--without-mingle"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        settings.CELERY_TASK_DEFAULT_QUEUE = queue
+        from ticketing.celery import app
+
+        app.conf.task_default_queue = queue
+        try:
+            deadline = time.monotonic() + 30
+            while b"ready" not in log_path.read_bytes():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("worker did not start:\n" + log_path.read_text())
+                time.sleep(0.1)
+            yield queue, log_path
+        finally:
+            app.conf.task_default_queue = os.environ.get("CELERY_QUEUE", "kassa")
+            proc.terminate()
+            proc.wait(15)
+
+
+def wait_for(predicate, timeout: float = 20, interval: float = 0.1):
+    """Poll until predicate() is truthy; return its value or fail the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright (never a downloaded browser)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian chromium is not installed (make test installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"],
+        )  # fmt: skip
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="ru-RU", timezone_id="Asia/Almaty")
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Tests render templates without a collectstatic run: no manifest lookups.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_AUTOREFRESH = True

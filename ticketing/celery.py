@@ -1,0 +1,45 @@
+"""The Celery app. Tasks carry the request id of the request that queued them."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery, signals
+
+from ticketing.logging import request_id_var
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
+
+app = Celery("ticketing")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@signals.before_task_publish.connect
+def _attach_request_id(headers=None, **kwargs):
+    request_id = request_id_var.get()
+    if headers is not None and request_id and "request_id" not in headers:
+        headers["request_id"] = request_id
+
+
+@signals.task_prerun.connect
+def _adopt_request_id(task=None, **kwargs):
+    request_id = getattr(task.request, "request_id", None) if task else None
+    task.request._request_id_token = request_id_var.set(request_id)
+
+
+@signals.task_postrun.connect
+def _drop_request_id(task=None, **kwargs):
+    token = getattr(task.request, "_request_id_token", None) if task else None
+    if token is not None:
+        request_id_var.reset(token)
+
+
+@signals.setup_logging.connect
+def _use_django_logging(**kwargs):
+    # Keep Django's JSON LOGGING config in workers instead of Celery's own.
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)

@@ -1,0 +1,139 @@
+"""Strict readers of the environment for settings.py.
+
+A value that is present but wrong stops start-up with a message naming the
+variable, instead of silently becoming a default. Any variable may instead be
+given as `<NAME>_FILE`, a path whose contents are the value (for secrets
+mounted as files).
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_UNSET = object()
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    file_path = os.environ.get(f"{name}_FILE")
+    if value is not None and file_path is not None:
+        raise ImproperlyConfigured(f"{name}: set either {name} or {name}_FILE, not both")
+    if file_path is not None:
+        try:
+            with open(file_path, encoding="utf-8") as fh:
+                return fh.read().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {file_path!r}: {exc}") from exc
+    return value
+
+
+def env_str(name: str, default: object = _UNSET) -> str:
+    value = _raw(name)
+    if value is None or value == "":
+        if default is _UNSET:
+            raise ImproperlyConfigured(f"{name} is required but not set")
+        return default  # type: ignore[return-value]
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is not a boolean; use one of {sorted(_TRUE | _FALSE)}"
+    )
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={number} must be at least {minimum}")
+    return number
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: list[str]) -> str:
+    value = env_str(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of {choices}")
+    return value
+
+
+def parse_database_url(name: str, url: str) -> dict:
+    """postgres[ql]://user:password@host:port/dbname?host=/socket/dir&opt=..."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql"}:
+        raise ImproperlyConfigured(
+            f"{name}: scheme {parts.scheme!r} is not supported; use postgresql://user:pass@host:5432/db"
+        )
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname or "/" in dbname:
+        raise ImproperlyConfigured(f"{name}: the URL must name exactly one database, got {url!r}")
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    try:
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}: the port in {url!r} is not a number") from None
+    host = query.pop("host", None) or parts.hostname or ""
+    if not host:
+        raise ImproperlyConfigured(f"{name}: the URL names no host (or ?host=/socket/dir)")
+    return {
+        "NAME": dbname,
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": host,
+        "PORT": str(port or ""),
+        "OPTIONS": query,
+    }
+
+
+def env_database(name: str) -> dict:
+    return parse_database_url(name, env_str(name))
+
+
+def env_redis_url(name: str) -> str:
+    url = env_str(name)
+    parts = urlsplit(url)
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(
+            f"{name}: scheme {parts.scheme!r} is not supported; use redis://host:6379/0 or unix:///path.sock"
+        )
+    if parts.scheme == "unix" and not parts.path:
+        raise ImproperlyConfigured(f"{name}: a unix:// URL needs the socket path")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ImproperlyConfigured(f"{name}: the URL names no host")
+    try:
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}: the port in {url!r} is not a number") from None
+    return url
+
+
+def celery_broker_url(redis_url: str) -> str:
+    """Kombu spells a unix-socket Redis `redis+socket://` instead of `unix://`."""
+    if redis_url.startswith("unix://"):
+        return "redis+socket://" + redis_url[len("unix://") :]
+    return redis_url

@@ -1,0 +1,13 @@
+"""gunicorn settings used by `make run` and the benchmarks."""
+
+from __future__ import annotations
+
+import os
+
+workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+worker_class = "sync"
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+accesslog = None  # the JSON app log carries what matters; access logs cost CPU under load
+errorlog = "-"

@@ -1,0 +1,29 @@
+"""First-run set-up for `make run`: the staff login and the demo on-sale, once."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Create the staff superuser (once) and load the demo data (idempotent)."
+
+    def handle(self, *args, **options):
+        data_dir = settings.BASE_DIR / ".data"
+        data_dir.mkdir(exist_ok=True)
+        login_file = data_dir / "staff_login.txt"
+        User = get_user_model()
+        if not User.objects.filter(username="admin").exists():
+            password = secrets.token_urlsafe(12)
+            User.objects.create_superuser("admin", "admin@kassa.local", password)
+            login_file.write_text(f"login admin / password {password}\n")
+            login_file.chmod(0o600)
+            self.stdout.write(f"created staff user: {login_file.read_text().strip()}")
+        elif not login_file.exists():
+            login_file.write_text(
+                "login admin / password: set earlier (manage.py changepassword admin)\n"
+            )
