@@ -1,3 +1,73 @@
 from __future__ import annotations
 
-from django.db import models  # noqa: F401
+import hashlib
+import secrets
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Partner(models.Model):
+    """A partner app (a bank's super-app, say) selling through the API."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def channel(self) -> str:
+        return f"partner:{self.slug}"
+
+
+class Scope(models.TextChoices):
+    CATALOG = "catalog", _("Catalogue")
+    SELL = "sell", _("Sell")
+    CHECKIN = "checkin", _("Check-in")
+
+
+class ApiKey(models.Model):
+    """`Authorization: Api-Key <prefix>.<secret>`; only a hash of the whole key is stored."""
+
+    PREFIX_LENGTH = 8
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="keys")
+    name = models.CharField(max_length=200, blank=True)
+    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True, editable=False)
+    hashed_key = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.partner.slug} {self.prefix}…"
+
+    @staticmethod
+    def hash(raw_key: str) -> str:
+        # The secret is 256 random bits, so a plain SHA-256 (no slow KDF) is
+        # enough and keeps authentication cheap on every API call.
+        return hashlib.sha256(raw_key.encode()).hexdigest()
+
+    @classmethod
+    def generate(cls) -> tuple[str, str]:
+        """A new (prefix, full key) pair; the full key is shown to staff once."""
+        prefix = secrets.token_hex(cls.PREFIX_LENGTH // 2)
+        return prefix, f"{prefix}.{secrets.token_urlsafe(32)}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.partner.is_active
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes

@@ -1,3 +1,242 @@
 from __future__ import annotations
 
-from django.db import models  # noqa: F401
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Venue(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(unique=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    time_zone = models.CharField(max_length=64, default="Asia/Almaty")
+    # The compact layout spec the sections and seats were generated from.
+    layout_spec = models.JSONField(default=dict, blank=True)
+    # Map canvas size for the SVG (the stage is drawn from layout_spec).
+    map_width = models.PositiveIntegerField(default=1000)
+    map_height = models.PositiveIntegerField(default=1000)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Section(models.Model):
+    class Kind(models.TextChoices):
+        SEATED = "seated", _("Seated")
+        STANDING = "standing", _("Standing")
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="sections")
+    code = models.CharField(max_length=20)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SEATED)
+    # Standing sections only: how many people fit.
+    capacity = models.PositiveIntegerField(null=True, blank=True)
+    # SVG geometry on the venue map: {"points": [[x, y], ...], "label": [x, y]}.
+    geometry = models.JSONField(default=dict, blank=True)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "code"], name="section_code_unique"),
+            models.CheckConstraint(
+                condition=Q(kind="seated") | Q(capacity__isnull=False),
+                name="section_standing_has_capacity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.venue} / {self.name}"
+
+
+class Seat(models.Model):
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="seats")
+    row_label = models.CharField(max_length=10)
+    # Rows and seats are numbered in walking order: seats n and n+1 of one row
+    # are neighbours, which is what "together" means for best-available.
+    row_index = models.PositiveIntegerField()
+    number = models.PositiveIntegerField()
+    x = models.FloatField()
+    y = models.FloatField()
+    # Lower is better: distance to the stage centre, computed by the generator.
+    quality_rank = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["section_id", "row_index", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["section", "row_index", "number"], name="seat_position_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.section.code} {self.row_label}-{self.number}"
+
+
+class Event(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ON_SALE = "on_sale", _("On sale")
+        SOLD_OUT = "sold_out", _("Sold out")
+        CANCELLED = "cancelled", _("Cancelled")
+        FINISHED = "finished", _("Finished")
+
+    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="events")
+    title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(unique=True)
+    description = models.TextField(_("description"), blank=True)
+    poster = models.ImageField(upload_to="posters/", blank=True)
+    starts_at = models.DateTimeField(_("starts at"))
+    doors_at = models.DateTimeField(_("doors open at"), null=True, blank=True)
+    time_zone = models.CharField(max_length=64, default="Asia/Almaty")
+    currency = models.CharField(max_length=3, default="KZT")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["starts_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return f"/e/{self.slug}/"
+
+
+class PriceTier(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="tiers")
+    name = models.CharField(_("name"), max_length=100)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    colour = models.CharField(max_length=7, default="#888888")
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "-price"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="tier_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.price} {self.event.currency})"
+
+
+class EventSeat(models.Model):
+    """One seat of one event: the unit of seated stock.
+
+    Status moves only by conditional UPDATE with a row-count check (orders
+    services). A row with status 'held' and `held_until` in the past counts as
+    available to the next such UPDATE: expiry needs no worker.
+    """
+
+    class Status(models.TextChoices):
+        AVAILABLE = "available", _("Available")
+        HELD = "held", _("Held")
+        SOLD = "sold", _("Sold")
+        BLOCKED = "blocked", _("Blocked")
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="seats")
+    seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="event_seats")
+    # Denormalised from seat for the grouped availability query and best-available picks.
+    section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="+")
+    tier = models.ForeignKey(PriceTier, on_delete=models.PROTECT, related_name="seats")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.AVAILABLE)
+    held_until = models.DateTimeField(null=True, blank=True)
+    # Plain ids, not foreign keys: orders owns holds and orders, and events
+    # must not depend on it (the orders app joins the other way).
+    hold_id = models.UUIDField(null=True, blank=True)
+    order_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "seat"], name="eventseat_unique"),
+            models.CheckConstraint(
+                condition=~Q(status="held") | Q(held_until__isnull=False, hold_id__isnull=False),
+                name="eventseat_held_has_hold",
+            ),
+        ]
+        indexes = [
+            # Availability per section/tier (grouped count) and best-available
+            # picks ordered by quality within a tier or section.
+            models.Index(fields=["event", "section", "status"], name="eventseat_avail_idx"),
+            models.Index(fields=["event", "tier", "status"], name="eventseat_tier_idx"),
+            # The hold sweeper's "expired holds" scan.
+            models.Index(
+                fields=["held_until"], name="eventseat_held_until_idx", condition=Q(status="held")
+            ),
+            models.Index(fields=["hold_id"], name="eventseat_hold_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}:{self.seat_id} {self.status}"
+
+
+class StandingArea(models.Model):
+    """Standing stock of one section for one event: counters, not rows."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="standing_areas")
+    section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="+")
+    tier = models.ForeignKey(PriceTier, on_delete=models.PROTECT, related_name="standing_areas")
+    capacity = models.PositiveIntegerField()
+    held = models.PositiveIntegerField(default=0)
+    sold = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "section"], name="standing_unique"),
+            # Invariant 1 at the database level: never over capacity.
+            models.CheckConstraint(
+                condition=Q(held__gte=0) & Q(sold__gte=0) & Q(capacity__gte=F("held") + F("sold")),
+                name="standing_within_capacity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.section.name}: {self.sold}+{self.held}/{self.capacity}"
+
+    @property
+    def available(self) -> int:
+        return self.capacity - self.held - self.sold
+
+
+class SalePhase(models.Model):
+    """A window in which some channels may buy, under a card rule and a per-buyer limit."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="phases")
+    name = models.CharField(_("name"), max_length=100)
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    # Channel names: "web", "app", "partner:<slug>", or "partner:*" for any partner.
+    channels = models.JSONField(default=list)
+    # Card rule: allowed brands ("visa", "mastercard", ...) and BIN prefixes; empty = any.
+    card_brands = models.JSONField(default=list, blank=True)
+    card_bin_prefixes = models.JSONField(default=list, blank=True)
+    # Optional access codes; when present one of them is required to buy.
+    access_codes = models.JSONField(default=list, blank=True)
+    per_buyer_limit = models.PositiveIntegerField(default=6)
+    requires_waiting_room = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="phase_window"),
+            models.CheckConstraint(
+                condition=Q(per_buyer_limit__gte=1), name="phase_limit_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event}: {self.name}"
+
+    def is_open(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.starts_at <= at < self.ends_at
+
+    def allows_channel(self, channel: str) -> bool:
+        if channel in self.channels:
+            return True
+        return channel.startswith("partner:") and "partner:*" in self.channels

@@ -33,7 +33,7 @@ DB_NAME = "kassa"
 
 
 def log(message: str) -> None:
-    print(f"[kassa] {message}", flush=True)
+    print(f"[kassa] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -113,6 +113,9 @@ def _start_redis() -> tuple[subprocess.Popen | None, Path]:
             "--maxclients", "10000",
             "--logfile", str(rdir / "redis.log"),
         ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,  # it logs to its file; must not hold our stdout open
+        stderr=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl-C reaches the launcher, which stops it last
     )  # fmt: skip
     deadline = time.monotonic() + 15
