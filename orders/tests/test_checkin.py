@@ -32,8 +32,9 @@ def test_checkin_results(client, scanner_key):
     auth = {"HTTP_AUTHORIZATION": f"Api-Key {scanner_key}"}
 
     def scan(code):
-        return client.post("/api/v1/checkin/", {"code": code}, content_type="application/json",
-                           **auth)
+        return client.post(
+            "/api/v1/checkin/", {"code": code}, content_type="application/json", **auth
+        )
 
     ok = scan(first.code)
     assert ok.status_code == 200 and ok.json()["result"] == "ok"
@@ -51,8 +52,12 @@ def test_checkin_needs_the_scope(client):
     body = {"code": "x"}
     anonymous = client.post("/api/v1/checkin/", body, content_type="application/json")
     assert anonymous.status_code in (401, 403)
-    wrong = client.post("/api/v1/checkin/", body, content_type="application/json",
-                        HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    wrong = client.post(
+        "/api/v1/checkin/",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Api-Key {raw}",
+    )
     assert wrong.status_code == 403
 
 
@@ -70,9 +75,12 @@ def test_checkin_race_exactly_one_scanner_wins(scanner_key):
         try:
             client = Client()
             barrier.wait()
-            response = client.post("/api/v1/checkin/", {"code": ticket.code},
-                                   content_type="application/json",
-                                   HTTP_AUTHORIZATION=f"Api-Key {scanner_key}")
+            response = client.post(
+                "/api/v1/checkin/",
+                {"code": ticket.code},
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Api-Key {scanner_key}",
+            )
             with lock:
                 results.append(response.json()["result"])
         finally:

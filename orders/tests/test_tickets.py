@@ -58,8 +58,9 @@ def test_totp_accepts_current_and_previous_step_only():
     assert not totp_accepts(secret, "", now)
 
 
-def test_rotating_qr_checkin(settings, client, event, gateway_outbox,
-                             django_capture_on_commit_callbacks):
+def test_rotating_qr_checkin(
+    settings, client, event, gateway_outbox, django_capture_on_commit_callbacks
+):
     settings.TICKET_ROTATING_QR = True
     from orders.tests.factories import order_make
 
@@ -100,8 +101,9 @@ def test_order_page_shows_tickets_with_qr(client, paid_order):
     assert client.get(f"/orders/{paid_order.code}/").status_code == 404
 
 
-def test_return_page_waits_then_goes_to_the_order(client, order, gateway_outbox,
-                                                 django_capture_on_commit_callbacks):
+def test_return_page_waits_then_goes_to_the_order(
+    client, order, gateway_outbox, django_capture_on_commit_callbacks
+):
     client.post(f"/orders/{order.code}/pay/", {"t": order.access_token})
     payment = order.payments.get()
     with django_capture_on_commit_callbacks(execute=True):
@@ -123,15 +125,21 @@ def test_pay_page_redirects_to_the_gateway(client, order):
     assert form.status_code == 200 and order.code in form.content.decode()
 
 
-def test_api_payment_start_and_tickets(client, order, gateway_outbox,
-                                      django_capture_on_commit_callbacks):
+def test_api_payment_start_and_tickets(
+    client, order, gateway_outbox, django_capture_on_commit_callbacks
+):
     url = f"/api/v1/orders/{order.pk}/payments/"
     assert client.post(url, {}, content_type="application/json").status_code == 404
-    bad = client.post(url, {"return_url": "https://evil.example/"}, content_type="application/json",
-                      HTTP_X_ORDER_TOKEN=order.access_token)
+    bad = client.post(
+        url,
+        {"return_url": "https://evil.example/"},
+        content_type="application/json",
+        HTTP_X_ORDER_TOKEN=order.access_token,
+    )
     assert bad.status_code == 400 and "return_url" in bad.json()["error"]["details"]
-    response = client.post(url, {}, content_type="application/json",
-                           HTTP_X_ORDER_TOKEN=order.access_token)
+    response = client.post(
+        url, {}, content_type="application/json", HTTP_X_ORDER_TOKEN=order.access_token
+    )
     assert response.status_code == 201
     data = response.json()
     assert data["redirect_url"].endswith(f"/sandbox-gateway/pay/{data['payment_id']}/")
@@ -150,8 +158,9 @@ def test_api_payment_start_and_tickets(client, order, gateway_outbox,
     assert client.get(tickets[0]["qr_svg_url"]).status_code == 200
 
 
-def test_staff_refund_voids_tickets_and_puts_seats_back(paid_order, gateway_outbox,
-                                                        django_capture_on_commit_callbacks):
+def test_staff_refund_voids_tickets_and_puts_seats_back(
+    paid_order, gateway_outbox, django_capture_on_commit_callbacks
+):
     from events.models import EventSeat
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -171,8 +180,9 @@ def test_staff_cancel_releases_unpaid_stock(order):
     order_staff_cancel(order=order)
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELLED
-    assert set(EventSeat.objects.filter(pk__in=order.hold.seat_ids).values_list(
-        "status", flat=True)) == {"available"}
+    assert set(
+        EventSeat.objects.filter(pk__in=order.hold.seat_ids).values_list("status", flat=True)
+    ) == {"available"}
 
 
 def test_admin_search_and_audit_trail(admin_client, paid_order):
@@ -180,8 +190,9 @@ def test_admin_search_and_audit_trail(admin_client, paid_order):
     assert listing.status_code == 200 and paid_order.code in listing.content.decode()
     page = admin_client.get(f"/admin/orders/order/{paid_order.pk}/change/")
     assert page.status_code == 200 and "order.paid" in page.content.decode()
-    refund = admin_client.post("/admin/orders/order/", {
-        "action": "refund_orders", "_selected_action": [paid_order.pk]})
+    refund = admin_client.post(
+        "/admin/orders/order/", {"action": "refund_orders", "_selected_action": [paid_order.pk]}
+    )
     assert refund.status_code == 302
     paid_order.refresh_from_db()
     assert paid_order.status == Order.Status.REFUNDED
