@@ -9,7 +9,16 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from events.models import Event, EventSeat, PriceTier, SalePhase, Seat, Section, Venue
+from events.models import (
+    Event,
+    EventSeat,
+    PriceTier,
+    SalePhase,
+    Seat,
+    Section,
+    StandingArea,
+    Venue,
+)
 from orders.models import Hold, Order
 
 
@@ -109,3 +118,47 @@ def order_expire_and_resell(order: Order) -> Hold:
     )
     assert taken == len(other.seat_ids)
     return other
+
+
+def standing_order_make(*, event: Event, quantity: int, capacity: int, held_by_others: int = 0):
+    """An unpaid order for `quantity` standing places of a fresh standing area."""
+    from orders.models import HoldStanding
+
+    section = Section.objects.create(
+        venue=event.venue, code="FAN", name="Fan zone", kind="standing", capacity=capacity
+    )
+    tier = PriceTier.objects.create(event=event, name="Fan", price=Decimal("5000.00"))
+    area = StandingArea.objects.create(
+        event=event, section=section, tier=tier, capacity=capacity, held=quantity + held_by_others
+    )
+    now = timezone.now()
+    expires = now + timedelta(minutes=10)
+    hold = Hold.objects.create(
+        event=event,
+        phase=event.phases.first(),
+        buyer_key="device:" + uuid.uuid4().hex,
+        channel="web",
+        status=Hold.Status.CONVERTED,
+        seat_ids=[],
+        quantity=quantity,
+        total=tier.price * quantity,
+        currency=event.currency,
+        expires_at=expires,
+    )
+    HoldStanding.objects.create(hold=hold, area=area, quantity=quantity)
+    order = Order.objects.create(
+        code=secrets.token_hex(4).upper(),
+        access_token=secrets.token_urlsafe(24),
+        event=event,
+        phase=hold.phase,
+        hold=hold,
+        buyer_key=hold.buyer_key,
+        channel="web",
+        email="fan@example.com",
+        name="Fan",
+        quantity=quantity,
+        total=hold.total,
+        currency=event.currency,
+        expires_at=expires,
+    )
+    return order, area
