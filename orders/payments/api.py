@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -53,17 +54,23 @@ class PaymentStartApi(APIView):
         provider = serializers.CharField(required=False, default="sandbox", max_length=30)
         return_url = serializers.CharField(required=False, max_length=500)
 
+        class Meta:
+            ref_name = "PaymentStartInput"
+
         def validate_return_url(self, value: str) -> str:
             # Relative paths for the site; partner apps may return to their own URLs.
             if value.startswith("/") and not value.startswith("//"):
                 return value
             if partner_key(self.context["request"]) and value.startswith(("https://", "http://")):
                 return value
-            raise serializers.ValidationError("Must be a path on this site.")
+            raise serializers.ValidationError(_("Must be a path on this site."))
 
     class OutputSerializer(serializers.Serializer):
         payment_id = serializers.UUIDField()
         redirect_url = serializers.CharField()
+
+        class Meta:
+            ref_name = "PaymentStartOutput"
 
     @extend_schema(
         request=InputSerializer,
@@ -133,6 +140,9 @@ class OrderTicketsApi(APIView):
         tier = serializers.CharField()
         qr_svg_url = serializers.CharField()
 
+        class Meta:
+            ref_name = "OrderTicket"
+
     @extend_schema(
         parameters=[ORDER_TOKEN],
         responses={200: OutputSerializer(many=True), 404: ErrorSerializer, 409: ErrorSerializer},
@@ -156,6 +166,9 @@ class CheckinApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         code = serializers.CharField(max_length=64)
+
+        class Meta:
+            ref_name = "CheckinInput"
 
     @extend_schema(
         request=InputSerializer,

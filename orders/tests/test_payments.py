@@ -349,3 +349,37 @@ def test_brand_detection():
     assert card_brand("2720990000000007") == "mastercard"
     assert card_brand("378282246310005") == "amex"
     assert card_brand("2200000000000004") == "mir"
+
+
+def test_second_successful_payment_of_a_paid_order_is_refunded(
+    client, order, gateway_outbox, django_capture_on_commit_callbacks
+):
+    """Two gateway tabs, both paid: one sale, the other payment goes back."""
+    first, _url = payment_start(order=order)
+    second, _url = payment_start(order=order)
+    with django_capture_on_commit_callbacks(execute=True):
+        pay_with_card(client, first, PARTNER_VISA)
+        pay_with_card(client, second, PARTNER_VISA)
+    results = []
+    for body in gateway_outbox.bodies("succeeded"):
+        with django_capture_on_commit_callbacks(execute=True):
+            results.append(post_callback(client, body).json()["result"])
+    assert results == ["paid", "refunding"]
+    order.refresh_from_db()
+    second.refresh_from_db()
+    assert order.status == Order.Status.PAID and order.tickets.count() == 2
+    assert second.status == Payment.Status.REFUND_PENDING
+    assert [b["payment_id"] for b in gateway_outbox.bodies("refunded")] == [str(second.pk)]
+
+
+def test_openapi_schema_lists_the_payment_endpoints(client):
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    text = schema.content.decode()
+    for path in (
+        "/api/v1/orders/{order_id}/payments/",
+        "/api/v1/checkin/",
+        "/api/v1/payments/{provider}/callback/",
+        "/api/v1/orders/{order_id}/tickets/",
+    ):
+        assert path in text
