@@ -1,8 +1,9 @@
 """Payment services: start a payment, apply a provider's callback, refund.
 
-Lock order everywhere here: Order row, then Hold row, then Payment row, then
-stock (conditional UPDATEs). The holds/orders services lock Order before
-stock too, so the two never deadlock.
+Every write here locks the Order row first (SELECT … FOR UPDATE), so all
+changes to one order are serialised behind that lock; then Payment, Hold and
+finally stock (conditional UPDATEs). The holds/orders services also take the
+Order before stock, so the two never deadlock.
 """
 
 from __future__ import annotations
@@ -75,16 +76,13 @@ def _extend_hold_once(order: Order) -> bool:
 
 
 def payment_start(
-    *,
-    order: Order,
-    provider: str = "sandbox",
-    return_url: str | None = None,
-    actor_user: Any = None,
+    *, order: Order, provider: str = "sandbox", return_url: str | None = None, actor_user: Any = None
 ) -> tuple[Payment, str]:
     """Create a Payment for an unpaid, unexpired order and return the redirect URL.
 
-    Locks the order row; extends the hold once (see `_extend_hold_once`).
-    A failed earlier payment does not prevent a new one.
+    Locks the order row; extends the hold once (see `_extend_hold_once`). The
+    provider is asked for the redirect after the commit (no outside I/O inside
+    the transaction). A failed earlier payment does not prevent a new one.
     """
     gateway = provider_get(provider)
     with transaction.atomic():
@@ -100,8 +98,6 @@ def payment_start(
             currency=order.currency,
             return_url=return_url or f"/orders/{order.code}/return/?t={order.access_token}",
         )
-        redirect_url = gateway.create_payment(payment, payment.return_url)
-        payment.save(update_fields=["provider_ref"])
         _extend_hold_once(order)
         audit_log(
             action="payment.started",
@@ -109,6 +105,9 @@ def payment_start(
             actor_user=actor_user,
             data={"payment": str(payment.pk), "provider": provider, "amount": str(payment.amount)},
         )
+    redirect_url = gateway.create_payment(payment, payment.return_url)
+    if payment.provider_ref:
+        Payment.objects.filter(pk=payment.pk).update(provider_ref=payment.provider_ref)
     return payment, redirect_url
 
 
