@@ -76,7 +76,11 @@ def _extend_hold_once(order: Order) -> bool:
 
 
 def payment_start(
-    *, order: Order, provider: str = "sandbox", return_url: str | None = None, actor_user: Any = None
+    *,
+    order: Order,
+    provider: str = "sandbox",
+    return_url: str | None = None,
+    actor_user: Any = None,
 ) -> tuple[Payment, str]:
     """Create a Payment for an unpaid, unexpired order and return the redirect URL.
 
