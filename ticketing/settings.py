@@ -203,3 +203,10 @@ LOGGING = {
         "celery": {"level": LOG_LEVEL},
     },
 }
+
+# --- payments & tickets ---
+# HMAC key of the sandbox gateway's callbacks; empty = derived from SECRET_KEY.
+SANDBOX_GATEWAY_SECRET = env_str("SANDBOX_GATEWAY_SECRET", "")
+# Rotating QR: a per-ticket TOTP (30 s) appended to the code; check-in accepts
+# the current and previous step.
+TICKET_ROTATING_QR = env_bool("TICKET_ROTATING_QR", False)

@@ -14,5 +14,6 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("", include("queueing.urls")),
     path("", include("orders.urls")),
+    path("", include("orders.payments.urls")),
     path("", include("events.urls")),
 ]

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
+
+from orders.models import AuditEntry, Order, Payment, Ticket
+from orders.payments.services import order_refund, order_staff_cancel
+from ticketing.errors import KassaError
+
+
+class TicketInline(admin.TabularInline):
+    model = Ticket
+    extra = 0
+    can_delete = False
+    fields = ["code", "event_seat", "standing_area", "tier", "price", "status", "used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    can_delete = False
+    fields = [
+        "id",
+        "provider",
+        "amount",
+        "status",
+        "card_brand",
+        "card_bin",
+        "card_last4",
+        "failure_reason",
+        "created_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def _run(modeladmin, request, queryset, service, done: str) -> None:
+    """Each order through its service; one failure does not stop the others."""
+    for order in queryset:
+        try:
+            service(order=order, actor_user=request.user)
+        except KassaError as exc:
+            modeladmin.message_user(request, f"{order.code}: {exc.message}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{order.code}: {done}", messages.SUCCESS)
+
+
+@admin.action(description="Refund (paid orders): void tickets, seats back on sale")
+def refund_orders(modeladmin, request, queryset):
+    _run(modeladmin, request, queryset, order_refund, "refunded")
+
+
+@admin.action(description="Cancel (unpaid orders): release the held stock")
+def cancel_orders(modeladmin, request, queryset):
+    _run(modeladmin, request, queryset, order_staff_cancel, "cancelled")
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["code", "event", "status", "email", "phone", "total", "currency", "created_at"]
+    list_filter = ["status", "event", "channel"]
+    search_fields = ["code", "email", "phone", "name"]
+    date_hierarchy = "created_at"
+    inlines = [TicketInline, PaymentInline]
+    actions = [refund_orders, cancel_orders]
+    readonly_fields = [
+        "code",
+        "event",
+        "phase",
+        "hold",
+        "buyer_key",
+        "channel",
+        "partner",
+        "buyer_ref",
+        "user",
+        "status",
+        "quantity",
+        "total",
+        "currency",
+        "expires_at",
+        "created_at",
+        "paid_at",
+        "audit_trail",
+    ]
+    exclude = ["access_token"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Audit trail")
+    def audit_trail(self, obj: Order):
+        payment_ids = [str(pk) for pk in obj.payments.values_list("pk", flat=True)]
+        entries = AuditEntry.objects.filter(
+            object_type__in=["orders.order", "orders.hold", "orders.payment"],
+            object_id__in=[str(obj.pk), str(obj.hold_id), *payment_ids],
+        ).order_by("created_at", "id")
+        rows = format_html_join(
+            "",
+            "<li>{} · <b>{}</b> · {} · {}</li>",
+            (
+                (e.created_at.isoformat(timespec="seconds"), e.action, e.actor, e.data)
+                for e in entries
+            ),
+        )
+        return format_html("<ul>{}</ul>", rows) if entries else "—"
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "order",
+        "provider",
+        "amount",
+        "currency",
+        "status",
+        "card_brand",
+        "card_last4",
+        "created_at",
+    ]
+    list_filter = ["status", "provider", "card_brand"]
+    search_fields = ["id", "provider_ref", "order__code"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Payment._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = ["code", "order", "event", "event_seat", "standing_area", "status", "used_at"]
+    list_filter = ["status", "event"]
+    search_fields = ["code", "order__code", "order__email"]
+    exclude = ["totp_secret"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Ticket._meta.fields if f.name != "totp_secret"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

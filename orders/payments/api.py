@@ -1,0 +1,201 @@
+"""REST endpoints: start payment, provider callback, tickets of an order, check-in."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.idempotency import idempotent
+from api.permissions import HasScope, RequiresScope, partner_key
+from orders.models import Order
+from orders.payments import selectors
+from orders.payments.exceptions import TicketsNotReady
+from orders.payments.providers import provider_get
+from orders.payments.services import payment_callback_handle, payment_start
+from orders.tickets import ticket_checkin, ticket_describe
+
+ORDER_TOKEN = OpenApiParameter(
+    "X-Order-Token",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The order's access token (buyers without an account).",
+)
+
+
+def _error(name: str):
+    return inline_serializer(
+        name=name,
+        fields={
+            "error": inline_serializer(
+                name=name + "Body",
+                fields={
+                    "code": serializers.CharField(),
+                    "message": serializers.CharField(),
+                    "details": serializers.DictField(),
+                },
+            )
+        },
+    )
+
+
+ErrorSerializer = _error("PaymentsError")
+
+
+class PaymentStartApi(APIView):
+    permission_classes = [HasScope.of("sell")]
+
+    class InputSerializer(serializers.Serializer):
+        provider = serializers.CharField(required=False, default="sandbox", max_length=30)
+        return_url = serializers.CharField(required=False, max_length=500)
+
+        class Meta:
+            ref_name = "PaymentStartInput"
+
+        def validate_return_url(self, value: str) -> str:
+            # Relative paths for the site; partner apps may return to their own URLs.
+            if value.startswith("/") and not value.startswith("//"):
+                return value
+            if partner_key(self.context["request"]) and value.startswith(("https://", "http://")):
+                return value
+            raise serializers.ValidationError(_("Must be a path on this site."))
+
+    class OutputSerializer(serializers.Serializer):
+        payment_id = serializers.UUIDField()
+        redirect_url = serializers.CharField()
+
+        class Meta:
+            ref_name = "PaymentStartOutput"
+
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[ORDER_TOKEN],
+        responses={
+            201: OutputSerializer,
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            410: ErrorSerializer,
+        },
+    )
+    @idempotent
+    def post(self, request, order_id: int):
+        order = selectors.order_for_buyer(
+            request, token=request.headers.get("X-Order-Token"), pk=order_id
+        )
+        data = self.InputSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        payment, redirect_url = payment_start(
+            order=order, actor_user=request.user, **data.validated_data
+        )
+        redirect_url = request.build_absolute_uri(redirect_url)
+        body = {"payment_id": payment.pk, "redirect_url": redirect_url}
+        return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class PaymentCallbackApi(APIView):
+    """The provider's signed callback: no session, no CSRF; the signature is the auth."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=inline_serializer(
+            "ProviderCallback",
+            fields={
+                "payment_id": serializers.UUIDField(),
+                "status": serializers.CharField(),
+                "amount": serializers.CharField(),
+                "currency": serializers.CharField(),
+                "event_id": serializers.CharField(),
+                "card": serializers.DictField(),
+            },
+        ),
+        responses={
+            200: inline_serializer("CallbackResult", fields={"result": serializers.CharField()}),
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    )
+    def post(self, request, provider: str):
+        gateway = provider_get(provider)
+        event = gateway.verify_callback(request)
+        result = payment_callback_handle(provider=provider, event=event)
+        return Response({"result": result})
+
+
+class OrderTicketsApi(APIView):
+    permission_classes = [HasScope.of("sell")]
+
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.CharField()
+        section = serializers.CharField()
+        row = serializers.CharField(allow_null=True)
+        seat = serializers.CharField(allow_null=True)
+        tier = serializers.CharField()
+        qr_svg_url = serializers.CharField()
+
+        class Meta:
+            ref_name = "OrderTicket"
+
+    @extend_schema(
+        parameters=[ORDER_TOKEN],
+        responses={200: OutputSerializer(many=True), 404: ErrorSerializer, 409: ErrorSerializer},
+    )
+    def get(self, request, order_id: int):
+        order = selectors.order_for_buyer(
+            request, token=request.headers.get("X-Order-Token"), pk=order_id
+        )
+        if order.status != Order.Status.PAID:
+            raise TicketsNotReady()
+        rows = []
+        for ticket in selectors.order_tickets(order):
+            url = reverse("orders_payments:ticket_qr", args=[order.code, ticket.code])
+            qr = request.build_absolute_uri(f"{url}?t={order.access_token}")
+            rows.append({"code": ticket.code, **ticket_describe(ticket), "qr_svg_url": qr})
+        return Response(self.OutputSerializer(rows, many=True).data)
+
+
+class CheckinApi(APIView):
+    permission_classes = [RequiresScope.of("checkin")]
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(max_length=64)
+
+        class Meta:
+            ref_name = "CheckinInput"
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: inline_serializer(
+                "CheckinResult",
+                fields={
+                    "result": serializers.ChoiceField(["ok", "already_used", "void", "unknown"]),
+                    "ticket": serializers.DictField(allow_null=True),
+                },
+            ),
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+        },
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result, ticket = ticket_checkin(scanned=data.validated_data["code"])
+        body = None
+        if ticket is not None:
+            body = {
+                "code": ticket.code,
+                "status": ticket.status,
+                "order": ticket.order_id,
+                "used_at": ticket.used_at,
+                **ticket_describe(ticket),
+            }
+        return Response({"result": result, "ticket": body})

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from ticketing.errors import KassaError
+
+
+class OrderNotFound(KassaError):
+    code = "order_not_found"
+    status = 404
+    default_message = _("Order not found.")
+
+
+class OrderNotPayable(KassaError):
+    code = "order_not_payable"
+    status = 409
+    default_message = _("This order cannot be paid any more.")
+
+
+class OrderExpired(KassaError):
+    code = "order_expired"
+    status = 410
+    default_message = _("The time to pay for this order has run out.")
+
+
+class OrderNotRefundable(KassaError):
+    code = "order_not_refundable"
+    status = 409
+    default_message = _("Only paid orders can be refunded.")
+
+
+class OrderNotCancellable(KassaError):
+    code = "order_not_cancellable"
+    status = 409
+    default_message = _("Only unpaid orders can be cancelled.")
+
+
+class UnknownProvider(KassaError):
+    code = "unknown_provider"
+    status = 400
+    default_message = _("Unknown payment provider.")
+
+
+class BadCallback(KassaError):
+    """Unsigned, wrongly signed or malformed provider callback: nothing changes."""
+
+    code = "bad_callback"
+    status = 400
+    default_message = _("The callback is not valid.")
+
+
+class PaymentNotFound(KassaError):
+    code = "payment_not_found"
+    status = 404
+    default_message = _("Payment not found.")
+
+
+class TicketsNotReady(KassaError):
+    code = "tickets_not_ready"
+    status = 409
+    default_message = _("Tickets are issued once the order is paid.")

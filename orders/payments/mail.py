@@ -1,0 +1,34 @@
+"""The confirmation e-mail (HTML + text) with the order link."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from orders.models import Order
+
+
+def order_confirmation_send(*, order_id: int) -> None:
+    order = Order.objects.select_related("event").get(pk=order_id)
+    if order.status != Order.Status.PAID:
+        return
+    context = {
+        "order": order,
+        "order_url": settings.SITE_URL + order.get_absolute_url(),
+        "tickets": order.tickets.select_related(
+            "event_seat__seat", "event_seat__section", "tier", "standing_area__section"
+        ),
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Your tickets: %(event)s (order %(code)s)") % {
+            "event": order.event.title,
+            "code": order.code,
+        }
+        text = render_to_string("orders/tickets_email.txt", context)
+        html = render_to_string("orders/tickets_email.html", context)
+    message = EmailMultiAlternatives(subject, text, to=[order.email])
+    message.attach_alternative(html, "text/html")
+    message.send()

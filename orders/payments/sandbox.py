@@ -1,0 +1,347 @@
+"""The built-in `sandbox` gateway: card checks, test cards, HMAC signing.
+
+It plays the acquirer's part inside the project so every payment path can be
+exercised over real HTTP. Its own state (3-D Secure pending, "already
+charged") lives in the cache, never a card number: the merchant side only ever
+sees brand, BIN (first 6) and last 4.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from orders.payments.exceptions import BadCallback
+from orders.payments.providers import CallbackEvent, PaymentProvider, provider_register
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from orders.models import Payment
+
+SIGNATURE_HEADER = "X-Sandbox-Signature"
+CALLBACK_PATH = "/api/v1/payments/sandbox/callback/"
+THREE_DS_CODE = "123456"
+DELAYED_CALLBACK_SECONDS = 60
+
+# Test cards (API.md): number -> behaviour. Any other valid card succeeds.
+SUCCEED = "succeed"
+DECLINE = "decline"
+INSUFFICIENT_FUNDS = "insufficient_funds"
+THREE_DS = "3ds"
+DELAYED = "delayed"
+DUPLICATE = "duplicate"
+# The partner-bank numbers in API.md (4400 43…) do not pass Luhn; the listed
+# test cards are accepted as they are, every other number must pass it.
+TEST_CARDS = {
+    "4400430000000001": SUCCEED,
+    "4000000000000002": DECLINE,
+    "4000000000009995": INSUFFICIENT_FUNDS,
+    "4000000000003220": THREE_DS,
+    "4000000000000119": DELAYED,
+    "4400430000000019": DUPLICATE,
+}
+
+
+def gateway_secret() -> bytes:
+    configured = getattr(settings, "SANDBOX_GATEWAY_SECRET", "")
+    if configured:
+        return configured.encode()
+    # Derived, so a fresh install signs without extra configuration but the
+    # secret is still never the SECRET_KEY itself.
+    return hmac.new(settings.SECRET_KEY.encode(), b"kassa-sandbox-gateway", "sha256").digest()
+
+
+def sign(body: bytes) -> str:
+    return "sha256=" + hmac.new(gateway_secret(), body, hashlib.sha256).hexdigest()
+
+
+def signature_valid(body: bytes, header: str | None) -> bool:
+    return bool(header) and hmac.compare_digest(sign(body), header)
+
+
+# --- cards ------------------------------------------------------------------
+
+
+def card_digits(raw: str) -> str:
+    return "".join(ch for ch in raw if not ch.isspace() and ch != "-")
+
+
+def luhn_valid(number: str) -> bool:
+    if not number.isdigit() or not 12 <= len(number) <= 19:
+        return False
+    total = 0
+    for index, ch in enumerate(reversed(number)):
+        digit = int(ch)
+        if index % 2 == 1:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def card_brand(number: str) -> str:
+    """Brand from the leading digits (the IIN ranges the acquirers publish)."""
+    two, four = int(number[:2] or 0), int(number[:4] or 0)
+    if number.startswith("4"):
+        return "visa"
+    if 51 <= two <= 55 or 2221 <= four <= 2720:
+        return "mastercard"
+    if two in (34, 37):
+        return "amex"
+    if number.startswith("62"):
+        return "unionpay"
+    if 3528 <= four <= 3589:
+        return "jcb"
+    if number.startswith(("2200", "2201", "2202", "2203", "2204")):
+        return "mir"
+    if number.startswith(("6011", "65")):
+        return "discover"
+    if number.startswith(("50", "56", "57", "58", "6")):
+        return "maestro"
+    return "unknown"
+
+
+@dataclass(frozen=True)
+class CardCheck:
+    ok: bool
+    reason: str = ""
+    field: str = ""
+    brand: str = ""
+    bin: str = ""
+    last4: str = ""
+
+
+def card_check(*, number: str, exp_month: str, exp_year: str, cvc: str, today: date) -> CardCheck:
+    """Validate the form fields; never keep more than brand, BIN and last 4."""
+    digits = card_digits(number)
+    if digits not in TEST_CARDS and not luhn_valid(digits):
+        return CardCheck(False, _("The card number is not valid."), "card_number")
+    try:
+        month, year = int(exp_month), int(exp_year)
+    except (TypeError, ValueError):
+        return CardCheck(False, _("Enter the expiry month and year."), "exp_month")
+    if year < 100:
+        year += 2000
+    if not 1 <= month <= 12:
+        return CardCheck(False, _("The expiry month must be 1 to 12."), "exp_month")
+    if (year, month) < (today.year, today.month):
+        return CardCheck(False, _("The card has expired."), "exp_year")
+    if not (cvc or "").isdigit() or len(cvc) not in (3, 4):
+        return CardCheck(False, _("The CVC is the 3 or 4 digits on the back."), "cvc")
+    return CardCheck(True, brand=card_brand(digits), bin=digits[:6], last4=digits[-4:])
+
+
+def card_behaviour(number: str) -> str:
+    return TEST_CARDS.get(card_digits(number), SUCCEED)
+
+
+def card_rule_refusal(*, brand: str, bin6: str, brands: list[str], bins: list[str]) -> str:
+    """Why the phase's card rule refuses this card, or "" if it is allowed."""
+    allowed = [b.lower() for b in brands]
+    if allowed and brand not in allowed:
+        return _("This sale accepts only %(brands)s cards.") % {
+            "brands": ", ".join(b.title() for b in allowed)
+        }
+    if bins and not any(bin6.startswith(prefix) for prefix in bins):
+        return _("This sale accepts only cards of the partner bank (BIN %(bins)s).") % {
+            "bins": ", ".join(bins)
+        }
+    return ""
+
+
+def card_rule_words(*, brands: list[str], bins: list[str]) -> str:
+    if not brands and not bins:
+        return _("Any card is accepted.")
+    parts = []
+    if brands:
+        parts.append(_("brands: %(b)s") % {"b": ", ".join(b.title() for b in brands)})
+    if bins:
+        parts.append(_("cards starting with %(p)s") % {"p": ", ".join(bins)})
+    return _("Only these cards are accepted: %(rule)s.") % {"rule": "; ".join(parts)}
+
+
+# --- gateway-side state (cache) -------------------------------------------------
+
+
+def _charged_key(payment_id: str) -> str:
+    return f"sbx:charged:{payment_id}"
+
+
+def _pending_3ds_key(payment_id: str) -> str:
+    return f"sbx:3ds:{payment_id}"
+
+
+def charge_claim(payment_id: str) -> bool:
+    """True once per payment: a double-submitted form charges once."""
+    return cache.add(_charged_key(payment_id), 1, timeout=7 * 24 * 3600)
+
+
+def already_charged(payment_id: str) -> bool:
+    return cache.get(_charged_key(payment_id)) is not None
+
+
+def three_ds_remember(payment_id: str, card: dict[str, str]) -> None:
+    cache.set(_pending_3ds_key(payment_id), card, timeout=15 * 60)
+
+
+def three_ds_pending(payment_id: str) -> dict[str, str] | None:
+    return cache.get(_pending_3ds_key(payment_id))
+
+
+def three_ds_forget(payment_id: str) -> None:
+    cache.delete(_pending_3ds_key(payment_id))
+
+
+# --- callbacks ------------------------------------------------------------------
+
+
+def callback_body(
+    *, payment: Payment, status: str, event_id: str, card: dict[str, str], reason: str = ""
+) -> dict:
+    body = {
+        "payment_id": str(payment.pk),
+        "status": status,
+        "amount": str(payment.amount),
+        "currency": payment.currency,
+        "card": card,
+        "event_id": event_id,
+    }
+    if reason:
+        body["reason"] = reason
+    return body
+
+
+def callback_schedule(*, body: dict, countdown: int = 0, copies: int = 1) -> None:
+    """Queue the signed callback once the caller's transaction commits."""
+    from orders.payments.tasks import deliver_sandbox_callback
+
+    def enqueue() -> None:
+        for _copy in range(copies):
+            deliver_sandbox_callback.apply_async(args=[body], countdown=countdown)
+
+    transaction.on_commit(enqueue)
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    status: str  # accepted | refused | declined | 3ds | expired
+    reason: str = ""
+    field: str = ""
+    next_url: str = ""
+
+
+_DECLINE_REASONS = {
+    DECLINE: gettext_lazy("Your bank declined the card."),
+    INSUFFICIENT_FUNDS: gettext_lazy("Insufficient funds on the card."),
+}
+
+
+def _charge(payment: Payment, card: dict[str, str], behaviour: str) -> GatewayResult:
+    """Take the money (once per payment) and schedule the merchant's callback."""
+    if not charge_claim(str(payment.pk)):
+        return GatewayResult("accepted")
+    event_id = "evt_" + uuid.uuid4().hex
+    if behaviour in _DECLINE_REASONS:
+        reason = str(_DECLINE_REASONS[behaviour])
+        body = callback_body(
+            payment=payment, status="failed", event_id=event_id, card=card, reason=behaviour
+        )
+        callback_schedule(body=body)
+        return GatewayResult("declined", reason=reason)
+    body = callback_body(payment=payment, status="succeeded", event_id=event_id, card=card)
+    callback_schedule(
+        body=body,
+        countdown=DELAYED_CALLBACK_SECONDS if behaviour == DELAYED else 0,
+        copies=2 if behaviour == DUPLICATE else 1,
+    )
+    return GatewayResult("accepted")
+
+
+def gateway_charge(
+    *, payment: Payment, number: str, exp_month: str, exp_year: str, cvc: str, today: date
+) -> GatewayResult:
+    """The card form's POST: validate, apply the phase's card rule, then charge."""
+    if payment.status != payment.Status.CREATED or already_charged(str(payment.pk)):
+        return GatewayResult("accepted")
+    check = card_check(number=number, exp_month=exp_month, exp_year=exp_year, cvc=cvc, today=today)
+    if not check.ok:
+        return GatewayResult("refused", reason=check.reason, field=check.field)
+    phase = payment.order.phase
+    refusal = card_rule_refusal(
+        brand=check.brand, bin6=check.bin, brands=phase.card_brands, bins=phase.card_bin_prefixes
+    )
+    if refusal:
+        return GatewayResult("refused", reason=refusal, field="card_number")
+    card = {"brand": check.brand, "bin": check.bin, "last4": check.last4}
+    behaviour = card_behaviour(number)
+    if behaviour == THREE_DS:
+        three_ds_remember(str(payment.pk), card)
+        return GatewayResult(
+            "3ds", next_url=reverse("orders_payments:gateway_3ds", args=[payment.pk])
+        )
+    return _charge(payment, card, behaviour)
+
+
+def gateway_3ds_confirm(*, payment: Payment, code: str) -> GatewayResult:
+    card = three_ds_pending(str(payment.pk))
+    if card is None:
+        return GatewayResult("expired")
+    if not hmac.compare_digest(code.strip(), THREE_DS_CODE):
+        return GatewayResult("refused", reason=_("Wrong confirmation code."), field="code")
+    three_ds_forget(str(payment.pk))
+    return _charge(payment, card, SUCCEED)
+
+
+class SandboxProvider(PaymentProvider):
+    name = "sandbox"
+
+    def create_payment(self, payment: Payment, return_url: str) -> str:
+        if not payment.provider_ref:
+            payment.provider_ref = "sbx_" + uuid.uuid4().hex[:20]
+        return reverse("orders_payments:gateway_pay", args=[payment.pk])
+
+    def verify_callback(self, request: HttpRequest) -> CallbackEvent:
+        body = request.body
+        if not signature_valid(body, request.headers.get(SIGNATURE_HEADER)):
+            raise BadCallback(_("Missing or wrong signature."))
+        try:
+            data = json.loads(body)
+            status = data["status"]
+            if status not in ("succeeded", "failed", "refunded"):
+                raise ValueError(status)
+            card = data.get("card") or {}
+            return CallbackEvent(
+                event_id=str(data["event_id"]),
+                payment_id=str(uuid.UUID(str(data["payment_id"]))),
+                status=status,
+                amount=Decimal(str(data["amount"])),
+                currency=str(data["currency"]),
+                card={k: str(card.get(k, ""))[:8] for k in ("brand", "bin", "last4")},
+                reason=str(data.get("reason", ""))[:200],
+                payload=data,
+            )
+        except (ValueError, KeyError, TypeError, InvalidOperation, AttributeError) as exc:
+            raise BadCallback(_("Malformed callback body.")) from exc
+
+    def refund(self, payment: Payment) -> None:
+        card = {"brand": payment.card_brand, "bin": payment.card_bin, "last4": payment.card_last4}
+        body = callback_body(
+            payment=payment, status="refunded", event_id=f"refund-{payment.pk}", card=card
+        )
+        callback_schedule(body=body)
+
+
+sandbox_provider = provider_register(SandboxProvider())

@@ -1,0 +1,383 @@
+"""Payment services: start a payment, apply a provider's callback, refund.
+
+Every write here locks the Order row first (SELECT … FOR UPDATE), so all
+changes to one order are serialised behind that lock; then Payment, Hold and
+finally stock (conditional UPDATEs). The holds/orders services also take the
+Order before stock, so the two never deadlock.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from events.models import EventSeat, StandingArea
+from orders.models import Hold, Order, Payment, PaymentCallback, Ticket
+from orders.payments.exceptions import (
+    OrderExpired,
+    OrderNotCancellable,
+    OrderNotPayable,
+    OrderNotRefundable,
+    PaymentNotFound,
+)
+from orders.payments.providers import CallbackEvent, provider_get
+from orders.services import audit_log
+from orders.tickets import tickets_issue
+
+logger = logging.getLogger(__name__)
+
+
+def _extension_minutes() -> int:
+    return int(getattr(settings, "HOLD_PAYMENT_EXTENSION_MINUTES", 5))
+
+
+def _max_hold_minutes() -> int:
+    return int(getattr(settings, "HOLD_MAX_MINUTES", 20))
+
+
+def _extend_hold_once(order: Order) -> bool:
+    """Give the buyer time to type a card: once per hold, capped from its creation.
+
+    One conditional UPDATE (`extended = false`) so two parallel payment starts
+    extend once. Only seats this hold still owns move. Caller holds the order lock.
+    """
+    hold = order.hold
+    now = timezone.now()
+    new_expiry = min(
+        now + timedelta(minutes=_extension_minutes()),
+        hold.created_at + timedelta(minutes=_max_hold_minutes()),
+    )
+    if new_expiry <= hold.expires_at:
+        return False
+    updated = Hold.objects.filter(pk=hold.pk, extended=False).update(
+        extended=True, expires_at=new_expiry
+    )
+    if not updated:
+        return False
+    EventSeat.objects.filter(
+        pk__in=hold.seat_ids, hold_id=hold.pk, status=EventSeat.Status.HELD
+    ).update(held_until=new_expiry)
+    order.expires_at = new_expiry
+    order.save(update_fields=["expires_at"])
+    hold.extended, hold.expires_at = True, new_expiry
+    audit_log(
+        action="hold.extended_for_payment",
+        obj=hold,
+        actor="system:payments",
+        data={"expires_at": new_expiry.isoformat(), "order": order.code},
+    )
+    return True
+
+
+def payment_start(
+    *,
+    order: Order,
+    provider: str = "sandbox",
+    return_url: str | None = None,
+    actor_user: Any = None,
+) -> tuple[Payment, str]:
+    """Create a Payment for an unpaid, unexpired order and return the redirect URL.
+
+    Locks the order row; extends the hold once (see `_extend_hold_once`). The
+    provider is asked for the redirect after the commit (no outside I/O inside
+    the transaction). A failed earlier payment does not prevent a new one.
+    """
+    gateway = provider_get(provider)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("hold").get(pk=order.pk)
+        if order.status != Order.Status.PENDING_PAYMENT:
+            raise OrderNotPayable()
+        if order.expires_at <= timezone.now():
+            raise OrderExpired()
+        payment = Payment.objects.create(
+            order=order,
+            provider=provider,
+            amount=order.total,
+            currency=order.currency,
+            return_url=return_url or f"/orders/{order.code}/return/?t={order.access_token}",
+        )
+        _extend_hold_once(order)
+        audit_log(
+            action="payment.started",
+            obj=order,
+            actor_user=actor_user,
+            data={"payment": str(payment.pk), "provider": provider, "amount": str(payment.amount)},
+        )
+    redirect_url = gateway.create_payment(payment, payment.return_url)
+    if payment.provider_ref:
+        Payment.objects.filter(pk=payment.pk).update(provider_ref=payment.provider_ref)
+    return payment, redirect_url
+
+
+def _sell_stock(order: Order, hold: Hold) -> bool:
+    """Move the hold's stock to sold; all or nothing (caller rolls back on False).
+
+    A seat is still ours when hold_id matches and status is 'held', even if
+    held_until has passed: nobody else took it (taking it would have changed
+    hold_id), so selling it cannot double-sell. Standing places still count in
+    `held` unless the hold was expired/released (the sweeper gave them back),
+    in which case fresh capacity must be free.
+    """
+    seat_ids = list(hold.seat_ids)
+    if seat_ids:
+        sold = EventSeat.objects.filter(
+            pk__in=seat_ids, hold_id=hold.pk, status=EventSeat.Status.HELD
+        ).update(status=EventSeat.Status.SOLD, order_id=order.pk, held_until=None)
+        if sold != len(seat_ids):
+            return False
+    still_counted = hold.status in (Hold.Status.ACTIVE, Hold.Status.CONVERTED)
+    for line in hold.standing.all():
+        areas = StandingArea.objects.filter(pk=line.area_id)
+        if still_counted:
+            moved = areas.filter(held__gte=line.quantity).update(
+                held=F("held") - line.quantity, sold=F("sold") + line.quantity
+            )
+        else:
+            moved = areas.filter(capacity__gte=F("held") + F("sold") + line.quantity).update(
+                sold=F("sold") + line.quantity
+            )
+        if moved != 1:
+            return False
+    return True
+
+
+def _release_hold_stock(hold: Hold) -> None:
+    """Give back whatever this hold still owns (after a lost race or a cancel)."""
+    EventSeat.objects.filter(
+        pk__in=hold.seat_ids, hold_id=hold.pk, status=EventSeat.Status.HELD
+    ).update(status=EventSeat.Status.AVAILABLE, hold_id=None, held_until=None)
+    if hold.status in (Hold.Status.ACTIVE, Hold.Status.CONVERTED):
+        for line in hold.standing.all():
+            StandingArea.objects.filter(pk=line.area_id, held__gte=line.quantity).update(
+                held=F("held") - line.quantity
+            )
+
+
+def _on_commit_refund(payment: Payment) -> None:
+    from orders.payments.tasks import payment_refund_issue
+
+    payment_id = str(payment.pk)
+    transaction.on_commit(lambda: payment_refund_issue.delay(payment_id))
+
+
+def _on_commit_paid(order: Order) -> None:
+    from orders.payments.tasks import order_confirmation_send
+    from queueing.services import pass_complete
+
+    order_id, event_id, buyer_key = order.pk, order.event_id, order.buyer_key
+    transaction.on_commit(lambda: order_confirmation_send.delay(order_id), robust=True)
+    transaction.on_commit(
+        lambda: pass_complete(event_id=event_id, buyer_key=buyer_key), robust=True
+    )
+
+
+def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
+    payment.status = Payment.Status.SUCCEEDED
+    payment.card_brand = event.card.get("brand", "")[:20]
+    payment.card_bin = event.card.get("bin", "")[:6]
+    payment.card_last4 = event.card.get("last4", "")[-4:]
+    payment.failure_reason = ""
+    fields = ["status", "card_brand", "card_bin", "card_last4", "failure_reason", "updated_at"]
+    payment.updated_at = timezone.now()
+    payment.save(update_fields=fields)
+    audit_log(
+        action="payment.succeeded",
+        obj=payment,
+        actor="gateway:" + payment.provider,
+        data={"order": order.code, "event_id": event.event_id},
+    )
+
+    # An expired order whose stock is still ours is revived; a cancelled one or
+    # one already paid by another payment is not.
+    hold = Hold.objects.select_for_update().get(pk=order.hold_id)
+    sellable = order.status in (Order.Status.PENDING_PAYMENT, Order.Status.EXPIRED)
+    if sellable:
+        try:
+            with transaction.atomic():  # savepoint: partial stock moves roll back
+                if not _sell_stock(order, hold):
+                    raise _StockLost()
+                tickets_issue(order=order, hold=hold)
+        except (_StockLost, IntegrityError):
+            sellable = False
+        else:
+            order.status = Order.Status.PAID
+            order.paid_at = timezone.now()
+            order.save(update_fields=["status", "paid_at"])
+            if hold.status != Hold.Status.CONVERTED:
+                hold.status = Hold.Status.CONVERTED
+                hold.save(update_fields=["status"])
+            audit_log(
+                action="order.paid",
+                obj=order,
+                actor="gateway:" + payment.provider,
+                data={"payment": str(payment.pk), "tickets": order.tickets.count()},
+            )
+            _on_commit_paid(order)
+            return "paid"
+
+    # Money taken but nothing to sell: refund automatically, never sell twice.
+    payment.status = Payment.Status.REFUND_PENDING
+    payment.save(update_fields=["status"])
+    if order.status != Order.Status.PAID:
+        _release_hold_stock(hold)
+        hold.status = Hold.Status.RELEASED
+        hold.save(update_fields=["status"])
+        order.status = Order.Status.REFUNDED
+        order.save(update_fields=["status"])
+        audit_log(
+            action="order.refunded",
+            obj=order,
+            actor="system:payments",
+            data={"payment": str(payment.pk), "reason": "stock_lost"},
+        )
+    audit_log(
+        action="payment.refund_requested",
+        obj=payment,
+        actor="system:payments",
+        data={"order": order.code, "reason": "not_sellable"},
+    )
+    _on_commit_refund(payment)
+    return "refunding"
+
+
+class _StockLost(Exception):
+    pass
+
+
+def payment_callback_handle(*, provider: str, event: CallbackEvent) -> str:
+    """Apply one verified provider callback; returns what happened.
+
+    Idempotent: (provider, event_id) is inserted once; a duplicate is a no-op.
+    Order-safe: a `failed` after `succeeded` changes nothing; a `succeeded`
+    after `failed` wins (the money was taken). Locks Order, then Hold, then
+    Payment, then stock. Side effects (refund, mail, queue) run on commit.
+    """
+    payment_ref = Payment.objects.filter(pk=event.payment_id, provider=provider).first()
+    if payment_ref is None:
+        raise PaymentNotFound()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=payment_ref.order_id)
+        payment = Payment.objects.select_for_update().get(pk=payment_ref.pk)
+        try:
+            with transaction.atomic():
+                PaymentCallback.objects.create(
+                    provider=provider,
+                    event_id=event.event_id,
+                    payment=payment,
+                    status=event.status,
+                    payload=event.payload,
+                )
+        except IntegrityError:
+            return "duplicate"
+
+        if event.amount != payment.amount or event.currency != payment.currency:
+            logger.warning("callback amount mismatch for payment %s", payment.pk)
+            audit_log(
+                action="payment.callback_mismatch",
+                obj=payment,
+                actor="gateway:" + provider,
+                data={"amount": str(event.amount), "currency": event.currency},
+            )
+            if event.status == "succeeded" and payment.status == Payment.Status.CREATED:
+                payment.status = Payment.Status.REFUND_PENDING
+                payment.failure_reason = "amount mismatch"
+                payment.save(update_fields=["status", "failure_reason"])
+                _on_commit_refund(payment)
+            return "mismatch"
+
+        if event.status == "succeeded":
+            if payment.status not in (Payment.Status.CREATED, Payment.Status.FAILED):
+                return "ignored"
+            return _apply_success(order, payment, event)
+        if event.status == "failed":
+            if payment.status != Payment.Status.CREATED:
+                return "ignored"
+            payment.status = Payment.Status.FAILED
+            payment.failure_reason = event.reason or "declined"
+            payment.updated_at = timezone.now()
+            payment.save(update_fields=["status", "failure_reason", "updated_at"])
+            audit_log(
+                action="payment.failed",
+                obj=payment,
+                actor="gateway:" + provider,
+                data={"order": order.code, "reason": payment.failure_reason},
+            )
+            return "failed"
+        # refunded
+        if payment.status not in (Payment.Status.REFUND_PENDING, Payment.Status.SUCCEEDED):
+            return "ignored"
+        payment.status = Payment.Status.REFUNDED
+        payment.updated_at = timezone.now()
+        payment.save(update_fields=["status", "updated_at"])
+        audit_log(
+            action="payment.refunded",
+            obj=payment,
+            actor="gateway:" + provider,
+            data={"order": order.code},
+        )
+        return "refunded"
+
+
+def payment_refund_issue(*, payment_id: str) -> None:
+    """Ask the provider for the money back (called by a task, outside transactions)."""
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.status != Payment.Status.REFUND_PENDING:
+        return
+    provider_get(payment.provider).refund(payment)
+
+
+def order_refund(*, order: Order, actor_user: Any = None) -> Order:
+    """Staff refund of a paid order: tickets void, seats back on sale, money back.
+
+    Locks the order; stock moves by conditional UPDATE on this order's rows only.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status != Order.Status.PAID:
+            raise OrderNotRefundable()
+        payments = list(
+            Payment.objects.select_for_update().filter(order=order, status=Payment.Status.SUCCEEDED)
+        )
+        EventSeat.objects.filter(order_id=order.pk, status=EventSeat.Status.SOLD).update(
+            status=EventSeat.Status.AVAILABLE, order_id=None, hold_id=None, held_until=None
+        )
+        for line in order.hold.standing.all():
+            StandingArea.objects.filter(pk=line.area_id, sold__gte=line.quantity).update(
+                sold=F("sold") - line.quantity
+            )
+        voided = order.tickets.filter(status=Ticket.Status.VALID).update(status=Ticket.Status.VOID)
+        order.status = Order.Status.REFUNDED
+        order.save(update_fields=["status"])
+        for payment in payments:
+            payment.status = Payment.Status.REFUND_PENDING
+            payment.save(update_fields=["status"])
+            _on_commit_refund(payment)
+        audit_log(
+            action="order.refunded",
+            obj=order,
+            actor_user=actor_user,
+            data={"tickets_voided": voided, "payments": [str(p.pk) for p in payments]},
+        )
+    return order
+
+
+def order_staff_cancel(*, order: Order, actor_user: Any = None) -> Order:
+    """Staff cancel of an unpaid order: its hold's stock goes back on sale at once."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status != Order.Status.PENDING_PAYMENT:
+            raise OrderNotCancellable()
+        hold = Hold.objects.select_for_update().get(pk=order.hold_id)
+        _release_hold_stock(hold)
+        hold.status = Hold.Status.RELEASED
+        hold.save(update_fields=["status"])
+        order.status = Order.Status.CANCELLED
+        order.save(update_fields=["status"])
+        audit_log(action="order.cancelled", obj=order, actor_user=actor_user, data={"by": "staff"})
+    return order

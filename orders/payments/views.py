@@ -1,0 +1,88 @@
+"""Buyer pages: start payment, wait for the callback, order page with tickets."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from orders.models import Order, Payment
+from orders.payments import selectors
+from orders.payments.exceptions import OrderNotFound
+from orders.payments.services import payment_start
+from orders.tickets import qr_svg, rotating_qr_enabled, ticket_describe, ticket_qr_content
+from ticketing.errors import KassaError
+
+
+def _order(request, code: str) -> Order:
+    try:
+        return selectors.order_for_buyer(
+            request, token=request.GET.get("t") or request.POST.get("t"), code=code
+        )
+    except OrderNotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+@require_http_methods(["GET", "POST"])
+def pay_start(request, code: str):
+    order = _order(request, code)
+    if request.method == "GET" or order.status != Order.Status.PENDING_PAYMENT:
+        return render(request, "orders/pay_start.html", {"order": order})
+    try:
+        _payment, redirect_url = payment_start(order=order, actor_user=request.user)
+    except KassaError as exc:
+        return render(
+            request,
+            "orders/pay_start.html",
+            {"order": order, "error": exc.message},
+            status=exc.status,
+        )
+    return HttpResponseRedirect(redirect_url, status=303)
+
+
+@require_GET
+def order_return(request, code: str):
+    """Where the gateway sends the buyer back: waits (refresh) until the callback lands."""
+    order = _order(request, code)
+    payment = selectors.order_last_payment(order)
+    waiting = order.status == Order.Status.PENDING_PAYMENT and (
+        payment is not None and payment.status == Payment.Status.CREATED
+    )
+    if not waiting and order.status != Order.Status.PENDING_PAYMENT:
+        return HttpResponseRedirect(f"/orders/{order.code}/?t={order.access_token}")
+    return render(
+        request, "orders/pay_return.html", {"order": order, "payment": payment, "waiting": waiting}
+    )
+
+
+@require_GET
+def order_page(request, code: str):
+    order = _order(request, code)
+    tickets = [
+        {"ticket": ticket, **ticket_describe(ticket)} for ticket in selectors.order_tickets(order)
+    ]
+    return render(
+        request,
+        "orders/order_page.html",
+        {
+            "order": order,
+            "tickets": tickets,
+            "token": order.access_token,
+            "rotating": rotating_qr_enabled(),
+            "now": timezone.now(),
+        },
+    )
+
+
+@require_GET
+def ticket_qr(request, code: str, ticket_code: str):
+    order = _order(request, code)
+    ticket = selectors.ticket_for_order(order, ticket_code)
+    if ticket is None or order.status != Order.Status.PAID:
+        raise Http404
+    response = HttpResponse(qr_svg(ticket_qr_content(ticket)), content_type="image/svg+xml")
+    # A static code never changes; a rotating one changes every 30 s.
+    rotating = rotating_qr_enabled() and ticket.totp_secret
+    response["Cache-Control"] = "no-store" if rotating else "private, max-age=86400"
+    return response
