@@ -203,3 +203,27 @@ LOGGING = {
         "celery": {"level": LOG_LEVEL},
     },
 }
+
+# --- accounts ----------------------------------------------------------------
+# Sign-in codes: see accounts/services.py; SMS gateways plug in via accounts/sms.py.
+SMS_BACKEND = env_str("SMS_BACKEND", "accounts.sms.ConsoleSmsBackend")
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(BASE_DIR / ".data" / "sms"))
+PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "KZ")
+OTP_TTL_SECONDS = env_int("OTP_TTL_SECONDS", 300, minimum=30)
+OTP_MAX_ATTEMPTS = env_int("OTP_MAX_ATTEMPTS", 5, minimum=1)
+OTP_RESEND_SECONDS = env_int("OTP_RESEND_SECONDS", 60, minimum=0)  # gap between two codes
+OTP_PER_IDENTITY_HOUR = env_int("OTP_PER_IDENTITY_HOUR", 5, minimum=1)
+OTP_PER_IP_HOUR = env_int("OTP_PER_IP_HOUR", 20, minimum=1)
+LOGIN_URL = "/account/signin/"
+LOGIN_REDIRECT_URL = "/account/tickets/"
+# Two weeks; a lost or shared phone is the main risk, hence "sign out
+# everywhere" on the account pages (SessionEpochMiddleware).
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600, minimum=300)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = False
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "accounts.middleware.SessionEpochMiddleware",
+)
