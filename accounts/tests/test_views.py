@@ -175,7 +175,10 @@ def _order_for(user, *, code="ABC123", email="buyer@example.com"):
         event=event, section=section, defaults={"tier": tier, "capacity": 100}
     )
     phase, _ = SalePhase.objects.get_or_create(
-        event=event, name="General", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1)
+        event=event,
+        name="General",
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=1),
     )
     hold = Hold.objects.create(
         event=event, phase=phase, buyer_key="x", channel="web", quantity=1,
