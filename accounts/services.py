@@ -280,3 +280,16 @@ def sessions_revoke_all(*, user) -> None:
         profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
         profile.session_epoch = new_session_epoch()
         profile.save(update_fields=["session_epoch"])
+
+
+def codes_purge(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete one-time codes created before now - older_than; return how many.
+
+    Dead codes are kept a day as support evidence ("did the SMS go out?"),
+    then removed so the table stays small.
+    """
+    with transaction.atomic():
+        deleted, _per_model = OneTimeCode.objects.filter(
+            created_at__lt=timezone.now() - older_than
+        ).delete()
+    return deleted

@@ -42,7 +42,7 @@ def signin(request):
     if request.method == "POST" and form.is_valid():
         try:
             identity = services.code_send(
-                identity_raw=form.cleaned_data["identity"], ip=request.META.get("REMOTE_ADDR")
+                identity_raw=form.cleaned_data["identity"], ip=selectors.client_ip(request)
             )
         except KassaError as exc:
             return _error(request, "accounts/signin.html", {"form": form}, exc)

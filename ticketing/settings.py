@@ -213,7 +213,12 @@ OTP_TTL_SECONDS = env_int("OTP_TTL_SECONDS", 300, minimum=30)
 OTP_MAX_ATTEMPTS = env_int("OTP_MAX_ATTEMPTS", 5, minimum=1)
 OTP_RESEND_SECONDS = env_int("OTP_RESEND_SECONDS", 60, minimum=0)  # gap between two codes
 OTP_PER_IDENTITY_HOUR = env_int("OTP_PER_IDENTITY_HOUR", 5, minimum=1)
+# Mobile carriers put many buyers behind one address (CGNAT): raise this for
+# a big on-sale rather than lock out a whole carrier.
 OTP_PER_IP_HOUR = env_int("OTP_PER_IP_HOUR", 20, minimum=1)
+# Reverse proxies in front of Django that append to X-Forwarded-For (nginx: 1).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+CELERY_BEAT_SCHEDULE["accounts.codes_purge"] = {"task": "accounts.codes_purge", "schedule": 3600}
 LOGIN_URL = "/account/signin/"
 LOGIN_REDIRECT_URL = "/account/tickets/"
 # Two weeks; a lost or shared phone is the main risk, hence "sign out

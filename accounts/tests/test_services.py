@@ -249,3 +249,14 @@ def test_concurrent_wrong_guesses_never_exceed_the_attempt_limit(sms_code):
         t.join()
     assert OneTimeCode.objects.get().attempts == 5
     assert User.objects.count() == 0
+
+
+def test_codes_purge_drops_only_old_codes(send, settings):
+    settings.OTP_RESEND_SECONDS = 0
+    send()
+    send()
+    OneTimeCode.objects.filter(pk=OneTimeCode.objects.order_by("id").first().pk).update(
+        created_at=timezone.now() - timedelta(days=2)
+    )
+    assert services.codes_purge() == 1
+    assert OneTimeCode.objects.count() == 1
