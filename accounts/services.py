@@ -29,6 +29,7 @@ from django_redis import get_redis_connection
 
 from accounts import exceptions, sms
 from accounts.models import OneTimeCode, Profile, new_session_epoch
+from orders.services import audit_log
 
 User = get_user_model()
 
@@ -186,7 +187,11 @@ def code_send(*, identity_raw: str, ip: str | None) -> Identity:
             created_at=now,
             expires_at=now + timedelta(seconds=settings.OTP_TTL_SECONDS),
         )
-        transaction.on_commit(lambda: _deliver(identity=identity, code=code, language=language))
+        # robust: a gateway outage is logged, not turned into a 500 after the
+        # code was saved; the buyer can ask for a new code.
+        transaction.on_commit(
+            lambda: _deliver(identity=identity, code=code, language=language), robust=True
+        )
     return identity
 
 
@@ -207,6 +212,7 @@ def _user_for_identity(identity: Identity):
             user.set_unusable_password()
             user.save()
             Profile.objects.create(user=user, **{field: identity.value})
+            audit_log(action="account.created", obj=user, actor_user=user, data={"via": field})
             return user
     except IntegrityError:
         return Profile.objects.select_related("user").get(**{field: identity.value}).user
@@ -280,6 +286,7 @@ def sessions_revoke_all(*, user) -> None:
         profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
         profile.session_epoch = new_session_epoch()
         profile.save(update_fields=["session_epoch"])
+        audit_log(action="account.sessions_revoked", obj=user, actor_user=user)
 
 
 def codes_purge(*, older_than: timedelta = timedelta(days=1)) -> int:

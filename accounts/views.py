@@ -55,7 +55,11 @@ def signin_code(request):
     pending = request.session.get(SIGNIN_KEY)
     if not pending:
         return redirect("accounts:signin")
-    context = {"identity": pending["identity"], "next": pending["next"]}
+    context = {
+        "identity": pending["identity"],
+        "next": pending["next"],
+        "minutes": settings.OTP_TTL_SECONDS // 60,
+    }
     form = CodeForm(request.POST or None)
     context["form"] = form
     if request.method == "POST" and form.is_valid():

@@ -27,13 +27,19 @@ def test_phone_numbers_normalise_to_e164_with_kazakhstan_default(raw):
     assert services.identity_parse(raw) == services.Identity("phone", PHONE)
 
 
+def test_foreign_mobile_numbers_are_accepted():
+    assert services.identity_parse("+7 916 123 45 67").value == "+79161234567"  # Russia
+
+
 def test_email_is_normalised_to_lower_case():
     assert services.identity_parse("  Aigerim@Example.KZ ") == services.Identity(
         "email", "aigerim@example.kz"
     )
 
 
-@pytest.mark.parametrize("raw", ["12345", "+7 000 000 00 00", "phone", "+7 727 250 00 00x"])
+@pytest.mark.parametrize(
+    "raw", ["12345", "+7 000 000 00 00", "phone", "+7 727 250 00 00x", "+7 727 250 00 00"]
+)
 def test_invalid_phone_is_rejected_with_a_clear_message(raw):
     with pytest.raises(exceptions.InvalidPhone) as info:
         services.identity_parse(raw)
@@ -260,3 +266,14 @@ def test_codes_purge_drops_only_old_codes(send, settings):
     )
     assert services.codes_purge() == 1
     assert OneTimeCode.objects.count() == 1
+
+
+def test_first_sign_in_and_sign_out_everywhere_are_audited(send, sms_code):
+    from orders.models import AuditEntry
+
+    send()
+    user = services.code_verify(identity_raw=PHONE, code=sms_code())
+    services.sessions_revoke_all(user=user)
+    entries = AuditEntry.objects.filter(object_id=str(user.pk)).order_by("id")
+    assert [e.action for e in entries] == ["account.created", "account.sessions_revoked"]
+    assert entries[0].data == {"via": "phone"}

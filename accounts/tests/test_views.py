@@ -216,3 +216,15 @@ def test_orders_for_user_is_empty_for_guests():
     from accounts.selectors import orders_for_user
 
     assert list(orders_for_user(AnonymousUser())) == []
+
+
+class _BrokenGateway:
+    def send(self, *, phone, text):
+        raise OSError("gateway down")
+
+
+def test_a_gateway_outage_is_logged_not_a_500(client, post, settings, caplog):
+    settings.SMS_BACKEND = "accounts.tests.test_views._BrokenGateway"
+    response = post(client, SIGNIN, {"identity": PHONE})
+    assert response.status_code == 302
+    assert "gateway down" in caplog.text
