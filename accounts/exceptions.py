@@ -23,6 +23,14 @@ class InvalidPhone(InvalidIdentity):
     )
 
 
+class PhoneRegionNotServed(InvalidIdentity):
+    """SMS to far-away networks is where sign-in codes get abused for toll
+    fraud ("SMS pumping"), so only the regions we sell to are served."""
+
+    code = "phone_region_not_served"
+    default_message = _("We cannot send codes to this country. Sign in with your e-mail instead.")
+
+
 class InvalidEmail(InvalidIdentity):
     code = "invalid_email"
     default_message = _("This e-mail address is not valid.")
@@ -58,3 +66,12 @@ class CodeAttemptsExceeded(KassaError):
     code = "code_attempts_exceeded"
     status = 400
     default_message = _("Too many wrong attempts: this code no longer works. Request a new one.")
+
+
+class SigninUnavailable(KassaError):
+    """Redis (the rate limiter) is down: sending unlimited codes would invite abuse."""
+
+    code = "signin_unavailable"
+    status = 503
+    default_message = _("Sign-in is temporarily unavailable. Try again in a minute.")
+    retry_after = 60

@@ -8,6 +8,7 @@ returns the account (created on the first successful code).
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -26,12 +27,14 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_redis import get_redis_connection
+from redis.exceptions import RedisError
 
 from accounts import exceptions, sms
 from accounts.models import OneTimeCode, Profile, new_session_epoch
 from orders.services import audit_log
 
 User = get_user_model()
+logger = logging.getLogger(__name__)
 
 PHONE = "phone"
 EMAIL = "email"
@@ -76,6 +79,9 @@ def identity_parse(raw: str) -> Identity:
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
         raise exceptions.InvalidPhone()
+    allowed = settings.PHONE_ALLOWED_REGIONS
+    if allowed and phonenumbers.region_code_for_number(number) not in allowed:
+        raise exceptions.PhoneRegionNotServed()
     return Identity(PHONE, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
@@ -126,7 +132,12 @@ def _rate_limit(*, identity: Identity, ip: str | None) -> None:
     for key, limit, window, kind in checks:
         if window <= 0:
             continue
-        wait = _limit_hit(key, limit=limit, window=window)
+        try:
+            wait = _limit_hit(key, limit=limit, window=window)
+        except RedisError:
+            # Fail closed: without counters nothing stops an SMS-pumping run.
+            logger.exception("sign-in rate limiter unavailable")
+            raise exceptions.SigninUnavailable() from None
         if not wait:
             continue
         if kind == "ip":

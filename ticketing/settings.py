@@ -209,6 +209,9 @@ LOGGING = {
 SMS_BACKEND = env_str("SMS_BACKEND", "accounts.sms.ConsoleSmsBackend")
 SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(BASE_DIR / ".data" / "sms"))
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "KZ")
+# Countries whose mobile numbers get SMS codes (empty = any; wide lists invite
+# SMS-pumping fraud). Others sign in by e-mail.
+PHONE_ALLOWED_REGIONS = env_list("PHONE_ALLOWED_REGIONS", ["KZ", "RU", "KG", "UZ"])
 OTP_TTL_SECONDS = env_int("OTP_TTL_SECONDS", 300, minimum=30)
 OTP_MAX_ATTEMPTS = env_int("OTP_MAX_ATTEMPTS", 5, minimum=1)
 OTP_RESEND_SECONDS = env_int("OTP_RESEND_SECONDS", 60, minimum=0)  # gap between two codes

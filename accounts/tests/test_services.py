@@ -31,6 +31,28 @@ def test_foreign_mobile_numbers_are_accepted():
     assert services.identity_parse("+7 916 123 45 67").value == "+79161234567"  # Russia
 
 
+def test_numbers_outside_the_served_regions_are_refused(settings):
+    with pytest.raises(exceptions.PhoneRegionNotServed) as info:
+        services.identity_parse("+44 7400 123456")
+    assert "Sign in with your e-mail instead" in str(info.value.message)
+    settings.PHONE_ALLOWED_REGIONS = []
+    assert services.identity_parse("+44 7400 123456").value == "+447400123456"
+
+
+def test_redis_outage_refuses_to_send_unlimited_codes(monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    class DownRedis:
+        def pipeline(self, **kwargs):
+            raise RedisConnectionError("down")
+
+    monkeypatch.setattr(services, "get_redis_connection", lambda alias: DownRedis())
+    with pytest.raises(exceptions.SigninUnavailable) as info:
+        services.code_send(identity_raw=PHONE, ip="10.0.0.1")
+    assert info.value.status == 503 and info.value.retry_after == 60
+    assert OneTimeCode.objects.count() == 0
+
+
 def test_email_is_normalised_to_lower_case():
     assert services.identity_parse("  Aigerim@Example.KZ ") == services.Identity(
         "email", "aigerim@example.kz"
