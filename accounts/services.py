@@ -85,6 +85,17 @@ def identity_parse(raw: str) -> Identity:
     return Identity(PHONE, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
+def identity_display(value: str) -> str:
+    """A normalised identity as a person reads it: "+7 701 234 5678" or the e-mail."""
+    if value.startswith("+"):
+        try:
+            number = phonenumbers.parse(value)
+        except phonenumbers.NumberParseException:
+            return value
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return value
+
+
 def _code_hash(*, identity: str, purpose: str, code: str) -> str:
     # HMAC keyed with SECRET_KEY: a six-digit code has only 10^6 values, so a
     # plain or merely salted hash would be brute-forced from a database dump.

@@ -8,6 +8,7 @@ app_name = "accounts"
 urlpatterns = [
     path("signin/", views.signin, name="signin"),
     path("signin/code/", views.signin_code, name="signin_code"),
+    path("signin/code/resend/", views.signin_resend, name="signin_resend"),
     path("signout/", views.signout, name="signout"),
     path("signout/everywhere/", views.signout_everywhere, name="signout_everywhere"),
     path("tickets/", views.tickets, name="tickets"),

@@ -51,28 +51,45 @@ def signin(request):
     return render(request, "accounts/signin.html", {"form": form})
 
 
+def _code_context(pending: dict, form: CodeForm) -> dict:
+    return {
+        "identity": services.identity_display(pending["identity"]),
+        "next": pending["next"],
+        "minutes": settings.OTP_TTL_SECONDS // 60,
+        "form": form,
+    }
+
+
 def signin_code(request):
     pending = request.session.get(SIGNIN_KEY)
     if not pending:
         return redirect("accounts:signin")
-    context = {
-        "identity": pending["identity"],
-        "next": pending["next"],
-        "minutes": settings.OTP_TTL_SECONDS // 60,
-    }
     form = CodeForm(request.POST or None)
-    context["form"] = form
     if request.method == "POST" and form.is_valid():
         try:
             user = services.code_verify(
                 identity_raw=pending["identity"], code=form.cleaned_data["code"]
             )
         except KassaError as exc:
-            return _error(request, "accounts/signin_code.html", context, exc)
+            return _error(request, "accounts/signin_code.html", _code_context(pending, form), exc)
         login(request, user, backend=AUTH_BACKEND)  # new session key: no fixation
         request.session.pop(SIGNIN_KEY, None)
         return redirect(_safe_next(request, pending["next"]))
-    return render(request, "accounts/signin_code.html", context)
+    return render(request, "accounts/signin_code.html", _code_context(pending, form))
+
+
+@require_POST
+def signin_resend(request):
+    pending = request.session.get(SIGNIN_KEY)
+    if not pending:
+        return redirect("accounts:signin")
+    try:
+        services.code_send(identity_raw=pending["identity"], ip=selectors.client_ip(request))
+    except KassaError as exc:
+        context = _code_context(pending, CodeForm())
+        return _error(request, "accounts/signin_code.html", context, exc)
+    messages.success(request, _("A new code was sent."))
+    return redirect("accounts:signin_code")
 
 
 @require_POST
