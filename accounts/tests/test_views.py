@@ -246,3 +246,19 @@ def test_resend_from_the_code_page(client, post, sms_code, settings):
 
 def test_resend_without_a_pending_sign_in_goes_to_the_start(client):
     assert client.post("/account/signin/code/resend/")["Location"] == SIGNIN
+
+
+def test_my_tickets_queries_do_not_grow_with_orders(client, post, sms_code):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _sign_in_by_phone(client, post, sms_code)
+    me = Profile.objects.get(phone=PHONE).user
+    _order_for(me, code="ONE001")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/account/tickets/")
+    for n in range(2, 6):
+        _order_for(me, code=f"MANY0{n}")
+    with CaptureQueriesContext(connection) as five:
+        assert client.get("/account/tickets/").content.count(b"<svg") == 5
+    assert len(five) == len(one)
