@@ -25,3 +25,10 @@ class CodeForm(forms.Form):
                    "pattern": "[0-9 ]*"}
         ),
     )  # fmt: skip
+
+    def clean_code(self) -> str:
+        # A typo in the length is not a guess: refuse it without spending an attempt.
+        code = "".join(self.cleaned_data["code"].split())
+        if len(code) != 6 or not code.isascii() or not code.isdigit():
+            raise forms.ValidationError(_("Enter the 6 digits from the message."))
+        return code

@@ -262,3 +262,19 @@ def test_my_tickets_queries_do_not_grow_with_orders(client, post, sms_code):
     with CaptureQueriesContext(connection) as five:
         assert client.get("/account/tickets/").content.count(b"<svg") == 5
     assert len(five) == len(one)
+
+
+@pytest.mark.parametrize("typo", ["12345", "1234567", "12345a", "١٢٣٤٥٦"])
+def test_malformed_code_is_refused_without_spending_an_attempt(client, post, typo):
+    post(client, SIGNIN, {"identity": PHONE})
+    response = post(client, CODE, {"code": typo})
+    assert response.status_code == 200
+    assert b"Enter the 6 digits from the message." in response.content
+    assert OneTimeCode.objects.get().attempts == 0
+
+
+def test_code_with_spaces_is_accepted(client, post, sms_code):
+    post(client, SIGNIN, {"identity": PHONE})
+    code = sms_code()
+    response = post(client, CODE, {"code": f" {code[:3]} {code[3:]} "})
+    assert response["Location"] == "/account/tickets/"
