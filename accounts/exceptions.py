@@ -75,3 +75,9 @@ class SigninUnavailable(KassaError):
     status = 503
     default_message = _("Sign-in is temporarily unavailable. Try again in a minute.")
     retry_after = 60
+
+
+class AccountDisabled(KassaError):
+    code = "account_disabled"
+    status = 403
+    default_message = _("This account is blocked. Contact support.")

@@ -292,7 +292,10 @@ def code_verify(*, identity_raw: str, code: str):
             otp.used_at = now
             otp.save(update_fields=["used_at"])
             user = _user_for_identity(identity)
-    # Raised after commit: the counted attempt must survive the error.
+            if not user.is_active:  # blocked by staff: the right code changes nothing
+                error, user = exceptions.AccountDisabled(), None
+    # Raised after commit: the counted attempt must survive the error (so do
+    # not call this inside an outer atomic block that the error would undo).
     if error is not None:
         raise error
     return user

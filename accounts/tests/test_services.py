@@ -299,3 +299,14 @@ def test_first_sign_in_and_sign_out_everywhere_are_audited(send, sms_code):
     entries = AuditEntry.objects.filter(object_id=str(user.pk)).order_by("id")
     assert [e.action for e in entries] == ["account.created", "account.sessions_revoked"]
     assert entries[0].data == {"via": "phone"}
+
+
+def test_a_blocked_account_cannot_sign_in(send, sms_code, settings):
+    settings.OTP_RESEND_SECONDS = 0
+    send()
+    user = services.code_verify(identity_raw=PHONE, code=sms_code())
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    send()
+    with pytest.raises(exceptions.AccountDisabled):
+        services.code_verify(identity_raw=PHONE, code=sms_code())
+    assert User.objects.count() == 1
