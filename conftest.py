@@ -94,6 +94,12 @@ def browser():
         pytest.skip("Debian chromium is not installed (make test installs it as root)")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API leaves an asyncio loop marked running in the main
+    # thread for as long as it is open (here: the rest of the session), and
+    # Django then refuses every plain ORM call in that thread, including the
+    # flushes of later transactional tests. Those calls are synchronous.
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as pw:
         instance = pw.chromium.launch(
             executable_path=CHROMIUM,
@@ -104,6 +110,7 @@ def browser():
         )  # fmt: skip
         yield instance
         instance.close()
+    mp.undo()
 
 
 @pytest.fixture

@@ -1,20 +1,27 @@
+"""Request-level identity plumbing: the signed device cookie for guests, and
+the per-account session epoch behind "sign out everywhere"."""
+
 from __future__ import annotations
 
 import secrets
 
+from django.contrib.auth.models import AnonymousUser
 from django.core import signing
+from django.utils.functional import SimpleLazyObject
 
 COOKIE = "kassa_device"
 SALT = "kassa.device"
 MAX_AGE = 365 * 24 * 3600
+SESSION_EPOCH_KEY = "kassa_session_epoch"
 
 
 class DeviceCookieMiddleware:
     """Give every browser a signed, long-lived device id (`request.device_id`).
 
     It identifies a guest for the waiting room and per-buyer limits. The
-    cookie is signed so an id cannot be chosen or guessed; it is set only
-    when missing, so status polls write nothing.
+    cookie is signed so an id cannot be chosen or guessed: a missing, forged
+    or expired cookie gets a fresh random id and a new cookie. It is set only
+    then, so status polls write nothing.
     """
 
     def __init__(self, get_response):
@@ -26,7 +33,9 @@ class DeviceCookieMiddleware:
         if raw:
             try:
                 device_id = signing.loads(raw, salt=SALT, max_age=MAX_AGE)
-            except signing.BadSignature:
+            except signing.BadSignature:  # includes SignatureExpired
+                device_id = None
+            if not isinstance(device_id, str):
                 device_id = None
         is_new = device_id is None
         request.device_id = device_id or secrets.token_urlsafe(16)
@@ -41,3 +50,36 @@ class DeviceCookieMiddleware:
                 secure=request.is_secure(),
             )
         return response
+
+
+def _checked_user(request, user):
+    if not user.is_authenticated:
+        return user
+    from accounts.models import Profile
+
+    current = Profile.objects.filter(user_id=user.pk).values_list("session_epoch", flat=True)
+    current = current.first()
+    if current is not None and request.session.get(SESSION_EPOCH_KEY) == current:
+        return user
+    # Not auth.logout(): it reads request.user, which is being resolved here.
+    request.session.flush()
+    return AnonymousUser()
+
+
+class SessionEpochMiddleware:
+    """Drop sessions stamped with an older epoch than the account's profile.
+
+    Every sign-in stamps the profile's `session_epoch` into the session
+    (accounts.signals); accounts.services.sessions_revoke_all rotates it,
+    which ends every other session at its next request. The check stays lazy,
+    like Django's own `request.user`: requests that never look at the user
+    (queue status polls) cost no query. Goes right after AuthenticationMiddleware.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        request.user = SimpleLazyObject(lambda: _checked_user(request, user))
+        return self.get_response(request)

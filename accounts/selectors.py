@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+
 WEB_CHANNEL = "web"
 
 
@@ -21,11 +23,20 @@ class Buyer:
 
 
 def buyer_identity(request, *, buyer_ref: str | None = None) -> Buyer:
-    """The buyer behind a request (page or API).
+    """The buyer behind a request (page or API): THE key for per-buyer limits
+    and the waiting room's one-place-per-person.
 
-    Order of precedence: the signed-in account; then, for partner API keys,
-    the partner's own customer reference (`buyer_ref`); then the device cookie
-    set by accounts.middleware.DeviceCookieMiddleware.
+    Order of precedence:
+    1. a signed-in account (session, pages) -> `user:<id>`, whatever the
+       channel, so a buyer is one person across tabs and devices;
+    2. a partner API key with the partner's own customer reference
+       (`buyer_ref`, e.g. the bank's customer id) -> `partner:<slug>:<ref>`;
+       refs are namespaced by partner so two partners cannot collide;
+    3. otherwise the signed device cookie (`request.device_id`, set by
+       accounts.middleware.DeviceCookieMiddleware) -> `device:<id>`. The
+       cookie is signed, so a guest cannot pick another guest's id.
+    `buyer_ref` is ignored for site (non-partner) callers: a browser must not
+    be able to claim an identity by sending a parameter.
     """
     partner = getattr(request, "partner", None)
     channel = partner.channel if partner is not None else WEB_CHANNEL
@@ -36,3 +47,41 @@ def buyer_identity(request, *, buyer_ref: str | None = None) -> Buyer:
     if partner is not None and buyer_ref:
         return Buyer(channel=channel, key=f"{channel}:{buyer_ref}", partner_id=partner_id)
     return Buyer(channel=channel, key=f"device:{request.device_id}", partner_id=partner_id)
+
+
+def orders_for_user(user) -> QuerySet:
+    """The signed-in buyer's orders, newest first, with event and tickets loaded.
+
+    Orders across channels count as long as they are linked to the account
+    (`Order.user`); attaching guest orders by verified e-mail/phone is done
+    at sign-in by the orders side.
+    """
+    from orders.models import Order
+
+    if user is None or not user.is_authenticated:
+        return Order.objects.none()
+    return (
+        Order.objects.filter(user=user)
+        .select_related("event")
+        .prefetch_related("tickets")
+        .order_by("-created_at", "-id")
+    )
+
+
+def client_ip(request) -> str | None:
+    """The caller's IP for rate limits.
+
+    Behind N trusted reverse proxies (TRUSTED_PROXY_COUNT), the client is the
+    N-th address from the right of X-Forwarded-For: entries further left are
+    whatever the client sent and cannot be trusted. Without proxies it is
+    REMOTE_ADDR.
+    """
+    from django.conf import settings
+
+    count = settings.TRUSTED_PROXY_COUNT
+    if count:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [h for h in hops if h]
+        if len(hops) >= count:
+            return hops[-count]
+    return request.META.get("REMOTE_ADDR") or None

@@ -210,3 +210,35 @@ SANDBOX_GATEWAY_SECRET = env_str("SANDBOX_GATEWAY_SECRET", "")
 # Rotating QR: a per-ticket TOTP (30 s) appended to the code; check-in accepts
 # the current and previous step.
 TICKET_ROTATING_QR = env_bool("TICKET_ROTATING_QR", False)
+
+# --- accounts ----------------------------------------------------------------
+# Sign-in codes: see accounts/services.py; SMS gateways plug in via accounts/sms.py.
+SMS_BACKEND = env_str("SMS_BACKEND", "accounts.sms.ConsoleSmsBackend")
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(BASE_DIR / ".data" / "sms"))
+PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "KZ")
+# Countries whose mobile numbers get SMS codes (empty = any; wide lists invite
+# SMS-pumping fraud). Others sign in by e-mail.
+PHONE_ALLOWED_REGIONS = env_list("PHONE_ALLOWED_REGIONS", ["KZ", "RU", "KG", "UZ"])
+OTP_TTL_SECONDS = env_int("OTP_TTL_SECONDS", 300, minimum=30)
+OTP_MAX_ATTEMPTS = env_int("OTP_MAX_ATTEMPTS", 5, minimum=1)
+OTP_RESEND_SECONDS = env_int("OTP_RESEND_SECONDS", 60, minimum=0)  # gap between two codes
+OTP_PER_IDENTITY_HOUR = env_int("OTP_PER_IDENTITY_HOUR", 5, minimum=1)
+# Mobile carriers put many buyers behind one address (CGNAT): raise this for
+# a big on-sale rather than lock out a whole carrier.
+OTP_PER_IP_HOUR = env_int("OTP_PER_IP_HOUR", 20, minimum=1)
+# Reverse proxies in front of Django that append to X-Forwarded-For (nginx: 1).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+CELERY_BEAT_SCHEDULE["accounts.codes_purge"] = {"task": "accounts.codes_purge", "schedule": 3600}
+LOGIN_URL = "/account/signin/"
+LOGIN_REDIRECT_URL = "/account/tickets/"
+# Two weeks; a lost or shared phone is the main risk, hence "sign out
+# everywhere" on the account pages (SessionEpochMiddleware).
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600, minimum=300)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = False
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "accounts.middleware.SessionEpochMiddleware",
+)

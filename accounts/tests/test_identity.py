@@ -1,0 +1,133 @@
+"""The one buyer identity (accounts.selectors.buyer_identity) and the signed
+device cookie behind its third case."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core import signing
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.utils.functional import SimpleLazyObject
+
+from accounts.middleware import COOKIE, SALT, DeviceCookieMiddleware, SessionEpochMiddleware
+from accounts.selectors import Buyer, buyer_identity
+from api.models import Partner
+
+pytestmark = pytest.mark.django_db
+
+
+def _through_device_middleware(cookie: str | None = None):
+    request = RequestFactory().get("/")
+    if cookie is not None:
+        request.COOKIES[COOKIE] = cookie
+    seen = {}
+
+    def view(req):
+        seen["request"] = req
+        return HttpResponse("ok")
+
+    response = DeviceCookieMiddleware(view)(request)
+    return seen["request"], response
+
+
+def _request(*, user=None, partner=None, device_id="dev1"):
+    request = RequestFactory().get("/")
+    request.user = user or AnonymousUser()
+    if partner is not None:
+        request.partner = partner
+    request.device_id = device_id
+    return request
+
+
+def test_signed_in_account_wins(django_user_model):
+    user = django_user_model.objects.create(username="a")
+    buyer = buyer_identity(_request(user=user), buyer_ref="ignored")
+    assert buyer == Buyer(channel="web", key=f"user:{user.pk}", user_id=user.pk)
+
+
+def test_partner_customer_ref_identifies_an_api_buyer():
+    partner = Partner.objects.create(slug="halyk", name="Halyk")
+    buyer = buyer_identity(_request(partner=partner), buyer_ref="cust-42")
+    assert buyer == Buyer(
+        channel="partner:halyk", key="partner:halyk:cust-42", partner_id=partner.pk
+    )
+
+
+def test_partner_refs_of_two_partners_never_collide():
+    a = Partner.objects.create(slug="a", name="A")
+    b = Partner.objects.create(slug="b", name="B")
+    assert (
+        buyer_identity(_request(partner=a), buyer_ref="1").key
+        != buyer_identity(_request(partner=b), buyer_ref="1").key
+    )
+
+
+def test_guest_is_the_signed_device_cookie():
+    assert buyer_identity(_request(device_id="d-77")) == Buyer(channel="web", key="device:d-77")
+
+
+def test_a_browser_cannot_claim_an_identity_with_buyer_ref():
+    assert buyer_identity(_request(device_id="d-1"), buyer_ref="cust-42").key == "device:d-1"
+
+
+def test_partner_without_ref_falls_back_to_the_device():
+    partner = Partner.objects.create(slug="halyk", name="Halyk")
+    buyer = buyer_identity(_request(partner=partner, device_id="d-2"))
+    assert buyer.key == "device:d-2" and buyer.channel == "partner:halyk"
+
+
+def test_new_browser_gets_a_signed_device_cookie():
+    request, response = _through_device_middleware()
+    cookie = response.cookies[COOKIE]
+    assert signing.loads(cookie.value, salt=SALT) == request.device_id
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+
+
+def test_valid_cookie_keeps_its_id_and_writes_nothing():
+    first, response = _through_device_middleware()
+    again, second = _through_device_middleware(response.cookies[COOKIE].value)
+    assert again.device_id == first.device_id
+    assert COOKIE not in second.cookies
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "victim-device-id",
+        signing.dumps("victim", salt="another.salt"),
+        signing.dumps("victim", salt=SALT)[:-2] + "xx",
+        signing.dumps(["not", "a", "string"], salt=SALT),
+    ],
+)
+def test_forged_device_cookie_is_replaced(forged):
+    request, response = _through_device_middleware(forged)
+    assert request.device_id != "victim"
+    assert request.device_id != "victim-device-id"
+    assert isinstance(request.device_id, str)
+    assert signing.loads(response.cookies[COOKIE].value, salt=SALT) == request.device_id
+
+
+def test_session_epoch_check_is_lazy():
+    """Requests that never read request.user (queue polls) cost no query."""
+    request = RequestFactory().get("/")
+    request.user = SimpleLazyObject(lambda: pytest.fail("user was resolved"))
+    response = SessionEpochMiddleware(lambda req: HttpResponse("ok"))(request)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("proxies", "xff", "expected"),
+    [
+        (0, "6.6.6.6", "10.0.0.9"),  # no proxy: a client's header is ignored
+        (1, "6.6.6.6, 203.0.113.5", "203.0.113.5"),  # nginx appended the real client
+        (1, "", "10.0.0.9"),
+        (2, "203.0.113.5, 10.1.1.1", "203.0.113.5"),
+    ],
+)
+def test_client_ip_trusts_only_the_configured_proxies(settings, proxies, xff, expected):
+    from accounts.selectors import client_ip
+
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR=xff)
+    assert client_ip(request) == expected
