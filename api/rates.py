@@ -10,7 +10,7 @@ PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60,
 
 
 def parse_rate(rate: str, *, name: str = "rate") -> tuple[int, int]:
-    """"1200/min" → (1200 requests, 60 seconds); "10/5s" → (10, 5). Strict."""
+    """ "1200/min" → (1200 requests, 60 seconds); "10/5s" → (10, 5). Strict."""
     try:
         count_text, period_text = rate.strip().split("/", 1)
         count = int(count_text)
