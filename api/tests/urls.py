@@ -9,12 +9,14 @@ import uuid
 
 from django.urls import path
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.idempotency import idempotent
 from api.permissions import HasScope, RequiresScope
+from api.schema import error_responses
 from orders.services import audit_log
 from ticketing.errors import Conflict
 from ticketing.urls import handler404, handler500
@@ -25,10 +27,20 @@ GATE = {"started": threading.Event(), "release": threading.Event(), "hold": Fals
 
 
 class ThingCreate(APIView):
+    @extend_schema_serializer(component_name="TestThingIn")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=20)
         fail = serializers.ChoiceField(choices=["", "conflict", "crash"], default="")
 
+    @extend_schema_serializer(component_name="TestThing")
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        nonce = serializers.CharField()
+        at = serializers.DateTimeField()
+
+    @extend_schema(
+        request=InputSerializer, responses={201: OutputSerializer, **error_responses(400, 409)}
+    )
     @idempotent
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -51,6 +63,7 @@ class ThingCreate(APIView):
 
 
 class Boom(APIView):
+    @extend_schema(responses={200: None})
     def get(self, request):
         raise ZeroDivisionError("unexpected")
 
@@ -58,6 +71,7 @@ class Boom(APIView):
 class Sell(APIView):
     permission_classes = [HasScope.of("sell")]
 
+    @extend_schema(responses={200: None})
     def get(self, request):
         return Response({"ok": True})
 
@@ -65,6 +79,7 @@ class Sell(APIView):
 class Checkin(APIView):
     permission_classes = [RequiresScope.of("checkin")]
 
+    @extend_schema(responses={200: None})
     def get(self, request):
         return Response({"ok": True})
 
