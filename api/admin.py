@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from api.models import ApiKey, Partner, Scope
+from api.models import ApiKey, IdempotencyRecord, Partner, Scope
 from api.services import api_key_create, api_key_revoke
 
 
@@ -116,3 +116,25 @@ class ApiKeyAdmin(admin.ModelAdmin):
             % {"count": revoked},
             messages.SUCCESS,
         )
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(admin.ModelAdmin):
+    """Read-only: to see what a partner's retry will be answered with."""
+
+    list_display = ["key", "completed", "response_status", "created_at", "claimed_at"]
+    list_filter = ["completed", "response_status"]
+    search_fields = ["key"]
+    exclude = ["response_body"]
+    readonly_fields = ["key", "fingerprint", "request_hash", "completed", "response_status",
+                       "response_headers", "created_at", "claimed_at", "body"]  # fmt: skip
+
+    @admin.display(description=_("response body"))
+    def body(self, obj) -> str:
+        return bytes(obj.response_body).decode(errors="replace")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -111,3 +111,22 @@ def test_bad_idempotency_key_is_a_400(db, client_for):
         THINGS, {"name": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="x" * 256
     )
     assert_error(response, 400, "idempotency_key_invalid")
+
+
+@pytest.mark.parametrize(
+    ("raised", "status", "code"),
+    [("http404", 404, "not_found"), ("django_permission_denied", 403, "permission_denied")],
+)
+def test_django_exceptions_in_views_get_the_shape(
+    db, client_for, monkeypatch, raised, status, code
+):
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    exc = {"http404": Http404("no such thing"), "django_permission_denied": PermissionDenied()}
+
+    def view(self, request):
+        raise exc[raised]
+
+    monkeypatch.setattr("api.api.MeView.get", view)
+    assert_error(client_for().get("/api/v1/me/"), status, code)

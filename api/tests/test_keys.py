@@ -179,3 +179,16 @@ def test_admin_change_edits_only_the_name(staff_client, api_key):
     assert response.status_code == 302, response.content
     key.refresh_from_db()
     assert key.name == "renamed" and key.scopes == ["catalog", "sell"]
+
+
+def test_admin_shows_idempotency_records_read_only(staff_client):
+    from api.models import IdempotencyRecord
+
+    record = IdempotencyRecord.objects.create(
+        key="retry-7", fingerprint="f", request_hash="h", completed=True,
+        response_status=201, response_body=b'{"id": 7}',
+    )  # fmt: skip
+    assert "retry-7" in staff_client.get("/admin/api/idempotencyrecord/").content.decode()
+    page = staff_client.get(f"/admin/api/idempotencyrecord/{record.pk}/change/")
+    assert page.status_code == 200 and "{&quot;id&quot;: 7}" in page.content.decode()
+    assert staff_client.get("/admin/api/idempotencyrecord/add/").status_code == 403

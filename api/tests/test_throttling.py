@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -103,3 +105,33 @@ def test_rates_parse(rate, parsed):
 def test_bad_rates_stop_start_up(rate):
     with pytest.raises(ImproperlyConfigured):
         parse_rate(rate, name="API_THROTTLE_PARTNER")
+
+
+def test_concurrent_requests_never_exceed_the_rate(settings, transactional_db):
+    """Twenty threads at once against a budget of five: INCR is atomic, so exactly five pass."""
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    from api.models import Partner
+    from api.services import api_key_create
+
+    settings.API_THROTTLE_PARTNER = "5/h"
+    raw = api_key_create(partner=Partner.objects.create(slug="p", name="P"), scopes=[])[1]
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def racer():
+        try:
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+            barrier.wait(5)
+            statuses.append(client.get(ME).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=racer) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(statuses) == [200] * 5 + [429] * 15
