@@ -70,26 +70,34 @@ def test_counters_expire_in_redis(settings, api_key, client_for, redis_conn):
     assert 0 < redis_conn.ttl(key) <= 61
 
 
-def test_one_redis_round_trip_per_request(settings, api_key, client_for, monkeypatch):
-    calls = []
-    real = throttling.get_redis_connection
-
-    def counting(alias):
-        conn = real(alias)
-        pipe_factory = conn.pipeline
-
-        def pipeline(**kwargs):
-            pipe = pipe_factory(**kwargs)
-            execute = pipe.execute
-            pipe.execute = lambda: calls.append(len(pipe.command_stack)) or execute()
-            return pipe
-
-        conn.pipeline = pipeline
-        return conn
-
-    monkeypatch.setattr(throttling, "get_redis_connection", counting)
+def test_one_redis_round_trip_per_request(settings, api_key, client_for, redis_conn):
+    client_for(api_key[1]).get(ME)  # loads the script
+    before = redis_conn.info("commandstats")
     client_for(api_key[1]).get(ME)
-    assert calls == [2]  # INCR + EXPIRE in one MULTI/EXEC, and nothing else
+    after = redis_conn.info("commandstats")
+    calls = {
+        name: after[name]["calls"] - before.get(name, {"calls": 0})["calls"]
+        for name in after
+        if after[name]["calls"] != before.get(name, {"calls": 0})["calls"]
+    }
+    # One EVALSHA (counted with the INCR inside it), info's own call; nothing else.
+    assert calls == {"cmdstat_evalsha": 1, "cmdstat_incr": 1, "cmdstat_info": 1}
+
+
+def test_throttle_lets_requests_through_when_redis_is_down(settings, api_key, client_for,
+                                                           monkeypatch):  # fmt: skip
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    def down():
+        def call(**kwargs):
+            raise RedisConnectionError("down")
+
+        return call
+
+    settings.API_THROTTLE_PARTNER = "1/h"
+    monkeypatch.setattr(throttling, "_incr_script", down)
+    caller = client_for(api_key[1])
+    assert [caller.get(ME).status_code for _ in range(3)] == [200, 200, 200]
 
 
 RATES = [("1200/min", (1200, 60)), ("300/m", (300, 60)), ("10/5s", (10, 5)),
