@@ -101,6 +101,12 @@ def test_crash_outside_drf_under_api_is_a_json_500(db):
     assert_error(response, 500, "server_error")
 
 
+def test_crash_on_a_page_is_still_the_html_500(db):
+    response = Client(raise_request_exception=False).get("/test-page-boom/")
+    assert response.status_code == 500
+    assert not response["Content-Type"].startswith("application/json")
+
+
 def test_unknown_key_401_and_anonymous_401_have_the_shape(db, client_for):
     assert_error(client_for("nope.nope").get("/api/v1/me/"), 401, "authentication_failed")
     assert_error(client_for().get("/api/v1/test/checkin/"), 401, "not_authenticated")

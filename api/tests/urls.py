@@ -92,6 +92,7 @@ urlpatterns = [
     path("api/v1/test/things/", ThingCreate.as_view()),
     path("api/v1/test/boom/", Boom.as_view()),
     path("api/v1/test/plain-boom/", plain_boom),
+    path("test-page-boom/", plain_boom),
     path("api/v1/test/sell/", Sell.as_view()),
     path("api/v1/test/checkin/", Checkin.as_view()),
     *root_patterns,
