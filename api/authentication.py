@@ -22,7 +22,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Api-Key"
 
     def authenticate(self, request):
-        header = authentication.get_authorization_header(request).decode(errors="replace")
+        # Not DRF's get_authorization_header: it raises UnicodeEncodeError (a
+        # 500) on a header that is not latin-1; such a key is just unknown.
+        header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header.startswith(self.keyword + " "):
             return None
         raw = header[len(self.keyword) + 1 :].strip()

@@ -1,20 +1,30 @@
 """One JSON error body for every API error (see API.md):
-`{"error": {"code": "...", "message": "...", "details": {...}}}`."""
+`{"error": {"code": "...", "message": "...", "details": {...}}}`.
+
+`exception_handler` is DRF's EXCEPTION_HANDLER; `api_not_found` / `api_server_error`
+give the same body for what never reaches a DRF view (an unknown URL under
+/api/, a crash in middleware). The API's own application errors are at the end.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from ticketing.errors import KassaError
 
 logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
 
 
 def error_body(code: str, message, details: dict | None = None) -> dict:
@@ -32,8 +42,37 @@ def _details_of(detail) -> dict:
     return {}
 
 
+def _server_error_body() -> dict:
+    return error_body("server_error", _("Something went wrong on our side; please try again."))
+
+
+def _drf_body(exc: exceptions.APIException) -> dict:
+    if isinstance(exc, exceptions.ValidationError):
+        return error_body(
+            "validation_error", _("Some fields are invalid."), _details_of(exc.detail)
+        )
+    if isinstance(exc, exceptions.ParseError):
+        # The parser's own text ("Expecting value: line 1 column 1") helps the
+        # partner's developer but is not a sentence for a message.
+        return error_body(
+            "parse_error", _("The request body is not valid JSON."), {"reason": [str(exc.detail)]}
+        )
+    if isinstance(exc, exceptions.Throttled):
+        wait = math.ceil(exc.wait or 1)
+        return error_body(
+            "throttled",
+            _("Too many requests; try again in %(seconds)d s.") % {"seconds": wait},
+            {"retry_after": wait},
+        )
+    codes = exc.get_codes()
+    code = codes if isinstance(codes, str) else exc.default_code
+    message = exc.detail if isinstance(exc.detail, str) else exc.default_detail
+    return error_body(code, message)
+
+
 def exception_handler(exc, context):
     if isinstance(exc, KassaError):
+        set_rollback()
         response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
         if exc.retry_after:
             response["Retry-After"] = str(exc.retry_after)
@@ -42,19 +81,84 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        exc.wait = math.ceil(exc.wait)  # DRF would round 0.4 s down to "Retry-After: 0"
     response = drf_exception_handler(exc, context)
     if response is None:
-        logger.exception("unhandled API error", exc_info=exc)
-        return Response(
-            error_body("server_error", _("Something went wrong on our side; please try again.")),
-            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        set_rollback()
+        view = context.get("view")
+        logger.error(
+            "unhandled API error in %s",
+            type(view).__name__ if view is not None else "?",
+            exc_info=(type(exc), exc, exc.__traceback__),
         )
-    if isinstance(exc, exceptions.ValidationError):
-        body = error_body(
-            "validation_error", _("Some fields are invalid."), _details_of(exc.detail)
-        )
-    else:
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
-        body = error_body(code, exc.detail if isinstance(exc.detail, str) else exc.default_detail)
-    response.data = body
+        return Response(_server_error_body(), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    response.data = _drf_body(exc)
     return response
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIX)
+
+
+def api_not_found(request) -> JsonResponse:
+    """The JSON 404 for a URL under /api/ that no view matched."""
+    body = error_body("not_found", exceptions.NotFound.default_detail)
+    return JsonResponse(body, status=status.HTTP_404_NOT_FOUND)
+
+
+def api_server_error(request) -> JsonResponse:
+    """The JSON 500 for a crash outside a DRF view (Django already logged it)."""
+    return JsonResponse(_server_error_body(), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+# --- The API platform's own application errors ------------------------------
+
+
+class IdempotencyKeyInvalid(KassaError):
+    code = "idempotency_key_invalid"
+    status = 400
+    default_message = gettext_lazy(
+        "The Idempotency-Key header must be 1 to 255 printable ASCII characters."
+    )
+
+
+class IdempotencyKeyReused(KassaError):
+    code = "idempotency_key_reused"
+    status = 422
+    default_message = gettext_lazy(
+        "This Idempotency-Key was already used with a different request body."
+    )
+
+
+class IdempotencyInFlight(KassaError):
+    code = "idempotency_in_flight"
+    status = 409
+    default_message = gettext_lazy(
+        "A request with this Idempotency-Key is still being processed; retry shortly."
+    )
+    retry_after = 1
+
+
+class InvalidScopes(KassaError):
+    code = "invalid_scopes"
+    status = 400
+    default_message = gettext_lazy("Unknown API key scope.")
+
+
+def handler404(request, exception):
+    """ticketing.urls' handler404: JSON under /api/, the normal page elsewhere."""
+    if is_api_path(request.path):
+        return api_not_found(request)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    """ticketing.urls' handler500: JSON under /api/, the normal page elsewhere."""
+    if is_api_path(request.path):
+        return api_server_error(request)
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -71,3 +71,39 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a creating POST sent with an `Idempotency-Key`.
+
+    A request claims (fingerprint, key) by inserting this row before the view
+    runs (INSERT … ON CONFLICT DO NOTHING, see api/idempotency.py), so of two
+    concurrent duplicates exactly one runs; the other sees `completed=False`
+    and is told to retry. Rows live 24 h (api.tasks.idempotency_purge).
+    """
+
+    key = models.CharField(max_length=255)
+    # sha256 of (caller identity, method, path): the same key from another
+    # partner or for another endpoint is a different record.
+    fingerprint = models.CharField(max_length=64)
+    request_hash = models.CharField(max_length=64)  # sha256 of the raw body
+    completed = models.BooleanField(default=False)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(default=b"", blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When the current attempt claimed the key: an attempt whose process died
+    # leaves completed=False; after a timeout another attempt may take over.
+    claimed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["fingerprint", "key"], name="idempotency_claim_unique"),
+        ]
+        indexes = [
+            # The hourly purge: DELETE … WHERE created_at < now() - 24 h.
+            models.Index(fields=["created_at"], name="idempotency_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({'done' if self.completed else 'in flight'})"

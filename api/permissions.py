@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework.permissions import BasePermission
 
 from api.models import ApiKey
@@ -16,6 +17,7 @@ class HasScope(BasePermission):
     """
 
     scope = ""
+    code = "insufficient_scope"  # the error body's code (DRF passes it on)
 
     @classmethod
     def of(cls, scope: str) -> type[HasScope]:
@@ -27,7 +29,7 @@ class HasScope(BasePermission):
             return True
         if key.has_scope(self.scope):
             return True
-        self.message = f"This API key lacks the '{self.scope}' scope."
+        self.message = _("This API key lacks the '%(scope)s' scope.") % {"scope": self.scope}
         return False
 
 
@@ -42,5 +44,6 @@ class RequiresScope(HasScope):
         if partner_key(request) is None:
             # Staff with a session may also check in at the door.
             user = getattr(request, "user", None)
+            self.code = "permission_denied"
             return bool(user and user.is_authenticated and user.is_staff)
         return super().has_permission(request, view)

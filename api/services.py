@@ -1,22 +1,70 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
-from api.models import ApiKey, Partner
+from api.exceptions import InvalidScopes
+from api.models import ApiKey, IdempotencyRecord, Partner, Scope
+from orders.services import audit_log
 
 
 @transaction.atomic
-def api_key_create(*, partner: Partner, scopes: list[str], name: str = "") -> tuple[ApiKey, str]:
-    """Create a key for a partner. Returns (key, raw secret); the secret is never stored."""
+def api_key_create(
+    *, partner: Partner, scopes: list[str], name: str = "", actor_user: Any = None
+) -> tuple[ApiKey, str]:
+    """Create a key for a partner. Returns (key, raw secret); the secret is never stored.
+
+    Raises InvalidScopes for a scope outside `Scope`. Audited as `api_key.created`.
+    """
+    unknown = sorted(set(scopes) - set(Scope.values))
+    if unknown:
+        raise InvalidScopes(details={"scopes": unknown})
     prefix, raw = ApiKey.generate()
     key = ApiKey.objects.create(
-        partner=partner, name=name, prefix=prefix, hashed_key=ApiKey.hash(raw), scopes=scopes
+        partner=partner,
+        name=name,
+        prefix=prefix,
+        hashed_key=ApiKey.hash(raw),
+        scopes=sorted(set(scopes)),
+    )
+    audit_log(
+        action="api_key.created",
+        obj=key,
+        actor_user=actor_user,
+        data={"partner": partner.slug, "prefix": prefix, "scopes": key.scopes, "name": name},
     )
     return key, raw
 
 
 @transaction.atomic
-def api_key_revoke(*, key: ApiKey) -> None:
-    """Revoke a key; requests with it are refused (401) from now on."""
-    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def api_key_revoke(*, key: ApiKey, actor_user: Any = None) -> bool:
+    """Revoke a key; requests with it are refused (401) from now on.
+
+    Returns False (and writes nothing) when it was already revoked: the
+    conditional UPDATE makes two staff revoking at once log it only once.
+    """
+    now = timezone.now()
+    changed = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
+    if not changed:
+        return False
+    key.revoked_at = now
+    audit_log(
+        action="api_key.revoked",
+        obj=key,
+        actor_user=actor_user,
+        data={"partner": key.partner.slug, "prefix": key.prefix},
+    )
+    return True
+
+
+def idempotency_records_purge(*, before: datetime) -> int:
+    """Delete idempotency records created before `before`; returns how many.
+
+    One DELETE on the created_at index; a record being replayed concurrently
+    is simply gone, and the retry then runs as new (past the 24 h promise).
+    """
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=before).delete()
+    return deleted

@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from orders.payments.api import CheckinApi, OrderTicketsApi, PaymentCallbackApi, PaymentStartApi
 
+from api.api import MeView
+
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -12,4 +14,5 @@ urlpatterns = [
     path("orders/<int:order_id>/tickets/", OrderTicketsApi.as_view(), name="order-tickets"),
     path("payments/<str:provider>/callback/", PaymentCallbackApi.as_view(), name="payment-cb"),
     path("checkin/", CheckinApi.as_view(), name="checkin"),
+    path("me/", MeView.as_view(), name="api-me"),
 ]

@@ -169,6 +169,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Rates: API_THROTTLE_PARTNER / API_THROTTLE_ANON in the API platform block below.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "api.throttling.PartnerKeyThrottle",
+        "api.throttling.SiteCallerThrottle",
+    ],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.KassaCursorPagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -181,6 +186,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_common_errors",
+    ],
+    # Swagger UI and its JS from drf-spectacular-sidecar: /api/v1/docs/ works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging: one JSON object per line, with the request id ----------------
@@ -242,3 +256,16 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
     "accounts.middleware.SessionEpochMiddleware",
 )
+
+# --- API platform ------------------------------------------------------------
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+from api.rates import parse_rate  # noqa: E402 - validates the rates at start-up
+
+API_THROTTLE_PARTNER = env_str("API_THROTTLE_PARTNER", "1200/min")  # per API key
+API_THROTTLE_ANON = env_str("API_THROTTLE_ANON", "300/min")  # per account or client IP
+parse_rate(API_THROTTLE_PARTNER, name="API_THROTTLE_PARTNER")
+parse_rate(API_THROTTLE_ANON, name="API_THROTTLE_ANON")
+# Idempotency-Key records are kept this long (purged hourly by api.tasks).
+API_IDEMPOTENCY_TTL_HOURS = env_int("API_IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
+# An attempt still "in flight" after this long is taken to have died.
+API_IDEMPOTENCY_STALE_SECONDS = env_int("API_IDEMPOTENCY_STALE_SECONDS", 60, minimum=5)

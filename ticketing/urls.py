@@ -17,3 +17,7 @@ urlpatterns = [
     path("", include("orders.payments.urls")),
     path("", include("events.urls")),
 ]
+
+# JSON error bodies under /api/ (API.md), Django's pages elsewhere.
+handler404 = "api.exceptions.handler404"
+handler500 = "api.exceptions.handler500"
