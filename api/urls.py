@@ -3,9 +3,8 @@ from __future__ import annotations
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from orders.payments.api import CheckinApi, OrderTicketsApi, PaymentCallbackApi, PaymentStartApi
-
 from api.api import MeView
+from orders.payments.api import CheckinApi, OrderTicketsApi, PaymentCallbackApi, PaymentStartApi
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

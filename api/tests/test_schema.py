@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 import schemathesis
@@ -18,6 +19,7 @@ from api.schema import error_responses
 
 # The schema and its docs page describe the API; they are not part of it.
 NOT_IN_SCHEMA = {SpectacularAPIView, SpectacularSwaggerView}
+SIGNED_WEBHOOKS = {"/api/v1/payments/{provider}/callback/"}
 
 
 def _walk(patterns, prefix=""):
@@ -127,7 +129,12 @@ def _run_schemathesis(api_schema, headers=None) -> int:
     assert operations
     for operation in operations:
         raw = operation.definition.raw
-        modes = [GenerationMode.POSITIVE]
+        # A provider webhook is authenticated by an HMAC over its raw body, which
+        # no schema can express: every generated call is rightly refused (400),
+        # so only its invalid-input behaviour is checked here; its own tests
+        # cover signed calls.
+        signed = operation.path in SIGNED_WEBHOOKS
+        modes = [] if signed else [GenerationMode.POSITIVE]
         if raw.get("parameters") or raw.get("requestBody"):
             modes.append(GenerationMode.NEGATIVE)  # nothing to make invalid otherwise
         for mode in modes:
@@ -135,6 +142,10 @@ def _run_schemathesis(api_schema, headers=None) -> int:
             @BOUNDED
             @given(case=operation.as_strategy(generation_mode=mode))
             def check(case):
+                if case.headers and "Idempotency-Key" in case.headers:
+                    # Generated keys repeat across examples with other bodies,
+                    # which is a (correct, tested elsewhere) 422: keep each unique.
+                    case.headers["Idempotency-Key"] = uuid.uuid4().hex
                 case.call_and_validate(headers=headers)
 
             check()

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from api.idempotency import idempotent
 from api.permissions import HasScope, RequiresScope, partner_key
+from api.schema import ErrorSerializer as ApiErrorSerializer
 from orders.models import Order
 from orders.payments import selectors
 from orders.payments.exceptions import TicketsNotReady
@@ -28,23 +29,8 @@ ORDER_TOKEN = OpenApiParameter(
 )
 
 
-def _error(name: str):
-    return inline_serializer(
-        name=name,
-        fields={
-            "error": inline_serializer(
-                name=name + "Body",
-                fields={
-                    "code": serializers.CharField(),
-                    "message": serializers.CharField(),
-                    "details": serializers.DictField(),
-                },
-            )
-        },
-    )
-
-
-ErrorSerializer = _error("PaymentsError")
+# One error body component for the whole API (api/schema.py).
+ErrorSerializer = ApiErrorSerializer
 
 
 class PaymentStartApi(APIView):
