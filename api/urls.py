@@ -3,7 +3,16 @@ from __future__ import annotations
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from orders.api import holds as holds_api
+from orders.api import orders as orders_api
+
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # holds and orders
+    path("holds/", holds_api.HoldCreateApi.as_view(), name="hold-create"),
+    path("holds/<uuid:hold_id>/", holds_api.HoldDetailApi.as_view(), name="hold-detail"),
+    path("orders/", orders_api.OrderCreateApi.as_view(), name="order-create"),
+    path("orders/<int:order_id>/", orders_api.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<int:order_id>/cancel/", orders_api.OrderCancelApi.as_view(), name="order-cancel"),
 ]
