@@ -27,6 +27,10 @@ def only(results, *allowed):
     return [r for r in results if isinstance(r, Hold)]
 
 
+def take(event, i: int, **stock):
+    return hold_create(event=event, buyer=web_buyer(f"r{i}"), **stock)
+
+
 def assert_seats_consistent(event):
     """No seat in two active holds; every active hold still owns all its seats."""
     active = Hold.objects.filter(event=event, status="active")
@@ -40,7 +44,7 @@ def assert_seats_consistent(event):
 def test_one_seat_many_buyers_exactly_one_winner():
     event = make_event()
     seat = seat_ids(event)[0]
-    results = race(RACERS, lambda i: hold_create(event=event, buyer=web_buyer(f"r{i}"), seats=[seat]))
+    results = race(RACERS, lambda i: take(event, i, seats=[seat]))
     holds = only(results, SeatUnavailable)
     assert len(holds) == 1
     assert EventSeat.objects.get(pk=seat).hold_id == holds[0].pk
@@ -50,7 +54,7 @@ def test_overlapping_seat_sets_all_or_nothing():
     event = make_event(rows=2, per_row=10)
     ids = seat_ids(event)
     picks = [random.Random(i).sample(ids, random.Random(i).randint(1, 4)) for i in range(RACERS)]
-    results = race(RACERS, lambda i: hold_create(event=event, buyer=web_buyer(f"r{i}"), seats=picks[i]))
+    results = race(RACERS, lambda i: take(event, i, seats=picks[i]))
     holds = only(results, SeatUnavailable)
     assert holds
     assert_seats_consistent(event)
@@ -99,9 +103,8 @@ def test_one_buyer_parallel_holds_never_exceed_the_limit():
     event = make_event(rows=12, per_row=10, limit=6)
     ids = seat_ids(event)
     buyer = web_buyer("greedy")
-    results = race(
-        RACERS, lambda i: hold_create(event=event, buyer=buyer, seats=ids[2 * i : 2 * i + 1 + i % 2])
-    )
+    picks = [ids[2 * i : 2 * i + 1 + i % 2] for i in range(RACERS)]
+    results = race(RACERS, lambda i: hold_create(event=event, buyer=buyer, seats=picks[i]))
     holds = only(results, LimitExceeded)
     total = sum(h.quantity for h in holds)
     assert 5 <= total <= 6
@@ -115,7 +118,7 @@ def test_expired_seats_are_won_by_exactly_one_racer_without_a_worker():
     past = timezone.now() - timedelta(seconds=1)
     Hold.objects.filter(pk=old.pk).update(expires_at=past)
     EventSeat.objects.filter(id__in=ids).update(held_until=past)
-    results = race(RACERS, lambda i: hold_create(event=event, buyer=web_buyer(f"r{i}"), seats=ids))
+    results = race(RACERS, lambda i: take(event, i, seats=ids))
     holds = only(results, SeatUnavailable)
     assert len(holds) == 1
     assert set(EventSeat.objects.filter(id__in=ids).values_list("hold_id", flat=True)) == {
