@@ -66,8 +66,9 @@ class OrderCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         hold = serializers.UUIDField()
-        email = serializers.CharField(max_length=254)
-        name = serializers.CharField(max_length=200)
+        # Blank passes here so the service reports every contact field at once.
+        email = serializers.CharField(max_length=254, allow_blank=True)
+        name = serializers.CharField(max_length=200, allow_blank=True)
         phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
         buyer_ref = serializers.CharField(required=False, allow_blank=True, max_length=150)
 

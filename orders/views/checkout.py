@@ -21,7 +21,7 @@ from orders.api.holds import hold_items
 from orders.exceptions import OrderExists, ValidationFailed
 from orders.models import Hold, Order
 from orders.services.holds import hold_create, hold_release
-from orders.services.orders import hold_visible_to, order_create
+from orders.services.orders import contact_clean, hold_visible_to, order_create
 from ticketing.errors import KassaError
 
 PASS_COOKIE = "kassa_pass_{event_id}"  # noqa: S105 - a cookie name, not a secret
@@ -34,6 +34,15 @@ class ContactForm(forms.Form):
         label=_("Phone (optional)"), max_length=40, required=False,
         help_text=_("For example +7 701 234 5678."),
     )  # fmt: skip
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"]
+        if phone:
+            try:
+                contact_clean(email="a@example.com", name="-", phone=phone)
+            except ValidationFailed as exc:
+                raise forms.ValidationError(exc.details["phone"]) from exc
+        return phone
 
 
 def _hold_args(post) -> dict:
