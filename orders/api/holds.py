@@ -31,6 +31,8 @@ class HoldOut(serializers.Serializer):
 
 def hold_items(hold: Hold) -> list[dict]:
     items: list[dict] = []
+    if not hold.seat_ids:  # a standing hold (a hold is seats or standing, never both)
+        return _standing_items(hold)
     seats = (
         EventSeat.objects.filter(id__in=hold.seat_ids)
         .select_related("seat", "section", "tier")
@@ -47,6 +49,11 @@ def hold_items(hold: Hold) -> list[dict]:
                 "price": str(es.tier.price),
             }
         )
+    return items
+
+
+def _standing_items(hold: Hold) -> list[dict]:
+    items: list[dict] = []
     for line in hold.standing.select_related("area__section", "area__tier"):
         area: StandingArea = line.area
         items.append(

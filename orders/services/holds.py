@@ -32,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -61,6 +61,14 @@ BEST_WINDOW = 2000
 BEST_ATTEMPTS = 25
 
 _AVAILABLE = "(es.status = 'available' OR (es.status = 'held' AND es.held_until < %s))"
+_LIMIT_SQL = """
+SELECT
+  (SELECT coalesce(sum(quantity), 0) FROM orders_hold
+   WHERE event_id = %s AND buyer_key = %s AND status = 'active' AND expires_at > %s),
+  (SELECT coalesce(sum(quantity), 0) FROM orders_order
+   WHERE event_id = %s AND buyer_key = %s
+     AND (status = 'paid' OR (status = 'pending_payment' AND expires_at > %s)))
+"""
 _MARK_HELD_SQL = (
     "UPDATE events_eventseat es SET status = 'held', hold_id = %s, held_until = %s "  # noqa: S608
     "WHERE es.id = ANY(%s) AND " + _AVAILABLE
@@ -104,7 +112,6 @@ def hold_create(
     expires_at = now + timedelta(minutes=settings.HOLD_MINUTES)
     try:
         with transaction.atomic():
-            _set_lock_timeout()
             phase = _open_phase(event, buyer, now)
             cap = _check_entry(phase, event, buyer, access_code, queue_pass)
             if request.quantity > cap:
@@ -370,26 +377,21 @@ def _check_entry(
 
 
 def _lock_buyer(event: Event, buyer: Buyer) -> None:
-    # Serialises this buyer's holds for this event only (held to commit).
+    # Serialises this buyer's holds for this event only (held to commit). The
+    # same statement first bounds every lock wait of this transaction: a wait
+    # past LOCK_TIMEOUT becomes "busy, try again" rather than a hung request.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{event.pk}:{buyer.key}"])
+        cursor.execute(
+            "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(hashtext(%s))",
+            [LOCK_TIMEOUT, f"{event.pk}:{buyer.key}"],
+        )
 
 
 def _check_limit(event: Event, buyer: Buyer, wanted: int, cap: int, now: datetime) -> None:
-    held = (
-        Hold.objects.filter(
-            event=event, buyer_key=buyer.key, status=Hold.Status.ACTIVE, expires_at__gt=now
-        ).aggregate(n=Sum("quantity"))["n"]
-        or 0
-    )
-    ordered = (
-        Order.objects.filter(event=event, buyer_key=buyer.key)
-        .filter(
-            Q(status=Order.Status.PAID) | Q(status=Order.Status.PENDING_PAYMENT, expires_at__gt=now)
-        )
-        .aggregate(n=Sum("quantity"))["n"]
-        or 0
-    )
+    # Held (live holds) + ordered (awaiting payment or paid), in one round trip.
+    with connection.cursor() as cursor:
+        cursor.execute(_LIMIT_SQL, [event.pk, buyer.key, now, event.pk, buyer.key, now])
+        held, ordered = cursor.fetchone()
     if held + ordered + wanted > cap:
         raise LimitExceeded(
             details={
@@ -606,11 +608,6 @@ def _return_stock(hold: Hold) -> None:
 def _seats_total(seat_ids: list[int]) -> Decimal:
     prices = EventSeat.objects.filter(id__in=seat_ids).values_list("tier__price", flat=True)
     return sum(prices, Decimal("0"))
-
-
-def _set_lock_timeout() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:
