@@ -83,42 +83,41 @@ def hold_body(hold: Hold) -> dict:
     ).data
 
 
+class BestAvailableIn(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=1)
+    tier = serializers.IntegerField(required=False, allow_null=True)
+    section = serializers.IntegerField(required=False, allow_null=True)
+    together = serializers.BooleanField(default=True)
+
+
+class StandingIn(serializers.Serializer):
+    section = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class HoldCreateIn(serializers.Serializer):
+    event = serializers.CharField(help_text="Event id or slug.")
+    seats = serializers.ListField(child=serializers.IntegerField(), required=False)
+    best_available = BestAvailableIn(required=False)
+    standing = StandingIn(required=False)
+    access_code = serializers.CharField(required=False, allow_blank=True)
+    buyer_ref = serializers.CharField(required=False, allow_blank=True, max_length=150)
+
+    def validate_best_available(self, value):
+        if not value["together"]:
+            raise serializers.ValidationError("Only together=true is supported.")
+        return dict(value)
+
+    def validate_standing(self, value):
+        return dict(value)
+
+
 class HoldCreateApi(APIView):
     permission_classes = [HasScope.of("sell")]
 
-    class BestIn(serializers.Serializer):
-        quantity = serializers.IntegerField(min_value=1)
-        tier = serializers.IntegerField(required=False, allow_null=True)
-        section = serializers.IntegerField(required=False, allow_null=True)
-        together = serializers.BooleanField(default=True)
-
-    class StandingIn(serializers.Serializer):
-        section = serializers.IntegerField()
-        quantity = serializers.IntegerField(min_value=1)
-
-    class InputSerializer(serializers.Serializer):
-        event = serializers.CharField(help_text="Event id or slug.")
-        seats = serializers.ListField(child=serializers.IntegerField(), required=False)
-        best_available = serializers.DictField(required=False)  # validated below
-        standing = serializers.DictField(required=False)
-        access_code = serializers.CharField(required=False, allow_blank=True)
-        buyer_ref = serializers.CharField(required=False, allow_blank=True, max_length=150)
-
-        def validate_best_available(self, value):
-            inner = HoldCreateApi.BestIn(data=value)
-            inner.is_valid(raise_exception=True)
-            if not inner.validated_data["together"]:
-                raise serializers.ValidationError("Only together=true is supported.")
-            return inner.validated_data
-
-        def validate_standing(self, value):
-            inner = HoldCreateApi.StandingIn(data=value)
-            inner.is_valid(raise_exception=True)
-            return inner.validated_data
-
     @extend_schema(
         operation_id="hold_create",
-        request=InputSerializer,
+        request=HoldCreateIn,
         parameters=[OpenApiParameter("X-Queue-Pass", str, OpenApiParameter.HEADER)],
         responses={
             201: HoldOut,
@@ -131,7 +130,7 @@ class HoldCreateApi(APIView):
     )
     @idempotent
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = HoldCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
         hold = hold_create(

@@ -64,7 +64,7 @@ def order_body(order: Order, *, with_token: bool = False) -> dict:
 class OrderCreateApi(APIView):
     permission_classes = [HasScope.of("sell")]
 
-    class InputSerializer(serializers.Serializer):
+    class OrderCreateIn(serializers.Serializer):
         hold = serializers.UUIDField()
         # Blank passes here so the service reports every contact field at once.
         email = serializers.CharField(max_length=254, allow_blank=True)
@@ -74,7 +74,7 @@ class OrderCreateApi(APIView):
 
     @extend_schema(
         operation_id="order_create",
-        request=InputSerializer,
+        request=OrderCreateIn,
         responses={
             201: OrderCreatedOut,
             400: error("validation_error"),
@@ -86,7 +86,7 @@ class OrderCreateApi(APIView):
     )
     @idempotent
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.OrderCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
         order = order_create(
