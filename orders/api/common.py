@@ -30,7 +30,7 @@ def error(description: str) -> OpenApiResponse:
 
 def event_from_ref(ref: str) -> Event:
     """An event by id or slug; unknown → validation_error on the `event` field."""
-    query = Event.objects.select_related("venue")
+    query = Event.objects.all()
     event = query.filter(pk=int(ref)).first() if ref.isdigit() else query.filter(slug=ref).first()
     if event is None:
         raise ValidationFailed(details={"event": [_("Unknown event.")]})

@@ -129,10 +129,11 @@ def hold_create(
                 total = area.tier.price * request.quantity
             else:
                 if request.kind == "seats":
-                    taken = _take_seats(event, list(request.seat_ids), hold_id, expires_at, now)
+                    prices = _take_seats(event, list(request.seat_ids), hold_id, expires_at, now)
                 else:
-                    taken = _take_best(event, request, hold_id, expires_at, now)
-                total = _seats_total(taken)
+                    prices = _take_best(event, request, hold_id, expires_at, now)
+                taken = sorted(prices)
+                total = sum(prices.values(), Decimal("0"))
             hold = Hold.objects.create(
                 id=hold_id,
                 event=event,
@@ -314,12 +315,7 @@ def _check_seat_ids(event: Event, seats: list[Any]) -> tuple[int, ...]:
         raise ValidationFailed(
             details={"seats": [_("Each seat may be chosen once: %(ids)s") % {"ids": dupes}]}
         )
-    known = set(EventSeat.objects.filter(event=event, id__in=seats).values_list("id", flat=True))
-    unknown = sorted(set(seats) - known)
-    if unknown:
-        raise ValidationFailed(
-            details={"seats": [_("Unknown seats for this event: %(ids)s") % {"ids": unknown}]}
-        )
+    # Unknown ids are found by the locking read in _take_seats (one round trip less).
     return tuple(sorted(seats))
 
 
@@ -409,31 +405,44 @@ def _check_limit(event: Event, buyer: Buyer, wanted: int, cap: int, now: datetim
 
 def _take_seats(
     event: Event, seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime
-) -> list[int]:
-    """All of `seat_ids` or nothing: lock the free ones in id order, then one UPDATE."""
-    locked = _lock_free_seats(event, seat_ids, now, skip_locked=False)
-    if len(locked) != len(seat_ids):
-        gone = sorted(set(seat_ids) - set(locked))
+) -> dict[int, Decimal]:
+    """All of `seat_ids` or nothing: lock them in id order, then one conditional UPDATE.
+
+    Returns {seat id: price}. Unknown ids → validation_error; any seat not
+    free → seat_unavailable listing those ids (the transaction rolls back).
+    """
+    rows = _lock_seats(event, seat_ids, now, skip_locked=False)
+    unknown = sorted(set(seat_ids) - {seat_id for seat_id, _, _ in rows})
+    if unknown:
+        raise ValidationFailed(
+            details={"seats": [_("Unknown seats for this event: %(ids)s") % {"ids": unknown}]}
+        )
+    gone = [seat_id for seat_id, _, free in rows if not free]
+    if gone:
         raise SeatUnavailable(details={"seats": gone})
-    _mark_held(locked, hold_id, until, now)
-    return locked
+    _mark_held(seat_ids, hold_id, until, now)
+    return {seat_id: price for seat_id, price, _ in rows}
 
 
-def _lock_free_seats(
+def _lock_seats(
     event: Event, seat_ids: list[int], now: datetime, *, skip_locked: bool
-) -> list[int]:
-    # ORDER BY id + FOR UPDATE: PostgreSQL locks the rows in that order, so
-    # overlapping requests queue up instead of deadlocking. Under READ
-    # COMMITTED a waiter re-checks the WHERE on the winner's row version and
-    # drops a seat the winner took.
+) -> list[tuple[int, Decimal, bool]]:
+    """Lock these seat rows in id order: [(id, price, free now?)].
+
+    ORDER BY id + FOR UPDATE: PostgreSQL locks the rows in that order, so
+    overlapping requests queue up instead of deadlocking. Under READ COMMITTED
+    a waiter gets the winner's committed row version, so `free` is computed
+    on what the winner left. With skip_locked, rows locked by others are left out.
+    """
     suffix = "SKIP LOCKED" if skip_locked else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT es.id FROM events_eventseat es WHERE es.event_id = %s "  # noqa: S608
-            f"AND es.id = ANY(%s) AND {_AVAILABLE} ORDER BY es.id FOR UPDATE {suffix}",
-            [event.pk, list(seat_ids), now],
+            f"SELECT es.id, t.price, {_AVAILABLE} FROM events_eventseat es "  # noqa: S608
+            "JOIN events_pricetier t ON t.id = es.tier_id "
+            f"WHERE es.event_id = %s AND es.id = ANY(%s) ORDER BY es.id FOR UPDATE OF es {suffix}",
+            [now, event.pk, list(seat_ids)],
         )
-        return [row[0] for row in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 def _mark_held(seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime) -> None:
@@ -448,7 +457,7 @@ def _mark_held(seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: da
 
 def _take_best(
     event: Event, request: _Request, hold_id: uuid.UUID, until: datetime, now: datetime
-) -> list[int]:
+) -> dict[int, Decimal]:
     """N seats side by side in one row, the best block first.
 
     Reads candidate free seats without locks, ranks every run of N adjacent
@@ -465,11 +474,11 @@ def _take_best(
     for block in blocks[:BEST_ATTEMPTS]:
         try:
             with transaction.atomic():
-                locked = _lock_free_seats(event, block, now, skip_locked=True)
-                if len(locked) != n:
+                rows = _lock_seats(event, block, now, skip_locked=True)
+                if sum(1 for _, _, free in rows if free) != n:
                     raise _BlockTaken()
-                _mark_held(locked, hold_id, until, now)
-                return locked
+                _mark_held(block, hold_id, until, now)
+                return {seat_id: price for seat_id, price, _ in rows}
         except _BlockTaken:
             continue
     raise NotEnoughSeats(details={"quantity": n})
@@ -603,11 +612,6 @@ def _return_stock(hold: Hold) -> None:
     )
     for line in HoldStanding.objects.filter(hold=hold):
         StandingArea.objects.filter(pk=line.area_id).update(held=_held_plus(-line.quantity))
-
-
-def _seats_total(seat_ids: list[int]) -> Decimal:
-    prices = EventSeat.objects.filter(id__in=seat_ids).values_list("tier__price", flat=True)
-    return sum(prices, Decimal("0"))
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:
