@@ -216,7 +216,7 @@ def holds_expire(*, now: datetime | None = None, batch: int = 500) -> int:
             .order_by("expires_at")[:batch]
         )
         for hold in holds:
-            _expire_hold(hold)
+            _expire_hold(hold, actor="system:sweeper")
     return len(holds)
 
 
@@ -569,7 +569,7 @@ def _return_expired_standing(area: StandingArea, now: datetime) -> None:
         )
     )
     for hold in expired:
-        _expire_hold(hold)
+        _expire_hold(hold, actor="system:hold_create")
 
 
 # --- giving stock back -----------------------------------------------------
@@ -582,7 +582,7 @@ def _stock_holding_q() -> Q:
     )
 
 
-def _expire_hold(hold: Hold) -> None:
+def _expire_hold(hold: Hold, *, actor: str) -> None:
     """Caller holds the Hold row lock."""
     _return_stock(hold)
     hold.status = Hold.Status.EXPIRED
@@ -593,13 +593,13 @@ def _expire_hold(hold: Hold) -> None:
         )
     )
     Order.objects.filter(pk__in=expired_orders).update(status=Order.Status.EXPIRED)
-    audit_log(action="hold.expired", obj=hold, actor="system:sweeper")
+    audit_log(action="hold.expired", obj=hold, actor=actor)
     for order_id in expired_orders:
         audit_log(
             action="order.expired",
             object_type="orders.order",
             object_id=str(order_id),
-            actor="system:sweeper",
+            actor=actor,
         )
 
 
