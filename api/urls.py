@@ -4,6 +4,8 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api.api import MeView
+from orders.api import holds as holds_api
+from orders.api import orders as orders_api
 from orders.payments.api import CheckinApi, OrderTicketsApi, PaymentCallbackApi, PaymentStartApi
 
 urlpatterns = [
@@ -14,4 +16,10 @@ urlpatterns = [
     path("payments/<str:provider>/callback/", PaymentCallbackApi.as_view(), name="payment-cb"),
     path("checkin/", CheckinApi.as_view(), name="checkin"),
     path("me/", MeView.as_view(), name="api-me"),
+    # holds and orders
+    path("holds/", holds_api.HoldCreateApi.as_view(), name="hold-create"),
+    path("holds/<uuid:hold_id>/", holds_api.HoldDetailApi.as_view(), name="hold-detail"),
+    path("orders/", orders_api.OrderCreateApi.as_view(), name="order-create"),
+    path("orders/<int:order_id>/", orders_api.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<int:order_id>/cancel/", orders_api.OrderCancelApi.as_view(), name="order-cancel"),
 ]

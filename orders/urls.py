@@ -1,4 +1,12 @@
 from __future__ import annotations
 
+from django.urls import path
+
+from orders.views import checkout
+
 app_name = "orders"
-urlpatterns: list = []
+urlpatterns = [
+    path("e/<slug:slug>/hold/", checkout.hold_create_page, name="hold_create_page"),
+    path("checkout/<uuid:hold_id>/", checkout.checkout, name="checkout"),
+    path("checkout/<uuid:hold_id>/release/", checkout.checkout_release, name="checkout_release"),
+]

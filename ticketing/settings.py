@@ -269,3 +269,14 @@ parse_rate(API_THROTTLE_ANON, name="API_THROTTLE_ANON")
 API_IDEMPOTENCY_TTL_HOURS = env_int("API_IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
 # An attempt still "in flight" after this long is taken to have died.
 API_IDEMPOTENCY_STALE_SECONDS = env_int("API_IDEMPOTENCY_STALE_SECONDS", 60, minimum=5)
+
+# --- orders: holds and orders ----------------------------------------------
+# How long a hold keeps its seats; starting payment extends it once, capped.
+HOLD_MINUTES = env_int("HOLD_MINUTES", 10, minimum=1)
+HOLD_PAYMENT_EXTENSION_MINUTES = env_int("HOLD_PAYMENT_EXTENSION_MINUTES", 5, minimum=0)
+HOLD_MAX_MINUTES = env_int("HOLD_MAX_MINUTES", 20, minimum=1)
+# The sweeper only tidies (expiry is exact without it), so 15 s is plenty.
+CELERY_BEAT_SCHEDULE["orders.sweep_expired_holds"] = {
+    "task": "orders.tasks.sweep_expired_holds",
+    "schedule": env_int("HOLD_SWEEP_SECONDS", 15, minimum=1),
+}

@@ -1,0 +1,1 @@
+"""REST endpoints of the orders app (API.md), one module per resource."""

@@ -1,0 +1,182 @@
+"""POST /holds/, GET/DELETE /holds/{id}/ (API.md)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import buyer_identity
+from api.idempotency import idempotent
+from api.permissions import HasScope
+from events.models import EventSeat, StandingArea
+from orders.api.common import error, event_from_ref
+from orders.exceptions import HoldNotFound
+from orders.models import Hold
+from orders.services.holds import hold_create, hold_release
+from orders.services.orders import hold_visible_to
+
+
+class HoldOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    event = serializers.IntegerField()
+    status = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    items = serializers.ListField(child=serializers.DictField())
+    quantity = serializers.IntegerField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+
+
+def hold_items(hold: Hold) -> list[dict]:
+    items: list[dict] = []
+    if not hold.seat_ids:  # a standing hold (a hold is seats or standing, never both)
+        return _standing_items(hold)
+    seats = (
+        EventSeat.objects.filter(id__in=hold.seat_ids)
+        .select_related("seat", "section", "tier")
+        .order_by("seat__section_id", "seat__row_index", "seat__number")
+    )
+    for es in seats:
+        items.append(
+            {
+                "seat": es.pk,
+                "section": es.section.name,
+                "row": es.seat.row_label,
+                "number": es.seat.number,
+                "tier": es.tier.name,
+                "price": str(es.tier.price),
+            }
+        )
+    return items
+
+
+def _standing_items(hold: Hold) -> list[dict]:
+    items: list[dict] = []
+    for line in hold.standing.select_related("area__section", "area__tier"):
+        area: StandingArea = line.area
+        items.append(
+            {
+                "standing": area.section_id,
+                "section": area.section.name,
+                "quantity": line.quantity,
+                "tier": area.tier.name,
+                "price": str(area.tier.price),
+            }
+        )
+    return items
+
+
+def hold_body(hold: Hold) -> dict:
+    return HoldOut(
+        {
+            "id": hold.pk,
+            "event": hold.event_id,
+            "status": hold.status,
+            "expires_at": hold.expires_at,
+            "items": hold_items(hold),
+            "quantity": hold.quantity,
+            "total": hold.total,
+            "currency": hold.currency,
+        }
+    ).data
+
+
+class BestAvailableIn(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=1)
+    tier = serializers.IntegerField(required=False, allow_null=True)
+    section = serializers.IntegerField(required=False, allow_null=True)
+    together = serializers.BooleanField(default=True)
+
+
+class StandingIn(serializers.Serializer):
+    section = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class HoldCreateIn(serializers.Serializer):
+    event = serializers.CharField(help_text="Event id or slug.")
+    seats = serializers.ListField(child=serializers.IntegerField(), required=False)
+    best_available = BestAvailableIn(required=False)
+    standing = StandingIn(required=False)
+    access_code = serializers.CharField(required=False, allow_blank=True)
+    buyer_ref = serializers.CharField(required=False, allow_blank=True, max_length=150)
+
+    def validate_best_available(self, value):
+        if not value["together"]:
+            raise serializers.ValidationError("Only together=true is supported.")
+        return dict(value)
+
+    def validate_standing(self, value):
+        return dict(value)
+
+
+class HoldCreateApi(APIView):
+    permission_classes = [HasScope.of("sell")]
+
+    @extend_schema(
+        operation_id="hold_create",
+        request=HoldCreateIn,
+        parameters=[OpenApiParameter("X-Queue-Pass", str, OpenApiParameter.HEADER)],
+        responses={
+            201: HoldOut,
+            400: error("validation_error"),
+            403: error("access_code_invalid / API key lacks the sell scope"),
+            409: error("seat_unavailable, not_enough_seats, limit_exceeded, phase_closed, busy"),
+            410: error("queue_pass_expired"),
+            423: error("queue_pass_required / queue_pass_invalid"),
+        },
+    )
+    @idempotent
+    def post(self, request):
+        data = HoldCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        hold = hold_create(
+            event=event_from_ref(d["event"]),
+            buyer=buyer_identity(request, buyer_ref=d.get("buyer_ref") or None),
+            seats=d.get("seats"),
+            best_available=d.get("best_available"),
+            standing=d.get("standing"),
+            access_code=d.get("access_code"),
+            queue_pass=request.headers.get("X-Queue-Pass"),
+            user=request.user if getattr(request.user, "is_authenticated", False) else None,
+        )
+        return Response(hold_body(hold), status=status.HTTP_201_CREATED)
+
+
+def visible_hold(request, hold_id) -> Hold:
+    buyer = buyer_identity(request, buyer_ref=request.query_params.get("buyer_ref"))
+    hold = Hold.objects.filter(pk=hold_id).first()
+    if hold is None or not hold_visible_to(hold=hold, buyer=buyer):
+        raise HoldNotFound()
+    return hold
+
+
+class HoldDetailApi(APIView):
+    permission_classes = [HasScope.of("sell")]
+
+    @extend_schema(
+        operation_id="hold_read",
+        responses={200: HoldOut, 404: error("hold_not_found (also another buyer's hold)")},
+    )
+    def get(self, request, hold_id):
+        return Response(hold_body(visible_hold(request, hold_id)))
+
+    @extend_schema(
+        operation_id="hold_release",
+        responses={
+            200: HoldOut,
+            404: error("hold_not_found"),
+            409: error("hold_not_active: already ordered, released or expired"),
+        },
+    )
+    def delete(self, request, hold_id):
+        hold = hold_release(hold=visible_hold(request, hold_id), actor=_actor(request))
+        return Response(hold_body(hold))
+
+
+def _actor(request) -> str:
+    partner = getattr(request, "partner", None)
+    return partner.channel if partner is not None else "buyer"

@@ -1,0 +1,146 @@
+"""POST /orders/, GET /orders/{id}/, POST /orders/{id}/cancel/ (API.md)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import buyer_identity
+from api.idempotency import idempotent
+from api.permissions import HasScope
+from orders.api.common import error
+from orders.exceptions import OrderNotFound
+from orders.models import Order
+from orders.services.orders import order_cancel, order_create, order_readable_by
+
+TOKEN_PARAMS = [
+    OpenApiParameter("token", str, OpenApiParameter.QUERY, description="The order's access token."),
+    OpenApiParameter("X-Order-Token", str, OpenApiParameter.HEADER),
+]
+
+
+class OrderOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    event = serializers.IntegerField()
+    hold = serializers.UUIDField()
+    status = serializers.CharField()
+    quantity = serializers.IntegerField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+    phone = serializers.CharField()
+
+
+class OrderCreatedOut(OrderOut):
+    access_token = serializers.CharField()
+
+
+def order_body(order: Order, *, with_token: bool = False) -> dict:
+    values = {
+        "id": order.pk,
+        "code": order.code,
+        "event": order.event_id,
+        "hold": order.hold_id,
+        "status": order.status,
+        "quantity": order.quantity,
+        "total": order.total,
+        "currency": order.currency,
+        "expires_at": order.expires_at,
+        "email": order.email,
+        "name": order.name,
+        "phone": order.phone,
+    }
+    if with_token:
+        values["access_token"] = order.access_token
+        return OrderCreatedOut(values).data
+    return OrderOut(values).data
+
+
+class OrderCreateApi(APIView):
+    permission_classes = [HasScope.of("sell")]
+
+    class OrderCreateIn(serializers.Serializer):
+        hold = serializers.UUIDField()
+        # Blank passes here so the service reports every contact field at once.
+        email = serializers.CharField(max_length=254, allow_blank=True)
+        name = serializers.CharField(max_length=200, allow_blank=True)
+        phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
+        buyer_ref = serializers.CharField(required=False, allow_blank=True, max_length=150)
+
+    @extend_schema(
+        operation_id="order_create",
+        request=OrderCreateIn,
+        responses={
+            201: OrderCreatedOut,
+            400: error("validation_error"),
+            403: error("forbidden: another buyer's hold"),
+            404: error("hold_not_found"),
+            409: error("order_exists: the hold already has an order"),
+            410: error("hold_expired"),
+        },
+    )
+    @idempotent
+    def post(self, request):
+        data = self.OrderCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        order = order_create(
+            hold=d["hold"],
+            buyer=buyer_identity(request, buyer_ref=d.get("buyer_ref") or None),
+            email=d["email"],
+            name=d["name"],
+            phone=d.get("phone", ""),
+            buyer_ref=d.get("buyer_ref", ""),
+            user=request.user if getattr(request.user, "is_authenticated", False) else None,
+        )
+        return Response(order_body(order, with_token=True), status=status.HTTP_201_CREATED)
+
+
+def readable_order(request, order_id: int) -> Order:
+    buyer = buyer_identity(request, buyer_ref=request.query_params.get("buyer_ref"))
+    token = request.query_params.get("token") or request.headers.get("X-Order-Token")
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None or not order_readable_by(order=order, buyer=buyer, token=token):
+        raise OrderNotFound()
+    return order
+
+
+class OrderDetailApi(APIView):
+    permission_classes = [HasScope.of("sell")]
+
+    @extend_schema(
+        operation_id="order_read",
+        parameters=TOKEN_PARAMS,
+        responses={200: OrderOut, 404: error("order_not_found (also: not yours)")},
+    )
+    def get(self, request, order_id: int):
+        return Response(order_body(readable_order(request, order_id)))
+
+
+class OrderCancelApi(APIView):
+    permission_classes = [HasScope.of("sell")]
+
+    @extend_schema(
+        operation_id="order_cancel",
+        request=None,
+        parameters=TOKEN_PARAMS,
+        responses={
+            200: OrderOut,
+            404: error("order_not_found"),
+            409: error("order_not_cancellable: paid, expired or already cancelled"),
+        },
+    )
+    def post(self, request, order_id: int):
+        order = readable_order(request, order_id)
+        partner = getattr(request, "partner", None)
+        order = order_cancel(
+            order=order,
+            actor=partner.channel if partner is not None else "buyer",
+            actor_user=request.user if getattr(request.user, "is_authenticated", False) else None,
+        )
+        return Response(order_body(order))

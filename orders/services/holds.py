@@ -1,0 +1,618 @@
+"""Holds: a buyer's stock reserved for a few minutes.
+
+Lock order (every service here takes locks in this order, so two of them can
+never wait on each other in a cycle):
+
+  1. the buyer's advisory lock  pg_advisory_xact_lock(hashtext('<event>:<buyer>'))
+  2. the StandingArea row       SELECT ... FOR UPDATE
+  3. Hold rows                  only with SKIP LOCKED while 2 is held
+  4. EventSeat rows             in ascending id order
+
+The advisory lock serialises one buyer's concurrent holds so the per-buyer
+limit is counted and enforced in one step (invariant 4); other buyers never
+touch it. Seats are locked in id order because two holds asking for
+overlapping seats in different orders would otherwise deadlock. The sweeper
+and release lock a Hold row before the area row; that is safe because
+hold_create only ever takes Hold rows with SKIP LOCKED (it never waits for one).
+
+Expiry is exact without a worker (invariant 2): a seat row with
+status='held' and held_until in the past is taken directly by the next
+conditional UPDATE; standing places of expired holds are returned lazily by
+hold_create under the area's row lock. The sweeper (holds_expire) only tidies.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.selectors import Buyer
+from events.models import Event, EventSeat, PriceTier, SalePhase, Section, StandingArea
+from orders.exceptions import (
+    AccessCodeRequired,
+    HoldExpired,
+    HoldNotActive,
+    LimitExceeded,
+    NotEnoughSeats,
+    PhaseClosed,
+    SeatUnavailable,
+    StockBusy,
+    ValidationFailed,
+)
+from orders.models import Hold, HoldStanding, Order
+from orders.services.audit import audit_log
+
+# A lock wait longer than this becomes "busy, try again" instead of a hung request.
+LOCK_TIMEOUT = "3s"
+# Best-available first looks at this many of the best free seats; only when no
+# block fits there does it read the whole tier/section.
+BEST_WINDOW = 2000
+# How many candidate blocks best-available tries to lock before giving up.
+BEST_ATTEMPTS = 25
+
+_AVAILABLE = "(es.status = 'available' OR (es.status = 'held' AND es.held_until < %s))"
+_LIMIT_SQL = """
+SELECT
+  (SELECT coalesce(sum(quantity), 0) FROM orders_hold
+   WHERE event_id = %s AND buyer_key = %s AND status = 'active' AND expires_at > %s),
+  (SELECT coalesce(sum(quantity), 0) FROM orders_order
+   WHERE event_id = %s AND buyer_key = %s
+     AND (status = 'paid' OR (status = 'pending_payment' AND expires_at > %s)))
+"""
+_MARK_HELD_SQL = (
+    "UPDATE events_eventseat es SET status = 'held', hold_id = %s, held_until = %s "  # noqa: S608
+    "WHERE es.id = ANY(%s) AND " + _AVAILABLE
+)
+
+
+@dataclass(frozen=True)
+class _Request:
+    kind: str  # "seats" | "best" | "standing"
+    quantity: int
+    seat_ids: tuple[int, ...] = ()
+    tier_id: int | None = None
+    section_id: int | None = None
+
+
+# --- public services -------------------------------------------------------
+
+
+def hold_create(
+    *,
+    event: Event,
+    buyer: Buyer,
+    seats: list[int] | None = None,
+    best_available: dict[str, Any] | None = None,
+    standing: dict[str, Any] | None = None,
+    access_code: str | None = None,
+    queue_pass: str | None = None,
+    user: Any = None,
+) -> Hold:
+    """Reserve stock for `buyer`: explicit seats, N best seats together, or standing places.
+
+    Exactly one of `seats` (EventSeat ids), `best_available` ({quantity, tier?,
+    section?}) or `standing` ({section, quantity}) is given. All of it is held
+    or nothing (conditional UPDATEs with row-count checks, one transaction).
+    Enforces, in the same transaction: a sale phase open for the buyer's
+    channel, its access code, its queue pass, and its per-buyer limit
+    (held + pending + paid tickets of this buyer). Locks: see the module doc.
+    """
+    request = _parse_request(event, seats, best_available, standing)
+    now = timezone.now()
+    expires_at = now + timedelta(minutes=settings.HOLD_MINUTES)
+    try:
+        with transaction.atomic():
+            phase = _open_phase(event, buyer, now)
+            cap = _check_entry(phase, event, buyer, access_code, queue_pass)
+            if request.quantity > cap:
+                raise ValidationFailed(
+                    details={"quantity": [_("At most %(n)d tickets per buyer.") % {"n": cap}]}
+                )
+            _lock_buyer(event, buyer)
+            _check_limit(event, buyer, request.quantity, cap, now)
+            hold_id = uuid.uuid4()
+            standing_take: tuple[StandingArea, int] | None = None
+            if request.kind == "standing":
+                area = _take_standing(event, request, now)
+                standing_take = (area, request.quantity)
+                taken: list[int] = []
+                total = area.tier.price * request.quantity
+            else:
+                if request.kind == "seats":
+                    prices = _take_seats(event, list(request.seat_ids), hold_id, expires_at, now)
+                else:
+                    prices = _take_best(event, request, hold_id, expires_at, now)
+                taken = sorted(prices)
+                total = sum(prices.values(), Decimal("0"))
+            hold = Hold.objects.create(
+                id=hold_id,
+                event=event,
+                phase=phase,
+                buyer_key=buyer.key,
+                channel=buyer.channel,
+                user_id=buyer.user_id or getattr(user, "pk", None),
+                seat_ids=taken,
+                quantity=request.quantity,
+                total=total,
+                currency=event.currency,
+                expires_at=expires_at,
+                created_at=now,
+            )
+            if standing_take is not None:
+                HoldStanding.objects.create(
+                    hold=hold, area=standing_take[0], quantity=standing_take[1]
+                )
+            audit_log(
+                action="hold.created",
+                obj=hold,
+                actor_user=user,
+                actor=buyer.key,
+                data={
+                    "kind": request.kind,
+                    "seats": taken,
+                    "quantity": request.quantity,
+                    "total": str(total),
+                    "phase": phase.pk,
+                },
+            )
+            return hold
+    except OperationalError as exc:
+        if _is_lock_timeout(exc):
+            raise StockBusy() from exc
+        raise
+
+
+def hold_release(*, hold: Hold, actor: str = "", actor_user: Any = None) -> Hold:
+    """Give a hold's stock back at once (the buyer changed their mind).
+
+    Only an active hold can be released (an ordered one is cancelled through
+    order_cancel). Locks the Hold row, then its standing area, then its seats.
+    """
+    with transaction.atomic():
+        hold = Hold.objects.select_for_update().get(pk=hold.pk)
+        if hold.status != Hold.Status.ACTIVE:
+            raise HoldNotActive()
+        _return_stock(hold)
+        hold.status = Hold.Status.RELEASED
+        hold.save(update_fields=["status"])
+        audit_log(action="hold.released", obj=hold, actor=actor, actor_user=actor_user)
+    return hold
+
+
+def hold_return_stock(*, hold: Hold, status: str, actor: str) -> None:
+    """Return a locked hold's stock and set its final status (for order_cancel).
+
+    Precondition: inside a transaction holding the Hold row lock.
+    """
+    _return_stock(hold)
+    hold.status = status
+    hold.save(update_fields=["status"])
+    audit_log(action=f"hold.{status}", obj=hold, actor=actor)
+
+
+def holds_expire(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Sweep holds past expiry whose order is not paid: stock back, hold and order expired.
+
+    Tidying only: buyers never wait for it (expired seats are takeable and
+    expired standing places are returned by hold_create). Holds being worked
+    on right now by another transaction are skipped (SKIP LOCKED) and picked
+    up by the next sweep. Returns how many holds were expired.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        holds = list(
+            Hold.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(_stock_holding_q(), expires_at__lt=now)
+            .order_by("expires_at")[:batch]
+        )
+        for hold in holds:
+            _expire_hold(hold, actor="system:sweeper")
+    return len(holds)
+
+
+def hold_extend_for_payment(*, hold: Hold) -> datetime:
+    """Extend a hold once when its payment starts; returns the new expiry.
+
+    For the payments service, called in its transaction before redirecting to
+    the gateway. Adds HOLD_PAYMENT_EXTENSION_MINUTES, capped at HOLD_MAX_MINUTES
+    after the hold's creation; a second call changes nothing and returns the
+    current expiry. Moves Hold.expires_at, the order's expires_at and the
+    held_until of the seats this hold still owns. Raises HoldExpired when the
+    hold is already past expiry (its seats may be someone else's by now).
+    Locks the Hold row first (same order as the sweeper).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        hold = Hold.objects.select_for_update().get(pk=hold.pk)
+        if hold.status not in (Hold.Status.ACTIVE, Hold.Status.CONVERTED):
+            raise HoldExpired()
+        if hold.expires_at <= now:
+            raise HoldExpired()
+        if hold.extended:
+            return hold.expires_at
+        cap = hold.created_at + timedelta(minutes=settings.HOLD_MAX_MINUTES)
+        new_expiry = min(
+            hold.expires_at + timedelta(minutes=settings.HOLD_PAYMENT_EXTENSION_MINUTES), cap
+        )
+        new_expiry = max(new_expiry, hold.expires_at)
+        EventSeat.objects.filter(
+            hold_id=hold.pk, status=EventSeat.Status.HELD, held_until__gte=now
+        ).update(held_until=new_expiry)
+        Order.objects.filter(hold=hold, status=Order.Status.PENDING_PAYMENT).update(
+            expires_at=new_expiry
+        )
+        old = hold.expires_at
+        hold.expires_at = new_expiry
+        hold.extended = True
+        hold.save(update_fields=["expires_at", "extended"])
+        audit_log(
+            action="hold.extended",
+            obj=hold,
+            actor="system:payments",
+            data={"from": old.isoformat(), "to": new_expiry.isoformat()},
+        )
+    return new_expiry
+
+
+# --- checks ----------------------------------------------------------------
+
+
+def _parse_request(
+    event: Event,
+    seats: list[int] | None,
+    best: dict[str, Any] | None,
+    standing: dict[str, Any] | None,
+) -> _Request:
+    given = [v for v in (seats, best, standing) if v is not None]
+    if len(given) != 1:
+        raise ValidationFailed(
+            details={
+                "non_field_errors": [_("Give exactly one of seats, best_available or standing.")]
+            }
+        )
+    if seats is not None:
+        return _Request(kind="seats", quantity=len(seats), seat_ids=_check_seat_ids(event, seats))
+    if best is not None:
+        quantity = _check_quantity(best.get("quantity"), "best_available")
+        tier_id = _check_ref(best.get("tier"), PriceTier.objects.filter(event=event), "tier")
+        section_id = _check_ref(
+            best.get("section"),
+            Section.objects.filter(venue_id=event.venue_id, kind=Section.Kind.SEATED),
+            "section",
+        )
+        return _Request(kind="best", quantity=quantity, tier_id=tier_id, section_id=section_id)
+    assert standing is not None
+    quantity = _check_quantity(standing.get("quantity"), "standing")
+    if standing.get("section") in (None, ""):
+        raise ValidationFailed(details={"standing": [_("Choose a standing area.")]})
+    section_id = _check_ref(
+        standing.get("section"),
+        Section.objects.filter(venue_id=event.venue_id, kind=Section.Kind.STANDING),
+        "section",
+    )
+    if not StandingArea.objects.filter(event=event, section_id=section_id).exists():
+        raise ValidationFailed(details={"section": [_("This area is not on sale.")]})
+    return _Request(kind="standing", quantity=quantity, section_id=section_id)
+
+
+def _check_seat_ids(event: Event, seats: list[Any]) -> tuple[int, ...]:
+    if not isinstance(seats, list | tuple) or not seats:
+        raise ValidationFailed(details={"seats": [_("Choose at least one seat.")]})
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in seats):
+        raise ValidationFailed(details={"seats": [_("Seat ids must be positive integers.")]})
+    if len(set(seats)) != len(seats):
+        dupes = sorted({s for s in seats if seats.count(s) > 1})
+        raise ValidationFailed(
+            details={"seats": [_("Each seat may be chosen once: %(ids)s") % {"ids": dupes}]}
+        )
+    # Unknown ids are found by the locking read in _take_seats (one round trip less).
+    return tuple(sorted(seats))
+
+
+def _check_quantity(value: Any, field: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValidationFailed(details={field: [_("Quantity must be a whole number from 1.")]})
+    return value
+
+
+def _check_ref(value: Any, queryset, field: str) -> int | None:
+    """Resolve a tier/section given by id (or, for sections, by code)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        found = queryset.filter(pk=value).values_list("pk", flat=True).first()
+    elif isinstance(value, str) and field == "section":
+        found = queryset.filter(code=value).values_list("pk", flat=True).first()
+    else:
+        found = None
+    if found is None:
+        raise ValidationFailed(details={field: [_("Unknown %(field)s.") % {"field": field}]})
+    return found
+
+
+def _open_phase(event: Event, buyer: Buyer, now: datetime) -> SalePhase:
+    for phase in SalePhase.objects.filter(event=event, starts_at__lte=now, ends_at__gt=now):
+        if phase.is_open(now) and phase.allows_channel(buyer.channel):
+            return phase
+    raise PhaseClosed()
+
+
+def _check_entry(
+    phase: SalePhase,
+    event: Event,
+    buyer: Buyer,
+    access_code: str | None,
+    queue_pass: str | None,
+) -> int:
+    """Access code and queue pass of the phase; returns the buyer's ticket cap."""
+    if phase.access_codes:
+        wanted = {c.strip().upper() for c in phase.access_codes}
+        if not access_code or access_code.strip().upper() not in wanted:
+            raise AccessCodeRequired(details={"access_code": [_("Enter a valid access code.")]})
+    cap = phase.per_buyer_limit
+    if phase.requires_waiting_room:
+        # Imported here: queueing must stay swappable in tests (monkeypatch).
+        from queueing import selectors as queue_selectors
+
+        queue = queue_selectors.pass_validate(
+            event_id=event.pk, buyer_key=buyer.key, token=queue_pass
+        )
+        if queue is not None and queue.purchase_cap:
+            cap = min(cap, queue.purchase_cap)
+    return cap
+
+
+def _lock_buyer(event: Event, buyer: Buyer) -> None:
+    # Serialises this buyer's holds for this event only (held to commit). The
+    # same statement first bounds every lock wait of this transaction: a wait
+    # past LOCK_TIMEOUT becomes "busy, try again" rather than a hung request.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(hashtext(%s))",
+            [LOCK_TIMEOUT, f"{event.pk}:{buyer.key}"],
+        )
+
+
+def _check_limit(event: Event, buyer: Buyer, wanted: int, cap: int, now: datetime) -> None:
+    # Held (live holds) + ordered (awaiting payment or paid), in one round trip.
+    with connection.cursor() as cursor:
+        cursor.execute(_LIMIT_SQL, [event.pk, buyer.key, now, event.pk, buyer.key, now])
+        held, ordered = cursor.fetchone()
+    if held + ordered + wanted > cap:
+        raise LimitExceeded(
+            details={
+                "limit": cap,
+                "held": held,
+                "ordered": ordered,
+                "requested": wanted,
+                "remaining": max(cap - held - ordered, 0),
+            }
+        )
+
+
+# --- taking stock ----------------------------------------------------------
+
+
+def _take_seats(
+    event: Event, seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime
+) -> dict[int, Decimal]:
+    """All of `seat_ids` or nothing: lock them in id order, then one conditional UPDATE.
+
+    Returns {seat id: price}. Unknown ids → validation_error; any seat not
+    free → seat_unavailable listing those ids (the transaction rolls back).
+    """
+    rows = _lock_seats(event, seat_ids, now, skip_locked=False)
+    unknown = sorted(set(seat_ids) - {seat_id for seat_id, _, _ in rows})
+    if unknown:
+        raise ValidationFailed(
+            details={"seats": [_("Unknown seats for this event: %(ids)s") % {"ids": unknown}]}
+        )
+    gone = [seat_id for seat_id, _, free in rows if not free]
+    if gone:
+        raise SeatUnavailable(details={"seats": gone})
+    _mark_held(seat_ids, hold_id, until, now)
+    return {seat_id: price for seat_id, price, _ in rows}
+
+
+def _lock_seats(
+    event: Event, seat_ids: list[int], now: datetime, *, skip_locked: bool
+) -> list[tuple[int, Decimal, bool]]:
+    """Lock these seat rows in id order: [(id, price, free now?)].
+
+    ORDER BY id + FOR UPDATE: PostgreSQL locks the rows in that order, so
+    overlapping requests queue up instead of deadlocking. Under READ COMMITTED
+    a waiter gets the winner's committed row version, so `free` is computed
+    on what the winner left. With skip_locked, rows locked by others are left out.
+    """
+    suffix = "SKIP LOCKED" if skip_locked else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT es.id, t.price, {_AVAILABLE} FROM events_eventseat es "  # noqa: S608
+            "JOIN events_pricetier t ON t.id = es.tier_id "
+            f"WHERE es.event_id = %s AND es.id = ANY(%s) ORDER BY es.id FOR UPDATE OF es {suffix}",
+            [now, event.pk, list(seat_ids)],
+        )
+        return cursor.fetchall()
+
+
+def _mark_held(seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime) -> None:
+    # The conditional UPDATE with its row-count check (invariant 1): it repeats
+    # the availability test so it can never overwrite someone else's live hold.
+    with connection.cursor() as cursor:
+        cursor.execute(_MARK_HELD_SQL, [hold_id, until, list(seat_ids), now])
+        if cursor.rowcount != len(seat_ids):
+            # Cannot happen while we hold the row locks; fail closed if it does.
+            raise SeatUnavailable(details={"seats": sorted(seat_ids)})
+
+
+def _take_best(
+    event: Event, request: _Request, hold_id: uuid.UUID, until: datetime, now: datetime
+) -> dict[int, Decimal]:
+    """N seats side by side in one row, the best block first.
+
+    Reads candidate free seats without locks, ranks every run of N adjacent
+    numbers by total quality (lower is better), then tries to lock each block
+    with FOR UPDATE SKIP LOCKED inside a savepoint: a block partly locked or
+    taken by another buyer is skipped (savepoint rolled back, its locks
+    dropped) and the next best is tried. Only N rows are locked per attempt,
+    so concurrent buyers spread over different blocks instead of queueing.
+    """
+    n = request.quantity
+    blocks = _best_blocks(event, request, now, limit=BEST_WINDOW)
+    if not blocks:
+        blocks = _best_blocks(event, request, now, limit=None)
+    for block in blocks[:BEST_ATTEMPTS]:
+        try:
+            with transaction.atomic():
+                rows = _lock_seats(event, block, now, skip_locked=True)
+                if sum(1 for _, _, free in rows if free) != n:
+                    raise _BlockTaken()
+                _mark_held(block, hold_id, until, now)
+                return {seat_id: price for seat_id, price, _ in rows}
+        except _BlockTaken:
+            continue
+    raise NotEnoughSeats(details={"quantity": n})
+
+
+class _BlockTaken(Exception):
+    pass
+
+
+def _best_blocks(
+    event: Event, request: _Request, now: datetime, *, limit: int | None
+) -> list[list[int]]:
+    where = [f"es.event_id = %s AND {_AVAILABLE}"]
+    params: list[Any] = [event.pk, now]
+    if request.tier_id is not None:
+        where.append("es.tier_id = %s")
+        params.append(request.tier_id)
+    if request.section_id is not None:
+        where.append("es.section_id = %s")
+        params.append(request.section_id)
+    sql = (
+        "SELECT es.id, es.section_id, s.row_index, s.number, s.quality_rank, es.tier_id "  # noqa: S608
+        "FROM events_eventseat es JOIN events_seat s ON s.id = es.seat_id "
+        f"WHERE {' AND '.join(where)} ORDER BY s.quality_rank, es.id"
+    )
+    if limit is not None:
+        sql += " LIMIT %s"
+        params.append(limit)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    by_row: dict[tuple[int, int, int], list[tuple[int, int, int]]] = defaultdict(list)
+    for seat_id, section_id, row_index, number, rank, tier_id in rows:
+        # A block stays within one price tier so its price is what was asked for.
+        by_row[(section_id, row_index, tier_id)].append((number, seat_id, rank))
+    n = request.quantity
+    ranked: list[tuple[int, int, list[int]]] = []
+    for seats in by_row.values():
+        seats.sort()
+        for i in range(len(seats) - n + 1):
+            window = seats[i : i + n]
+            if window[-1][0] - window[0][0] == n - 1:  # consecutive numbers
+                score = sum(rank for _, _, rank in window)
+                ranked.append((score, window[0][1], [seat_id for _, seat_id, _ in window]))
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    return [ids for _, _, ids in ranked]
+
+
+def _take_standing(event: Event, request: _Request, now: datetime) -> StandingArea:
+    area = (
+        StandingArea.objects.select_for_update(of=("self",))
+        .select_related("tier")
+        .get(event=event, section_id=request.section_id)
+    )
+    _return_expired_standing(area, now)
+    # The conditional UPDATE with its row-count check; the DB check constraint
+    # held + sold <= capacity is the last line of defence.
+    updated = StandingArea.objects.filter(
+        pk=area.pk, capacity__gte=_held_plus_sold_plus(request.quantity)
+    ).update(held=_held_plus(request.quantity))
+    if updated != 1:
+        area.refresh_from_db(fields=["held", "sold", "capacity"])
+        raise NotEnoughSeats(
+            _("Not enough places left in this area."),
+            details={"available": area.available, "requested": request.quantity},
+        )
+    return area
+
+
+def _held_plus(q: int) -> F:
+    return F("held") + q
+
+
+def _held_plus_sold_plus(q: int) -> F:
+    return F("held") + F("sold") + q
+
+
+def _return_expired_standing(area: StandingArea, now: datetime) -> None:
+    """Give back the places of this area's expired, unpaid holds (caller holds the area lock).
+
+    This is what makes standing expiry exact without a worker. Holds locked
+    by someone else right now (payment or sweeper) are skipped: whoever holds
+    them settles them.
+    """
+    expired = list(
+        Hold.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            _stock_holding_q(), standing__area=area, expires_at__lt=now
+        )
+    )
+    for hold in expired:
+        _expire_hold(hold, actor="system:hold_create")
+
+
+# --- giving stock back -----------------------------------------------------
+
+
+def _stock_holding_q() -> Q:
+    """Holds whose stock is still reserved: active, or ordered and awaiting payment."""
+    return Q(status=Hold.Status.ACTIVE) | Q(
+        status=Hold.Status.CONVERTED, order__status=Order.Status.PENDING_PAYMENT
+    )
+
+
+def _expire_hold(hold: Hold, *, actor: str) -> None:
+    """Caller holds the Hold row lock."""
+    _return_stock(hold)
+    hold.status = Hold.Status.EXPIRED
+    hold.save(update_fields=["status"])
+    expired_orders = list(
+        Order.objects.filter(hold=hold, status=Order.Status.PENDING_PAYMENT).values_list(
+            "pk", flat=True
+        )
+    )
+    Order.objects.filter(pk__in=expired_orders).update(status=Order.Status.EXPIRED)
+    audit_log(action="hold.expired", obj=hold, actor=actor)
+    for order_id in expired_orders:
+        audit_log(
+            action="order.expired",
+            object_type="orders.order",
+            object_id=str(order_id),
+            actor=actor,
+        )
+
+
+def _return_stock(hold: Hold) -> None:
+    """Free the seats this hold still owns and its standing places (caller locks the hold)."""
+    # Only rows still owned by this hold: after expiry a seat may already be
+    # someone else's, and that hold must keep it.
+    EventSeat.objects.filter(hold_id=hold.pk, status=EventSeat.Status.HELD).update(
+        status=EventSeat.Status.AVAILABLE, hold_id=None, held_until=None
+    )
+    for line in HoldStanding.objects.filter(hold=hold):
+        StandingArea.objects.filter(pk=line.area_id).update(held=_held_plus(-line.quantity))
+
+
+def _is_lock_timeout(exc: OperationalError) -> bool:
+    return getattr(getattr(exc, "__cause__", None), "sqlstate", None) == "55P03"

@@ -1,0 +1,214 @@
+"""Orders: a hold plus the buyer's contact details, awaiting payment.
+
+An order carries its hold's expiry; the sweeper (holds_expire) expires both.
+One order per hold: a second order_create for the same hold is refused with
+409 `order_exists` (details carry the existing order's code when it is the
+same buyer), so a double-submitted checkout form never makes two orders.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import phonenumbers
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.selectors import Buyer
+from orders.exceptions import (
+    Forbidden,
+    HoldExpired,
+    HoldNotFound,
+    OrderExists,
+    OrderNotCancellable,
+    ValidationFailed,
+)
+from orders.models import Hold, Order
+from orders.services.audit import audit_log
+from orders.services.holds import hold_return_stock
+
+# No 0/O, 1/I/L: a code read out over the phone is never ambiguous.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+PHONE_REGION = "KZ"
+
+
+def order_code_new() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def contact_clean(*, email: str, name: str, phone: str = "") -> dict[str, str]:
+    """Validate and normalise contact details; raises ValidationFailed with per-field messages."""
+    errors: dict[str, list[str]] = {}
+    email = (email or "").strip()
+    name = (name or "").strip()
+    phone = (phone or "").strip()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        errors["email"] = [_("Enter a valid e-mail address.")]
+    if not name:
+        errors["name"] = [_("Enter the name for the tickets.")]
+    elif len(name) > 200:
+        errors["name"] = [_("The name is too long (at most 200 characters).")]
+    if phone:
+        try:
+            parsed = phonenumbers.parse(phone, PHONE_REGION)
+            if not phonenumbers.is_valid_number(parsed):
+                raise phonenumbers.NumberParseException(0, "invalid")
+            phone = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        except phonenumbers.NumberParseException:
+            errors["phone"] = [_("Enter a valid phone number, e.g. +7 701 234 5678.")]
+    if errors:
+        raise ValidationFailed(details=errors)
+    return {"email": email, "name": name, "phone": phone}
+
+
+def order_create(
+    *,
+    hold: Hold | Any,
+    buyer: Buyer,
+    email: str,
+    name: str,
+    phone: str = "",
+    buyer_ref: str = "",
+    user: Any = None,
+) -> Order:
+    """Turn the buyer's active, unexpired hold into an order awaiting payment.
+
+    `hold` is a Hold or its id. Errors: hold_not_found 404, forbidden 403
+    (another buyer's hold), hold_expired 410, order_exists 409 (one order per
+    hold), validation_error 400 (contact). Locks the Hold row, so a racing
+    release/sweep/second order waits and then sees the new state.
+    """
+    contact = contact_clean(email=email, name=name, phone=phone)
+    now = timezone.now()
+    hold_id = hold.pk if isinstance(hold, Hold) else hold
+    with transaction.atomic():
+        try:
+            hold = Hold.objects.select_for_update().get(pk=hold_id)
+        except (Hold.DoesNotExist, DjangoValidationError, ValueError) as exc:
+            raise HoldNotFound() from exc
+        if hold.buyer_key != buyer.key:
+            raise Forbidden()
+        if hold.status == Hold.Status.CONVERTED:
+            existing = Order.objects.filter(hold=hold).values_list("code", flat=True).first()
+            raise OrderExists(details={"order": existing})
+        if hold.status != Hold.Status.ACTIVE or hold.expires_at <= now:
+            raise HoldExpired()
+        order = _insert_order(hold, buyer, contact, buyer_ref)
+        hold.status = Hold.Status.CONVERTED
+        hold.save(update_fields=["status"])
+        audit_log(
+            action="order.created",
+            obj=order,
+            actor_user=user,
+            actor=buyer.key,
+            data={"hold": str(hold.pk), "total": str(order.total), "quantity": order.quantity},
+        )
+    return order
+
+
+def _insert_order(hold: Hold, buyer: Buyer, contact: dict[str, str], buyer_ref: str) -> Order:
+    # 31^8 ≈ 8.5e11 codes: a clash is rare, so retry in a savepoint instead of
+    # checking first (which would race anyway).
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Order.objects.create(
+                    code=order_code_new(),
+                    access_token=secrets.token_urlsafe(32),
+                    event_id=hold.event_id,
+                    phase_id=hold.phase_id,
+                    hold=hold,
+                    buyer_key=buyer.key,
+                    channel=buyer.channel,
+                    partner_id=buyer.partner_id,
+                    buyer_ref=buyer_ref or "",
+                    user_id=buyer.user_id or hold.user_id,
+                    quantity=hold.quantity,
+                    total=hold.total,
+                    currency=hold.currency,
+                    expires_at=hold.expires_at,
+                    **contact,
+                )
+        except IntegrityError as exc:
+            if "hold_id" in str(exc):
+                raise OrderExists() from exc
+    raise RuntimeError("could not draw a unique order code in 5 attempts")
+
+
+def order_cancel(*, order: Order, actor: str = "", actor_user: Any = None) -> Order:
+    """Cancel an unpaid order and give its stock back at once.
+
+    Only `pending_payment` orders; others → order_not_cancellable 409. Locks
+    the Hold row first (the same order as the sweeper and payments), then the
+    order row, so a payment success and a cancel cannot both win.
+    """
+    with transaction.atomic():
+        hold = Hold.objects.select_for_update().get(pk=order.hold_id)
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status != Order.Status.PENDING_PAYMENT:
+            raise OrderNotCancellable(details={"status": order.status})
+        if hold.status in (Hold.Status.ACTIVE, Hold.Status.CONVERTED):
+            hold_return_stock(hold=hold, status=Hold.Status.RELEASED, actor=actor)
+        order.status = Order.Status.CANCELLED
+        order.save(update_fields=["status"])
+        audit_log(action="order.cancelled", obj=order, actor=actor, actor_user=actor_user)
+    return order
+
+
+def order_attach_guest_orders(
+    *, user: Any, email: str | None = None, phone: str | None = None
+) -> int:
+    """Give a signed-in user their earlier guest orders; returns how many.
+
+    For the accounts team, after the user VERIFIED this e-mail/phone: orders
+    with that contact and no user get this user. Never re-assigns an order
+    that already has one.
+    """
+    match = Q()
+    if email:
+        match |= Q(email__iexact=email.strip())
+    if phone:
+        match |= Q(phone=phone.strip())
+    if not match:
+        return 0
+    with transaction.atomic():
+        ids = list(
+            Order.objects.select_for_update()
+            .filter(match, user__isnull=True)
+            .values_list("pk", flat=True)
+        )
+        Order.objects.filter(pk__in=ids, user__isnull=True).update(user=user)
+        for order_id in ids:
+            audit_log(
+                action="order.attached",
+                object_type="orders.order",
+                object_id=str(order_id),
+                actor_user=user,
+            )
+    return len(ids)
+
+
+def order_readable_by(*, order: Order, buyer: Buyer, token: str | None) -> bool:
+    """Whether this caller may read/cancel the order: its account, partner, buyer key or token."""
+    if token and secrets.compare_digest(token, order.access_token):
+        return True
+    if buyer.user_id is not None and order.user_id == buyer.user_id:
+        return True
+    if buyer.partner_id is not None:
+        return order.partner_id == buyer.partner_id
+    return order.buyer_key == buyer.key
+
+
+def hold_visible_to(*, hold: Hold, buyer: Buyer) -> bool:
+    """A hold is seen only by the buyer that made it (or, for partners, the same partner)."""
+    if buyer.partner_id is not None:
+        return hold.channel == buyer.channel
+    return hold.buyer_key == buyer.key

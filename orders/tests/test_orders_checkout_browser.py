@@ -1,0 +1,47 @@
+"""The checkout page in real headless Chromium: the countdown ticks, the form leads to payment."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from django.core import signing
+
+from accounts.middleware import COOKIE, SALT
+from accounts.selectors import Buyer
+from orders.models import Order
+from orders.services.holds import hold_create
+from orders.tests.conftest import make_event, seat_ids
+
+# Playwright's sync API keeps an asyncio loop running in this thread, which
+# makes Django refuse ORM calls here; the project is sync-only (WSGI), so the
+# check protects nothing in these tests.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_countdown_ticks_and_contact_form_goes_to_payment(page, live_server):
+    event = make_event()
+    page.goto(f"{live_server.url}/healthz")  # any response sets the device cookie
+    raw = next(c["value"] for c in page.context.cookies() if c["name"] == COOKIE)
+    device = signing.loads(raw, salt=SALT)
+    hold = hold_create(
+        event=event, buyer=Buyer(channel="web", key=f"device:{device}"), seats=seat_ids(event)[:2]
+    )
+    page.goto(f"{live_server.url}/checkout/{hold.pk}/")
+    left = page.locator("#countdown-left")
+    first = left.inner_text()
+    assert re.fullmatch(r"\((9|10):\d\d\)", first)
+    page.wait_for_function(
+        "t => document.getElementById('countdown-left').textContent !== t", arg=first
+    )
+    page.fill("#id_email", "not-an-email")
+    page.fill("#id_name", "Aigerim")
+    page.click("button[type=submit] >> nth=0")
+    assert page.locator(".errorlist").count() >= 1
+    page.fill("#id_email", "a@example.kz")
+    page.click("button[type=submit] >> nth=0")
+    order = Order.objects.get(hold=hold)
+    page.wait_for_url(re.compile(rf"/orders/{order.code}/pay/$"))

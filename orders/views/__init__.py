@@ -1,0 +1,1 @@
+"""Buyer pages of the orders app, one module per flow."""

@@ -1,0 +1,160 @@
+"""Pages: take a hold from the event page, the checkout page, release.
+
+Thin: parse the form, call one service, render or redirect. Errors from the
+services come back to the buyer as their message (django messages).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from accounts.selectors import buyer_identity
+from events.models import Event
+from orders.api.holds import hold_items
+from orders.exceptions import OrderExists, ValidationFailed
+from orders.models import Hold, Order
+from orders.services.holds import hold_create, hold_release
+from orders.services.orders import contact_clean, hold_visible_to, order_create
+from ticketing.errors import KassaError
+
+PASS_COOKIE = "kassa_pass_{event_id}"  # noqa: S105 - a cookie name, not a secret
+
+
+class ContactForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"), max_length=254)
+    name = forms.CharField(label=_("Name on the tickets"), max_length=200)
+    phone = forms.CharField(
+        label=_("Phone (optional)"), max_length=40, required=False,
+        help_text=_("For example +7 701 234 5678."),
+    )  # fmt: skip
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"]
+        if phone:
+            try:
+                contact_clean(email="a@example.com", name="-", phone=phone)
+            except ValidationFailed as exc:
+                raise forms.ValidationError(exc.details["phone"]) from exc
+        return phone
+
+
+def _hold_args(post) -> dict:
+    """The event page's form → hold_create's stock arguments (bad numbers → validation_error)."""
+
+    def number(name: str) -> int | None:
+        raw = (post.get(name) or "").strip()
+        if not raw:
+            return None
+        if not raw.isdigit():
+            raise ValidationFailed(details={name: [_("Enter a whole number.")]})
+        return int(raw)
+
+    if post.getlist("seats"):
+        raw = post.getlist("seats")
+        if not all(s.strip().isdigit() for s in raw):
+            raise ValidationFailed(details={"seats": [_("Choose seats on the map.")]})
+        return {"seats": [int(s) for s in raw]}
+    if post.get("best_quantity"):
+        best = {"quantity": number("best_quantity"), "tier": number("tier")}
+        best["section"] = number("section")
+        return {"best_available": best}
+    if post.get("standing_section"):
+        return {"standing": {"section": number("standing_section"), "quantity": number("quantity")}}
+    raise ValidationFailed(details={"seats": [_("Choose seats or a quantity first.")]})
+
+
+def _error_text(exc: KassaError) -> str:
+    parts = [str(exc.message)]
+    for messages_ in exc.details.values():
+        if isinstance(messages_, list) and all(isinstance(m, str) for m in messages_):
+            parts.extend(messages_)
+    return " ".join(parts)
+
+
+@require_POST
+def hold_create_page(request: HttpRequest, slug: str) -> HttpResponse:
+    event = get_object_or_404(Event, slug=slug)
+    try:
+        hold = hold_create(
+            event=event,
+            buyer=buyer_identity(request),
+            access_code=request.POST.get("access_code") or None,
+            queue_pass=request.COOKIES.get(PASS_COOKIE.format(event_id=event.pk)),
+            user=request.user if request.user.is_authenticated else None,
+            **_hold_args(request.POST),
+        )
+    except KassaError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect(event.get_absolute_url())
+    return redirect("orders:checkout", hold_id=hold.pk)
+
+
+def _own_hold(request: HttpRequest, hold_id) -> Hold:
+    hold = Hold.objects.select_related("event").filter(pk=hold_id).first()
+    if hold is None or not hold_visible_to(hold=hold, buyer=buyer_identity(request)):
+        raise Http404
+    return hold
+
+
+def pay_url(order: Order) -> str:
+    try:
+        return reverse("orders:pay_start", kwargs={"code": order.code})
+    except NoReverseMatch:  # the payments pages are merged separately
+        return f"/orders/{order.code}/pay/"
+
+
+def checkout(request: HttpRequest, hold_id) -> HttpResponse:
+    hold = _own_hold(request, hold_id)
+    if hold.status == Hold.Status.CONVERTED:
+        return redirect(pay_url(hold.order))
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = order_create(
+                hold=hold, buyer=buyer_identity(request),
+                user=request.user if request.user.is_authenticated else None,
+                **form.cleaned_data,
+            )  # fmt: skip
+            return redirect(pay_url(order))
+        except OrderExists:
+            return redirect(pay_url(Order.objects.get(hold=hold)))
+        except ValidationFailed as exc:
+            for field, errors in exc.details.items():
+                for message in errors:
+                    form.add_error(field if field in form.fields else None, message)
+        except KassaError as exc:
+            messages.error(request, _error_text(exc))
+            hold.refresh_from_db()
+    remaining = int((hold.expires_at - timezone.now()).total_seconds())
+    live = hold.status == Hold.Status.ACTIVE and remaining > 0
+    return render(
+        request,
+        "orders/checkout.html",
+        {
+            "hold": hold,
+            "event": hold.event,
+            "items": hold_items(hold),
+            "form": form,
+            "live": live,
+            "remaining": max(remaining, 0),
+        },
+        status=200 if live or request.method == "GET" else 410,
+    )
+
+
+@require_POST
+def checkout_release(request: HttpRequest, hold_id) -> HttpResponse:
+    hold = _own_hold(request, hold_id)
+    try:
+        hold_release(hold=hold, actor="buyer", actor_user=request.user)
+        messages.success(request, _("Your seats were released."))
+    except KassaError as exc:
+        messages.error(request, _error_text(exc))
+    return redirect(hold.event.get_absolute_url())
