@@ -79,3 +79,9 @@ class OrderNotCancellable(Conflict):
 
 class StockBusy(Busy):
     code = "busy"
+
+
+class EventNotFound(KassaError):
+    code = "event_not_found"
+    status = 404
+    default_message = _("No such event.")

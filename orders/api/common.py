@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiResponse
 
+from api.schema import ErrorSerializer
 from events.models import Event
-from orders.exceptions import ValidationFailed
+from orders.exceptions import EventNotFound
 
-ErrorBody = inline_serializer(
-    name="ErrorBody",
-    fields={
-        "error": inline_serializer(
-            name="ErrorDetail",
-            fields={
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "details": serializers.DictField(),
-            },
-        )
-    },
-)
+# The one error body component of the API (api/schema.py).
+ErrorBody = ErrorSerializer
 
 
 def error(description: str) -> OpenApiResponse:
@@ -29,9 +18,10 @@ def error(description: str) -> OpenApiResponse:
 
 
 def event_from_ref(ref: str) -> Event:
-    """An event by id or slug; unknown → validation_error on the `event` field."""
+    """An event by id or slug; unknown → 404 event_not_found (a well-formed reference
+    to nothing is not a validation error)."""
     query = Event.objects.all()
     event = query.filter(pk=int(ref)).first() if ref.isdigit() else query.filter(slug=ref).first()
     if event is None:
-        raise ValidationFailed(details={"event": [_("Unknown event.")]})
+        raise EventNotFound(details={"event": [_("Unknown event.")]})
     return event

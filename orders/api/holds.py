@@ -122,6 +122,7 @@ class HoldCreateApi(APIView):
         responses={
             201: HoldOut,
             400: error("validation_error"),
+            404: error("event_not_found"),
             403: error("access_code_invalid / API key lacks the sell scope"),
             409: error("seat_unavailable, not_enough_seats, limit_exceeded, phase_closed, busy"),
             410: error("queue_pass_expired"),

@@ -63,7 +63,6 @@ def test_hold_is_invisible_to_another_buyer(client, event):
     ("body", "field"),
     [
         ({"seats": [1]}, "event"),
-        ({"event": "nope", "seats": [1]}, "event"),
         ({"event": "{slug}", "seats": []}, "seats"),
         ({"event": "{slug}", "seats": ["a"]}, "seats"),
         ({"event": "{slug}"}, "non_field_errors"),
@@ -224,3 +223,12 @@ def test_schema_documents_the_endpoints(client, db):
     text = schema.content.decode()
     for path in ("/api/v1/holds/", "/api/v1/orders/{order_id}/cancel/", "seat_unavailable"):
         assert path in text
+
+
+@pytest.mark.django_db
+def test_a_hold_for_an_unknown_event_is_404(client):
+    response = client.post(
+        "/api/v1/holds/", {"event": "nope", "seats": [1]}, content_type="application/json"
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "event_not_found"
