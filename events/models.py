@@ -39,6 +39,8 @@ class Section(models.Model):
     # SVG geometry on the venue map: {"points": [[x, y], ...], "label": [x, y]}.
     geometry = models.JSONField(default=dict, blank=True)
     sort_order = models.PositiveIntegerField(default=0)
+    # The layout spec's default tier key: event inventory matches it to PriceTier.key.
+    tier_key = models.SlugField(max_length=30, blank=True)
 
     class Meta:
         ordering = ["sort_order", "code"]
@@ -114,11 +116,16 @@ class PriceTier(models.Model):
     price = models.DecimalField(max_digits=12, decimal_places=2)
     colour = models.CharField(max_length=7, default="#888888")
     sort_order = models.PositiveIntegerField(default=0)
+    # Matches Section.tier_key when the event's inventory is generated.
+    key = models.SlugField(max_length=30, blank=True)
 
     class Meta:
         ordering = ["sort_order", "-price"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="tier_price_not_negative"),
+            models.UniqueConstraint(
+                fields=["event", "key"], condition=~Q(key=""), name="tier_key_unique"
+            ),
         ]
 
     def __str__(self) -> str:
