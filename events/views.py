@@ -5,6 +5,8 @@ The hold form posts to /e/<slug>/hold/ (orders app); these pages only render it.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from django.db.models import Min
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -80,8 +82,8 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _seat_radius(seats: list[list]) -> float:
-    """Circle radius from the distance between neighbours in a row (0.42 × spacing)."""
-    for a, b in zip(seats, seats[1:], strict=False):
+    """Circle radius from the distance between neighbours in a row (0.42 of the spacing)."""
+    for a, b in pairwise(seats):
         if a[1] == b[1]:
             return round(max(((a[3] - b[3]) ** 2 + (a[4] - b[4]) ** 2) ** 0.5, 0.2) * 0.42, 3)
     return 1.0
