@@ -12,7 +12,7 @@ from events.services import event_inventory_create, venue_create_from_spec
 
 @pytest.fixture
 def small_spec() -> dict:
-    """3 sections: a 3×4 grid (12 seats), a 2-row arc (5 + 6 seats), a standing area of 50."""
+    """3 sections: a 3 by 4 grid (12 seats), a 2-row arc (5 + 6 seats), a standing area of 50."""
     return {
         "venue": {
             "name": "Small Hall",
@@ -75,8 +75,9 @@ def make_event(*, venue, slug: str = "small-show", status=Event.Status.ON_SALE) 
         [("front", "30000", "#ff0000"), ("back", "10000", "#0000ff"), ("floor", "20000", "#00ff00")]
     ):
         PriceTier.objects.create(
-            event=event, key=key, name=key.title(), price=Decimal(price), colour=colour, sort_order=i
-        )
+            event=event, key=key, name=key.title(), price=Decimal(price), colour=colour,
+            sort_order=i,
+        )  # fmt: skip
     SalePhase.objects.create(
         event=event,
         name="Presale",

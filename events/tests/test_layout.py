@@ -70,7 +70,10 @@ def test_scaled_spec_lands_within_five_percent(places):
         (lambda s: s["sections"][2].update(capacity=-1), "sections[2].capacity"),
         (lambda s: s["sections"][1].update(code="G"), "sections[1].code"),
         (lambda s: s["sections"][0].update(layout="spiral"), "sections[0].layout"),
-        (lambda s: s["sections"][0].update(seats_per_row_step=-3), "sections[0].seats_per_row_step"),
+        (
+            lambda s: s["sections"][0].update(seats_per_row_step=-3),
+            "sections[0].seats_per_row_step",
+        ),  # noqa: E501
         (lambda s: s.update(sections=[]), "sections"),
     ],
 )

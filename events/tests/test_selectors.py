@@ -24,7 +24,8 @@ from events.tests.conftest import make_event
 def _flip(seat: EventSeat, status: str, *, minutes: int = 5) -> None:
     fields: dict = {"status": status}
     if status == "held":
-        fields |= {"hold_id": uuid.uuid4(), "held_until": timezone.now() + timedelta(minutes=minutes)}
+        until = timezone.now() + timedelta(minutes=minutes)
+        fields |= {"hold_id": uuid.uuid4(), "held_until": until}
     EventSeat.objects.filter(pk=seat.pk).update(**fields)
 
 
