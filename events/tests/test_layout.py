@@ -73,7 +73,7 @@ def test_scaled_spec_lands_within_five_percent(places):
         (
             lambda s: s["sections"][0].update(seats_per_row_step=-3),
             "sections[0].seats_per_row_step",
-        ),  # noqa: E501
+        ),
         (lambda s: s.update(sections=[]), "sections"),
     ],
 )
