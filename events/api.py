@@ -38,18 +38,21 @@ CATALOG = HasScope.of("catalog")
 
 
 # --- output -----------------------------------------------------------------
-class ErrorOut(serializers.Serializer):
-    class Body(serializers.Serializer):
-        code = serializers.CharField()
-        message = serializers.CharField()
-        details = serializers.DictField()
+class CatalogueErrorBody(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
 
-    error = Body()
+
+class CatalogueError(serializers.Serializer):
+    """The one error body of API.md (named for this app to avoid schema name clashes)."""
+
+    error = CatalogueErrorBody()
 
 
 ERRORS = {
-    401: OpenApiResponse(ErrorOut, description="Unknown or revoked API key"),
-    403: OpenApiResponse(ErrorOut, description="API key lacks the `catalog` scope"),
+    401: OpenApiResponse(CatalogueError, description="Unknown or revoked API key"),
+    403: OpenApiResponse(CatalogueError, description="API key lacks the `catalog` scope"),
 }
 
 
@@ -139,7 +142,7 @@ class EventDetailOut(EventListOut):
 SEAT_ROW = {
     "type": "array",
     "description": "[id, row, number, x, y, tier, status]",
-    "items": {"oneOf": [{"type": "integer"}, {"type": "number"}, {"type": "string"}]},
+    "items": {"anyOf": [{"type": "integer"}, {"type": "number"}, {"type": "string"}]},
     "minItems": 7,
     "maxItems": 7,
 }
@@ -246,7 +249,7 @@ class EventListApi(generics.ListAPIView):
             OpenApiParameter("to", OpenApiTypes.DATETIME, description="starts before"),
             OpenApiParameter("venue", str, description="venue slug or id"),
         ],
-        responses={200: EventListOut(many=True), 400: ErrorOut, **ERRORS},
+        responses={200: EventListOut(many=True), 400: CatalogueError, **ERRORS},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -258,7 +261,7 @@ class EventDetailApi(APIView):
     @extend_schema(
         operation_id="events_retrieve",
         summary="One event: venue, times, tiers, sale phases",
-        responses={200: EventDetailOut, 404: ErrorOut, **ERRORS},
+        responses={200: EventDetailOut, 404: CatalogueError, **ERRORS},
     )
     def get(self, request, slug: str):
         event = event_detail(slug)
@@ -318,7 +321,7 @@ class EventAvailabilityApi(APIView):
         operation_id="events_availability",
         summary="Free places per section and tier (cached ~1 s); ?section=ID adds its seats",
         parameters=[OpenApiParameter("section", int, description="a section id of this venue")],
-        responses={200: AvailabilityOut, 400: ErrorOut, 404: ErrorOut, **ERRORS},
+        responses={200: AvailabilityOut, 400: CatalogueError, 404: CatalogueError, **ERRORS},
     )
     def get(self, request, slug: str):
         params = AvailabilityIn(data=request.query_params)
