@@ -129,7 +129,7 @@ def test_availability_with_section_lists_its_seats(client, small_event, openapi)
     body = response.json()
     assert_matches_schema(openapi, "/api/v1/events/{slug}/availability/", 200, body)
     assert len(body["seats"]) == 11
-    seat_id, row, number, x, y, tier, status = body["seats"][0]
+    seat_id, row, number, x, _y, tier, status = body["seats"][0]
     assert (row, number, status) == ("1", 1, "available")
     assert tier == small_event.tiers.get(key="back").pk
     assert EventSeat.objects.get(pk=seat_id).seat.x == x

@@ -14,6 +14,8 @@ from events.demo import demo_load, next_show_time
 from events.models import Event, EventSeat, PriceTier, SalePhase, Seat, Section, StandingArea, Venue
 from events.selectors import phase_status
 
+MODELS = [Venue, Section, Seat, Event, PriceTier, SalePhase, EventSeat, StandingArea, Partner, ApiKey]
+
 
 @pytest.fixture
 def data_dir(settings, tmp_path):
@@ -24,8 +26,7 @@ def data_dir(settings, tmp_path):
 def _snapshot() -> dict:
     return {
         model.__name__: model.objects.count()
-        for model in (Venue, Section, Seat, Event, PriceTier, SalePhase, EventSeat, StandingArea,
-                      Partner, ApiKey)  # fmt: skip
+        for model in MODELS
     }
 
 
