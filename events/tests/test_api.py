@@ -64,6 +64,7 @@ def test_event_list_filters(client, small_event, small_spec):
     Event.objects.filter(pk=later.pk).update(
         title="Later gig", starts_at=timezone.now() + timedelta(days=90)
     )
+
     def slugs(query):
         return [e["slug"] for e in client.get("/api/v1/events/" + query).json()["results"]]
 
