@@ -79,7 +79,7 @@ def test_event_list_filters(client, small_event, small_spec):
 
 
 def test_event_list_bad_date_is_a_400_error_body(client, db, openapi):
-    response = client.get("/api/v1/events/?from=yesterday")
+    response = client.get("/api/v1/events/?from=yesterday", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert_matches_schema(openapi, "/api/v1/events/", 400, response.json())
     assert response.json()["error"]["details"] == {"from": ["Use an ISO 8601 date or date-time."]}

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from events.models import Event, EventSeat, Section, StandingArea
 from events.selectors import (
@@ -120,7 +120,9 @@ def test_public_list_and_detail_hide_drafts_and_past_events(small_event):
 )
 def test_phase_status_per_channel_and_time(small_event, channel, hours, state, text):
     event = event_detail(small_event.slug)
-    status = phase_status(event=event, channel=channel, at=timezone.now() + timedelta(hours=hours))
+    with translation.override("en"):
+        at = timezone.now() + timedelta(hours=hours)
+        status = phase_status(event=event, channel=channel, at=at)
     assert status.state == state
     assert text in status.message.lower()
     assert status.can_buy == (state == "on_sale")
@@ -139,3 +141,10 @@ def test_phase_status_message_uses_the_event_time_zone(small_event):
     status = phase_status(event=event, channel="web")
     local = timezone.localtime(presale.ends_at, timezone.get_fixed_timezone(300))
     assert local.strftime("%H:%M") in status.message
+
+
+def test_phase_status_is_translated(small_event):
+    event = event_detail(small_event.slug)
+    with translation.override("ru"):
+        message = phase_status(event=event, channel="web").message
+    assert "Предпродажа для клиентов партнёра" in message

@@ -93,3 +93,11 @@ def test_event_page_of_the_28k_stadium_takes_at_most_10_queries(
     section = Section.objects.get(venue=event.venue, code="U06")
     page = client.get(f"/e/backstreet-boys-almaty/s/{section.pk}/").content.decode()
     assert page.count("<circle") == 990
+
+
+@pytest.mark.parametrize(
+    ("language", "text"), [("ru", "Выберите сектор"), ("kk", "Секторды таңдаңыз"), ("en", "Choose")]
+)
+def test_event_page_speaks_russian_kazakh_and_english(client, small_event, language, text):
+    page = client.get("/e/small-show/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert text in page
