@@ -102,6 +102,7 @@ def section_page(request: HttpRequest, slug: str, section_id: int) -> HttpRespon
         "section": section,
         "status": status,
         "limit": _limit(status),
+        "quantities": range(1, _limit(status) + 1),
         "hold_url": f"/e/{event.slug}/hold/",
         "tiers": tiers,
     }

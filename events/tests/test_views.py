@@ -101,3 +101,11 @@ def test_event_page_of_the_28k_stadium_takes_at_most_10_queries(
 def test_event_page_speaks_russian_kazakh_and_english(client, small_event, language, text):
     page = client.get("/e/small-show/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert text in page
+
+
+def test_section_page_offers_best_available_within_the_section(client, small_event):
+    small_event.phases.filter(name="Presale").update(channels=["web"])
+    grid = Section.objects.get(venue=small_event.venue, code="G")
+    page = client.get(f"/e/small-show/s/{grid.pk}/").content.decode()
+    form = re.search(r'<form[^>]*class="card best-in-section".*?</form>', page, re.S).group(0)
+    assert f'name="section" value="{grid.pk}"' in form and 'name="best_quantity"' in form
