@@ -191,12 +191,17 @@ class DateOrDateTimeField(serializers.Field):
     default_error_messages = {"invalid": _("Use an ISO 8601 date or date-time.")}
 
     def to_internal_value(self, data):
-        value = parse_datetime(str(data)) if len(str(data)) > 10 else None
-        if value is None:
-            day = parse_date(str(data)) if len(str(data)) == 10 else None
-            if day is None:
-                self.fail("invalid")
-            value = datetime.combine(day, time.min)
+        text = str(data)
+        try:
+            # parse_* return None for a wrong shape and raise for impossible values.
+            value = parse_datetime(text) if len(text) > 10 else None
+            if value is None:
+                day = parse_date(text) if len(text) == 10 else None
+                if day is None:
+                    self.fail("invalid")
+                value = datetime.combine(day, time.min)
+        except ValueError:
+            self.fail("invalid")
         return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 

@@ -150,7 +150,9 @@ class EventSeat(models.Model):
     seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="event_seats")
     # Denormalised from seat for the grouped availability query and best-available picks.
     section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="+")
-    tier = models.ForeignKey(PriceTier, on_delete=models.PROTECT, related_name="seats")
+    # RESTRICT, not PROTECT: a tier in use cannot be deleted on its own, but
+    # deleting the whole event (which cascades to its seats) still works.
+    tier = models.ForeignKey(PriceTier, on_delete=models.RESTRICT, related_name="seats")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.AVAILABLE)
     held_until = models.DateTimeField(null=True, blank=True)
     # Plain ids, not foreign keys: orders owns holds and orders, and events
@@ -187,7 +189,7 @@ class StandingArea(models.Model):
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="standing_areas")
     section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="+")
-    tier = models.ForeignKey(PriceTier, on_delete=models.PROTECT, related_name="standing_areas")
+    tier = models.ForeignKey(PriceTier, on_delete=models.RESTRICT, related_name="standing_areas")
     capacity = models.PositiveIntegerField()
     held = models.PositiveIntegerField(default=0)
     sold = models.PositiveIntegerField(default=0)

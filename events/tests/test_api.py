@@ -78,8 +78,11 @@ def test_event_list_filters(client, small_event, small_spec):
     assert slugs("?venue=elsewhere") == []
 
 
-def test_event_list_bad_date_is_a_400_error_body(client, db, openapi):
-    response = client.get("/api/v1/events/?from=yesterday", HTTP_ACCEPT_LANGUAGE="en")
+@pytest.mark.parametrize(
+    "value", ["yesterday", "2027-13-45", "2027-09-19T25:00", "2027-02-30", "x" * 40]
+)
+def test_event_list_bad_date_is_a_400_error_body(client, db, openapi, value):
+    response = client.get(f"/api/v1/events/?from={value}", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert_matches_schema(openapi, "/api/v1/events/", 400, response.json())
     assert response.json()["error"]["details"] == {"from": ["Use an ISO 8601 date or date-time."]}
@@ -154,3 +157,19 @@ def test_partner_key_needs_the_catalog_scope(client, small_event, openapi):
         assert client.get(url, HTTP_AUTHORIZATION=f"Api-Key {catalog}").status_code == 200
     response = client.get("/api/v1/events/", HTTP_AUTHORIZATION="Api-Key nope.nope")
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["?section=99999999999999999999999", "?section=0", "?section=-1", "?section=%00"],
+)
+def test_absurd_section_ids_are_client_errors(client, small_event, query):
+    response = client.get("/api/v1/events/small-show/availability/" + query)
+    assert response.status_code in (400, 404)
+    assert "error" in response.json()
+
+
+def test_bad_cursor_and_page_size_are_not_server_errors(client, small_event):
+    assert client.get("/api/v1/events/?cursor=zzz").status_code == 404
+    assert client.get("/api/v1/events/?page_size=abc").status_code == 200
+    assert client.get("/api/v1/events/?venue=99999999999999999999999").json()["results"] == []

@@ -180,3 +180,13 @@ def test_concurrent_venue_creation_generates_the_seats_once(transactional_db, sm
         t.join()
     assert errors == [] and len(set(venues)) == 1
     assert Seat.objects.count() == 23
+
+
+def test_a_tier_in_use_cannot_be_deleted_but_its_event_can(small_event):
+    from django.db.models import RestrictedError
+
+    tier = small_event.tiers.get(key="front")
+    with pytest.raises(RestrictedError), transaction.atomic():
+        tier.delete()
+    small_event.delete()
+    assert not EventSeat.objects.exists() and not StandingArea.objects.exists()
