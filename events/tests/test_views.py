@@ -112,3 +112,11 @@ def test_section_page_offers_best_available_within_the_section(client, small_eve
     page = client.get(f"/e/small-show/s/{grid.pk}/").content.decode()
     form = re.search(r'<form[^>]*class="card best-in-section".*?</form>', page, re.S).group(0)
     assert f'name="section" value="{grid.pk}"' in form and 'name="best_quantity"' in form
+
+
+def test_event_map_is_cropped_to_the_drawing(client, small_event):
+    page = client.get("/e/small-show/").content.decode()
+    view_box = re.search(r'class="stadium-map" viewBox="([^"]+)"', page).group(1)
+    left, top, width, height = (float(v) for v in view_box.split())
+    assert left < 10 and top < 0 and left + width > 152  # stage at y=0, standing x=10, arc x<=152
+    assert width < 260 and height < 260
