@@ -132,17 +132,35 @@ def event_inventory_create(
 
 
 # Expired holds count as available (DESIGN invariant 2), so blocking takes them too.
-_BLOCK_SQL = """
-    UPDATE events_eventseat
+# Rows are locked in id order with SKIP LOCKED: a seat that a hold or payment
+# transaction is changing right now is not known to be free, so it is left
+# alone (and reported as not moved) instead of waiting or risking a deadlock.
+_FREE = "(status = 'available' OR (status = 'held' AND held_until < now()))"
+_BLOCK_SQL = f"""
+    WITH picked AS (
+        SELECT id FROM events_eventseat
+         WHERE id = ANY(%s) AND {_FREE}
+         ORDER BY id
+           FOR UPDATE SKIP LOCKED
+    )
+    UPDATE events_eventseat AS es
        SET status = 'blocked', held_until = NULL, hold_id = NULL
-     WHERE id = ANY(%s)
-       AND (status = 'available' OR (status = 'held' AND held_until < now()))
- RETURNING id, event_id
-"""
+      FROM picked
+     WHERE es.id = picked.id
+ RETURNING es.id, es.event_id
+"""  # noqa: S608 - _FREE is a constant, the ids are a bound parameter
 _UNBLOCK_SQL = """
-    UPDATE events_eventseat SET status = 'available'
-     WHERE id = ANY(%s) AND status = 'blocked'
- RETURNING id, event_id
+    WITH picked AS (
+        SELECT id FROM events_eventseat
+         WHERE id = ANY(%s) AND status = 'blocked'
+         ORDER BY id
+           FOR UPDATE SKIP LOCKED
+    )
+    UPDATE events_eventseat AS es
+       SET status = 'available'
+      FROM picked
+     WHERE es.id = picked.id
+ RETURNING es.id, es.event_id
 """
 
 
@@ -169,9 +187,9 @@ def _move(*, sql: str, action: str, event_seat_ids: list[int], actor: Any) -> in
 def eventseat_block(*, event_seat_ids: list[int], actor: Any = None) -> int:
     """Take seats off sale: available (or expired-hold) → blocked; others are left alone.
 
-    One conditional UPDATE (row locks in the order Postgres meets them; it only
-    touches free rows, so it cannot steal a live hold or a sale). Returns how
-    many seats moved; writes one audit entry per event.
+    One conditional UPDATE over rows locked in id order with SKIP LOCKED; it
+    only touches free rows, so it cannot steal a live hold or a sale. Returns
+    how many seats moved; writes one audit entry per event.
     """
     return _move(
         sql=_BLOCK_SQL, action="eventseat.block", event_seat_ids=event_seat_ids, actor=actor

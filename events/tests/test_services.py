@@ -190,3 +190,52 @@ def test_a_tier_in_use_cannot_be_deleted_but_its_event_can(small_event):
         tier.delete()
     small_event.delete()
     assert not EventSeat.objects.exists() and not StandingArea.objects.exists()
+
+
+def _race_hold_and_block(ids: list[int]) -> list[Exception]:
+    barrier = threading.Barrier(2)
+    errors: list[Exception] = []
+
+    def hold():
+        with transaction.atomic():
+            until = timezone.now() + timedelta(minutes=5)
+            taken = EventSeat.objects.filter(pk__in=ids, status="available").update(
+                status="held", hold_id=uuid.uuid4(), held_until=until
+            )
+            if taken != len(ids):
+                transaction.set_rollback(True)  # all or nothing, like hold_create
+
+    def run(work):
+        try:
+            barrier.wait()
+            work()
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=(hold,)),
+        threading.Thread(target=run, args=(lambda: eventseat_block(event_seat_ids=ids),)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def test_block_racing_a_hold_never_splits_the_hold(transactional_db, small_spec):
+    """An all-or-nothing hold UPDATE and a block race on the same seats, many times."""
+    event = make_event(venue=venue_create_from_spec(spec=small_spec))
+    event_inventory_create(event=event)
+    ids = list(EventSeat.objects.filter(event=event).order_by("pk").values_list("pk", flat=True))
+    for _ in range(15):
+        EventSeat.objects.filter(event=event).update(
+            status="available", hold_id=None, held_until=None
+        )
+        assert _race_hold_and_block(ids) == []
+        statuses = set(EventSeat.objects.filter(pk__in=ids).values_list("status", flat=True))
+        # Either the hold got every seat, or the block got them; seats the block
+        # skipped while the losing hold had them locked stay available.
+        assert statuses in ({"held"}, {"blocked"}, {"blocked", "available"}), statuses
