@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api.api import MeView
+from events import api as events_api
 from orders.api import holds as holds_api
 from orders.api import orders as orders_api
 from orders.payments.api import CheckinApi, OrderTicketsApi, PaymentCallbackApi, PaymentStartApi
@@ -22,4 +23,12 @@ urlpatterns = [
     path("orders/", orders_api.OrderCreateApi.as_view(), name="order-create"),
     path("orders/<int:order_id>/", orders_api.OrderDetailApi.as_view(), name="order-detail"),
     path("orders/<int:order_id>/cancel/", orders_api.OrderCancelApi.as_view(), name="order-cancel"),
+    # --- events (catalogue) ---
+    path("events/", events_api.EventListApi.as_view(), name="events-list"),
+    path("events/<slug:slug>/", events_api.EventDetailApi.as_view(), name="events-detail"),
+    path(
+        "events/<slug:slug>/availability/",
+        events_api.EventAvailabilityApi.as_view(),
+        name="events-availability",
+    ),
 ]

@@ -39,6 +39,8 @@ class Section(models.Model):
     # SVG geometry on the venue map: {"points": [[x, y], ...], "label": [x, y]}.
     geometry = models.JSONField(default=dict, blank=True)
     sort_order = models.PositiveIntegerField(default=0)
+    # The layout spec's default tier key: event inventory matches it to PriceTier.key.
+    tier_key = models.SlugField(max_length=30, blank=True)
 
     class Meta:
         ordering = ["sort_order", "code"]
@@ -114,11 +116,16 @@ class PriceTier(models.Model):
     price = models.DecimalField(max_digits=12, decimal_places=2)
     colour = models.CharField(max_length=7, default="#888888")
     sort_order = models.PositiveIntegerField(default=0)
+    # Matches Section.tier_key when the event's inventory is generated.
+    key = models.SlugField(max_length=30, blank=True)
 
     class Meta:
         ordering = ["sort_order", "-price"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="tier_price_not_negative"),
+            models.UniqueConstraint(
+                fields=["event", "key"], condition=~Q(key=""), name="tier_key_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -143,7 +150,9 @@ class EventSeat(models.Model):
     seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="event_seats")
     # Denormalised from seat for the grouped availability query and best-available picks.
     section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="+")
-    tier = models.ForeignKey(PriceTier, on_delete=models.PROTECT, related_name="seats")
+    # RESTRICT, not PROTECT: a tier in use cannot be deleted on its own, but
+    # deleting the whole event (which cascades to its seats) still works.
+    tier = models.ForeignKey(PriceTier, on_delete=models.RESTRICT, related_name="seats")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.AVAILABLE)
     held_until = models.DateTimeField(null=True, blank=True)
     # Plain ids, not foreign keys: orders owns holds and orders, and events
@@ -180,7 +189,7 @@ class StandingArea(models.Model):
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="standing_areas")
     section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="+")
-    tier = models.ForeignKey(PriceTier, on_delete=models.PROTECT, related_name="standing_areas")
+    tier = models.ForeignKey(PriceTier, on_delete=models.RESTRICT, related_name="standing_areas")
     capacity = models.PositiveIntegerField()
     held = models.PositiveIntegerField(default=0)
     sold = models.PositiveIntegerField(default=0)

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from events.demo import demo_load
+
 
 class Command(BaseCommand):
     help = "Create the staff superuser (once) and load the demo data (idempotent)."
@@ -27,3 +29,5 @@ class Command(BaseCommand):
             login_file.write_text(
                 "login admin / password: set earlier (manage.py changepassword admin)\n"
             )
+        event = demo_load(say=self.stdout.write)
+        self.stdout.write(f"demo event: {settings.SITE_URL}{event.get_absolute_url()}")

@@ -1,0 +1,31 @@
+"""`manage.py demo_load [--places N] [--slug S]`: the demo on-sale, idempotent."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from events.demo import DEMO_SLUG, demo_load
+
+
+class Command(BaseCommand):
+    help = "Load the demo stadium, event, tiers, phases, inventory and partner (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--places", type=int, default=None, help="scale the stadium to about N places"
+        )
+        parser.add_argument("--slug", default=DEMO_SLUG, help="event slug")
+
+    def handle(self, *args, places=None, slug=DEMO_SLUG, **options):
+        if places is not None and places < 10:
+            raise CommandError("--places must be at least 10")
+        started = time.monotonic()
+        event = demo_load(places=places, slug=slug, say=self.stdout.write)
+        seats = event.seats.count()
+        standing = sum(a.capacity for a in event.standing_areas.all())
+        self.stdout.write(
+            f"{event.title} ({event.slug}): {seats} seats + {standing} standing "
+            f"in {time.monotonic() - started:.1f} s"
+        )

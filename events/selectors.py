@@ -1,0 +1,215 @@
+"""Reads of the catalogue: public event lists, availability (one grouped query, cached ~1 s),
+section seats and what a channel may buy right now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from events.exceptions import EventNotFound, SectionNotFound
+from events.models import Event, EventSeat, PriceTier, SalePhase, Section, StandingArea
+
+PUBLIC_STATUSES = [Event.Status.ON_SALE, Event.Status.SOLD_OUT]
+AVAILABILITY_TTL = 1  # seconds: absorbs bursts, stale by at most a second
+
+
+def _free_now(now: datetime) -> Q:
+    # DESIGN invariant 2: an expired hold is available, with or without a sweeper.
+    return Q(status=EventSeat.Status.AVAILABLE) | Q(
+        status=EventSeat.Status.HELD, held_until__lt=now
+    )
+
+
+def event_list_public(*, now: datetime | None = None) -> QuerySet[Event]:
+    """Events on sale (or sold out) that have not started yet, soonest first."""
+    now = now or timezone.now()
+    return (
+        Event.objects.filter(status__in=PUBLIC_STATUSES, starts_at__gt=now)
+        .select_related("venue")
+        .order_by("starts_at", "id")
+    )
+
+
+def event_detail(slug: str) -> Event:
+    """A public event with venue, tiers and phases loaded (3 queries). Raises EventNotFound."""
+    event = (
+        Event.objects.filter(slug=slug, status__in=PUBLIC_STATUSES)
+        .select_related("venue")
+        .prefetch_related(
+            Prefetch("tiers", queryset=PriceTier.objects.order_by("sort_order", "-price")),
+            Prefetch("phases", queryset=SalePhase.objects.order_by("starts_at")),
+        )
+        .first()
+    )
+    if event is None:
+        raise EventNotFound()
+    return event
+
+
+def _availability_key(event_id: int) -> str:
+    return f"events:availability:{event_id}"
+
+
+def event_availability(*, event: Event) -> dict[str, Any]:
+    """Available places per section and tier, with prices, for one event.
+
+    One grouped query over EventSeat plus one over StandingArea (a handful of
+    rows), cached for ~1 s per event. Shape:
+    {"total": int, "sections": {section_id: {"available", "min_price", "tiers": {tier_id: n}}},
+     "tiers": {tier_id: {"available", "price"}}}. Prices are Decimals.
+    """
+    key = _availability_key(event.pk)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    now = timezone.now()
+    rows = (
+        EventSeat.objects.filter(event_id=event.pk)
+        .values("section_id", "tier_id", "tier__price")
+        .annotate(available=Count("id", filter=_free_now(now)), total=Count("id"))
+        .order_by()
+    )
+    standing = StandingArea.objects.filter(event_id=event.pk).values_list(
+        "section_id", "tier_id", "tier__price", "capacity", "held", "sold"
+    )
+    counts = [(r["section_id"], r["tier_id"], r["tier__price"], r["available"]) for r in rows]
+    counts += [(s, t, p, cap - held - sold) for s, t, p, cap, held, sold in standing]
+    sections: dict[int, dict[str, Any]] = {}
+    tiers: dict[int, dict[str, Any]] = {}
+    for section_id, tier_id, price, available in counts:
+        sec = sections.setdefault(section_id, {"available": 0, "min_price": None, "tiers": {}})
+        sec["available"] += available
+        sec["tiers"][tier_id] = sec["tiers"].get(tier_id, 0) + available
+        if available and (sec["min_price"] is None or price < sec["min_price"]):
+            sec["min_price"] = price
+        tier = tiers.setdefault(tier_id, {"available": 0, "price": price})
+        tier["available"] += available
+    result = {
+        "total": sum(s["available"] for s in sections.values()),
+        "sections": sections,
+        "tiers": tiers,
+    }
+    cache.set(key, result, AVAILABILITY_TTL)
+    return result
+
+
+def event_availability_forget(*, event_id: int) -> None:
+    """Drop the cached availability (tests; or after staff changes)."""
+    cache.delete(_availability_key(event_id))
+
+
+def section_of_event(*, event: Event, section_id: int) -> Section:
+    section = Section.objects.filter(pk=section_id, venue_id=event.venue_id).first()
+    if section is None:
+        raise SectionNotFound()
+    return section
+
+
+def section_seats(*, event: Event, section_id: int) -> list[list[Any]]:
+    """Seats of one section: [id, row, number, x, y, tier_id, status], walking order.
+
+    Expired holds are shown as 'available'; live holds as 'held'.
+    """
+    now = timezone.now()
+    rows = (
+        EventSeat.objects.filter(event_id=event.pk, section_id=section_id)
+        .order_by("seat__row_index", "seat__number")
+        .values_list(
+            "pk",
+            "seat__row_label",
+            "seat__number",
+            "seat__x",
+            "seat__y",
+            "tier_id",
+            "status",
+            "held_until",
+        )
+    )
+    seats = []
+    for pk, row, number, x, y, tier_id, status, held_until in rows:
+        if status == EventSeat.Status.HELD and held_until is not None and held_until < now:
+            status = EventSeat.Status.AVAILABLE
+        seats.append([pk, row, number, x, y, tier_id, status])
+    return seats
+
+
+@dataclass(frozen=True)
+class PhaseStatus:
+    """What a channel sees of an event's sale at a moment.
+
+    state: presale (open only to other channels) | on_sale | sold_out | not_yet | ended
+    """
+
+    state: str
+    message: str
+    phase: SalePhase | None = None
+    until: datetime | None = None
+
+    @property
+    def can_buy(self) -> bool:
+        return self.state == "on_sale"
+
+
+def _local(event: Event, moment: datetime) -> str:
+    from zoneinfo import ZoneInfo
+
+    return timezone.localtime(moment, ZoneInfo(event.time_zone)).strftime("%d.%m.%Y %H:%M")
+
+
+def phase_status(
+    *, event: Event, channel: str, at: datetime | None = None, available: int | None = None
+) -> PhaseStatus:
+    """The phase `channel` may buy in at `at` (default now) and the line to show buyers.
+
+    `available` (total free places) may be passed to avoid re-reading availability.
+    Uses `event.phases.all()` (prefetched by event_detail).
+    """
+    at = at or timezone.now()
+    if event.status in (Event.Status.CANCELLED, Event.Status.FINISHED) or event.starts_at <= at:
+        return PhaseStatus("ended", _("Sales have ended."))
+    phases = list(event.phases.all())
+    open_phases = [p for p in phases if p.is_open(at)]
+    mine = [p for p in open_phases if p.allows_channel(channel)]
+    if mine:
+        if available is None:
+            available = event_availability(event=event)["total"]
+        if event.status == Event.Status.SOLD_OUT or available <= 0:
+            return PhaseStatus("sold_out", _("Sold out."), mine[0])
+        phase = mine[0]
+        return PhaseStatus(
+            "on_sale",
+            _("On sale until %(until)s.") % {"until": _local(event, phase.ends_at)},
+            phase,
+            phase.ends_at,
+        )
+    if open_phases:
+        phase = open_phases[0]
+        partner_only = all(c.startswith("partner:") for c in phase.channels)
+        if partner_only:
+            message = _("Presale for partner customers until %(until)s.")
+        else:
+            message = _("Presale for selected buyers until %(until)s.")
+        return PhaseStatus(
+            "presale", message % {"until": _local(event, phase.ends_at)}, phase, phase.ends_at
+        )
+    upcoming = [p for p in phases if p.starts_at > at and p.allows_channel(channel)]
+    if upcoming:
+        phase = upcoming[0]
+        return PhaseStatus(
+            "not_yet",
+            _("Not on sale yet: sales open %(start)s.") % {"start": _local(event, phase.starts_at)},
+            phase,
+            phase.starts_at,
+        )
+    return PhaseStatus("ended", _("Sales have ended."))
+
+
+def money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
