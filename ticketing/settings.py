@@ -203,3 +203,9 @@ LOGGING = {
         "celery": {"level": LOG_LEVEL},
     },
 }
+
+# --- queueing (waiting rooms) ----------------------------------------------
+# Outermost after the request id: strips cookies/Vary from public, cacheable
+# answers (the queue's public state) set by the middleware inside it.
+MIDDLEWARE.insert(1, "queueing.middleware.PublicCacheMiddleware")
+QUEUE_SNAPSHOT_SECONDS = env_int("QUEUE_SNAPSHOT_SECONDS", 10, minimum=1)
