@@ -45,7 +45,9 @@ def make_event(*, seats: int = 10, standing: int = 0, guarded_limit: int = 4) ->
 def make_room(event: Event | None = None, **fields):
     """A room whose Redis state is built (what room_create's on_commit does)."""
     event = event or make_event()
-    fields.setdefault("sale_opens_at", timezone.now() - dt.timedelta(minutes=1))
+    fields.setdefault(
+        "sale_opens_at", timezone.now().replace(microsecond=0) - dt.timedelta(minutes=1)
+    )
     room = services.room_create(event=event, **fields)
     services.room_push(room=room)
     return room
