@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from queueing import services
+from queueing import services, state
 from queueing.tests.conftest import make_room
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -28,9 +28,11 @@ def test_waiting_page_polls_the_public_state_and_stores_the_pass(
     page.wait_for_selector("#q-number")
     assert page.inner_text("#q-position") == "2"
     t0 = time.time()
-    services.room_tick(room=room, now=t0)
+    state.conn().hset(state.keys(room.pk)["st"], "last", t0)  # the clock starts now
     services.room_tick(room=room, now=t0 + 1)  # admits number 1: we move up
-    page.wait_for_function("document.getElementById('q-position')?.textContent === '1'", timeout=15000)  # fmt: skip
+    page.wait_for_function(
+        "document.getElementById('q-position')?.textContent === '1'", timeout=15000
+    )
     services.room_tick(room=room, now=t0 + 2)  # admits us
     page.wait_for_selector(f'a[href="/e/{room.event.slug}/"]', timeout=15000)
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}

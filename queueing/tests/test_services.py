@@ -43,6 +43,7 @@ def test_tick_admits_at_the_rate_and_never_past_the_tail(room):
     for i in range(3):
         services.queue_join(room_id=room.pk, visitor=f"device:{i}")
     t0 = time.time()
+    state.conn().hset(state.keys(room.pk)["st"], "last", t0)
     services.room_tick(room=room, now=t0)
     result = services.room_tick(room=room, now=t0 + 2)  # 60/min over 2 s = 2
     assert result[1] == "2"

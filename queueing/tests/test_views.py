@@ -38,7 +38,8 @@ def test_join_form_without_csrf_is_refused(room):
 
 
 def test_waiting_page_in_kazakh_and_english(room):
-    for lang, text in (("kk", "Кезекке тұру"), ("en", "Join the queue"), ("ru", "Встать в очередь")):
+    labels = {"kk": "Кезекке тұру", "en": "Join the queue", "ru": "Встать в очередь"}
+    for lang, text in labels.items():
         page = Client(headers={"accept-language": lang}).get(f"/e/{room.event.slug}/queue/")
         assert text in page.content.decode()
 
