@@ -264,12 +264,20 @@ def main() -> int:
             f"{app}/api/v1/events/{SLUG}/queue/join/", data=b"{}", method="POST",
             headers={"Content-Type": "application/json"})) as resp:  # fmt: skip
             token = json.loads(resp.read())["token"]
+        # Pollers are returning browsers: they carry their device cookie.
+        from django.core import signing
+
+        from accounts.middleware import COOKIE, SALT
+
+        cookie = f'wrk.headers["Cookie"] = "{COOKIE}={signing.dumps("benchdevice", salt=SALT)}"\n'
         report["status"] = wrk(
             f"{app}/api/v1/queue/status/",
-            script=f'wrk.headers["X-Queue-Token"] = "{token}"\n',
+            script=f'wrk.headers["X-Queue-Token"] = "{token}"\n' + cookie,
             **run,
         )
-        report["state_direct"] = wrk(f"{app}/api/v1/events/{SLUG}/queue/state/", **run)
+        report["state_direct"] = wrk(
+            f"{app}/api/v1/events/{SLUG}/queue/state/", script=cookie, **run
+        )
         if ng:
             try:
                 wait_http(f"http://127.0.0.1:{nginx_port}/api/v1/events/{SLUG}/queue/state/", 20)

@@ -106,9 +106,14 @@ def _public_state(st: dict[str, str]) -> str:
     return "prequeue" if st.get("phase") in ("pre", "shuffling") else "open"
 
 
+_PUBLIC = ("phase", "guard", "draining", "sold_out", "paused", "serving", "tail", "eff", "rate",
+           "commitment", "seed", "left")  # fmt: skip
+
+
 def room_public_state(*, room_id: int) -> dict:
     """What every waiting page polls: identical for everyone, cacheable 1 s."""
-    st = state.read(room_id)
+    values = state.conn().hmget(state.keys(room_id)["st"], _PUBLIC)
+    st = {k: v.decode() for k, v in zip(_PUBLIC, values, strict=True) if v is not None}
     if not st:
         raise RoomRestarting()
     left = st.get("left")
@@ -146,7 +151,9 @@ def queue_status(*, token: str | None, now: float | None = None) -> dict:
     if out[0] == "missing":
         raise RoomRestarting()
     phase, number, serving, done, pexp = out[0], int(out[1]), int(out[2]), out[3], out[4]
-    st = state.read(room_id)
+    names = ("eff", "rate", "left", "cap", "event", "guard", "paused", "draining", "sold_out")
+    st = dict(zip(names, out[5:], strict=True))
+    st["phase"] = phase
     rate = float(st.get("eff") or st.get("rate") or 0)
     left = st.get("left")
     body: dict = {
@@ -154,7 +161,7 @@ def queue_status(*, token: str | None, now: float | None = None) -> dict:
         "position": max(number - serving, 0) if number else None,
         "eta_seconds": None,
         "tickets_left": int(left) if left not in (None, "") else None,
-        "event_id": int(st.get("event", 0)),
+        "event_id": int(st.get("event") or 0),
     }
     if done == "1":
         body["state"] = "closed"

@@ -66,6 +66,8 @@ return {'n', tostring(n)}
 """
 
 # status: KEYS st map pre pexp done; ARGV visitor token_number now
+# -> phase, number, serving, done, pass expiry, then the settings the answer
+#    needs (eff rate cap ...): one round trip per poll.
 # A number carried by a valid token but missing from `map` (Redis was lost)
 # is registered again, so visitors keep their places.
 STATUS = """
@@ -95,7 +97,11 @@ if tonumber(n) > 0 and tonumber(n) <= serving and done == 0 then
     redis.call('HSET', KEYS[4], ARGV[1], pexp)
   end
 end
-return {phase, n, tostring(serving), tostring(done), pexp}
+local c = redis.call('HMGET', KEYS[1], 'eff', 'rate', 'left', 'cap', 'event', 'guard',
+                     'paused', 'draining', 'sold_out')
+for i = 1, 9 do c[i] = c[i] or '' end
+return {phase, n, tostring(serving), tostring(done), pexp,
+        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]}
 """
 
 # tick: KEYS st pend act cnt; ARGV now remaining_stock(-1 = unknown)
