@@ -108,6 +108,31 @@ class QueueStatusApi(APIView):
         return Response(selectors.queue_status(token=request.headers.get("X-Queue-Token")))
 
 
+ShuffleOutput = inline_serializer(
+    "QueueShuffle",
+    {
+        "commitment": serializers.CharField(),
+        "seed": serializers.CharField(allow_null=True),
+        "base": serializers.IntegerField(allow_null=True),
+        "order": serializers.ListField(child=serializers.ListField(), allow_null=True),
+    },
+)
+
+
+class QueueShuffleApi(APIView):
+    """The published shuffle: re-check it with `manage.py queue_verify --file`."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: ShuffleOutput, 404: _ERROR})
+    def get(self, request, slug: str):
+        response = Response(selectors.room_shuffle_export(slug=slug))
+        response["Cache-Control"] = "public, max-age=60"
+        response.kassa_public = True
+        return response
+
+
 class QueueStateApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]

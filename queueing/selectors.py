@@ -17,6 +17,7 @@ from queueing.exceptions import (
     PassExpired,
     PassInvalid,
     PassRequired,
+    RoomNotFound,
     RoomRestarting,
     ShopFull,
     TokenInvalid,
@@ -126,6 +127,19 @@ def room_public_state(*, room_id: int) -> dict:
         "seed": st.get("seed") or None,
         "tickets_left": int(left) if left not in (None, "") else None,
     }
+
+
+def room_shuffle_export(*, slug: str) -> dict:
+    """The public shuffle record of a room: commitment, and once the sale has
+    opened the seed and the (sha256(visitor), number) list, to re-check."""
+    from queueing.models import WaitingRoom
+
+    room = WaitingRoom.objects.filter(event__slug=slug).first()
+    if room is None:
+        raise RoomNotFound()
+    if not room.seed_revealed_at:
+        return {"commitment": room.seed_hash, "seed": None, "base": None, "order": None}
+    return {**room.shuffle_export, "seed": room.seed}
 
 
 def eta_seconds(position: int, rate_per_minute: float) -> int | None:

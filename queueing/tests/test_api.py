@@ -36,6 +36,22 @@ def test_anonymous_device_keeps_its_place_and_partner_refs_are_separate(room):
     assert _join(Client(), room.event.slug).json()["number"] == 2
 
 
+def test_partner_customers_have_one_place_each_across_devices(room):
+    from api.models import Partner
+    from api.services import api_key_create
+
+    partner = Partner.objects.create(slug="bank", name="Bank")
+    _, raw = api_key_create(partner=partner, scopes=["catalog", "sell"])
+    phone, tablet = Client(), Client()
+    auth = {"HTTP_AUTHORIZATION": f"Api-Key {raw}"}
+    url = f"/api/v1/events/{room.event.slug}/queue/join/"
+    a = phone.post(url, {"buyer_ref": "cust-1"}, content_type="application/json", **auth).json()
+    b = tablet.post(url, {"buyer_ref": "cust-1"}, content_type="application/json", **auth).json()
+    c = phone.post(url, {"buyer_ref": "cust-2"}, content_type="application/json", **auth).json()
+    assert a["number"] == b["number"] == 1 and c["number"] == 2
+    assert state.conn().hget(state.keys(room.pk)["map"], "partner:bank:cust-1") == b"1"
+
+
 def test_join_unknown_event_is_a_404_error_body(db):
     response = _join(Client(), "nope")
     assert response.status_code == 404

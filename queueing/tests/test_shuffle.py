@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.utils import timezone
 
 from queueing import selectors, services, shuffle, state
@@ -25,8 +26,15 @@ def prequeue_room(db):
 
 
 @pytest.mark.django_db
-def test_prequeue_is_shuffled_at_opening_and_reverifiable(prequeue_room, capsys):
+def ordered_visitor_0(visitors, seed: str) -> str:
+    first = shuffle.order(seed, [shuffle.pseudonym(v) for v in visitors])[0]
+    return next(v for v in visitors if shuffle.pseudonym(v) == first)
+
+
+def test_prequeue_is_shuffled_at_opening_and_reverifiable(prequeue_room, capsys, tmp_path):
     room = prequeue_room
+    before = Client().get(f"/api/v1/events/{room.event.slug}/queue/shuffle/").json()
+    assert before == {"commitment": room.seed_hash, "seed": None, "base": None, "order": None}
     public = selectors.room_public_state(room_id=room.pk)
     assert public["state"] == "prequeue"
     assert public["commitment"] == shuffle.commitment(room.seed)
@@ -53,6 +61,14 @@ def test_prequeue_is_shuffled_at_opening_and_reverifiable(prequeue_room, capsys)
 
     call_command("queue_verify", room.event.slug)
     assert "match: 30 pre-queue numbers" in capsys.readouterr().out
+    # The same check from the public endpoint's download alone.
+    published = Client().get(f"/api/v1/events/{room.event.slug}/queue/shuffle/")
+    assert published["Cache-Control"] == "public, max-age=60" and not published.cookies
+    path = tmp_path / "shuffle.json"
+    path.write_text(published.content.decode())
+    call_command("queue_verify", file=str(path))
+    assert "match: 30 pre-queue numbers" in capsys.readouterr().out
+    assert published.json()["order"][0][0] == shuffle.pseudonym(ordered_visitor_0(early, room.seed))
     # A tampered export (two numbers swapped) is caught.
     export = room.shuffle_export
     export["order"][0][1], export["order"][1][1] = export["order"][1][1], export["order"][0][1]
