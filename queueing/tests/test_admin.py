@@ -73,3 +73,17 @@ def test_the_beat_task_ticks_rooms(room):
     from ticketing.celery import app
 
     assert app.conf.beat_schedule["queue-admission-tick"]["schedule"] == 1.0
+
+
+def test_staff_create_a_room_in_admin_is_audited_and_live(
+    event, admin_client, django_capture_on_commit_callbacks
+):
+    room = WaitingRoom(event=event, sale_opens_at=timezone.now().replace(microsecond=0))
+    form = {**_form(room), "event": event.pk, "mode": "on"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post("/admin/queueing/waitingroom/add/", form)
+    assert response.status_code == 302, response.content[:3000]
+    created = WaitingRoom.objects.get(event=event)
+    entry = AuditEntry.objects.get(action="queue.room_created", object_id=str(created.pk))
+    assert entry.data["commitment"] == created.seed_hash
+    assert state.read(created.pk)["commitment"] == created.seed_hash
