@@ -42,6 +42,7 @@ StatusOutput = inline_serializer(
         "tickets_left": serializers.IntegerField(allow_null=True),
         "pass": serializers.CharField(required=False),
         "pass_expires_at": serializers.IntegerField(required=False),
+        "token": serializers.CharField(required=False, help_text="a refreshed queue token"),
     },
 )
 

@@ -177,6 +177,11 @@ def queue_status(*, token: str | None, now: float | None = None) -> dict:
         "tickets_left": int(left) if left not in (None, "") else None,
         "event_id": int(st.get("event") or 0),
     }
+    if number and number != int(data["n"]):
+        # Drawn by the shuffle: a token carrying the number survives a Redis loss.
+        body["token"] = tokens.token_make(
+            room_id=room_id, visitor=visitor, number=number, issued_at=now
+        )
     if done == "1":
         body["state"] = "closed"
     elif number and number <= serving:

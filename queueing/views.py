@@ -65,6 +65,9 @@ def queue_page(request, slug: str):
             "progress": _progress(status, public),
         },
     )
+    if status and status.get("token"):
+        response.set_cookie(cookie, status["token"], max_age=7 * 24 * 3600, httponly=True,
+                            samesite="Lax", secure=request.is_secure())  # fmt: skip
     if status and status.get("pass"):
         response.set_cookie(PASS_COOKIE.format(event=status["event_id"]), status["pass"],
                             max_age=max(status["pass_expires_at"] - int(_now()), 1),

@@ -175,6 +175,21 @@ def test_recovery_after_redis_loss_keeps_places(room, redis_conn):
     assert newcomer.number > 6
 
 
+def test_prequeue_visitors_keep_their_drawn_number_after_redis_loss(db, redis_conn):
+    now = timezone.now()
+    room = make_room(prequeue_opens_at=now - dt.timedelta(minutes=5),
+                     sale_opens_at=now + dt.timedelta(minutes=5))  # fmt: skip
+    joined = [services.queue_join(room_id=room.pk, visitor=f"d:{i}") for i in range(10)]
+    opening = room.sale_opens_at.timestamp()
+    services.room_tick(room=room, now=opening + 1)
+    services.room_snapshot(room=room, now=opening + 1)
+    drawn = [selectors.queue_status(token=j.token) for j in joined]
+    redis_conn.flushdb()
+    services.room_tick(room=room, now=opening + 2)
+    for status in drawn:
+        assert selectors.queue_status(token=status["token"])["number"] == status["number"]
+
+
 def test_mode_auto_turns_on_above_threshold_and_off_when_empty(db):
     event = make_event()
     room = make_room(event, mode=WaitingRoom.Mode.AUTO, auto_threshold=2)

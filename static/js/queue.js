@@ -48,7 +48,11 @@
       .then(function (pub) {
         if (!number && pub.state !== "prequeue") {
           // The shuffle happened: learn the drawn number once.
-          return status().then(function (s) { number = s.number || 0; return pub; });
+          return status().then(function (s) {
+            number = s.number || 0;
+            if (s.token) cfg.token = s.token;
+            return pub;
+          });
         }
         return pub;
       })
