@@ -71,14 +71,8 @@ def _room_id(slug: str) -> int:
 
 def join_answer(*, room_id: int, visitor: str) -> dict:
     joined = services.queue_join(room_id=room_id, visitor=visitor)
-    status = selectors.queue_status(token=joined.token)
-    return {
-        "token": joined.token,
-        "state": status["state"],
-        "position": status["position"],
-        "eta_seconds": status["eta_seconds"],
-        "number": joined.number or None,
-    }
+    answer = selectors.join_status(joined=joined)
+    return {"token": joined.token, "number": joined.number or None, **answer}
 
 
 class QueueJoinApi(APIView):

@@ -150,6 +150,23 @@ def eta_seconds(position: int, rate_per_minute: float) -> int | None:
     return math.ceil(position * 60 / rate_per_minute)
 
 
+def join_status(*, joined) -> dict:
+    """state / position / ETA for a join answer, from the fields the join script
+    returned (no second round trip), unless the visitor is already admitted."""
+    st, number = joined.room, joined.number
+    serving = int(st.get("serving") or 0)
+    if number and number <= serving:
+        status = queue_status(token=joined.token)
+        return {k: status[k] for k in ("state", "position", "eta_seconds")}
+    public = _public_state(st)
+    rate = float(st.get("eff") or st.get("rate") or 0)
+    return {
+        "state": public if public in ("paused", "closed", "sold_out") else "waiting",
+        "position": number - serving if number else None,
+        "eta_seconds": eta_seconds(number - serving, rate) if number else None,
+    }
+
+
 def queue_status(*, token: str | None, now: float | None = None) -> dict:
     """A visitor's place from their queue token (Redis only, no database).
 

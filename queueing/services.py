@@ -193,6 +193,7 @@ class JoinResult:
     token: str
     number: int  # 0 while in the pre-queue (the number is drawn at opening)
     room_id: int
+    room: dict  # the room's state fields read by the same script (state.JOIN_FIELDS)
 
 
 def queue_join(*, room_id: int, visitor: str, now: float | None = None) -> JoinResult:
@@ -201,7 +202,7 @@ def queue_join(*, room_id: int, visitor: str, now: float | None = None) -> JoinR
     pre-queue and gets a number from the shuffle at opening.
     """
     now = time.time() if now is None else now
-    code, n = state.join(room_id, visitor, now)
+    code, n, room = state.join(room_id, visitor, now)
     if code == "missing":
         raise RoomRestarting()
     if code == "not_open":
@@ -210,7 +211,7 @@ def queue_join(*, room_id: int, visitor: str, now: float | None = None) -> JoinR
         raise RoomClosed()
     number = n if code == "n" else 0
     token = tokens.token_make(room_id=room_id, visitor=visitor, number=number, issued_at=now)
-    return JoinResult(token=token, number=number, room_id=room_id)
+    return JoinResult(token=token, number=number, room_id=room_id, room=room)
 
 
 def room_shuffle_open(*, room_id: int, seed: str) -> dict | None:

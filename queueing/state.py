@@ -40,29 +40,36 @@ def conn():
 
 
 # join: KEYS st map pre cnt; ARGV visitor now
-# -> {code, n}: code "n" = number n; "pre" = in the pre-queue (n = its size);
-#    "drawing" = shuffle in progress; "missing" = room state not built yet;
-#    "not_open" / "closed".
+# -> {code, n, then the room fields the answer needs (JOIN_FIELDS)}: code "n" =
+#    number n; "pre" = in the pre-queue (n = its size); "drawing" = shuffle in
+#    progress; "missing" = room state not built yet; "not_open" / "closed".
+JOIN_FIELDS = ("phase", "serving", "eff", "rate", "guard", "paused", "draining", "sold_out", "left")
 JOIN = """
+local function answer(code, n)
+  local f = redis.call('HMGET', KEYS[1], 'phase', 'serving', 'eff', 'rate', 'guard', 'paused',
+                       'draining', 'sold_out', 'left')
+  for i = 1, 9 do f[i] = f[i] or '' end
+  return {code, tostring(n), f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9]}
+end
 local phase = redis.call('HGET', KEYS[1], 'phase')
 if not phase then return {'missing', '0'} end
 local n = redis.call('HGET', KEYS[2], ARGV[1])
-if n then return {'n', n} end
+if n then return answer('n', n) end
 local now = tonumber(ARGV[2])
 local pq = tonumber(redis.call('HGET', KEYS[1], 'pq_at') or '0')
 if now < pq then return {'not_open', '0'} end
 if redis.call('HGET', KEYS[1], 'draining') == '1' then return {'closed', '0'} end
 if phase == 'pre' then
   redis.call('ZADD', KEYS[3], 'NX', now, ARGV[1])
-  return {'pre', tostring(redis.call('ZCARD', KEYS[3]))}
+  return answer('pre', redis.call('ZCARD', KEYS[3]))
 end
 if phase == 'shuffling' and redis.call('ZSCORE', KEYS[3], ARGV[1]) then
-  return {'drawing', '0'}
+  return answer('drawing', 0)
 end
 n = redis.call('HINCRBY', KEYS[1], 'tail', 1)
 redis.call('HSET', KEYS[2], ARGV[1], n)
 redis.call('HINCRBY', KEYS[4], 'joined', 1)
-return {'n', tostring(n)}
+return answer('n', n)
 """
 
 # status: KEYS st map pre pexp done; ARGV visitor token_number now
@@ -270,9 +277,10 @@ def k(room_id: int, *names: str) -> list[str]:
     return [ks[name] for name in names]
 
 
-def join(room_id: int, visitor: str, now: float) -> tuple[str, int]:
-    code, n = scripts().join(keys=k(room_id, "st", "map", "pre", "cnt"), args=[visitor, now])
-    return code.decode(), int(n)
+def join(room_id: int, visitor: str, now: float) -> tuple[str, int, dict[str, str]]:
+    raw = scripts().join(keys=k(room_id, "st", "map", "pre", "cnt"), args=[visitor, now])
+    out = [x.decode() for x in raw]
+    return out[0], int(out[1]), dict(zip(JOIN_FIELDS, out[2:], strict=False))
 
 
 def status(room_id: int, visitor: str, token_number: int, now: float) -> list[str]:
