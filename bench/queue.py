@@ -253,6 +253,8 @@ def main() -> int:
 
         run = dict(duration=args.duration, connections=args.connections, tmp=tmp)
         report["noop"] = wrk(noop + "/", **run)
+        # The project's own middleware stack around a trivial view (no Redis).
+        report["healthz_full_stack"] = wrk(app + "/healthz", **run)
         # Every join has no device cookie: a new visitor each time (worst case: INCR + HSET).
         report["join"] = wrk(
             f"{app}/api/v1/events/{SLUG}/queue/join/",
@@ -288,7 +290,8 @@ def main() -> int:
                 f"http://127.0.0.1:{nginx_port}/api/v1/events/{SLUG}/queue/state/", **run
             )
         noop_rps = report["noop"]["rps"]
-        for name in ("join", "status", "state_direct", "state_nginx_microcache"):
+        for name in ("healthz_full_stack", "join", "status", "state_direct",
+                     "state_nginx_microcache"):  # fmt: skip
             if name in report:
                 report[name]["ratio_to_noop"] = round(report[name]["rps"] / noop_rps, 2)
         from queueing import state

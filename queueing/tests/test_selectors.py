@@ -145,3 +145,16 @@ def test_status_of_a_tampered_queue_token_is_refused(room):
     with pytest.raises(TokenInvalid):
         flipped = payload[:-1] + ("A" if payload[-1] != "A" else "B")
         selectors.queue_status(token=flipped + ":" + rest)
+
+
+def test_status_says_admitted_without_a_pass_when_the_room_stops_guarding(
+    room, django_capture_on_commit_callbacks
+):
+    for i in range(3):
+        services.queue_join(room_id=room.pk, visitor=f"user:{i}")
+    waiting = services.queue_join(room_id=room.pk, visitor="user:9")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.room_update(room=room, changes={"mode": WaitingRoom.Mode.OFF})
+    status = selectors.queue_status(token=waiting.token)
+    assert status["state"] == "admitted" and "pass" not in status
+    assert selectors.pass_validate(event_id=room.event_id, buyer_key="user:9", token=None) is None

@@ -38,8 +38,10 @@
       .then(function (r) { return r.json(); });
   }
   function admitted(s) {
-    var ttl = Math.max(1, s.pass_expires_at - Math.floor(Date.now() / 1000));
-    document.cookie = "kassa_pass_" + cfg.eventId + "=" + s.pass + "; path=/; max-age=" + ttl + "; samesite=lax";
+    if (s.pass) {
+      var ttl = Math.max(1, s.pass_expires_at - Math.floor(Date.now() / 1000));
+      document.cookie = "kassa_pass_" + cfg.eventId + "=" + s.pass + "; path=/; max-age=" + ttl + "; samesite=lax";
+    }
     say(cfg.labels.admitted, true);
   }
   function poll() {
@@ -58,7 +60,7 @@
       })
       .then(function (pub) {
         var position = number ? Math.max(number - pub.serving, 0) : null;
-        if (number && position === 0) {
+        if ((number && position === 0) || pub.state === "off") {
           return status().then(function (s) {
             if (s.state === "admitted") admitted(s);
             else setTimeout(poll, delay(0));
