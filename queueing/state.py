@@ -82,6 +82,11 @@ local phase = redis.call('HGET', KEYS[1], 'phase')
 if not phase then return {'missing'} end
 local n = redis.call('HGET', KEYS[2], ARGV[1])
 local tn = tonumber(ARGV[2])
+if n and tn > 0 and tn < tonumber(n) then
+  -- a signed earlier place (e.g. re-joined after a Redis loss): never worse
+  redis.call('HSET', KEYS[2], ARGV[1], tn)
+  n = tostring(tn)
+end
 if not n and tn > 0 then
   redis.call('HSET', KEYS[2], ARGV[1], tn)
   if tonumber(redis.call('HGET', KEYS[1], 'tail') or '0') < tn then

@@ -161,6 +161,7 @@ def test_recovery_after_redis_loss_keeps_places(room, redis_conn):
     services.room_tick(room=room, now=t0 + 2)
     services.room_snapshot(room=room, now=t0 + 2)  # the periodic snapshot
     late = services.queue_join(room_id=room.pk, visitor="device:late")  # after the snapshot
+    late2 = services.queue_join(room_id=room.pk, visitor="device:late2")
     redis_conn.flushdb()
     selectors._memo.clear()
     services.room_tick(room=room, now=t0 + 3)  # rebuilds from the snapshot
@@ -173,6 +174,10 @@ def test_recovery_after_redis_loss_keeps_places(room, redis_conn):
     assert selectors.queue_status(token=late.token)["number"] == 6
     newcomer = services.queue_join(room_id=room.pk, visitor="device:new")
     assert newcomer.number > 6
+    # Re-joined before polling: a worse number; the old token restores the place.
+    assert services.queue_join(room_id=room.pk, visitor="device:late2").number > 7
+    assert selectors.queue_status(token=late2.token)["number"] == 7
+    assert services.queue_join(room_id=room.pk, visitor="device:late2").number == 7
 
 
 def test_prequeue_visitors_keep_their_drawn_number_after_redis_loss(db, redis_conn):
