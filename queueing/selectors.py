@@ -108,7 +108,16 @@ def _public_state(st: dict[str, str]) -> str:
 
 
 _PUBLIC = ("phase", "guard", "draining", "sold_out", "paused", "serving", "tail", "eff", "rate",
-           "commitment", "seed", "left")  # fmt: skip
+           "measured", "commitment", "seed", "left")  # fmt: skip
+
+
+def _rate(st: dict[str, str]) -> float:
+    """Admissions per minute for ETAs: measured over the last minute once there
+    is such a window (0 = nobody admitted lately: ETA unknown), else the
+    effective configured rate."""
+    if st.get("measured"):
+        return float(st["measured"])
+    return float(st.get("eff") or st.get("rate") or 0)
 
 
 def room_public_state(*, room_id: int) -> dict:
@@ -122,7 +131,7 @@ def room_public_state(*, room_id: int) -> dict:
         "state": _public_state(st),
         "serving": int(st.get("serving", 0)),
         "tail": int(st.get("tail", 0)),
-        "rate_per_minute": round(float(st.get("eff") or st.get("rate") or 0)),
+        "rate_per_minute": round(_rate(st)),
         "commitment": st.get("commitment", ""),
         "seed": st.get("seed") or None,
         "tickets_left": int(left) if left not in (None, "") else None,
@@ -159,7 +168,7 @@ def join_status(*, joined) -> dict:
         status = queue_status(token=joined.token)
         return {k: status[k] for k in ("state", "position", "eta_seconds")}
     public = _public_state(st)
-    rate = float(st.get("eff") or st.get("rate") or 0)
+    rate = _rate(st)
     return {
         "state": public if public in ("paused", "closed", "sold_out") else "waiting",
         "position": number - serving if number else None,
@@ -182,10 +191,11 @@ def queue_status(*, token: str | None, now: float | None = None) -> dict:
     if out[0] == "missing":
         raise RoomRestarting()
     phase, number, serving, done, pexp = out[0], int(out[1]), int(out[2]), out[3], out[4]
-    names = ("eff", "rate", "left", "cap", "event", "guard", "paused", "draining", "sold_out")
+    names = ("eff", "rate", "left", "cap", "event", "guard", "paused", "draining", "sold_out",
+             "measured")  # fmt: skip
     st = dict(zip(names, out[5:], strict=True))
     st["phase"] = phase
-    rate = float(st.get("eff") or st.get("rate") or 0)
+    rate = _rate(st)
     left = st.get("left")
     body: dict = {
         "number": number or None,

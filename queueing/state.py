@@ -43,13 +43,14 @@ def conn():
 # -> {code, n, then the room fields the answer needs (JOIN_FIELDS)}: code "n" =
 #    number n; "pre" = in the pre-queue (n = its size); "drawing" = shuffle in
 #    progress; "missing" = room state not built yet; "not_open" / "closed".
-JOIN_FIELDS = ("phase", "serving", "eff", "rate", "guard", "paused", "draining", "sold_out", "left")
+JOIN_FIELDS = ("phase", "serving", "eff", "rate", "guard", "paused", "draining", "sold_out", "left",
+               "measured")  # fmt: skip
 JOIN = """
 local function answer(code, n)
   local f = redis.call('HMGET', KEYS[1], 'phase', 'serving', 'eff', 'rate', 'guard', 'paused',
-                       'draining', 'sold_out', 'left')
-  for i = 1, 9 do f[i] = f[i] or '' end
-  return {code, tostring(n), f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9]}
+                       'draining', 'sold_out', 'left', 'measured')
+  for i = 1, 10 do f[i] = f[i] or '' end
+  return {code, tostring(n), f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]}
 end
 local phase = redis.call('HGET', KEYS[1], 'phase')
 if not phase then return {'missing', '0'} end
@@ -110,10 +111,10 @@ if tonumber(n) > 0 and tonumber(n) <= serving and done == 0 then
   end
 end
 local c = redis.call('HMGET', KEYS[1], 'eff', 'rate', 'left', 'cap', 'event', 'guard',
-                     'paused', 'draining', 'sold_out')
-for i = 1, 9 do c[i] = c[i] or '' end
+                     'paused', 'draining', 'sold_out', 'measured')
+for i = 1, 10 do c[i] = c[i] or '' end
 return {phase, n, tostring(serving), tostring(done), pexp,
-        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]}
+        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]}
 """
 
 # tick: KEYS st pend act cnt; ARGV now remaining_stock(-1 = unknown)
