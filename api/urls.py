@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api.api import MeView
@@ -31,4 +31,5 @@ urlpatterns = [
         events_api.EventAvailabilityApi.as_view(),
         name="events-availability",
     ),
+    path("", include("queueing.api_urls")),
 ]

@@ -21,3 +21,41 @@ class PassExpired(KassaError):
     code = "queue_pass_expired"
     status = 410
     default_message = _("Your queue pass has expired; join the queue again.")
+
+
+class RoomNotFound(KassaError):
+    code = "queue_not_found"
+    status = 404
+    default_message = _("This event has no waiting room.")
+
+
+class RoomNotOpen(KassaError):
+    code = "queue_not_open"
+    status = 409
+    default_message = _("The waiting room is not open yet.")
+
+
+class RoomClosed(KassaError):
+    code = "queue_closed"
+    status = 409
+    default_message = _("The waiting room is closed.")
+
+
+class RoomRestarting(KassaError):
+    code = "queue_restarting"
+    status = 503
+    default_message = _("The waiting room is restarting; try again in a second.")
+    retry_after = 1
+
+
+class TokenInvalid(KassaError):
+    code = "queue_token_invalid"
+    status = 400
+    default_message = _("This queue token is not valid.")
+
+
+class ShopFull(KassaError):
+    code = "queue_shop_full"
+    status = 429
+    default_message = _("The shop is full right now; try again in a moment.")
+    retry_after = 5

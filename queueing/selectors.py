@@ -1,8 +1,31 @@
+"""Waiting-room reads. The hot paths (status, public state, pass checks) read
+Redis only: the room's settings are copied into its Redis state by the tick,
+and slug/event -> room id lookups are cached (process memory, then Redis)."""
+
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
-from queueing.exceptions import PassRequired
+from django.core.cache import cache
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from queueing import state, tokens
+from queueing.exceptions import (
+    PassExpired,
+    PassInvalid,
+    PassRequired,
+    RoomNotFound,
+    RoomRestarting,
+    ShopFull,
+    TokenInvalid,
+)
+
+_LOCAL_TTL = 10.0  # seconds a process trusts its own memo of a lookup
+_CACHE_TTL = 60
+_memo: dict[str, tuple[float, int]] = {}
 
 
 @dataclass(frozen=True)
@@ -11,18 +34,252 @@ class QueuePass:
     visitor: str  # the buyer key the pass is bound to
     expires_at: float  # unix time
     purchase_cap: int | None  # the phase's per-buyer ticket cap carried by the pass
+    number: int = 0
+
+
+def _lookup(key: str, load) -> int:
+    hit = _memo.get(key)
+    now = time.monotonic()
+    if hit and hit[0] > now:
+        return hit[1]
+    value = cache.get(key)
+    if value is None:
+        value = load() or 0
+        cache.set(key, value, _CACHE_TTL)
+    _memo[key] = (now + _LOCAL_TTL, value)
+    return value
+
+
+def room_id_for_slug(slug: str) -> int:
+    """The room id of an event slug, 0 if none (cached: no query per request)."""
+    from queueing.models import WaitingRoom
+
+    return _lookup(
+        f"queue:slug:{slug}",
+        lambda: WaitingRoom.objects.filter(event__slug=slug).values_list("pk", flat=True).first(),
+    )
+
+
+def room_id_for_event(event_id: int) -> int:
+    from queueing.models import WaitingRoom
+
+    return _lookup(
+        f"queue:event:{event_id}",
+        lambda: WaitingRoom.objects.filter(event_id=event_id).values_list("pk", flat=True).first(),
+    )
+
+
+def room_lookup_forget(*, slug: str, event_id: int) -> None:
+    for key in (f"queue:slug:{slug}", f"queue:event:{event_id}"):
+        cache.delete(key)
+        _memo.pop(key, None)
+
+
+def stock_remaining(*, event_id: int) -> int:
+    """Tickets still sellable: available seats (expired holds count as
+    available, DESIGN invariant 2) plus free standing places. Two aggregate
+    queries, run by the tick once per second, never per poll."""
+    from events.models import EventSeat, StandingArea
+
+    seats = (
+        EventSeat.objects.filter(event_id=event_id)
+        .filter(
+            Q(status=EventSeat.Status.AVAILABLE)
+            | Q(status=EventSeat.Status.HELD, held_until__lt=timezone.now())
+        )
+        .count()
+    )
+    standing = StandingArea.objects.filter(event_id=event_id).aggregate(
+        free=Sum(F("capacity") - F("held") - F("sold"))
+    )["free"]
+    return seats + (standing or 0)
+
+
+def _public_state(st: dict[str, str]) -> str:
+    if st.get("guard") != "1":
+        return "off"
+    if st.get("draining") == "1":
+        return "closed"
+    if st.get("sold_out") == "1":
+        return "sold_out"
+    if st.get("paused") == "1":
+        return "paused"
+    return "prequeue" if st.get("phase") in ("pre", "shuffling") else "open"
+
+
+_PUBLIC = ("phase", "guard", "draining", "sold_out", "paused", "serving", "tail", "eff", "rate",
+           "measured", "commitment", "seed", "left")  # fmt: skip
+
+
+def _rate(st: dict[str, str]) -> float:
+    """Admissions per minute for ETAs: measured over the last minute once there
+    is such a window (0 = nobody admitted lately: ETA unknown), else the
+    effective configured rate."""
+    if st.get("measured"):
+        return float(st["measured"])
+    return float(st.get("eff") or st.get("rate") or 0)
+
+
+def room_public_state(*, room_id: int) -> dict:
+    """What every waiting page polls: identical for everyone, cacheable 1 s."""
+    values = state.conn().hmget(state.keys(room_id)["st"], _PUBLIC)
+    st = {k: v.decode() for k, v in zip(_PUBLIC, values, strict=True) if v is not None}
+    if not st:
+        raise RoomRestarting()
+    left = st.get("left")
+    return {
+        "state": _public_state(st),
+        "serving": int(st.get("serving", 0)),
+        "tail": int(st.get("tail", 0)),
+        "rate_per_minute": round(_rate(st)),
+        "commitment": st.get("commitment", ""),
+        "seed": st.get("seed") or None,
+        "tickets_left": int(left) if left not in (None, "") else None,
+    }
+
+
+def room_shuffle_export(*, slug: str) -> dict:
+    """The public shuffle record of a room: commitment, and once the sale has
+    opened the seed and the (sha256(visitor), number) list, to re-check."""
+    from queueing.models import WaitingRoom
+
+    room = WaitingRoom.objects.filter(event__slug=slug).first()
+    if room is None:
+        raise RoomNotFound()
+    if not room.seed_revealed_at:
+        return {"commitment": room.seed_hash, "seed": None, "base": None, "order": None}
+    return {**room.shuffle_export, "seed": room.seed}
+
+
+def eta_seconds(position: int, rate_per_minute: float) -> int | None:
+    if position <= 0:
+        return 0
+    if rate_per_minute <= 0:
+        return None
+    return math.ceil(position * 60 / rate_per_minute)
+
+
+def join_status(*, joined) -> dict:
+    """state / position / ETA for a join answer, from the fields the join script
+    returned (no second round trip), unless the visitor is already admitted."""
+    st, number = joined.room, joined.number
+    serving = int(st.get("serving") or 0)
+    if (number and number <= serving) or st.get("guard") != "1":
+        status = queue_status(token=joined.token)
+        return {k: status[k] for k in ("state", "position", "eta_seconds")}
+    public = _public_state(st)
+    rate = _rate(st)
+    return {
+        "state": public if public in ("paused", "closed", "sold_out") else "waiting",
+        "position": number - serving if number else None,
+        "eta_seconds": eta_seconds(number - serving, rate) if number else None,
+    }
+
+
+def queue_status(*, token: str | None, now: float | None = None) -> dict:
+    """A visitor's place from their queue token (Redis only, no database).
+
+    state: waiting | admitted | paused | closed | sold_out. When admitted the
+    answer carries a signed pass bound to the visitor.
+    """
+    data = tokens.token_read(token or "")
+    if data is None:
+        raise TokenInvalid()
+    now = time.time() if now is None else now
+    room_id, visitor = int(data["r"]), str(data["v"])
+    out = state.status(room_id, visitor, int(data["n"]), now)
+    if out[0] == "missing":
+        raise RoomRestarting()
+    phase, number, serving, done, pexp = out[0], int(out[1]), int(out[2]), out[3], out[4]
+    names = ("eff", "rate", "left", "cap", "event", "guard", "paused", "draining", "sold_out",
+             "measured")  # fmt: skip
+    st = dict(zip(names, out[5:], strict=True))
+    st["phase"] = phase
+    rate = _rate(st)
+    left = st.get("left")
+    body: dict = {
+        "number": number or None,
+        "position": max(number - serving, 0) if number else None,
+        "eta_seconds": None,
+        "tickets_left": int(left) if left not in (None, "") else None,
+        "event_id": int(st.get("event") or 0),
+    }
+    if number and number != int(data["n"]):
+        # Drawn by the shuffle: a token carrying the number survives a Redis loss.
+        body["token"] = tokens.token_make(
+            room_id=room_id, visitor=visitor, number=number, issued_at=now
+        )
+    if done == "1":
+        body["state"] = "closed"
+    elif st.get("guard") != "1":
+        # The room does not guard sales now (mode off, or auto while quiet):
+        # go and shop, no pass needed.
+        body["state"] = "admitted"
+        body["eta_seconds"] = 0
+    elif number and number <= serving:
+        cap = int(st["cap"]) if st.get("cap") else None
+        body["state"] = "admitted"
+        body["pass"] = tokens.pass_make(
+            room_id=room_id, visitor=visitor, number=number, expires_at=float(pexp), cap=cap
+        )
+        body["pass_expires_at"] = int(float(pexp))
+        body["eta_seconds"] = 0
+    else:
+        public = _public_state(st)
+        body["state"] = public if public in ("paused", "closed", "sold_out") else "waiting"
+        if number:
+            body["eta_seconds"] = eta_seconds(number - serving, rate)
+        body["prequeue"] = phase in ("pre", "shuffling")
+    return body
+
+
+def _room_mode_from_db(room_id: int) -> str | None:
+    from queueing.models import WaitingRoom
+
+    return WaitingRoom.objects.filter(pk=room_id).values_list("mode", flat=True).first()
 
 
 def pass_validate(*, event_id: int, buyer_key: str, token: str | None) -> QueuePass | None:
     """Check the queue pass for buying from a guarded phase of an event.
 
     Returns None when the event's waiting room does not guard sales right now
-    (no room, or mode off), else the valid pass. Raises PassRequired (423) with
-    no token, PassInvalid (423) for a forged or foreign pass, PassExpired (410).
-    Touches no Postgres on the hot path.
-
-    (Interface placeholder: the waiting-room work replaces the body.)
+    (no room, or mode off, or auto mode while inactive), else the valid pass.
+    Raises PassRequired (423) with no token, PassInvalid (423) for a forged or
+    foreign pass, PassExpired (410). The first use of a pass claims a shopper
+    slot (atomic in Redis, never past max_active_shoppers). Touches no
+    Postgres on the hot path (cached lookups, Redis).
     """
+    room_id = room_id_for_event(event_id)
+    if not room_id:
+        return None
+    r = state.conn()
+    ks = state.keys(room_id)
+    guard, mode, pass_s = (
+        (v or b"").decode() for v in r.hmget(ks["st"], ["guard", "mode", "pass_s"])
+    )
+    now = time.time()
+    if mode == "auto":
+        shopping = r.zscore(ks["act"], buyer_key)
+        if guard != "1":
+            # Count shoppers while the room sleeps: that is what wakes it up.
+            r.zadd(ks["act"], {buyer_key: now + float(pass_s or 900)}, gt=True)
+            return None
+        if shopping and shopping > now and not token:
+            return QueuePass(room_id, buyer_key, shopping, None)
+    elif guard != "1":
+        if not mode and _room_mode_from_db(room_id) != "off":
+            raise RoomRestarting()  # Redis lost; the next tick rebuilds the room
+        return None
     if not token:
         raise PassRequired()
-    raise PassRequired()
+    data = tokens.pass_read(token)
+    if data is None or int(data["r"]) != room_id or data["v"] != buyer_key:
+        raise PassInvalid()
+    if data["e"] <= now:
+        raise PassExpired()
+    result = state.claim(room_id, buyer_key, int(data["n"]), float(data["e"]), now)
+    if result in (-1, -2):
+        raise PassExpired()
+    if result == -3:
+        raise ShopFull()
+    return QueuePass(room_id, buyer_key, float(data["e"]), data.get("c"), int(data["n"]))

@@ -1,10 +1,352 @@
+"""Waiting-room writes: room settings (Postgres, audited), and the live state
+in Redis (join, admission tick, shuffle, pass completion, recovery)."""
+
 from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from orders.services import audit_log
+from queueing import selectors, shuffle, state, tokens
+from queueing.exceptions import RoomClosed, RoomNotOpen, RoomRestarting
+from queueing.models import WaitingRoom, WaitingRoomSnapshot
+
+logger = logging.getLogger(__name__)
+
+COUNTERS = ("joined", "admitted", "claimed", "no_show", "completed")
+EDITABLE = (
+    "mode",
+    "prequeue_opens_at",
+    "sale_opens_at",
+    "admission_rate_per_minute",
+    "max_active_shoppers",
+    "pass_minutes",
+    "no_show_grace_seconds",
+    "auto_threshold",
+    "expected_tickets_per_buyer",
+    "paused",
+    "draining",
+)
+# Staff actions in admin, as setting changes (so they are audited the same way).
+ACTIONS = {
+    "pause": {"paused": True},
+    "resume": {"paused": False, "draining": False},
+    # Drain: admit nobody new; shoppers already admitted finish their passes;
+    # everyone still waiting is told the room is closed.
+    "drain": {"draining": True},
+}
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def room_create(*, event, actor: Any = None, **fields: Any) -> WaitingRoom:
+    """Create an event's waiting room (the shuffle seed and its commitment with it)."""
+    with transaction.atomic():
+        room = WaitingRoom(event=event, **fields)
+        room.full_clean(exclude=["seed_hash"])
+        room.save()
+        audit_log(
+            action="queue.room_created",
+            obj=room,
+            actor_user=actor,
+            data={f: _json(getattr(room, f)) for f in EDITABLE} | {"commitment": room.seed_hash},
+        )
+        transaction.on_commit(lambda: room_push(room=room))
+    return room
+
+
+def room_update(*, room: WaitingRoom, changes: dict[str, Any], actor: Any = None) -> WaitingRoom:
+    """Change a room's settings live; audited in the same transaction.
+
+    Locks the room row (FOR UPDATE) so two staff edits apply one after the
+    other; the new settings reach Redis after commit (room_push).
+    """
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    with transaction.atomic():
+        locked = WaitingRoom.objects.select_for_update().get(pk=room.pk)
+        before = {f: getattr(locked, f) for f in changes}
+        for field, value in changes.items():
+            setattr(locked, field, value)
+        locked.full_clean(exclude=["seed_hash", "event"])
+        changed = [f for f in changes if before[f] != getattr(locked, f)]
+        if changed:
+            locked.save(update_fields=[*changed, "updated_at"])
+            audit_log(
+                action="queue.room_updated",
+                obj=locked,
+                actor_user=actor,
+                data={
+                    f: {"old": _json(before[f]), "new": _json(getattr(locked, f))} for f in changed
+                },
+            )
+            transaction.on_commit(lambda: room_push(room=locked))
+    for field in changes:
+        setattr(room, field, getattr(locked, field))
+    return locked
+
+
+def room_action(*, room: WaitingRoom, action: str, actor: Any = None) -> WaitingRoom:
+    """pause / resume / drain (see ACTIONS)."""
+    return room_update(room=room, changes=ACTIONS[action], actor=actor)
+
+
+def _guarded_cap(room: WaitingRoom) -> int | None:
+    from events.models import SalePhase
+
+    phase = (
+        SalePhase.objects.filter(
+            event_id=room.event_id, requires_waiting_room=True, ends_at__gt=timezone.now()
+        )
+        .order_by("starts_at")
+        .values_list("per_buyer_limit", flat=True)
+        .first()
+    )
+    return phase
+
+
+def _config(room: WaitingRoom, current_guard: str | None) -> dict[str, str]:
+    if room.mode == WaitingRoom.Mode.ON:
+        guard = "1"
+    elif room.mode == WaitingRoom.Mode.OFF:
+        guard = "0"
+    else:
+        guard = current_guard or "0"
+    cap = _guarded_cap(room)
+    return {
+        "event": str(room.event_id),
+        "slug": room.event.slug,
+        "title": room.event.title,
+        "mode": room.mode,
+        "guard": guard,
+        "rate": str(room.admission_rate_per_minute),
+        "max": str(room.max_active_shoppers),
+        "pass_s": str(room.pass_minutes * 60),
+        "grace": str(room.no_show_grace_seconds),
+        "thr": str(room.auto_threshold),
+        "exp": str(room.expected_tickets_per_buyer),
+        "cap": "" if cap is None else str(cap),
+        "paused": "1" if room.paused else "0",
+        "draining": "1" if room.draining else "0",
+        "pq_at": str(room.prequeue_opens_at.timestamp() if room.prequeue_opens_at else 0),
+        "sale_at": str(room.sale_opens_at.timestamp()),
+        "commitment": room.seed_hash,
+        "seed": room.revealed_seed or "",
+    }
+
+
+def room_state_ensure(*, room: WaitingRoom, now: float | None = None) -> bool:
+    """Build the room's Redis state if absent: fresh, or from the latest snapshot
+    after a Redis loss. Returns True when it was (re)built.
+
+    Visitors who joined after that snapshot are not in it: the tail is moved
+    past twice the last snapshot interval's joins so new numbers cannot clash
+    with theirs, and their tokens re-register their numbers on the next status.
+    """
+    now = time.time() if now is None else now
+    if state.conn().exists(state.keys(room.pk)["st"]):
+        return False
+    snaps = list(room.snapshots.order_by("-taken_at")[:2])
+    if snaps:
+        latest = snaps[0]
+        joined_since = latest.tail - snaps[1].tail if len(snaps) > 1 else 0
+        st = {
+            "phase": "open" if latest.phase == "shuffling" else latest.phase,
+            "tail": str(latest.tail + 2 * max(joined_since, 0) + 10),
+            "serving": str(latest.serving),
+            "last": str(now),
+        }
+        cnt = {k: str(v) for k, v in latest.counters.items()}
+    else:
+        phase = "pre" if now < room.sale_opens_at.timestamp() else "open"
+        st = {"phase": phase, "tail": "0", "serving": "0", "last": str(now)}
+        cnt = {}
+    st.update(_config(room, None))
+    built = state.init(room.pk, st, cnt)
+    if built:
+        logger.info("queue room state built", extra={"room": room.pk, "from_snapshot": bool(snaps)})
+    return built
+
+
+def room_push(*, room: WaitingRoom) -> None:
+    """Copy the room's settings into Redis and refresh the slug/event lookups."""
+    room = WaitingRoom.objects.select_related("event").get(pk=room.pk)
+    room_state_ensure(room=room)
+    st_key = state.keys(room.pk)["st"]
+    r = state.conn()
+    r.hset(st_key, mapping=_config(room, (r.hget(st_key, "guard") or b"0").decode()))
+    selectors.room_lookup_forget(slug=room.event.slug, event_id=room.event_id)
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    token: str
+    number: int  # 0 while in the pre-queue (the number is drawn at opening)
+    room_id: int
+    room: dict  # the room's state fields read by the same script (state.JOIN_FIELDS)
+
+
+def queue_join(*, room_id: int, visitor: str, now: float | None = None) -> JoinResult:
+    """Give the visitor a place (O(1) Redis, no database): the same place again
+    for the same visitor. Before the sale opens, the visitor enters the
+    pre-queue and gets a number from the shuffle at opening.
+    """
+    now = time.time() if now is None else now
+    code, n, room = state.join(room_id, visitor, now)
+    if code == "missing":
+        raise RoomRestarting()
+    if code == "not_open":
+        raise RoomNotOpen()
+    if code == "closed":
+        raise RoomClosed()
+    number = n if code == "n" else 0
+    token = tokens.token_make(room_id=room_id, visitor=visitor, number=number, issued_at=now)
+    return JoinResult(token=token, number=number, room_id=room_id, room=room)
+
+
+def room_shuffle_open(*, room_id: int, seed: str) -> dict | None:
+    """Turn the pre-queue into numbers by the documented permutation (see
+    queueing/shuffle.py). Redis only; idempotent and resumable: a crash between
+    steps is finished by the next tick. Returns the public export once done.
+    """
+    ks = state.keys(room_id)
+    s = state.scripts()
+    s.close_pre(keys=[ks["st"], ks["pre"]])
+    if (state.conn().hget(ks["st"], "phase") or b"").decode() != "shuffling":
+        return None
+    base = int(state.conn().hget(ks["st"], "base") or 0)
+    visitors = [v.decode() for v in state.conn().zrange(ks["pre"], 0, -1)]
+    by_pseudonym = {shuffle.pseudonym(v): v for v in visitors}
+    ordered = shuffle.order(seed, list(by_pseudonym))
+    pairs = [(p, base + i) for i, p in enumerate(ordered, start=1)]
+    for start in range(0, len(pairs), 1000):
+        args: list = []
+        for p, n in pairs[start : start + 1000]:
+            args += [by_pseudonym[p], n]
+        s.assign(keys=[ks["map"]], args=args)
+    s.finish(keys=[ks["st"], ks["pre"]], args=[seed])
+    return {"commitment": shuffle.commitment(seed), "base": base, "order": pairs}
+
+
+def _room_open(*, room: WaitingRoom) -> None:
+    export = room_shuffle_open(room_id=room.pk, seed=room.seed)
+    if export is None:
+        return
+    with transaction.atomic():
+        WaitingRoom.objects.filter(pk=room.pk).update(
+            seed_revealed_at=timezone.now(), shuffle_export=export
+        )
+        audit_log(
+            action="queue.shuffle_revealed",
+            obj=room,
+            actor="system:tick",
+            data={"commitment": export["commitment"], "prequeue": len(export["order"])},
+        )
+    room.seed_revealed_at = timezone.now()
+    state.conn().hset(state.keys(room.pk)["st"], "seed", room.seed)
+
+
+def room_snapshot(*, room: WaitingRoom, now: float) -> WaitingRoomSnapshot:
+    """Copy the counters to Postgres (recovery) and to the staff chart series."""
+    st = state.read(room.pk)
+    cnt = state.counters(room.pk)
+    snap = WaitingRoomSnapshot.objects.create(
+        room=room,
+        phase=st.get("phase", "open"),
+        tail=int(st.get("tail", 0)),
+        serving=int(st.get("serving", 0)),
+        counters={k: cnt.get(k, 0) for k in COUNTERS},
+    )
+    point = {"t": int(now), "waiting": max(int(st.get("tail", 0)) - int(st.get("serving", 0)), 0)}
+    point |= {k: cnt.get(k, 0) for k in ("admitted", "active", "no_show", "completed", "prequeue")}
+    r = state.conn()
+    series = state.keys(room.pk)["series"]
+    r.lpush(series, json.dumps(point))
+    r.ltrim(series, 0, 119)
+    r.hset(state.keys(room.pk)["st"], mapping={"snap_at": str(now), **_measured_rate(r, series)})
+    return snap
+
+
+def _measured_rate(r, series: str) -> dict[str, str]:
+    """Admissions per minute over the last ~minute of points, for the ETA: the
+    configured rate is only an upper bound (the shop cap or stock may hold it back)."""
+    points = [json.loads(x) for x in r.lrange(series, 0, 6)]
+    if len(points) < 2 or points[0]["t"] - points[-1]["t"] < 30:
+        return {"measured": ""}
+    admitted = points[0]["admitted"] - points[-1]["admitted"]
+    return {"measured": str(round(admitted * 60 / (points[0]["t"] - points[-1]["t"]), 1))}
+
+
+def _auto_toggle(*, room: WaitingRoom, st: dict[str, str], cnt: dict[str, int]) -> None:
+    """Mode auto: on above the threshold of active shoppers; off once nobody
+    waits and the shop is back under the threshold (hysteresis: no flapping)."""
+    waiting = int(st.get("tail", 0)) - int(st.get("serving", 0))
+    busy = cnt["active"] + cnt["pending"]
+    guard = st.get("guard") == "1"
+    new = guard
+    if not guard and busy > room.auto_threshold:
+        new = True
+    elif guard and waiting <= 0 and busy < room.auto_threshold:
+        new = False
+    if new != guard:
+        ks = state.keys(room.pk)
+        r = state.conn()
+        # Shoppers already in `act` keep shopping (pass_validate lets them in).
+        r.hset(ks["st"], "guard", "1" if new else "0")
+        with transaction.atomic():
+            action = "queue.auto_on" if new else "queue.auto_off"
+            audit_log(action=action, obj=room, actor="system:tick")
+
+
+def room_tick(*, room: WaitingRoom, now: float | None = None) -> list[str]:
+    """One admission step for one room (see state.TICK). Safe to run twice at once."""
+    now = time.time() if now is None else now
+    room_state_ensure(room=room, now=now)
+    ks = state.keys(room.pk)
+    r = state.conn()
+    r.hset(ks["st"], mapping=_config(room, (r.hget(ks["st"], "guard") or b"0").decode()))
+    st = state.read(room.pk)
+    if st.get("phase") != "open" and now >= room.sale_opens_at.timestamp():
+        _room_open(room=room)
+    remaining = selectors.stock_remaining(event_id=room.event_id)
+    result = state.tick(room.pk, now, remaining)
+    st = state.read(room.pk)
+    cnt = state.counters(room.pk)
+    if room.mode == WaitingRoom.Mode.AUTO:
+        _auto_toggle(room=room, st=st, cnt=cnt)
+    if now - float(st.get("snap_at", 0)) >= settings.QUEUE_SNAPSHOT_SECONDS:
+        room_snapshot(room=room, now=now)
+    return result
+
+
+def rooms_tick(*, now: float | None = None) -> int:
+    """The beat task's body: tick every room that is not off."""
+    rooms = WaitingRoom.objects.exclude(mode=WaitingRoom.Mode.OFF).select_related("event")
+    count = 0
+    for room in rooms:
+        try:
+            room_tick(room=room, now=now)
+            count += 1
+        except Exception:
+            logger.exception("queue tick failed", extra={"room": room.pk})
+    return count
 
 
 def pass_complete(*, event_id: int, buyer_key: str) -> None:
     """The buyer's order was paid: end their pass and free its shopper slot.
 
     Called from orders through transaction.on_commit (it writes Redis).
-    (Interface placeholder: the waiting-room work replaces the body.)
     """
-    return None
+    room_id = selectors.room_id_for_event(event_id)
+    if room_id:
+        state.complete(room_id, buyer_key)

@@ -280,3 +280,9 @@ CELERY_BEAT_SCHEDULE["orders.sweep_expired_holds"] = {
     "task": "orders.tasks.sweep_expired_holds",
     "schedule": env_int("HOLD_SWEEP_SECONDS", 15, minimum=1),
 }
+
+# --- queueing (waiting rooms) ----------------------------------------------
+# Outermost after the request id: strips cookies/Vary from public, cacheable
+# answers (the queue's public state) set by the middleware inside it.
+MIDDLEWARE.insert(1, "queueing.middleware.PublicCacheMiddleware")
+QUEUE_SNAPSHOT_SECONDS = env_int("QUEUE_SNAPSHOT_SECONDS", 10, minimum=1)

@@ -1,0 +1,140 @@
+"""REST endpoints of the waiting room (thin: parse, call one service/selector, render)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import buyer_identity
+from queueing import selectors, services
+from queueing.exceptions import RoomNotFound
+
+_ERROR = OpenApiResponse(description='`{"error": {"code", "message", "details"}}`')
+
+
+class JoinInput(serializers.Serializer):
+    buyer_ref = serializers.CharField(required=False, max_length=100)
+
+
+class JoinOutput(serializers.Serializer):
+    token = serializers.CharField()
+    state = serializers.CharField()
+    position = serializers.IntegerField(allow_null=True)
+    eta_seconds = serializers.IntegerField(allow_null=True)
+    number = serializers.IntegerField(allow_null=True)
+
+
+StatusOutput = inline_serializer(
+    "QueueStatus",
+    {
+        "state": serializers.ChoiceField(["waiting", "admitted", "paused", "closed", "sold_out"]),
+        "number": serializers.IntegerField(allow_null=True),
+        "position": serializers.IntegerField(allow_null=True),
+        "eta_seconds": serializers.IntegerField(allow_null=True),
+        "tickets_left": serializers.IntegerField(allow_null=True),
+        "pass": serializers.CharField(required=False),
+        "pass_expires_at": serializers.IntegerField(required=False),
+        "token": serializers.CharField(required=False, help_text="a refreshed queue token"),
+    },
+)
+
+StateOutput = inline_serializer(
+    "QueuePublicState",
+    {
+        "state": serializers.ChoiceField(
+            ["off", "prequeue", "open", "paused", "closed", "sold_out"]
+        ),
+        "serving": serializers.IntegerField(),
+        "tail": serializers.IntegerField(),
+        "rate_per_minute": serializers.IntegerField(),
+        "commitment": serializers.CharField(),
+        "seed": serializers.CharField(allow_null=True),
+        "tickets_left": serializers.IntegerField(allow_null=True),
+    },
+)
+
+
+def _room_id(slug: str) -> int:
+    room_id = selectors.room_id_for_slug(slug)
+    if not room_id:
+        raise RoomNotFound()
+    return room_id
+
+
+def join_answer(*, room_id: int, visitor: str) -> dict:
+    joined = services.queue_join(room_id=room_id, visitor=visitor)
+    answer = selectors.join_status(joined=joined)
+    return {"token": joined.token, "number": joined.number or None, **answer}
+
+
+class QueueJoinApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=JoinInput,
+        responses={200: JoinOutput, 400: _ERROR, 404: _ERROR, 409: _ERROR, 503: _ERROR},
+    )
+    def post(self, request, slug: str):
+        room_id = _room_id(slug)
+        data = JoinInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        buyer = buyer_identity(request, buyer_ref=data.validated_data.get("buyer_ref"))
+        return Response(join_answer(room_id=room_id, visitor=buyer.key))
+
+
+class QueueStatusApi(APIView):
+    # The token is the identity: no session, no database.
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("X-Queue-Token", str, OpenApiParameter.HEADER, required=True)],
+        responses={200: StatusOutput, 400: _ERROR, 503: _ERROR},
+    )
+    def get(self, request):
+        return Response(selectors.queue_status(token=request.headers.get("X-Queue-Token")))
+
+
+ShuffleOutput = inline_serializer(
+    "QueueShuffle",
+    {
+        "commitment": serializers.CharField(),
+        "seed": serializers.CharField(allow_null=True),
+        "base": serializers.IntegerField(allow_null=True),
+        "order": serializers.ListField(child=serializers.ListField(), allow_null=True),
+    },
+)
+
+
+class QueueShuffleApi(APIView):
+    """The published shuffle: re-check it with `manage.py queue_verify --file`."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: ShuffleOutput, 404: _ERROR})
+    def get(self, request, slug: str):
+        response = Response(selectors.room_shuffle_export(slug=slug))
+        response["Cache-Control"] = "public, max-age=60"
+        response.kassa_public = True
+        return response
+
+
+class QueueStateApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: StateOutput, 404: _ERROR, 503: _ERROR})
+    def get(self, request, slug: str):
+        response = Response(selectors.room_public_state(room_id=_room_id(slug)))
+        response["Cache-Control"] = "public, max-age=1"
+        response.kassa_public = True  # see queueing.middleware.PublicCacheMiddleware
+        return response

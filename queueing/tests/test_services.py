@@ -1,0 +1,246 @@
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+from django.utils import timezone
+
+from events.models import EventSeat
+from orders.models import AuditEntry
+from queueing import selectors, services, state
+from queueing.models import WaitingRoom, WaitingRoomSnapshot
+from queueing.tests.conftest import make_event, make_room
+
+pytestmark = pytest.mark.django_db
+
+
+def test_join_is_idempotent_per_visitor(room):
+    first = services.queue_join(room_id=room.pk, visitor="user:1")
+    services.queue_join(room_id=room.pk, visitor="user:2")
+    again = services.queue_join(room_id=room.pk, visitor="user:1")
+    assert first.number == again.number == 1
+    assert state.counters(room.pk)["joined"] == 2
+
+
+def test_joins_after_opening_are_first_come_first_served(room):
+    numbers = [services.queue_join(room_id=room.pk, visitor=f"d:{i}").number for i in range(20)]
+    assert numbers == list(range(1, 21))
+
+
+def test_join_before_the_prequeue_opens_is_refused(db):
+    now = timezone.now()
+    room = make_room(prequeue_opens_at=now + dt.timedelta(minutes=5),
+                     sale_opens_at=now + dt.timedelta(minutes=30))  # fmt: skip
+    from queueing.exceptions import RoomNotOpen
+
+    with pytest.raises(RoomNotOpen):
+        services.queue_join(room_id=room.pk, visitor="device:x")
+
+
+def test_tick_admits_at_the_rate_and_never_past_the_tail(room):
+    for i in range(3):
+        services.queue_join(room_id=room.pk, visitor=f"device:{i}")
+    t0 = time.time()
+    state.conn().hset(state.keys(room.pk)["st"], "last", t0)
+    services.room_tick(room=room, now=t0)
+    result = services.room_tick(room=room, now=t0 + 2)  # 60/min over 2 s = 2
+    assert result[1] == "2"
+    services.room_tick(room=room, now=t0 + 8)  # would be 6 more, only 1 waits
+    assert state.read(room.pk)["serving"] == "3"
+
+
+def test_two_ticks_at_once_admit_exactly_the_planned_number(db):
+    room = make_room(admission_rate_per_minute=600, max_active_shoppers=1000)
+    for i in range(200):
+        services.queue_join(room_id=room.pk, visitor=f"device:{i}")
+    t0 = time.time()
+    state.tick(room.pk, t0, -1)  # sets the clock
+    base = int(state.read(room.pk)["serving"])
+    admitted: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def racer(offset: float) -> None:
+        barrier.wait()
+        admitted.append(int(state.tick(room.pk, t0 + offset, -1)[1]))
+
+    # Eight ticks race, some with the same clock, some with earlier clocks.
+    threads = [threading.Thread(target=racer, args=(off,)) for off in (5, 5, 5, 3, 5, 1, 4, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(admitted) == 50  # 600/min over 5 s, once
+    assert int(state.read(room.pk)["serving"]) == base + 50
+
+
+def test_admission_stops_at_max_active_shoppers(room):
+    for i in range(20):
+        services.queue_join(room_id=room.pk, visitor=f"device:{i}")
+    t0 = time.time()
+    state.tick(room.pk, t0, -1)
+    state.tick(room.pk, t0 + 10, -1)  # 10 wanted, cap 5
+    assert state.read(room.pk)["serving"] == "5"
+
+
+def test_pause_and_drain_stop_admission_and_are_audited(
+    room, admin_user, django_capture_on_commit_callbacks
+):
+    services.queue_join(room_id=room.pk, visitor="device:a")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.room_action(room=room, action="pause", actor=admin_user)
+    t0 = time.time()
+    services.room_tick(room=room, now=t0)
+    services.room_tick(room=room, now=t0 + 5)
+    assert state.read(room.pk)["serving"] == "0"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.room_action(room=room, action="resume", actor=admin_user)
+        services.room_action(room=room, action="drain", actor=admin_user)
+    from queueing.exceptions import RoomClosed
+
+    with pytest.raises(RoomClosed):
+        services.queue_join(room_id=room.pk, visitor="device:b")
+    actions = list(AuditEntry.objects.filter(object_id=str(room.pk)).values_list("action", "data"))
+    assert [a for a, _ in actions].count("queue.room_updated") == 3
+    assert {"paused": {"old": "False", "new": "True"}} in [d for _, d in actions]
+
+
+def test_live_rate_change_reaches_the_tick(room, admin_user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        changes = {"admission_rate_per_minute": 120}
+        services.room_update(room=room, changes=changes, actor=admin_user)
+    assert state.read(room.pk)["rate"] == "120"
+    room.refresh_from_db()
+    assert room.admission_rate_per_minute == 120
+
+
+def test_sold_out_stops_admission(db):
+    event = make_event(seats=6)
+    room = make_room(event, admission_rate_per_minute=600, max_active_shoppers=100,
+                     expected_tickets_per_buyer=2)  # fmt: skip
+    for i in range(10):
+        services.queue_join(room_id=room.pk, visitor=f"device:{i}")
+    t0 = time.time()
+    services.room_tick(room=room, now=t0)
+    services.room_tick(room=room, now=t0 + 5)
+    # 6 seats, 2 per buyer: 3 buyers can be served, then it is sold out.
+    st = state.read(room.pk)
+    assert st["serving"] == "3"
+    assert st["sold_out"] == "1"
+    assert selectors.room_public_state(room_id=room.pk)["state"] == "sold_out"
+    waiting = services.queue_join(room_id=room.pk, visitor="device:9")
+    assert selectors.queue_status(token=waiting.token)["state"] == "sold_out"
+    # Stock comes back (holds expired): admission resumes.
+    EventSeat.objects.filter(event=event).update(status="available")
+    services.room_tick(room=room, now=t0 + 6)
+    assert state.read(room.pk)["sold_out"] == "1"  # still 3 admitted shoppers x 2 = 6
+
+
+def test_no_shows_are_counted_and_raise_the_effective_rate(db):
+    room = make_room(
+        admission_rate_per_minute=60, max_active_shoppers=1000, no_show_grace_seconds=5
+    )
+    for i in range(100):
+        services.queue_join(room_id=room.pk, visitor=f"device:{i}")
+    t0 = time.time()
+    state.tick(room.pk, t0, -1)
+    state.tick(room.pk, t0 + 10, -1)  # 10 admitted, nobody claims
+    state.tick(room.pk, t0 + 20, -1)  # 10 no-shows counted, 10 more admitted
+    state.tick(room.pk, t0 + 30, -1)
+    cnt = state.counters(room.pk)
+    assert cnt["no_show"] == 20
+    # 20 no-shows, 0 claims: ratio capped at 0.5, rate doubled.
+    assert float(state.read(room.pk)["eff"]) == pytest.approx(120)
+
+
+def test_recovery_after_redis_loss_keeps_places(room, redis_conn):
+    tokens = {f"d:{i}": services.queue_join(room_id=room.pk, visitor=f"d:{i}") for i in range(5)}
+    t0 = time.time()
+    services.room_tick(room=room, now=t0)
+    services.room_tick(room=room, now=t0 + 2)
+    services.room_snapshot(room=room, now=t0 + 2)  # the periodic snapshot
+    late = services.queue_join(room_id=room.pk, visitor="device:late")  # after the snapshot
+    late2 = services.queue_join(room_id=room.pk, visitor="device:late2")
+    redis_conn.flushdb()
+    selectors._memo.clear()
+    services.room_tick(room=room, now=t0 + 3)  # rebuilds from the snapshot
+    st = state.read(room.pk)
+    assert st["serving"] == "2"
+    for visitor, joined in tokens.items():
+        status = selectors.queue_status(token=joined.token)
+        assert status["number"] == joined.number
+        assert services.queue_join(room_id=room.pk, visitor=visitor).number == joined.number
+    assert selectors.queue_status(token=late.token)["number"] == 6
+    newcomer = services.queue_join(room_id=room.pk, visitor="device:new")
+    assert newcomer.number > 6
+    # Re-joined before polling: a worse number; the old token restores the place.
+    assert services.queue_join(room_id=room.pk, visitor="device:late2").number > 7
+    assert selectors.queue_status(token=late2.token)["number"] == 7
+    assert services.queue_join(room_id=room.pk, visitor="device:late2").number == 7
+
+
+def test_prequeue_visitors_keep_their_drawn_number_after_redis_loss(db, redis_conn):
+    now = timezone.now()
+    room = make_room(prequeue_opens_at=now - dt.timedelta(minutes=5),
+                     sale_opens_at=now + dt.timedelta(minutes=5))  # fmt: skip
+    joined = [services.queue_join(room_id=room.pk, visitor=f"d:{i}") for i in range(10)]
+    opening = room.sale_opens_at.timestamp()
+    services.room_tick(room=room, now=opening + 1)
+    services.room_snapshot(room=room, now=opening + 1)
+    drawn = [selectors.queue_status(token=j.token) for j in joined]
+    redis_conn.flushdb()
+    services.room_tick(room=room, now=opening + 2)
+    for status in drawn:
+        assert selectors.queue_status(token=status["token"])["number"] == status["number"]
+
+
+def test_mode_auto_turns_on_above_threshold_and_off_when_empty(db):
+    event = make_event()
+    room = make_room(event, mode=WaitingRoom.Mode.AUTO, auto_threshold=2)
+    assert selectors.pass_validate(event_id=event.pk, buyer_key="user:1", token=None) is None
+    assert selectors.pass_validate(event_id=event.pk, buyer_key="user:2", token=None) is None
+    services.room_tick(room=room)
+    assert state.read(room.pk)["guard"] == "0"  # 2 shoppers, threshold 2
+    assert selectors.pass_validate(event_id=event.pk, buyer_key="user:3", token=None) is None
+    services.room_tick(room=room)
+    assert state.read(room.pk)["guard"] == "1"
+    from queueing.exceptions import PassRequired
+
+    with pytest.raises(PassRequired):
+        selectors.pass_validate(event_id=event.pk, buyer_key="user:4", token=None)
+    # Shoppers already inside keep shopping.
+    assert selectors.pass_validate(event_id=event.pk, buyer_key="user:1", token=None)
+    state.conn().delete(state.keys(room.pk)["act"])
+    services.room_tick(room=room)
+    assert state.read(room.pk)["guard"] == "0"
+
+
+def test_snapshots_are_taken_by_the_tick(room):
+    t0 = time.time()
+    services.room_tick(room=room, now=t0)
+    services.room_tick(room=room, now=t0 + 1)
+    services.room_tick(room=room, now=t0 + 11)
+    assert WaitingRoomSnapshot.objects.filter(room=room).count() == 2
+
+
+def test_rooms_tick_skips_rooms_that_are_off(db):
+    make_room(mode=WaitingRoom.Mode.OFF)
+    make_room()
+    assert services.rooms_tick() == 1
+
+
+def test_eta_follows_the_measured_admission_rate(db):
+    # Configured 600/min, but the shop cap (2) holds admissions back.
+    room = make_room(admission_rate_per_minute=600, max_active_shoppers=2, pass_minutes=1)
+    for i in range(50):
+        services.queue_join(room_id=room.pk, visitor=f"d:{i}")
+    t0 = time.time()
+    state.conn().hset(state.keys(room.pk)["st"], "last", t0)
+    for step in range(0, 70, 10):
+        services.room_tick(room=room, now=t0 + step)  # snapshots every 10 s
+    st = state.read(room.pk)
+    assert float(st["measured"]) == pytest.approx(2)  # 2 admitted in the minute, not 600
+    last = services.queue_join(room_id=room.pk, visitor="d:49")
+    status = selectors.queue_status(token=last.token)
+    assert status["eta_seconds"] > 600

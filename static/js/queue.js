@@ -1,0 +1,84 @@
+// The waiting page's polling budget (DESIGN.md): the page knows its number,
+// polls only the public state (cacheable 1 s, identical for everyone),
+// computes its own position, and asks for its personal status only when its
+// number is admitted. Intervals grow with the position and carry jitter.
+(function () {
+  "use strict";
+  var el = document.getElementById("queue-data");
+  if (!el) return;
+  var cfg = JSON.parse(el.textContent);
+  var number = cfg.number || 0;
+  var box = document.getElementById("queue-status");
+
+  function text(id, value) {
+    var node = document.getElementById(id);
+    if (node) node.textContent = value;
+  }
+  function delay(position) {
+    var base = position === null ? 10 : Math.min(30, 2 + position / 500);
+    return base * (0.75 + Math.random() * 0.5) * 1000;
+  }
+  function say(message, link) {
+    box.innerHTML = "";
+    var p = document.createElement("p");
+    var b = document.createElement("strong");
+    b.textContent = message;
+    p.appendChild(b);
+    box.appendChild(p);
+    if (link) {
+      var a = document.createElement("a");
+      a.className = "btn";
+      a.href = cfg.eventUrl;
+      a.textContent = cfg.labels.go;
+      box.appendChild(a);
+    }
+  }
+  function status() {
+    return fetch(cfg.statusUrl, { headers: { "X-Queue-Token": cfg.token }, credentials: "omit" })
+      .then(function (r) { return r.json(); });
+  }
+  function admitted(s) {
+    if (s.pass) {
+      var ttl = Math.max(1, s.pass_expires_at - Math.floor(Date.now() / 1000));
+      document.cookie = "kassa_pass_" + cfg.eventId + "=" + s.pass + "; path=/; max-age=" + ttl + "; samesite=lax";
+    }
+    say(cfg.labels.admitted, true);
+  }
+  function poll() {
+    fetch(cfg.stateUrl, { credentials: "omit" })
+      .then(function (r) { return r.json(); })
+      .then(function (pub) {
+        if (!number && pub.state !== "prequeue") {
+          // The shuffle happened: learn the drawn number once.
+          return status().then(function (s) {
+            number = s.number || 0;
+            if (s.token) cfg.token = s.token;
+            return pub;
+          });
+        }
+        return pub;
+      })
+      .then(function (pub) {
+        var position = number ? Math.max(number - pub.serving, 0) : null;
+        if ((number && position === 0) || pub.state === "off") {
+          return status().then(function (s) {
+            if (s.state === "admitted") admitted(s);
+            else setTimeout(poll, delay(0));
+          });
+        }
+        if (pub.state === "sold_out") { say(cfg.labels.soldOut, false); return; }
+        if (pub.state === "closed") { say(cfg.labels.closed, false); return; }
+        if (position !== null) {
+          text("q-number", number);
+          text("q-position", position);
+          text("q-eta", pub.rate_per_minute > 0 ? Math.ceil(position * 60 / pub.rate_per_minute) + " " + cfg.labels.s : "—");
+          var bar = document.getElementById("q-progress");
+          if (bar) bar.value = Math.min(100, Math.floor(100 * pub.serving / number));
+        }
+        if (pub.tickets_left !== null) text("q-left", pub.tickets_left);
+        setTimeout(poll, delay(position));
+      })
+      .catch(function () { setTimeout(poll, delay(null)); });
+  }
+  setTimeout(poll, delay(0) / 2);
+})();
