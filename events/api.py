@@ -5,7 +5,7 @@ Scope `catalog` for partner keys; anonymous and session callers pass.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from django.db.models import Min, Q
@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 
 from api.pagination import KassaCursorPagination
 from api.permissions import HasScope
+from api.schema import ErrorSerializer
 from events.models import Event, Section
 from events.selectors import (
     event_availability,
@@ -38,16 +39,8 @@ CATALOG = HasScope.of("catalog")
 
 
 # --- output -----------------------------------------------------------------
-class CatalogueErrorBody(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField()
-
-
-class CatalogueError(serializers.Serializer):
-    """The one error body of API.md (named for this app to avoid schema name clashes)."""
-
-    error = CatalogueErrorBody()
+# The one error body component of the API (api/schema.py).
+CatalogueError = ErrorSerializer
 
 
 ERRORS = {
@@ -200,9 +193,14 @@ class DateOrDateTimeField(serializers.Field):
                 if day is None:
                     self.fail("invalid")
                 value = datetime.combine(day, time.min)
-        except ValueError:
+        except (ValueError, OverflowError):
             self.fail("invalid")
-        return timezone.make_aware(value) if timezone.is_naive(value) else value
+        try:
+            value = timezone.make_aware(value) if timezone.is_naive(value) else value
+            # Python allows offsets up to ±24 h, PostgreSQL only ±15:59: send UTC.
+            return value.astimezone(UTC)
+        except (ValueError, OverflowError):
+            self.fail("invalid")
 
 
 class EventFilterIn(serializers.Serializer):

@@ -12,12 +12,12 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup, ServerError
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
-    negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -27,7 +27,8 @@ from api.schema import error_responses
 
 # The schema and its docs page describe the API; they are not part of it.
 NOT_IN_SCHEMA = {SpectacularAPIView, SpectacularSwaggerView}
-# All checks but "schema-valid input must be accepted", which cannot hold for rules OpenAPI cannot
+# Invalid input is generated too (it must never 500), but the two checks on
+# acceptance are left out: "schema-valid input is accepted" cannot hold for rules OpenAPI cannot
 # express: exactly one of seats/best_available/standing, references to stock
 # that does not exist, an HMAC over a webhook's raw body. Those answers are
 # 400s with the documented error body, checked by the other checks and by the
@@ -38,7 +39,6 @@ CHECKS = [
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
-    negative_data_rejection,
 ]
 
 
@@ -164,7 +164,13 @@ def _run_schemathesis(api_schema, headers=None, only: str = "") -> int:
                     case.headers["Idempotency-Key"] = uuid.uuid4().hex
                 case.call_and_validate(headers=headers, checks=CHECKS)
 
-            check()
+            try:
+                check()
+            except Unsatisfiable:
+                # Some operations leave nothing to make invalid (e.g. only
+                # free-form strings); valid input was still exercised.
+                if mode is not GenerationMode.NEGATIVE:
+                    raise
     return len(operations)
 
 

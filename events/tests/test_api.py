@@ -170,6 +170,18 @@ def test_absurd_section_ids_are_client_errors(client, small_event, query):
 
 
 def test_bad_cursor_and_page_size_are_not_server_errors(client, small_event):
-    assert client.get("/api/v1/events/?cursor=zzz").status_code == 404
-    assert client.get("/api/v1/events/?page_size=abc").status_code == 200
+    bad_cursor = client.get("/api/v1/events/?cursor=zzz")
+    assert bad_cursor.status_code == 400
+    assert "cursor" in bad_cursor.json()["error"]["details"]
+    assert client.get("/api/v1/events/?page_size=abc").status_code == 400
     assert client.get("/api/v1/events/?venue=99999999999999999999999").json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_event_list_accepts_any_valid_utc_offset_and_refuses_overflow(client):
+    # +17:00 is valid ISO 8601 but outside PostgreSQL's offset range: must not 500.
+    ok = client.get("/api/v1/events/", {"from": "2006-09-20T15:05:12+17:00"})
+    assert ok.status_code == 200
+    bad = client.get("/api/v1/events/", {"from": "0001-01-01T00:00:00+05:00"})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "validation_error"

@@ -70,7 +70,19 @@ def make_event(*, rows: int = 4, per_row: int = 10, standing: int = 50, limit: i
         ends_at=now + timedelta(days=1), channels=phase.pop("channels", ["web", "partner:*"]),
         per_buyer_limit=limit, **phase,
     )  # fmt: skip
+    if phase.get("requires_waiting_room"):
+        guard_with_waiting_room(event)
     return event
+
+
+def guard_with_waiting_room(event):
+    """Put a live waiting room (mode on, sale open) in front of the event's sales."""
+    from queueing.services import room_create, room_push
+
+    SalePhase.objects.filter(event=event).update(requires_waiting_room=True)
+    room = room_create(event=event, sale_opens_at=timezone.now() - timedelta(hours=1))
+    room_push(room=room)  # on_commit does not fire inside a test transaction
+    return room
 
 
 def seat_ids(event, *, row: int | None = None) -> list[int]:

@@ -12,7 +12,7 @@ from api.models import Partner
 from api.services import api_key_create
 from events.models import EventSeat, SalePhase, StandingArea
 from orders.models import Hold, Order
-from orders.tests.conftest import seat_ids
+from orders.tests.conftest import guard_with_waiting_room, seat_ids
 
 CONTACT = {"email": "a@example.kz", "name": "Aigerim"}
 
@@ -122,7 +122,7 @@ def test_best_available_and_standing_over_the_api(client, event):
 
 
 def test_closed_phase_and_guarded_phase_codes(client, event):
-    SalePhase.objects.filter(event=event).update(requires_waiting_room=True)
+    guard_with_waiting_room(event)
     guarded = client.post(
         "/api/v1/holds/", {"event": event.slug, "seats": seat_ids(event)[:1]}, format="json"
     )
