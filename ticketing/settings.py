@@ -203,3 +203,9 @@ LOGGING = {
         "celery": {"level": LOG_LEVEL},
     },
 }
+
+# --- metrics ---------------------------------------------------------------
+# /metrics answers loopback callers (not proxied) or `Authorization: Bearer <token>`.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# First, so the latency covers every other middleware too.
+MIDDLEWARE = ["ticketing.metrics.MetricsMiddleware", *MIDDLEWARE]
