@@ -1,21 +1,22 @@
 """What the benchmarks share: the HTTP client, latency statistics, the stack's
 processes (gunicorn, Celery, nginx) and the no-op Django ceiling.
 
-Load tool: asyncio + httpx (HTTP/1.1 keep-alive, one shared connection pool,
-thousands of coroutines in one process). Measured here against the no-op view
-(`python bench/probe_clients.py`, numbers in README "Benchmarks"): it gives more
-requests per second per client CPU-second than Locust's FastHttpUser on this
-2-core box, and a buyer's journey (join, wait, hold, pay, poll) is plain
-sequential code in a coroutine instead of a Locust task state machine. Cookies
-are kept per visitor by hand (the shared pool's jar stores nothing), so 40,000
-visitors share ~hundreds of connections instead of opening one each.
+Load tool: an asyncio driver on aiohttp (HTTP/1.1 keep-alive, one shared
+connection pool, thousands of buyer coroutines in one process). Chosen by
+measurement on this 2-core box against the no-op view, where client and server
+share the cores so client CPU per request is what counts
+(`python bench/probe_clients.py --locust <venv>/bin/locust`):
+aiohttp ≈ 1,800 requests per client CPU-second, Locust FastHttpUser ≈ 1,500,
+asyncio + httpx ≈ 400. Besides, a buyer's journey (join, wait, hold, pay,
+poll) is plain sequential code in a coroutine rather than a Locust task state
+machine. Cookies are kept per visitor by hand, so 40,000 visitors share a few
+hundred connections instead of opening one each.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import http.cookiejar
 import json
 import math
 import os
@@ -27,10 +28,11 @@ import sys
 import time
 import urllib.request
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -101,15 +103,10 @@ class Recorder:
 # --- the HTTP client --------------------------------------------------------
 
 
-class _NoCookies(http.cookiejar.DefaultCookiePolicy):
-    def set_ok(self, cookie, request):
-        return False
-
-
 @dataclass
 class Response:
     status: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]
     body: bytes
 
     def json(self):
@@ -123,41 +120,67 @@ class Client:
     """One keep-alive pool for many simulated people; records every request.
 
     `cookies` is the caller's own dict (one per visitor): sent as the Cookie
-    header and updated from Set-Cookie, never shared between visitors.
+    header and updated from Set-Cookie, never shared between visitors (the
+    pool's own jar is a DummyCookieJar).
     """
 
-    def __init__(self, base_url: str, recorder: Recorder, *, connections: int = 200,
-                 timeout: float = 30.0) -> None:  # fmt: skip
+    def __init__(
+        self, base_url: str, recorder: Recorder, *, connections: int = 200, timeout: float = 30.0
+    ) -> None:
         self.recorder = recorder
-        self.http = httpx.AsyncClient(
-            base_url=base_url,
-            cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-            timeout=httpx.Timeout(timeout, pool=None),
-            follow_redirects=False,
-        )
+        self.base_url = base_url.rstrip("/")
+        self.connections = connections
+        self.timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        # Created lazily: aiohttp wants a running event loop.
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.connections, ttl_dns_cache=None),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                auto_decompress=True,
+            )
+        return self._session
 
     async def close(self) -> None:
-        await self.http.aclose()
+        if self._session is not None:
+            await self._session.close()
 
-    async def request(self, method: str, path: str, *, endpoint: str,
-                      cookies: dict[str, str] | None = None, headers: dict | None = None,
-                      json_body=None, form: dict | None = None) -> Response:  # fmt: skip
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        cookies: dict[str, str] | None = None,
+        headers: dict | None = None,
+        json_body=None,
+        form: dict | None = None,
+    ) -> Response:
         headers = dict(headers or {})
         if cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        url = path if path.startswith("http") else self.base_url + path
         started = time.perf_counter()
         try:
-            r = await self.http.request(method, path, headers=headers, json=json_body, data=form)
-        except (httpx.HTTPError, OSError) as exc:
+            async with self.session.request(
+                method, url, headers=headers, json=json_body, data=form, allow_redirects=False
+            ) as r:
+                body = await r.read()
+                status, response_headers = r.status, r.headers
+                set_cookies = r.headers.getall("Set-Cookie", [])
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             self.recorder.add(endpoint, 0, time.perf_counter() - started)
-            return Response(0, httpx.Headers(), str(exc).encode())
-        self.recorder.add(endpoint, r.status_code, time.perf_counter() - started)
+            return Response(0, {}, str(exc).encode())
+        self.recorder.add(endpoint, status, time.perf_counter() - started)
         if cookies is not None:
-            for raw in r.headers.get_list("set-cookie"):
+            for raw in set_cookies:
                 name, _, rest = raw.partition("=")
                 cookies[name.strip()] = rest.split(";", 1)[0]
-        return Response(r.status_code, r.headers, r.content)
+        return Response(status, response_headers, body)
 
 
 async def hammer(base_url: str, path: str, *, seconds: float, concurrency: int = 50) -> dict:
@@ -203,13 +226,19 @@ class Processes:
 
     logdir: Path
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    services: object | None = None  # ticketing.launcher.Services, stopped after the children
 
     def start(self, name: str, argv: list[str], *, env: dict[str, str]) -> subprocess.Popen:
         log_file = (self.logdir / f"{name}.log").open("wb")
         proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.procs[name] = proc
         return proc
 
@@ -250,10 +279,17 @@ def wait_http(url: str, *, processes: Processes, timeout: float = 60) -> None:
 
 def gunicorn_argv(app: str, *, port: int, workers: int) -> list[str]:
     return [
-        venv_bin("gunicorn"), app, "--config", "python:ticketing.gunicorn_conf",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-        "--backlog", "4096",
-    ]  # fmt: skip
+        venv_bin("gunicorn"),
+        app,
+        "--config",
+        "python:ticketing.gunicorn_conf",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--backlog",
+        "4096",
+    ]
 
 
 # --- nginx ------------------------------------------------------------------
@@ -268,15 +304,20 @@ def ensure_nginx() -> str:
         log("installing Debian nginx-light")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "nginx-light"], check=True, env=env,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "nginx-light"],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
     if not os.path.exists(NGINX):
         raise SystemExit(f"{NGINX} is missing: apt-get install nginx-light (or nginx)")
     return NGINX
 
 
-def nginx_render(template: str, *, prefix: Path, listen: str, upstream: str,
-                 static_root: Path) -> str:  # fmt: skip
+def nginx_render(
+    template: str, *, prefix: Path, listen: str, upstream: str, static_root: Path
+) -> str:
     """deploy/nginx.conf with its @PLACEHOLDERS@ filled in."""
     text = template
     for key, value in {
@@ -291,21 +332,25 @@ def nginx_render(template: str, *, prefix: Path, listen: str, upstream: str,
     return text
 
 
-def nginx_start(processes: Processes, *, prefix: Path, listen_port: int, upstream_port: int,
-                static_root: Path) -> None:  # fmt: skip
+def nginx_start(
+    processes: Processes, *, prefix: Path, listen_port: int, upstream_port: int, static_root: Path
+) -> None:
     nginx = ensure_nginx()
     prefix.mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
     conf.write_text(
         nginx_render(
             (ROOT / "deploy" / "nginx.conf").read_text(),
-            prefix=prefix, listen=f"127.0.0.1:{listen_port}",
-            upstream=f"127.0.0.1:{upstream_port}", static_root=static_root,
+            prefix=prefix,
+            listen=f"127.0.0.1:{listen_port}",
+            upstream=f"127.0.0.1:{upstream_port}",
+            static_root=static_root,
         )
-    )  # fmt: skip
+    )
     directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
-    subprocess.run([nginx, "-t", "-q", "-p", str(prefix), "-c", str(conf), "-g", directives],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [nginx, "-t", "-q", "-p", str(prefix), "-c", str(conf), "-g", directives], check=True
+    )
     processes.start(
         "nginx", [nginx, "-p", str(prefix), "-c", str(conf), "-g", directives], env=dict(os.environ)
     )
@@ -315,8 +360,9 @@ def noop_ceiling(processes: Processes, *, workers: int, seconds: float, concurre
     """BENCH.md's Django ceiling: bench/noop_app.py under the same gunicorn
     settings, loaded by the same client."""
     port = free_port()
-    processes.start("noop", gunicorn_argv("bench.noop_app", port=port, workers=workers),
-                    env=dict(os.environ))  # fmt: skip
+    processes.start(
+        "noop", gunicorn_argv("bench.noop_app", port=port, workers=workers), env=dict(os.environ)
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/noop/", processes=processes)
         return asyncio.run(

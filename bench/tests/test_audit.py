@@ -60,16 +60,27 @@ def _order(sale, *, status="paid", quantity=1):
     hold = Hold.objects.create(status="converted", **common)
     n = next(_codes)
     return Order.objects.create(
-        code=f"C{n}", access_token=f"t{n}", hold=hold, email="a@b.kz", name="A", status=status,
+        code=f"C{n}",
+        access_token=f"t{n}",
+        hold=hold,
+        email="a@b.kz",
+        name="A",
+        status=status,
         **common,
-    )  # fmt: skip
+    )
 
 
 def _ticket(sale, order, *, seat=None, area=None, status="valid"):
     return Ticket.objects.create(
-        order=order, event=sale["event"], event_seat=seat, standing_area=area,
-        tier=sale["tier"], price=Decimal("5000.00"), code=f"tk{next(_codes)}", status=status,
-    )  # fmt: skip
+        order=order,
+        event=sale["event"],
+        event_seat=seat,
+        standing_area=area,
+        tier=sale["tier"],
+        price=Decimal("5000.00"),
+        code=f"tk{next(_codes)}",
+        status=status,
+    )
 
 
 def _sell(sale, seat, order):
