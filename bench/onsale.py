@@ -146,7 +146,8 @@ def manage(*args: str, env: dict[str, str]) -> str:
         text=True,
     )
     if done.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+        raise SystemExit(f"manage.py {args[0]} failed:\n{tail}")
     return done.stdout
 
 
