@@ -68,6 +68,13 @@ class Sale:
     slug: str
     capacity: int
     open_at: float  # time.monotonic() of the sale's opening
+    # What POST holds/ takes as `event`: API.md shows `{event, ...}` without
+    # saying slug or id; the slug unless told otherwise (onsale.py --hold-event-by).
+    event_ref: str | int | None = None
+
+    @property
+    def hold_event(self) -> str | int:
+        return self.slug if self.event_ref is None else self.event_ref
 
 
 @dataclass
@@ -244,7 +251,12 @@ async def wait_for_admission(run: Run, v: Visitor, joined: dict) -> str | None:
         interval = poll_interval(
             v.rng, ahead=ahead, rate_per_minute=float(rate), until_open=until_open
         )
-        await asyncio.sleep(min(interval, max(0.0, run.deadline - time.monotonic()) + 0.1))
+        # Sleep, but leave at once when the sell-out is announced (the bench
+        # stops when the stock is gone, not at the slowest poller's next look).
+        interval = min(interval, max(0.0, run.deadline - time.monotonic()) + 0.1)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(interval):
+                await run.stock_gone.wait()
 
 
 # --- buying -----------------------------------------------------------------------------
@@ -263,7 +275,7 @@ async def _availability(run: Run, v: Visitor) -> list[dict]:
 async def hold_payload(run: Run, v: Visitor, mode: str, quantity: int) -> dict:
     """The body of POST holds/ for this mode, falling back to best-available
     when the map offers nothing that fits."""
-    event = run.sale.slug
+    event = run.sale.hold_event
     best = {"event": event, "best_available": {"quantity": quantity, "together": True}}
     if mode == "best":
         return best
@@ -280,7 +292,7 @@ async def hold_payload(run: Run, v: Visitor, mode: str, quantity: int) -> dict:
     section = v.rng.choices(seated, weights=[_available(s) for s in seated])[0]
     r = await run.client.request(
         "GET",
-        f"{API}/events/{event}/availability/?section={section['id']}",
+        f"{API}/events/{run.sale.slug}/availability/?section={section['id']}",
         endpoint="availability.section",
         cookies=v.cookies,
     )

@@ -314,6 +314,7 @@ def chart(result: dict, path: Path) -> None:
         ("admitted", "admitted (serving)"),
         ("sold", "places sold"),
         ("held", "places held"),
+        ("tickets_bought", "tickets bought (driver)"),
     ):
         ys = [p.get(key) if isinstance(p.get(key), int) else math.nan for p in timeline]
         ax.plot(t, ys, label=label)
@@ -521,6 +522,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--noop-seconds", type=float, default=8)
     p.add_argument("--skip-noop", action="store_true", help="skip the no-op ceiling")
     p.add_argument("--connections", type=int, default=512, help="client keep-alive pool size")
+    p.add_argument(
+        "--hold-event-by",
+        choices=["slug", "id"],
+        default="slug",
+        help="how POST holds/ names the event",
+    )
     p.add_argument("--target", help="drive this running server instead of starting the stack")
     p.add_argument("--slug", help="event slug (with --target; or which demo event to use)")
     p.add_argument("--capacity", type=int, help="with --target: places on sale")
@@ -558,7 +565,10 @@ def main(argv: list[str]) -> int:
             else:
                 event, extra, db_url = start_stack(args, tmp, processes)
             sale = buyers.Sale(
-                slug=event["slug"], capacity=event["capacity"], open_at=event["open_at_monotonic"]
+                slug=event["slug"],
+                capacity=event["capacity"],
+                open_at=event["open_at_monotonic"],
+                event_ref=event.get("id") if args.hold_event_by == "id" else None,
             )
             log(f"{args.visitors} visitors for {sale.capacity} places, through {event['base_url']}")
             result = asyncio.run(
