@@ -100,6 +100,11 @@ class Visitor:
     token: str | None = None
     number: int | None = None  # place in the room's sequence, once known
     queue_pass: str | None = None
+    order_token: str | None = None
+
+    @property
+    def order_headers(self) -> dict[str, str]:
+        return {"X-Order-Token": self.order_token} if self.order_token else {}
 
     @property
     def queue_headers(self) -> dict[str, str]:
@@ -202,11 +207,19 @@ async def my_status(run: Run, v: Visitor) -> dict:
 
 
 def _take_status(v: Visitor, body: dict, serving) -> str | None:
-    """Learn from a join/status answer; returns the pass when admitted."""
+    """Learn from a join/status answer; returns the pass when admitted.
+
+    A `token` in the answer replaces ours (the room refreshes it once the
+    shuffle has drawn our number); a `number`, when given, is our place
+    outright, else it is derived from `position` and the serving counter."""
+    if isinstance(body.get("token"), str) and body["token"]:
+        v.token = body["token"]
     if body.get("pass"):
         v.queue_pass = body["pass"]
         return v.queue_pass
-    number = _number_after(body.get("position"), serving)
+    number = body.get("number")
+    if not isinstance(number, int) or number <= 0:
+        number = _number_after(body.get("position"), serving)
     if number is not None:
         v.number = number
     return None
@@ -376,7 +389,9 @@ async def gateway_pay(run: Run, v: Visitor, redirect_url: str, card: str) -> str
     body = r.json() if r.status < 300 else None
     status = body.get("status", "") if isinstance(body, dict) else ""
     if "3ds" in location or status in ("3ds_required", "requires_action", "3ds"):
-        three_ds = location or path.replace("/pay/", "/3ds/")
+        # JSON clients get {"status": "3ds", "redirect_url": ...}; browsers a 303.
+        next_url = body.get("redirect_url") if isinstance(body, dict) else None
+        three_ds = location or next_url or path.replace("/pay/", "/3ds/")
         await run.client.request(
             "GET", _same_origin(three_ds), endpoint="gateway.3ds", cookies=v.cookies
         )
@@ -407,7 +422,9 @@ async def wait_paid(run: Run, v: Visitor, order_path: str) -> str:
         await asyncio.sleep(delay)
         waited += delay
         delay = min(delay * 1.5, 2.0)
-        r = await run.client.request("GET", order_path, endpoint="orders.read", cookies=v.cookies)
+        r = await run.client.request(
+            "GET", order_path, endpoint="orders.read", cookies=v.cookies, headers=v.order_headers
+        )
         body = r.json() if r.status == 200 else None
         status = body.get("status") if isinstance(body, dict) else None
         if status == PAID or status in ORDER_DEAD:
@@ -421,6 +438,7 @@ async def cancel(run: Run, v: Visitor, order_id) -> None:
         f"{API}/orders/{order_id}/cancel/",
         endpoint="orders.cancel",
         cookies=v.cookies,
+        headers=v.order_headers,
         json_body={},
     )
 
@@ -450,15 +468,15 @@ async def buy(run: Run, v: Visitor) -> None:
         return
     order = r.json()
     order_path = f"{API}/orders/{order['id']}/"
-    if order.get("access_token"):
-        order_path += f"?t={order['access_token']}"
+    if order.get("access_token"):  # the order's own link, for buyers without an account
+        v.order_token = order["access_token"]
     plan = v.rng.choices(PAY_PLANS, weights=PAY_PLAN_WEIGHTS)[0]
     r = await run.client.request(
         "POST",
         f"{API}/orders/{order['id']}/payments/",
         endpoint="payments.start",
         cookies=v.cookies,
-        headers={"Idempotency-Key": _key()},
+        headers={**v.order_headers, "Idempotency-Key": _key()},
         json_body={"provider": "sandbox", "return_url": f"/orders/{order.get('code', '')}/"},
     )
     payment = r.json() if r.status in (200, 201) else None
@@ -493,7 +511,11 @@ async def buy(run: Run, v: Visitor) -> None:
         return
     run.paid_at.append(time.monotonic())
     r = await run.client.request(
-        "GET", f"{API}/orders/{order['id']}/tickets/", endpoint="orders.tickets", cookies=v.cookies
+        "GET",
+        f"{API}/orders/{order['id']}/tickets/",
+        endpoint="orders.tickets",
+        cookies=v.cookies,
+        headers=v.order_headers,
     )
     tickets = r.json() if r.status == 200 else None
     if isinstance(tickets, dict):
@@ -525,7 +547,6 @@ async def visitor(run: Run, index: int, arrive_at: float) -> None:
     if not isinstance(joined, dict):
         run.outcomes[f"join_failed_{r.status}"] += 1
         return
-    v.token = joined.get("token")
     if await wait_for_admission(run, v, joined):
         await buy(run, v)
 

@@ -305,9 +305,15 @@ def gateway_pay(h, k, q, pid):
     card = h._body().get("card_number")
     if card in DECLINED:
         return h._send(422, {"status": "declined", "reason": "card declined"})
+    json_client = "application/json" in h.headers.get("Accept", "")
     if card == THREE_DS:
-        return h._send(303, headers={"Location": f"/sandbox-gateway/3ds/{pid}/"})
+        next_url = f"/sandbox-gateway/3ds/{pid}/"
+        if json_client:
+            return h._send(200, {"status": "3ds", "redirect_url": next_url})
+        return h._send(303, headers={"Location": next_url})
     _succeed_later(k, pid)
+    if json_client:
+        return h._send(200, {"status": "accepted", "redirect_url": "/orders/x/"})
     h._send(303, headers={"Location": "/orders/x/"})
 
 

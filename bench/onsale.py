@@ -66,15 +66,13 @@ from bench.common import (
 BENCH_DB = "kassa_bench"
 BENCH_REDIS_DB = 2
 
-# Run inside Django (manage.py shell -c) against the bench database: open the
-# general web sale at BENCH_OPEN_AT behind the waiting room, and print the
-# event. Field names of queueing.WaitingRoom are matched loosely because that
-# model is being written in parallel; the lead adapts this after the merge.
+# Run inside Django (manage.py shell -c) against the bench database, before
+# the web/worker/beat processes start: open the general web sale at
+# BENCH_OPEN_AT behind the waiting room (created or updated through the
+# queueing services, so its live settings reach Redis), and print the event.
 PREPARE = r"""
 import json, os
 from datetime import datetime, timedelta
-from django.apps import apps
-from django.db import models
 from django.utils import timezone
 from events.models import Event
 
@@ -98,29 +96,25 @@ for p in web:
     p.access_codes = []
     p.save(update_fields=["starts_at", "ends_at", "per_buyer_limit", "requires_waiting_room",
                           "access_codes"])
-room_info = {}
-try:
-    Room = apps.get_model("queueing", "WaitingRoom")
-except LookupError:
-    Room = None
-if Room is not None:
-    room = Room.objects.filter(event=event).first() or Room(event=event)
-    for f in Room._meta.concrete_fields:
-        if f.name == "mode":
-            room.mode = "on"
-        elif "rate" in f.name and isinstance(f, models.IntegerField):
-            setattr(room, f.name, int(os.environ["BENCH_RATE"]))
-        elif "max_active" in f.name and isinstance(f, models.IntegerField):
-            setattr(room, f.name, int(os.environ["BENCH_MAX_ACTIVE"]))
-        elif ("prequeue" in f.name or "opens" in f.name) and isinstance(f, models.DateTimeField):
-            setattr(room, f.name, timezone.now())
-        else:
-            continue
-        room_info[f.name] = str(getattr(room, f.name))
-    room.save()
+changes = {"mode": "on", "prequeue_opens_at": timezone.now(), "sale_opens_at": opens,
+           "admission_rate_per_minute": int(os.environ["BENCH_RATE"]),
+           "max_active_shoppers": int(os.environ["BENCH_MAX_ACTIVE"]),
+           "paused": False, "draining": False}
+from queueing import services as queue_services
+from queueing.models import WaitingRoom
+known = {f.name for f in WaitingRoom._meta.concrete_fields}
+changes = {k: v for k, v in changes.items() if k in known}
+room = WaitingRoom.objects.filter(event=event).first()
+if room is None:
+    room = queue_services.room_create(event=event, **changes)
+else:
+    room = queue_services.room_update(room=room, changes=changes)
 print("BENCH_EVENT=" + json.dumps({"id": event.id, "slug": event.slug, "capacity": places(event),
-                                   "room": room_info}))
+                                   "room": {k: str(v) for k, v in changes.items()}}))
 """
+# Seconds from preparing the sale until the web processes answer (the
+# pre-queue of --prequeue seconds counts from then).
+STARTUP_ALLOWANCE = 15
 
 
 # --- the database -------------------------------------------------------------------
@@ -430,6 +424,23 @@ def start_stack(args, tmp: Path, processes: Processes) -> tuple[dict, dict, str]
             processes, workers=args.workers, seconds=args.noop_seconds, concurrency=50
         )
         log(f"no-op ceiling: {extra['noop']['rps']} req/s")
+    # The sale opens after the pre-queue: time enough for the early visitors to join.
+    opens_at = datetime.now(UTC).timestamp() + args.prequeue + STARTUP_ALLOWANCE
+    out = manage(
+        "shell",
+        "-c",
+        PREPARE,
+        env={
+            **env,
+            "BENCH_OPEN_AT": datetime.fromtimestamp(opens_at, UTC).isoformat(),
+            "BENCH_SLUG": args.slug or "",
+            "BENCH_RATE": str(args.admit_per_minute),
+            "BENCH_MAX_ACTIVE": str(args.max_active),
+        },
+    )
+    event = json.loads(out.split("BENCH_EVENT=", 1)[1].splitlines()[0])
+    event["open_at_monotonic"] = time.monotonic() + (opens_at - datetime.now(UTC).timestamp())
+    event["base_url"] = base
     processes.start(
         "web", gunicorn_argv("ticketing.wsgi", port=web_port, workers=args.workers), env=env
     )
@@ -469,25 +480,9 @@ def start_stack(args, tmp: Path, processes: Processes) -> tuple[dict, dict, str]
         static_root=ROOT / "staticfiles",
     )
     wait_http(f"{base}/readyz", processes=processes)
-    # The sale opens after the pre-queue: time enough for the early visitors to join.
-    opens_at = datetime.now(UTC).timestamp() + args.prequeue
-    out = manage(
-        "shell",
-        "-c",
-        PREPARE,
-        env={
-            **env,
-            "BENCH_OPEN_AT": datetime.fromtimestamp(opens_at, UTC).isoformat(),
-            "BENCH_SLUG": args.slug or "",
-            "BENCH_RATE": str(args.admit_per_minute),
-            "BENCH_MAX_ACTIVE": str(args.max_active),
-        },
-    )
-    event = json.loads(out.split("BENCH_EVENT=", 1)[1].splitlines()[0])
-    event["open_at_monotonic"] = time.monotonic() + (opens_at - datetime.now(UTC).timestamp())
-    event["base_url"] = base
     log(
-        f"event {event['slug']} ({event['capacity']} places) opens in {args.prequeue:.0f} s; "
+        f"event {event['slug']} ({event['capacity']} places) opens in "
+        f"{event['open_at_monotonic'] - time.monotonic():.0f} s; "
         f"room settings {event['room']}"
     )
     return event, extra, db_url

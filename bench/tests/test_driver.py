@@ -59,4 +59,6 @@ def test_driver_sells_out_the_fake_and_counts_exactly_what_it_sold(fake):
     assert endpoints["queue.join"]["requests"] + late == 140
     assert endpoints["queue.status"]["requests"] < 140 * 4
     assert set(result["errors_by_status"]) <= {"409", "422"}
+    # 3-D Secure cards went through the second step (seed 7 draws some).
+    assert endpoints["gateway.3ds"]["requests"] > 0
     assert result["timeline"] and result["timeline"][-1]["t"] > 2
