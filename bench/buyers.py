@@ -30,7 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from bench.common import Client
+from bench.common import Client, Jar
 
 API = "/api/v1"
 
@@ -55,7 +55,12 @@ CARD_INSUFFICIENT = "4000000000009995"
 CARD_3DS = "4000000000003220"
 CODE_3DS = "123456"
 
-CLOSED_STATES = {"closed", "sold_out", "ended", "finished"}
+# The room is shut for good: waiting visitors go home.
+CLOSED_STATES = {"closed", "ended", "finished"}
+# The room says nothing is left, but stock can come back (expired holds,
+# declined payments): waiting visitors stay and look again slowly.
+SOLD_OUT = "sold_out"
+SOLD_OUT_POLL_SECONDS = 10.0
 PAID = "paid"
 ORDER_DEAD = {"cancelled", "expired", "refunded"}
 _CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -96,7 +101,7 @@ class Run:
 class Visitor:
     index: int
     rng: random.Random
-    cookies: dict[str, str] = field(default_factory=dict)
+    cookies: Jar = field(default_factory=Jar)
     token: str | None = None
     number: int | None = None  # place in the room's sequence, once known
     queue_pass: str | None = None
@@ -266,6 +271,8 @@ async def wait_for_admission(run: Run, v: Visitor, joined: dict) -> str | None:
         )
         # Sleep, but leave at once when the sell-out is announced (the bench
         # stops when the stock is gone, not at the slowest poller's next look).
+        if state.get("state") == SOLD_OUT:
+            interval = max(interval, SOLD_OUT_POLL_SECONDS * v.rng.uniform(0.8, 1.2))
         interval = min(interval, max(0.0, run.deadline - time.monotonic()) + 0.1)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(interval):
@@ -528,6 +535,7 @@ async def buy(run: Run, v: Visitor) -> None:
 async def visitor(run: Run, index: int, arrive_at: float) -> None:
     """One person's whole visit, from arrival to tickets (or giving up)."""
     v = Visitor(index=index, rng=random.Random(run.seed * 1_000_003 + index))
+    v.cookies.forwarded_for = f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}"
     delay = arrive_at - time.monotonic()
     if delay > 0:
         # Nobody comes any more once the sell-out is announced.

@@ -116,6 +116,17 @@ class Response:
             return None
 
 
+class Jar(dict):
+    """One visitor's cookies, and the address the visitor appears to come from
+    (sent as X-Forwarded-For: nginx appends 127.0.0.1, Django with
+    TRUSTED_PROXY_COUNT=1 sees the visitor's own address, so per-IP throttles
+    apply per person as they would with 40,000 real phones)."""
+
+    def __init__(self, *, forwarded_for: str | None = None) -> None:
+        super().__init__()
+        self.forwarded_for = forwarded_for
+
+
 class Client:
     """One keep-alive pool for many simulated people; records every request.
 
@@ -163,6 +174,8 @@ class Client:
         headers = dict(headers or {})
         if cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        if getattr(cookies, "forwarded_for", None):
+            headers["X-Forwarded-For"] = cookies.forwarded_for
         url = path if path.startswith("http") else self.base_url + path
         started = time.perf_counter()
         try:

@@ -44,6 +44,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+# Run as a script, bench/ itself would be sys.path[0] and its modules would
+# shadow the standard library's (a bench/queue.py hides `queue`): the
+# repository root takes its place.
+if sys.path[0] == str(Path(__file__).resolve().parent):
+    sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import buyers
@@ -188,7 +193,12 @@ async def sampler(
                     point.update(await asyncio.to_thread(db_stock, db_url, event_id))
             timeline.append(point)
             gone = point.get("available") == 0 and point.get("held", 0) <= run.walkaway_places
-            if gone or state.get("state") in buyers.CLOSED_STATES:
+            # With a database its counts decide; the room's own "sold out"
+            # may be early (it can reopen) and is only recorded.
+            room_done = state.get("state") in buyers.CLOSED_STATES or (
+                not db_url and state.get("state") == buyers.SOLD_OUT
+            )
+            if gone or room_done:
                 run.stock_gone.set()
             await asyncio.sleep(1.0)
     finally:
@@ -261,7 +271,8 @@ def summarise(
     sold_out = _first(timeline, lambda p: p.get("available") == 0 and p.get("held") == 0)
     if sold_out is None and not any("available" in p for p in timeline):
         # No database to count (a --target run): the room's own announcement.
-        sold_out = _first(timeline, lambda p: p.get("state") in buyers.CLOSED_STATES)
+        sold_out = _first(timeline, lambda p: p.get("state") == buyers.SOLD_OUT)
+    room_sold_out = next((p for p in timeline if p.get("state") == buyers.SOLD_OUT), None)
     stock_gone = _first(timeline, lambda p: p.get("available") == 0)
     sold_99 = _first(timeline, lambda p: p.get("sold", 0) >= 0.99 * capacity)
     last_paid = max(run.paid_at) - t0 if run.paid_at else None
@@ -276,6 +287,12 @@ def summarise(
         "time_to_stock_gone_s": round(stock_gone - opened, 2) if stock_gone else None,
         "time_to_99pct_sold_s": round(sold_99 - opened, 2) if sold_99 else None,
         "time_to_sell_out_s": round(sold_out - opened, 2) if sold_out else None,
+        # When the room first told visitors "sold out", and what the database
+        # still had then (should be ~0 available: else the room stopped early).
+        "room_said_sold_out_s": round(room_sold_out["t"] - opened, 2) if room_sold_out else None,
+        "available_when_room_said_sold_out": room_sold_out.get("available")
+        if room_sold_out
+        else None,
         "tickets_per_s": round(run.tickets / selling, 1) if selling and selling > 0 else None,
         "run_seconds": round(end - t0, 1),
         "requests": recorder.total,
@@ -336,6 +353,10 @@ def print_summary(result: dict) -> None:
     line("time to stock gone (s)", result["time_to_stock_gone_s"])
     line("time to 99% sold (s)", result["time_to_99pct_sold_s"])
     line("time to sell out (s)", result["time_to_sell_out_s"])
+    line(
+        "room said sold out (s) / avail.",
+        f"{result['room_said_sold_out_s']} / {result['available_when_room_said_sold_out']}",
+    )
     line("tickets/s", result["tickets_per_s"])
     line("requests, req/s", f"{result['requests']}, {result['requests_per_s']}")
     if result.get("noop"):
@@ -408,6 +429,9 @@ def start_stack(args, tmp: Path, processes: Processes) -> tuple[dict, dict, str]
         "SITE_URL": base,
         "CELERY_QUEUE": "kassa-bench",
         "BEHIND_PROXY": "false",
+        # nginx is the one proxy: Django takes the visitor's address from
+        # X-Forwarded-For (each simulated visitor has its own, see common.Jar).
+        "TRUSTED_PROXY_COUNT": "1",
         "LOG_LEVEL": "WARNING",
     }
     (tmp / "prometheus").mkdir()
@@ -546,7 +570,9 @@ def main(argv: list[str]) -> int:
     stem = "onsale-" + started.strftime("%Y%m%d-%H%M%S")
     with tempfile.TemporaryDirectory(prefix="kassa-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        processes = Processes(tmp)
+        logs = RESULTS / f"{stem}-logs"  # gunicorn, celery, nginx: kept for diagnosis
+        logs.mkdir(parents=True, exist_ok=True)
+        processes = Processes(logs)
         try:
             if args.target:
                 event = {

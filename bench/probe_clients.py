@@ -24,6 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
+# Run as a script, bench/ itself would be sys.path[0] and its modules would
+# shadow the standard library's (a bench/queue.py hides `queue`): the
+# repository root takes its place.
+if sys.path[0] == str(Path(__file__).resolve().parent):
+    sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Processes, free_port, gunicorn_argv, hammer, log, wait_http
