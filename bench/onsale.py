@@ -433,6 +433,8 @@ def start_stack(args, tmp: Path, processes: Processes) -> tuple[dict, dict, str]
         # X-Forwarded-For (each simulated visitor has its own, see common.Jar).
         "TRUSTED_PROXY_COUNT": "1",
         "LOG_LEVEL": "WARNING",
+        # Ticket mails are not under test; printing thousands costs the worker.
+        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
     }
     (tmp / "prometheus").mkdir()
     log(f"fresh database {BENCH_DB}: migrate, collectstatic, demo_load --places {args.places}")
