@@ -27,6 +27,11 @@ format: $(VENV)/.dev-deps
 shell: $(VENV)/.dev-deps
 	@bash --rcfile <(cat ~/.bashrc 2>/dev/null; $(BIN)/python -m ticketing.launcher env 2>/dev/null; echo 'source $(BIN)/activate') -i
 
+# The on-sale load test, small: asserts the correctness audit only, never timings
+# (exit 1 on any oversell/double-sale/..., 2 when nothing could be sold).
+bench-smoke: $(VENV)/.dev-deps
+	$(BIN)/python bench/onsale.py --places 2000 --visitors 2500 --skip-noop --duration-limit 300
+
 # Browser tests drive Debian's Chromium through Playwright.
 browser:
 	@sh scripts/ensure-chromium.sh

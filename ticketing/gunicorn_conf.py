@@ -11,3 +11,11 @@ graceful_timeout = 10
 keepalive = 5
 accesslog = None  # the JSON app log carries what matters; access logs cost CPU under load
 errorlog = "-"
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges must stop counting (prometheus multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -189,6 +189,14 @@ def _terminate(procs: list[subprocess.Popen]) -> None:
             proc.wait()
 
 
+def fresh_metrics_dir(path: Path) -> None:
+    """An empty PROMETHEUS_MULTIPROC_DIR for the processes started next: files
+    of a previous run's processes would be added to this run's figures."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+
+
 def run() -> int:
     """Serve the demo on-sale: web, worker and beat in the foreground."""
     services = ensure_services()
@@ -205,6 +213,7 @@ def run() -> int:
         _manage("migrate", "--noinput", "-v", "0")
         _manage("collectstatic", "--noinput", "-v", "0")
         _manage("kassa_bootstrap")
+        fresh_metrics_dir(DATA / "prometheus")
         port = os.environ.get("PORT", "8000")
         workers = os.environ.get("WEB_CONCURRENCY", "3")
         commands = {

@@ -286,3 +286,9 @@ CELERY_BEAT_SCHEDULE["orders.sweep_expired_holds"] = {
 # answers (the queue's public state) set by the middleware inside it.
 MIDDLEWARE.insert(1, "queueing.middleware.PublicCacheMiddleware")
 QUEUE_SNAPSHOT_SECONDS = env_int("QUEUE_SNAPSHOT_SECONDS", 10, minimum=1)
+
+# --- metrics ---------------------------------------------------------------
+# /metrics answers loopback callers (not proxied) or `Authorization: Bearer <token>`.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# First, so the latency covers every other middleware too.
+MIDDLEWARE = ["ticketing.metrics.MetricsMiddleware", *MIDDLEWARE]

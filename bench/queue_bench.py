@@ -36,7 +36,7 @@ SLUG = "bench-queue"
 
 
 class _NoopApp:
-    """WSGI app built on first call (gunicorn imports bench.queue:noop_app)."""
+    """WSGI app built on first call (gunicorn imports bench.queue_bench:noop_app)."""
 
     def __init__(self):
         self._app = None
@@ -243,7 +243,7 @@ def main() -> int:
     try:
         app_port, noop_port, nginx_port = free_port(), free_port(), free_port()
         procs.append(gunicorn("ticketing.wsgi:application", app_port, env, tmp / "app.log"))
-        procs.append(gunicorn("bench.queue:noop_app", noop_port, env, tmp / "noop.log"))
+        procs.append(gunicorn("bench.queue_bench:noop_app", noop_port, env, tmp / "noop.log"))
         app, noop = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{noop_port}"
         wait_http(app + "/healthz")
         wait_http(noop + "/")
@@ -321,5 +321,5 @@ def main() -> int:
 
 if __name__ == "__main__":
     if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-        raise SystemExit("run as a module from the repository root: python -m bench.queue")
+        raise SystemExit("run as a module from the repository root: python -m bench.queue_bench")
     raise SystemExit(main())
