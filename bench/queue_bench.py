@@ -5,7 +5,7 @@ same way, plus Redis memory per 100,000 queued visitors.
 Run from the repository root (as a module: a file named queue.py must not
 shadow the standard library's `queue`):
 
-    .venv/bin/python -m bench.queue [--duration 10] [--connections 50]
+    .venv/bin/python -m bench.queue_bench [--duration 10] [--connections 50]
 
 It starts the embedded PostgreSQL/Redis (ticketing.launcher.ensure_services,
 Redis database 3), gunicorn with 3 sync workers on free ports for the real
