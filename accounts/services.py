@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 from accounts import exceptions, sms
 from accounts.models import OneTimeCode, Profile, new_session_epoch
 from orders.services import audit_log
+from orders.services.orders import order_attach_guest_orders
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -294,6 +295,14 @@ def code_verify(*, identity_raw: str, code: str):
             user = _user_for_identity(identity)
             if not user.is_active:  # blocked by staff: the right code changes nothing
                 error, user = exceptions.AccountDisabled(), None
+            else:
+                # The buyer just proved this e-mail/phone: orders they placed
+                # as a guest with it become theirs ("my tickets" everywhere).
+                order_attach_guest_orders(
+                    user=user,
+                    email=identity.value if identity.kind == EMAIL else None,
+                    phone=identity.value if identity.kind == PHONE else None,
+                )
     # Raised after commit: the counted attempt must survive the error (so do
     # not call this inside an outer atomic block that the error would undo).
     if error is not None:

@@ -278,3 +278,40 @@ def test_code_with_spaces_is_accepted(client, post, sms_code):
     code = sms_code()
     response = post(client, CODE, {"code": f" {code[:3]} {code[3:]} "})
     assert response["Location"] == "/account/tickets/"
+
+
+def test_guest_orders_are_attached_on_sign_in_by_email(client, post, mail_code):
+    """Orders placed as a guest with this e-mail appear in "my tickets" once it is verified."""
+    guest = _order_for(None, code="GUEST1", email="Buyer@Example.com")
+    someone_elses = _order_for(
+        User.objects.create(username="other"), code="OTHER1", email="buyer@example.com"
+    )
+    stranger = _order_for(None, code="STRNG1", email="stranger@example.com")
+    post(client, SIGNIN, {"identity": "buyer@example.com"})
+    post(client, CODE, {"code": mail_code("buyer@example.com")})
+    me = Profile.objects.get(email="buyer@example.com").user
+    for order in (guest, someone_elses, stranger):
+        order.refresh_from_db()
+    assert guest.user == me
+    assert someone_elses.user.username == "other"  # never re-assigned
+    assert stranger.user is None
+    body = client.get("/account/tickets/").content.decode()
+    assert "GUEST1" in body and "OTHER1" not in body and "STRNG1" not in body
+
+
+def test_guest_orders_are_attached_on_sign_in_by_phone(client, post, sms_code):
+    guest = _order_for(None, code="GUEST2")
+    guest.phone = PHONE
+    guest.save(update_fields=["phone"])
+    _sign_in_by_phone(client, post, sms_code)
+    guest.refresh_from_db()
+    assert guest.user == Profile.objects.get(phone=PHONE).user
+
+
+def test_a_wrong_code_attaches_nothing(client, post, mail_code):
+    guest = _order_for(None, code="GUEST3")
+    post(client, SIGNIN, {"identity": "buyer@example.com"})
+    mail_code("buyer@example.com")
+    post(client, CODE, {"code": "000000"})
+    guest.refresh_from_db()
+    assert guest.user is None

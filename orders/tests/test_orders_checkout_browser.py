@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -13,11 +12,6 @@ from accounts.selectors import Buyer
 from orders.models import Order
 from orders.services.holds import hold_create
 from orders.tests.conftest import make_event, seat_ids
-
-# Playwright's sync API keeps an asyncio loop running in this thread, which
-# makes Django refuse ORM calls here; the project is sync-only (WSGI), so the
-# check protects nothing in these tests.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

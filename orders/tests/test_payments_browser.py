@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.test import Client
 
 from orders.tests.conftest_payments import gateway_outbox, post_callback  # noqa: F401
 from orders.tests.factories import event_make, order_make
-
-# Playwright's sync API keeps an asyncio loop running in the main thread, and
-# Django's async-safety guard then refuses the ORM there (db setup, flush, the
-# factories). Tests only; the root `browser` fixture is the better home for it.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

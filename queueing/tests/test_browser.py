@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
@@ -9,11 +8,6 @@ from queueing import services, state
 from queueing.tests.conftest import make_room
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-# Playwright's sync API keeps an event loop in the main thread for the whole
-# session (the `browser` fixture); database calls made there (this test's and
-# the test database teardown) are still plain synchronous calls.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def test_waiting_page_polls_the_public_state_and_stores_the_pass(
