@@ -97,6 +97,36 @@ def queue_room_observe(*, room: str, waiting: int, admitted: int, active: int) -
     QUEUE_ACTIVE.labels(room=room).set(active)
 
 
+def counted(counter: Counter, *, success: str | None = None):
+    """Count a service's outcomes: the returned word (or `success`) once the
+    transaction commits, or the KassaError's code when it refuses.
+
+        @counted(metrics.HOLDS, success="created")
+        def hold_create(...): ...
+    """
+    from functools import wraps
+
+    from django.db import transaction
+
+    from ticketing.errors import KassaError
+
+    def decorate(service):
+        @wraps(service)
+        def wrapper(*args, **kwargs):
+            try:
+                result = service(*args, **kwargs)
+            except KassaError as exc:
+                counter.labels(outcome=exc.code).inc()
+                raise
+            outcome = success or (result if isinstance(result, str) else "ok")
+            transaction.on_commit(lambda: counter.labels(outcome=outcome).inc())
+            return result
+
+        return wrapper
+
+    return decorate
+
+
 class MetricsMiddleware:
     """Observes every request's latency. Kept cheap: one clock read each side,
     labels from what Django already resolved."""

@@ -6,6 +6,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from django.test import Client
 
 from ticketing import metrics
@@ -99,3 +100,33 @@ def test_multiprocess_mode_adds_up_what_other_processes_counted(tmp_path):
         'kassa_http_request_duration_seconds_count{method="GET",status="2xx",view="healthz"} 2.0'
         in body
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_counted_counts_committed_results_and_refusals_by_code():
+    from prometheus_client import Counter
+
+    from ticketing.errors import Conflict
+    from ticketing.metrics import counted
+
+    counter = Counter("kassa_test_outcomes_total", "test", ["outcome"])
+
+    @counted(counter, success="created")
+    def make():
+        return object()
+
+    @counted(counter)
+    def refuse():
+        raise Conflict()
+
+    @counted(counter)
+    def word():
+        return "duplicate"
+
+    make()
+    word()
+    with pytest.raises(Conflict):
+        refuse()
+    assert counter.labels(outcome="created")._value.get() == 1
+    assert counter.labels(outcome="duplicate")._value.get() == 1
+    assert counter.labels(outcome="conflict")._value.get() == 1
