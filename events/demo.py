@@ -81,13 +81,15 @@ def _event_create(*, slug: str, venue, now: datetime) -> Event:
         )
         for i, (key, name, price, colour) in enumerate(TIERS)
     )
-    presale_end = now + timedelta(days=1)
+    # The reference story as of "now": the partner presale ran yesterday, the
+    # general sale opened an hour ago, so the site itself is selling.
+    presale_end = now - timedelta(hours=1)
     SalePhase.objects.bulk_create(
         [
             SalePhase(
                 event=event,
                 name="Halyk presale",
-                starts_at=now - timedelta(hours=1),
+                starts_at=presale_end - timedelta(days=1),
                 ends_at=presale_end,
                 channels=["partner:halyk"],
                 card_brands=["visa"],
@@ -107,6 +109,22 @@ def _event_create(*, slug: str, venue, now: datetime) -> Event:
         ]
     )
     return event
+
+
+def _waiting_room_ensure(*, event: Event) -> None:
+    """The demo sale is guarded by a live waiting room (FIFO: its sale is open)."""
+    from queueing.models import WaitingRoom
+    from queueing.services import room_create
+
+    if WaitingRoom.objects.filter(event=event).exists():
+        return
+    general = event.phases.order_by("-starts_at").first()
+    room_create(
+        event=event,
+        sale_opens_at=general.starts_at if general else timezone.now(),
+        admission_rate_per_minute=600,
+        max_active_shoppers=2000,
+    )
 
 
 def demo_partner_key() -> Path | None:
@@ -134,6 +152,7 @@ def demo_load(
     venue = venue_create_from_spec(spec=demo_spec(places))
     event = _event_create(slug=slug, venue=venue, now=timezone.now())
     event_inventory_create(event=event)
+    _waiting_room_ensure(event=event)
     key_path = demo_partner_key()
     if key_path:
         logger.info("demo partner API key written to %s", key_path)

@@ -81,6 +81,13 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
             "status": status,
             "quantities": range(1, _limit(status) + 1),
             "hold_url": f"/e/{event.slug}/hold/",
+            # A guarded sale is bought through the waiting room; a visitor
+            # who already holds a pass goes straight to the seats.
+            "needs_queue": bool(
+                status.can_buy
+                and status.phase.requires_waiting_room
+                and not request.COOKIES.get(f"kassa_pass_{event.pk}")
+            ),
         },
     )
 

@@ -59,6 +59,10 @@ def test_demo_load_is_idempotent_and_on_sale(db, data_dir):
     assert general.channels == ["web", "app", "partner:*"] and general.per_buyer_limit == 6
     assert general.starts_at == presale.ends_at and general.ends_at == event.starts_at
     assert phase_status(event=event, channel="partner:halyk").state == "on_sale"
+    assert phase_status(event=event, channel="web").state == "on_sale"  # the site sells now
+    assert presale.ends_at < timezone.now() < general.ends_at
+    room = event.waiting_room
+    assert room.mode == "on" and room.sale_opens_at == general.starts_at
 
     places = EventSeat.objects.filter(event=event).count() + sum(
         StandingArea.objects.filter(event=event).values_list("capacity", flat=True)

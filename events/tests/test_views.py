@@ -120,3 +120,16 @@ def test_event_map_is_cropped_to_the_drawing(client, small_event):
     left, top, width, height = (float(v) for v in view_box.split())
     assert left < 10 and top < 0 and left + width > 152  # stage at y=0, standing x=10, arc x<=152
     assert width < 260 and height < 260
+
+
+def test_a_guarded_sale_sends_visitors_to_the_waiting_room_until_they_hold_a_pass(
+    client, small_event
+):
+    from events.models import SalePhase
+
+    SalePhase.objects.filter(event=small_event, name="Presale").update(channels=["web"])
+    url = f"/e/{small_event.slug}/"
+    body = client.get(url).content.decode()
+    assert f'href="/e/{small_event.slug}/queue/"' in body
+    client.cookies[f"kassa_pass_{small_event.pk}"] = "a-pass"
+    assert f'href="/e/{small_event.slug}/queue/"' not in client.get(url).content.decode()
