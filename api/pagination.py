@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
@@ -25,5 +26,5 @@ class KassaCursorPagination(CursorPagination):
         if raw is None:
             return self.page_size
         if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
-            raise ValidationError({self.page_size_query_param: ["Must be a positive integer."]})
+            raise ValidationError({self.page_size_query_param: [_("Must be a positive integer.")]})
         return min(int(raw), self.max_page_size)

@@ -70,9 +70,13 @@ def test_unknown_page_is_still_an_html_404(db):
 
 
 def test_application_error_carries_its_code_and_status(db, client_for):
-    response = client_for().post(THINGS, {"name": "x", "fail": "conflict"}, format="json")
+    response = client_for().post(
+        THINGS, {"name": "x", "fail": "conflict"}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     error = assert_error(response, 409, "conflict")
     assert error["message"] == "The state changed; reload and try again."
+    ru = client_for().post(THINGS, {"name": "x", "fail": "conflict"}, format="json")
+    assert assert_error(ru, 409, "conflict")["message"].startswith("Данные изменились")
 
 
 def test_application_error_with_retry_after_sets_the_header(db, client_for, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -105,7 +106,7 @@ class HoldCreateIn(serializers.Serializer):
 
     def validate_best_available(self, value):
         if not value["together"]:
-            raise serializers.ValidationError("Only together=true is supported.")
+            raise serializers.ValidationError(_("Only together=true is supported."))
         return dict(value)
 
     def validate_standing(self, value):
