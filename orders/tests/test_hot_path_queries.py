@@ -1,0 +1,100 @@
+"""Query budgets of the hot paths (bench/README.md, "Performance notes").
+
+Each request is counted with the sale snapshot warm, as it is on a busy
+server. A change that adds a round trip to these paths fails here; raise a
+budget only with a reason and a new bench/hot_paths.py figure.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.test import Client
+
+from events.models import Section
+from events.selectors import sale_snapshot
+from orders.models import Payment
+from orders.payments import sandbox
+from orders.tests.conftest import seat_ids
+
+pytestmark = pytest.mark.django_db
+CALLBACK_URL = "/api/v1/payments/sandbox/callback/"
+
+
+@pytest.fixture
+def warm(event):
+    sale_snapshot(event.pk)
+    return event
+
+
+def _post(client: Client, path: str, body: dict, **headers):
+    return client.post(path, data=body, content_type="application/json", headers=headers)
+
+
+def test_seat_hold_costs_eight_statements(warm, django_assert_max_num_queries):
+    # advisory lock, limit count, lock seats, mark held, hold, audit (+ the
+    # transaction's own statements); no event/phase/tier reads, no re-read for the body
+    body = {"event": warm.slug, "seats": seat_ids(warm)[:2]}
+    with django_assert_max_num_queries(8):
+        response = _post(Client(), "/api/v1/holds/", body)
+    assert response.status_code == 201
+    assert [item["seat"] for item in response.json()["items"]] == seat_ids(warm)[:2]
+
+
+def test_best_available_hold_budget(warm, django_assert_max_num_queries):
+    body = {"event": warm.slug, "best_available": {"quantity": 2}}
+    with django_assert_max_num_queries(11):
+        response = _post(Client(), "/api/v1/holds/", body)
+    assert response.status_code == 201
+    assert len(response.json()["items"]) == 2
+
+
+def test_standing_hold_budget(warm, django_assert_max_num_queries):
+    floor = Section.objects.get(venue_id=warm.venue_id, kind=Section.Kind.STANDING)
+    body = {"event": warm.slug, "standing": {"section": floor.pk, "quantity": 2}}
+    with django_assert_max_num_queries(10):
+        response = _post(Client(), "/api/v1/holds/", body)
+    assert response.status_code == 201
+    assert response.json()["items"][0]["section"] == floor.name
+
+
+def test_order_payment_and_callback_budgets(warm, django_assert_max_num_queries):
+    buyer = Client()
+    hold = _post(buyer, "/api/v1/holds/", {"event": warm.slug, "seats": seat_ids(warm)[:2]})
+    with django_assert_max_num_queries(8):
+        order = _post(
+            buyer,
+            "/api/v1/orders/",
+            {"hold": hold.json()["id"], "email": "a@example.com", "name": "A"},
+        )
+    assert order.status_code == 201
+    token = order.json()["access_token"]
+    with django_assert_max_num_queries(7):
+        started = _post(
+            buyer, f"/api/v1/orders/{order.json()['id']}/payments/", {}, **{"X-Order-Token": token}
+        )
+    assert started.status_code == 201
+    payment = Payment.objects.get(pk=started.json()["payment_id"])
+    body = sandbox.callback_body(
+        payment=payment, status="succeeded", event_id=uuid.uuid4().hex,
+        card={"brand": "visa", "bin": "440043", "last4": "0001"},
+    )  # fmt: skip
+    import json
+
+    raw = json.dumps(body)
+    headers = {"X-Sandbox-Signature": sandbox.sign(raw.encode())}
+    with django_assert_max_num_queries(15):
+        paid = Client().post(
+            CALLBACK_URL, data=raw, content_type="application/json", headers=headers
+        )
+    assert paid.json() == {"result": "paid"}
+    # A duplicate: the two row locks and the ON CONFLICT insert, nothing else.
+    with django_assert_max_num_queries(5):
+        again = Client().post(
+            CALLBACK_URL, data=raw, content_type="application/json", headers=headers
+        )
+    assert again.json() == {"result": "duplicate"}
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert payment.callbacks.count() == 1
