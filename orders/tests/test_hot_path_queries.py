@@ -62,7 +62,8 @@ def test_standing_hold_budget(warm, django_assert_max_num_queries):
 def test_order_payment_and_callback_budgets(warm, django_assert_max_num_queries):
     buyer = Client()
     hold = _post(buyer, "/api/v1/holds/", {"event": warm.slug, "seats": seat_ids(warm)[:2]})
-    with django_assert_max_num_queries(8):
+    # The hold converts in one conditional UPDATE; the order code needs no savepoint.
+    with django_assert_max_num_queries(5):
         order = _post(
             buyer,
             "/api/v1/orders/",
@@ -98,3 +99,47 @@ def test_order_payment_and_callback_budgets(warm, django_assert_max_num_queries)
     payment.refresh_from_db()
     assert payment.status == Payment.Status.SUCCEEDED
     assert payment.callbacks.count() == 1
+
+
+def test_order_code_clash_retries_the_whole_transaction(warm, buyer, monkeypatch):
+    from orders.models import Hold, Order
+    from orders.services import orders as order_services
+    from orders.services.holds import hold_create
+
+    first = order_services.order_create(
+        hold=hold_create(event=warm, buyer=buyer, seats=seat_ids(warm)[:1]),
+        buyer=buyer, email="a@example.com", name="A",
+    )  # fmt: skip
+    codes = iter([first.code, "ZZZZ2345"])  # the first draw clashes with an existing order
+    monkeypatch.setattr(order_services, "order_code_new", lambda: next(codes))
+    hold = hold_create(event=warm, buyer=buyer, seats=seat_ids(warm)[1:2])
+    order = order_services.order_create(hold=hold, buyer=buyer, email="a@example.com", name="A")
+    assert order.code == "ZZZZ2345"
+    hold.refresh_from_db()
+    assert hold.status == Hold.Status.CONVERTED
+    assert Order.objects.filter(hold=hold).count() == 1
+
+
+def test_order_refusals_keep_their_codes(warm, buyer):
+    from orders.exceptions import Forbidden, HoldExpired, HoldNotFound, OrderExists
+    from orders.models import Hold
+    from orders.services.holds import hold_create
+    from orders.services.orders import order_create
+    from orders.tests.conftest import web_buyer
+
+    contact = {"email": "a@example.com", "name": "A"}
+    hold = hold_create(event=warm, buyer=buyer, seats=seat_ids(warm)[:1])
+    with pytest.raises(HoldNotFound):
+        order_create(hold=uuid.uuid4(), buyer=buyer, **contact)
+    with pytest.raises(HoldNotFound):
+        order_create(hold="not-a-uuid", buyer=buyer, **contact)
+    with pytest.raises(Forbidden):
+        order_create(hold=hold.pk, buyer=web_buyer("mallory"), **contact)
+    first = order_create(hold=hold.pk, buyer=buyer, **contact)
+    with pytest.raises(OrderExists) as exists:
+        order_create(hold=hold.pk, buyer=buyer, **contact)
+    assert exists.value.details == {"order": first.code}
+    late = hold_create(event=warm, buyer=buyer, seats=seat_ids(warm)[1:2])
+    Hold.objects.filter(pk=late.pk).update(expires_at=late.created_at)
+    with pytest.raises(HoldExpired):
+        order_create(hold=late.pk, buyer=buyer, **contact)
