@@ -133,6 +133,27 @@ def main() -> int:
         queries["POST payments/sandbox/callback/"] = len(ctx.captured_queries)
         sql["POST payments/sandbox/callback/"] = [q["sql"] for q in ctx.captured_queries]
 
+    # The queue status path: a second event behind a live waiting room (mode on, open).
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from events.models import Event
+    from queueing.services import room_create, room_push
+
+    q_event_id, q_slug, _seats, _floor = make_event(10, standing=10)
+    room = room_create(
+        event=Event.objects.get(pk=q_event_id), sale_opens_at=timezone.now() - timedelta(hours=1)
+    )
+    room_push(room=room)
+    for _ in range(args.rounds):
+        visitor = Client()
+        joined = call(
+            "POST queue/join/", visitor, "post", f"/api/v1/events/{q_slug}/queue/join/", {}
+        )
+        call("GET queue/status/", visitor, "get", "/api/v1/queue/status/",
+             **{"X-Queue-Token": joined["token"]})  # fmt: skip
+
     print(f"in-process, Django test client, {args.rounds} rounds, new buyer per round")
     print(f"{'endpoint':<34} {'SQL':>4}   latency")
     for name, samples in timings.items():

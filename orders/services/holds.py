@@ -70,6 +70,14 @@ SELECT
    WHERE event_id = %s AND buyer_key = %s
      AND (status = 'paid' OR (status = 'pending_payment' AND expires_at > %s)))
 """
+_LOCK_SQL = (
+    "SELECT es.id, t.price, " + _AVAILABLE + ", es.section_id, sec.name, s.row_index, "  # noqa: S608
+    "s.row_label, s.number, t.name FROM events_eventseat es "
+    "JOIN events_pricetier t ON t.id = es.tier_id "
+    "JOIN events_seat s ON s.id = es.seat_id "
+    "JOIN events_section sec ON sec.id = es.section_id "
+    "WHERE es.event_id = %s AND es.id = ANY(%s) ORDER BY es.id FOR UPDATE OF es {suffix}"
+)
 _MARK_HELD_SQL = (
     "UPDATE events_eventseat es SET status = 'held', hold_id = %s, held_until = %s "  # noqa: S608
     "WHERE es.id = ANY(%s) AND " + _AVAILABLE
@@ -426,7 +434,7 @@ def _take_seats(
     any seat not free → seat_unavailable listing those ids (the transaction
     rolls back).
     """
-    rows = _lock_seats(event, seat_ids, now, skip_locked=False)
+    rows, marked = _lock_and_mark(event, seat_ids, hold_id, until, now)
     unknown = sorted(set(seat_ids) - {row[0] for row in rows})
     if unknown:
         raise ValidationFailed(
@@ -435,8 +443,32 @@ def _take_seats(
     gone = [row[0] for row in rows if not row[2]]
     if gone:
         raise SeatUnavailable(details={"seats": gone})
-    _mark_held(seat_ids, hold_id, until, now)
+    if marked != len(seat_ids):
+        # Cannot happen while we hold the row locks; fail closed if it does.
+        raise SeatUnavailable(details={"seats": sorted(seat_ids)})
     return rows
+
+
+def _lock_and_mark(
+    event: Event, seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime
+) -> tuple[list[tuple], int]:
+    """The locking read and the conditional UPDATE, sent in one round trip.
+
+    Exactly the two statements _lock_seats and _mark_held run, in that order
+    (the SELECT locks every row in id order before the UPDATE touches one), so
+    the locking and deadlock argument is unchanged. The UPDATE may mark some
+    seats when others are gone or unknown: the caller then raises and the
+    transaction rolls them back (all or nothing). Returns (locked rows,
+    UPDATE row count).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LOCK_SQL.format(suffix="") + "; " + _MARK_HELD_SQL + " AND es.event_id = %s",
+            [now, event.pk, list(seat_ids), hold_id, until, list(seat_ids), now, event.pk],
+        )
+        rows = cursor.fetchall()
+        cursor.nextset()
+        return rows, cursor.rowcount
 
 
 def _lock_seats(
@@ -453,15 +485,7 @@ def _lock_seats(
     """
     suffix = "SKIP LOCKED" if skip_locked else ""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT es.id, t.price, {_AVAILABLE}, es.section_id, sec.name, s.row_index, "  # noqa: S608
-            "s.row_label, s.number, t.name FROM events_eventseat es "
-            "JOIN events_pricetier t ON t.id = es.tier_id "
-            "JOIN events_seat s ON s.id = es.seat_id "
-            "JOIN events_section sec ON sec.id = es.section_id "
-            f"WHERE es.event_id = %s AND es.id = ANY(%s) ORDER BY es.id FOR UPDATE OF es {suffix}",
-            [now, event.pk, list(seat_ids)],
-        )
+        cursor.execute(_LOCK_SQL.format(suffix=suffix), [now, event.pk, list(seat_ids)])
         return cursor.fetchall()
 
 

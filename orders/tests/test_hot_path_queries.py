@@ -32,11 +32,12 @@ def _post(client: Client, path: str, body: dict, **headers):
     return client.post(path, data=body, content_type="application/json", headers=headers)
 
 
-def test_seat_hold_costs_eight_statements(warm, django_assert_max_num_queries):
-    # advisory lock, limit count, lock seats, mark held, hold, audit (+ the
-    # transaction's own statements); no event/phase/tier reads, no re-read for the body
+def test_seat_hold_costs_seven_statements(warm, django_assert_max_num_queries):
+    # advisory lock, limit count, lock seats + mark held (one round trip), hold,
+    # audit (+ the transaction's own two); no event/phase/tier reads, no re-read
+    # for the body
     body = {"event": warm.slug, "seats": seat_ids(warm)[:2]}
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(7):
         response = _post(Client(), "/api/v1/holds/", body)
     assert response.status_code == 201
     assert [item["seat"] for item in response.json()["items"]] == seat_ids(warm)[:2]
