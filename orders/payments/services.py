@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Subquery
 from django.utils import timezone
@@ -270,7 +271,7 @@ def _callback_record(*, provider: str, payment: Payment, event: CallbackEvent) -
                 event.event_id,
                 payment.pk,
                 event.status,
-                json.dumps(event.payload),
+                json.dumps(event.payload, cls=DjangoJSONEncoder),
                 timezone.now(),
             ],
         )

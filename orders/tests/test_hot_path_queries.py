@@ -144,3 +144,18 @@ def test_order_refusals_keep_their_codes(warm, buyer):
     Hold.objects.filter(pk=late.pk).update(expires_at=late.created_at)
     with pytest.raises(HoldExpired):
         order_create(hold=late.pk, buyer=buyer, **contact)
+
+
+def test_a_phase_saved_by_staff_reaches_the_next_hold_at_once(warm, buyer):
+    # The sale snapshot is dropped on save (events/signals.py), so closing a
+    # phase in admin is not served stale by this process.
+    from events.models import SalePhase
+    from orders.exceptions import PhaseClosed
+    from orders.services.holds import hold_create
+
+    hold_create(event=warm, buyer=buyer, seats=seat_ids(warm)[:1])
+    phase = SalePhase.objects.get(event=warm)
+    phase.channels = ["partner:*"]
+    phase.save()
+    with pytest.raises(PhaseClosed):
+        hold_create(event=warm, buyer=buyer, seats=seat_ids(warm)[1:2])
