@@ -24,6 +24,16 @@ def _clean_redis():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_sale_snapshot():
+    """Each test starts without the per-process sale snapshot (events.selectors): rows
+    that a previous test rolled back must not be served from it."""
+    from events.selectors import sale_snapshot_forget
+
+    sale_snapshot_forget()
+    yield
+
+
 @pytest.fixture
 def redis_conn():
     from django_redis import get_redis_connection

@@ -3,6 +3,7 @@ section seats and what a channel may buy right now."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -213,3 +214,66 @@ def phase_status(
 
 def money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
+
+
+# --- the sale snapshot: what every hold request reads, cached per process ----
+
+# Staff edits reach other processes within this many seconds; in the process
+# that saved them at once (signals below). Opening and closing of phases stays
+# exact: the windows are compared with the clock on every request.
+SALE_SNAPSHOT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class SaleSnapshot:
+    """An event with its phases, tiers, venue sections and standing areas.
+
+    Read-only and shared between requests of one process: never mutate or
+    save these instances. StandingArea counters in it are NOT current (stock
+    is always read under a lock by the holds service).
+    """
+
+    event: Event
+    phases: tuple[SalePhase, ...]
+    tiers: dict[int, PriceTier]
+    sections: dict[int, Section]
+    standing: dict[int, StandingArea]  # by section id
+
+
+_snapshots: dict[str, tuple[float, SaleSnapshot | None]] = {}
+
+
+def sale_snapshot(ref: str | int) -> SaleSnapshot | None:
+    """The event by id or slug with what selling needs; None if unknown.
+
+    Five small queries on a miss, none for SALE_SNAPSHOT_SECONDS afterwards
+    (the hot path of hold creation: ~3 round trips a request saved).
+    """
+    key = str(ref)
+    now = time.monotonic()
+    hit = _snapshots.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    query = Event.objects.all()
+    event = query.filter(pk=int(key)).first() if key.isdigit() else query.filter(slug=key).first()
+    snapshot = None
+    if event is not None:
+        snapshot = SaleSnapshot(
+            event=event,
+            phases=tuple(SalePhase.objects.filter(event=event).order_by("starts_at", "pk")),
+            tiers={t.pk: t for t in PriceTier.objects.filter(event=event)},
+            sections={s.pk: s for s in Section.objects.filter(venue_id=event.venue_id)},
+            standing={a.section_id: a for a in StandingArea.objects.filter(event=event)},
+        )
+        _snapshots[str(event.pk)] = _snapshots[event.slug] = (now + SALE_SNAPSHOT_SECONDS, snapshot)
+    else:
+        # Unknown refs are cached briefly too, but never crowd out real ones.
+        if len(_snapshots) > 1000:
+            _snapshots.clear()
+        _snapshots[key] = (now + SALE_SNAPSHOT_SECONDS, None)
+    return snapshot
+
+
+def sale_snapshot_forget() -> None:
+    """Drop every cached snapshot (on any catalogue save; tests after raw updates)."""
+    _snapshots.clear()

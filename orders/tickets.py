@@ -59,7 +59,9 @@ def tickets_issue(*, order: Order, hold: Hold) -> list[Ticket]:
         .select_related("tier", "seat")
         .order_by("seat__section_id", "seat__row_index", "seat__number")
     ]
-    for line in hold.standing.select_related("area__tier"):
+    # A hold is seats or standing, never both: a seat hold has no lines to read.
+    standing = hold.standing.select_related("area__tier") if not hold.seat_ids else ()
+    for line in standing:
         tickets += [
             new(standing_area=line.area, tier_id=line.area.tier_id, price=line.area.tier.price)
             for _place in range(line.quantity)

@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiResponse
 
 from api.schema import ErrorSerializer
 from events.models import Event
+from events.selectors import sale_snapshot
 from orders.exceptions import EventNotFound
 
 # The one error body component of the API (api/schema.py).
@@ -19,9 +20,9 @@ def error(description: str) -> OpenApiResponse:
 
 def event_from_ref(ref: str) -> Event:
     """An event by id or slug; unknown → 404 event_not_found (a well-formed reference
-    to nothing is not a validation error)."""
-    query = Event.objects.all()
-    event = query.filter(pk=int(ref)).first() if ref.isdigit() else query.filter(slug=ref).first()
-    if event is None:
+    to nothing is not a validation error). From the per-process sale snapshot:
+    no query on the hot path."""
+    sale = sale_snapshot(ref)
+    if sale is None:
         raise EventNotFound(details={"event": [_("Unknown event.")]})
-    return event
+    return sale.event

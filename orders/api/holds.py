@@ -31,6 +31,8 @@ class HoldOut(serializers.Serializer):
 
 
 def hold_items(hold: Hold) -> list[dict]:
+    if getattr(hold, "items", None) is not None:  # hold_create built them from its locked rows
+        return hold.items
     items: list[dict] = []
     if not hold.seat_ids:  # a standing hold (a hold is seats or standing, never both)
         return _standing_items(hold)

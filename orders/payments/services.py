@@ -8,13 +8,15 @@ Order before stock, so the two never deadlock.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Subquery
 from django.utils import timezone
 
 from events.models import EventSeat, StandingArea
@@ -131,6 +133,8 @@ def _sell_stock(order: Order, hold: Hold) -> bool:
         ).update(status=EventSeat.Status.SOLD, order_id=order.pk, held_until=None)
         if sold != len(seat_ids):
             return False
+    if seat_ids:
+        return True  # a hold is seats or standing, never both: no standing lines to read
     still_counted = hold.status in (Hold.Status.ACTIVE, Hold.Status.CONVERTED)
     for line in hold.standing.all():
         areas = StandingArea.objects.filter(pk=line.area_id)
@@ -202,7 +206,7 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
             with transaction.atomic():  # savepoint: partial stock moves roll back
                 if not _sell_stock(order, hold):
                     raise _StockLost()
-                tickets_issue(order=order, hold=hold)
+                tickets = tickets_issue(order=order, hold=hold)
         except (_StockLost, IntegrityError):
             sellable = False
         else:
@@ -216,7 +220,7 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
                 action="order.paid",
                 obj=order,
                 actor="gateway:" + payment.provider,
-                data={"payment": str(payment.pk), "tickets": order.tickets.count()},
+                data={"payment": str(payment.pk), "tickets": len(tickets)},
             )
             _on_commit_paid(order)
             return "paid"
@@ -250,6 +254,30 @@ class _StockLost(Exception):
     pass
 
 
+def _callback_record(*, provider: str, payment: Payment, event: CallbackEvent) -> bool:
+    """Insert the (provider, event_id) row; False if it was already there (a duplicate).
+
+    ON CONFLICT DO NOTHING instead of catching IntegrityError in a savepoint:
+    the unique constraint still decides, in one round trip instead of three.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {PaymentCallback._meta.db_table} "  # noqa: S608 - our table name
+            "(provider, event_id, payment_id, status, payload, received_at) "
+            "VALUES (%s, %s, %s, %s, %s::jsonb, %s) "
+            "ON CONFLICT (provider, event_id) DO NOTHING RETURNING id",
+            [
+                provider,
+                event.event_id,
+                payment.pk,
+                event.status,
+                json.dumps(event.payload, cls=DjangoJSONEncoder),
+                timezone.now(),
+            ],
+        )
+        return cursor.fetchone() is not None
+
+
 def payment_callback_handle(*, provider: str, event: CallbackEvent) -> str:
     """Apply one verified provider callback; returns what happened.
 
@@ -258,22 +286,19 @@ def payment_callback_handle(*, provider: str, event: CallbackEvent) -> str:
     after `failed` wins (the money was taken). Locks Order, then Hold, then
     Payment, then stock. Side effects (refund, mail, queue) run on commit.
     """
-    payment_ref = Payment.objects.filter(pk=event.payment_id, provider=provider).first()
-    if payment_ref is None:
-        raise PaymentNotFound()
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=payment_ref.order_id)
-        payment = Payment.objects.select_for_update().get(pk=payment_ref.pk)
-        try:
-            with transaction.atomic():
-                PaymentCallback.objects.create(
-                    provider=provider,
-                    event_id=event.event_id,
-                    payment=payment,
-                    status=event.status,
-                    payload=event.payload,
-                )
-        except IntegrityError:
+        # The order is found through its payment in the locking query itself
+        # (one round trip instead of a read before the transaction).
+        payment_order = Payment.objects.filter(pk=event.payment_id, provider=provider)
+        order = (
+            Order.objects.select_for_update()
+            .filter(pk=Subquery(payment_order.values("order_id")[:1]))
+            .first()
+        )
+        if order is None:
+            raise PaymentNotFound()
+        payment = Payment.objects.select_for_update().get(pk=event.payment_id)
+        if not _callback_record(provider=provider, payment=payment, event=event):
             return "duplicate"
 
         if event.amount != payment.amount or event.currency != payment.currency:

@@ -37,7 +37,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.selectors import Buyer
-from events.models import Event, EventSeat, PriceTier, SalePhase, Section, StandingArea
+from events.models import Event, EventSeat, SalePhase, Section, StandingArea
+from events.selectors import SaleSnapshot, sale_snapshot
 from orders.exceptions import (
     AccessCodeRequired,
     HoldExpired,
@@ -69,6 +70,14 @@ SELECT
    WHERE event_id = %s AND buyer_key = %s
      AND (status = 'paid' OR (status = 'pending_payment' AND expires_at > %s)))
 """
+_LOCK_SQL = (
+    "SELECT es.id, t.price, " + _AVAILABLE + ", es.section_id, sec.name, s.row_index, "  # noqa: S608
+    "s.row_label, s.number, t.name FROM events_eventseat es "
+    "JOIN events_pricetier t ON t.id = es.tier_id "
+    "JOIN events_seat s ON s.id = es.seat_id "
+    "JOIN events_section sec ON sec.id = es.section_id "
+    "WHERE es.event_id = %s AND es.id = ANY(%s) ORDER BY es.id FOR UPDATE OF es {suffix}"
+)
 _MARK_HELD_SQL = (
     "UPDATE events_eventseat es SET status = 'held', hold_id = %s, held_until = %s "  # noqa: S608
     "WHERE es.id = ANY(%s) AND " + _AVAILABLE
@@ -107,12 +116,15 @@ def hold_create(
     channel, its access code, its queue pass, and its per-buyer limit
     (held + pending + paid tickets of this buyer). Locks: see the module doc.
     """
-    request = _parse_request(event, seats, best_available, standing)
+    sale = sale_snapshot(event.pk)
+    if sale is None:  # deleted since the caller looked it up
+        raise PhaseClosed()
+    request = _parse_request(sale, seats, best_available, standing)
     now = timezone.now()
     expires_at = now + timedelta(minutes=settings.HOLD_MINUTES)
     try:
         with transaction.atomic():
-            phase = _open_phase(event, buyer, now)
+            phase = _open_phase(sale, buyer, now)
             cap = _check_entry(phase, event, buyer, access_code, queue_pass)
             if request.quantity > cap:
                 raise ValidationFailed(
@@ -127,13 +139,15 @@ def hold_create(
                 standing_take = (area, request.quantity)
                 taken: list[int] = []
                 total = area.tier.price * request.quantity
+                items = [_standing_item(sale, area, request.quantity)]
             else:
                 if request.kind == "seats":
-                    prices = _take_seats(event, list(request.seat_ids), hold_id, expires_at, now)
+                    rows = _take_seats(event, list(request.seat_ids), hold_id, expires_at, now)
                 else:
-                    prices = _take_best(event, request, hold_id, expires_at, now)
-                taken = sorted(prices)
-                total = sum(prices.values(), Decimal("0"))
+                    rows = _take_best(event, request, hold_id, expires_at, now)
+                taken = sorted(row[0] for row in rows)
+                total = sum((row[1] for row in rows), Decimal("0"))
+                items = _seat_items(rows)
             hold = Hold.objects.create(
                 id=hold_id,
                 event=event,
@@ -165,6 +179,9 @@ def hold_create(
                     "phase": phase.pk,
                 },
             )
+            # What the response shows, from the rows already read under lock
+            # (saves re-reading seats, sections and tiers for the body).
+            hold.items = items
             return hold
     except OperationalError as exc:
         if _is_lock_timeout(exc):
@@ -268,7 +285,7 @@ def hold_extend_for_payment(*, hold: Hold) -> datetime:
 
 
 def _parse_request(
-    event: Event,
+    sale: SaleSnapshot,
     seats: list[int] | None,
     best: dict[str, Any] | None,
     standing: dict[str, Any] | None,
@@ -281,31 +298,36 @@ def _parse_request(
             }
         )
     if seats is not None:
-        return _Request(kind="seats", quantity=len(seats), seat_ids=_check_seat_ids(event, seats))
+        return _Request(kind="seats", quantity=len(seats), seat_ids=_check_seat_ids(seats))
     if best is not None:
         quantity = _check_quantity(best.get("quantity"), "best_available")
-        tier_id = _check_ref(best.get("tier"), PriceTier.objects.filter(event=event), "tier")
-        section_id = _check_ref(
-            best.get("section"),
-            Section.objects.filter(venue_id=event.venue_id, kind=Section.Kind.SEATED),
-            "section",
-        )
+        tiers: dict[int | str, int] = {pk: pk for pk in sale.tiers}
+        tier_id = _check_ref(best.get("tier"), tiers, "tier")
+        seated = _sections(sale, Section.Kind.SEATED)
+        section_id = _check_ref(best.get("section"), seated, "section")
         return _Request(kind="best", quantity=quantity, tier_id=tier_id, section_id=section_id)
     assert standing is not None
     quantity = _check_quantity(standing.get("quantity"), "standing")
     if standing.get("section") in (None, ""):
         raise ValidationFailed(details={"standing": [_("Choose a standing area.")]})
     section_id = _check_ref(
-        standing.get("section"),
-        Section.objects.filter(venue_id=event.venue_id, kind=Section.Kind.STANDING),
-        "section",
+        standing.get("section"), _sections(sale, Section.Kind.STANDING), "section"
     )
-    if not StandingArea.objects.filter(event=event, section_id=section_id).exists():
+    if section_id not in sale.standing:
         raise ValidationFailed(details={"section": [_("This area is not on sale.")]})
     return _Request(kind="standing", quantity=quantity, section_id=section_id)
 
 
-def _check_seat_ids(event: Event, seats: list[Any]) -> tuple[int, ...]:
+def _sections(sale: SaleSnapshot, kind: str) -> dict[int | str, int]:
+    """The venue's sections of one kind, by id and by code."""
+    found: dict[int | str, int] = {}
+    for section in sale.sections.values():
+        if section.kind == kind:
+            found[section.pk] = found[section.code] = section.pk
+    return found
+
+
+def _check_seat_ids(seats: list[Any]) -> tuple[int, ...]:
     if not isinstance(seats, list | tuple) or not seats:
         raise ValidationFailed(details={"seats": [_("Choose at least one seat.")]})
     if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in seats):
@@ -325,14 +347,14 @@ def _check_quantity(value: Any, field: str) -> int:
     return value
 
 
-def _check_ref(value: Any, queryset, field: str) -> int | None:
+def _check_ref(value: Any, known: dict[int | str, int], field: str) -> int | None:
     """Resolve a tier/section given by id (or, for sections, by code)."""
     if value in (None, ""):
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        found = queryset.filter(pk=value).values_list("pk", flat=True).first()
+        found = known.get(value)
     elif isinstance(value, str) and field == "section":
-        found = queryset.filter(code=value).values_list("pk", flat=True).first()
+        found = known.get(value)
     else:
         found = None
     if found is None:
@@ -340,8 +362,8 @@ def _check_ref(value: Any, queryset, field: str) -> int | None:
     return found
 
 
-def _open_phase(event: Event, buyer: Buyer, now: datetime) -> SalePhase:
-    for phase in SalePhase.objects.filter(event=event, starts_at__lte=now, ends_at__gt=now):
+def _open_phase(sale: SaleSnapshot, buyer: Buyer, now: datetime) -> SalePhase:
+    for phase in sale.phases:
         if phase.is_open(now) and phase.allows_channel(buyer.channel):
             return phase
     raise PhaseClosed()
@@ -405,44 +427,92 @@ def _check_limit(event: Event, buyer: Buyer, wanted: int, cap: int, now: datetim
 
 def _take_seats(
     event: Event, seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime
-) -> dict[int, Decimal]:
+) -> list[tuple]:
     """All of `seat_ids` or nothing: lock them in id order, then one conditional UPDATE.
 
-    Returns {seat id: price}. Unknown ids → validation_error; any seat not
-    free → seat_unavailable listing those ids (the transaction rolls back).
+    Returns the locked rows (see _lock_seats). Unknown ids → validation_error;
+    any seat not free → seat_unavailable listing those ids (the transaction
+    rolls back).
     """
-    rows = _lock_seats(event, seat_ids, now, skip_locked=False)
-    unknown = sorted(set(seat_ids) - {seat_id for seat_id, _, _ in rows})
+    rows, marked = _lock_and_mark(event, seat_ids, hold_id, until, now)
+    unknown = sorted(set(seat_ids) - {row[0] for row in rows})
     if unknown:
         raise ValidationFailed(
             details={"seats": [_("Unknown seats for this event: %(ids)s") % {"ids": unknown}]}
         )
-    gone = [seat_id for seat_id, _, free in rows if not free]
+    gone = [row[0] for row in rows if not row[2]]
     if gone:
         raise SeatUnavailable(details={"seats": gone})
-    _mark_held(seat_ids, hold_id, until, now)
-    return {seat_id: price for seat_id, price, _ in rows}
+    if marked != len(seat_ids):
+        # Cannot happen while we hold the row locks; fail closed if it does.
+        raise SeatUnavailable(details={"seats": sorted(seat_ids)})
+    return rows
+
+
+def _lock_and_mark(
+    event: Event, seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime
+) -> tuple[list[tuple], int]:
+    """The locking read and the conditional UPDATE, sent in one round trip.
+
+    Exactly the two statements _lock_seats and _mark_held run, in that order
+    (the SELECT locks every row in id order before the UPDATE touches one), so
+    the locking and deadlock argument is unchanged. The UPDATE may mark some
+    seats when others are gone or unknown: the caller then raises and the
+    transaction rolls them back (all or nothing). Returns (locked rows,
+    UPDATE row count).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LOCK_SQL.format(suffix="") + "; " + _MARK_HELD_SQL + " AND es.event_id = %s",
+            [now, event.pk, list(seat_ids), hold_id, until, list(seat_ids), now, event.pk],
+        )
+        rows = cursor.fetchall()
+        cursor.nextset()
+        return rows, cursor.rowcount
 
 
 def _lock_seats(
     event: Event, seat_ids: list[int], now: datetime, *, skip_locked: bool
-) -> list[tuple[int, Decimal, bool]]:
-    """Lock these seat rows in id order: [(id, price, free now?)].
+) -> list[tuple]:
+    """Lock these seat rows in id order: [(id, price, free now?, section id,
+    section name, row index, row label, number, tier name)].
 
     ORDER BY id + FOR UPDATE: PostgreSQL locks the rows in that order, so
     overlapping requests queue up instead of deadlocking. Under READ COMMITTED
     a waiter gets the winner's committed row version, so `free` is computed
     on what the winner left. With skip_locked, rows locked by others are left out.
+    The seat, section and tier columns feed the response body (no re-read).
     """
     suffix = "SKIP LOCKED" if skip_locked else ""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT es.id, t.price, {_AVAILABLE} FROM events_eventseat es "  # noqa: S608
-            "JOIN events_pricetier t ON t.id = es.tier_id "
-            f"WHERE es.event_id = %s AND es.id = ANY(%s) ORDER BY es.id FOR UPDATE OF es {suffix}",
-            [now, event.pk, list(seat_ids)],
-        )
+        cursor.execute(_LOCK_SQL.format(suffix=suffix), [now, event.pk, list(seat_ids)])
         return cursor.fetchall()
+
+
+def _seat_items(rows: list[tuple]) -> list[dict]:
+    """The hold's seats for the response, in map order (section, row, number)."""
+    rows = sorted(rows, key=lambda row: (row[3], row[5], row[7]))
+    return [
+        {
+            "seat": seat_id,
+            "section": section_name,
+            "row": row_label,
+            "number": number,
+            "tier": tier_name,
+            "price": str(price),
+        }
+        for seat_id, price, _free, _sec, section_name, _ri, row_label, number, tier_name in rows
+    ]
+
+
+def _standing_item(sale: SaleSnapshot, area: StandingArea, quantity: int) -> dict:
+    return {
+        "standing": area.section_id,
+        "section": sale.sections[area.section_id].name,
+        "quantity": quantity,
+        "tier": area.tier.name,
+        "price": str(area.tier.price),
+    }
 
 
 def _mark_held(seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime) -> None:
@@ -457,7 +527,7 @@ def _mark_held(seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: da
 
 def _take_best(
     event: Event, request: _Request, hold_id: uuid.UUID, until: datetime, now: datetime
-) -> dict[int, Decimal]:
+) -> list[tuple]:
     """N seats side by side in one row, the best block first.
 
     Reads candidate free seats without locks, ranks every run of N adjacent
@@ -475,10 +545,10 @@ def _take_best(
         try:
             with transaction.atomic():
                 rows = _lock_seats(event, block, now, skip_locked=True)
-                if sum(1 for _, _, free in rows if free) != n:
+                if sum(1 for row in rows if row[2]) != n:
                     raise _BlockTaken()
                 _mark_held(block, hold_id, until, now)
-                return {seat_id: price for seat_id, price, _ in rows}
+                return rows
         except _BlockTaken:
             continue
     raise NotEnoughSeats(details={"quantity": n})

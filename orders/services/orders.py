@@ -9,12 +9,13 @@ same buyer), so a double-submitted checkout form never makes two orders.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+import uuid
+from typing import Any, NoReturn
 
 import phonenumbers
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -87,60 +88,81 @@ def order_create(
     release/sweep/second order waits and then sees the new state.
     """
     contact = contact_clean(email=email, name=name, phone=phone)
-    now = timezone.now()
     hold_id = hold.pk if isinstance(hold, Hold) else hold
+    for _attempt in range(5):
+        try:
+            return _order_create(hold_id, buyer, contact, buyer_ref, user)
+        except IntegrityError as exc:
+            # 31^8 ≈ 8.5e11 codes: a clash is rare enough to retry the whole
+            # transaction (the hold's conversion rolls back with it) rather than
+            # pay a savepoint on every order.
+            if "hold_id" in str(exc):
+                raise OrderExists() from exc
+    raise RuntimeError("could not draw a unique order code in 5 attempts")
+
+
+# Converts the buyer's live hold in one statement (the row lock of an UPDATE
+# serialises it with release, the sweeper and a second order like SELECT ...
+# FOR UPDATE did) and returns what the order copies from it.
+_CONVERT_SQL = """
+UPDATE orders_hold SET status = 'converted'
+WHERE id = %s AND buyer_key = %s AND status = 'active' AND expires_at > %s
+RETURNING event_id, phase_id, user_id, quantity, total, currency, expires_at
+"""
+
+
+def _order_create(
+    hold_id: Any, buyer: Buyer, contact: dict[str, str], buyer_ref: str, user: Any
+) -> Order:
+    now = timezone.now()
     with transaction.atomic():
         try:
-            hold = Hold.objects.select_for_update().get(pk=hold_id)
-        except (Hold.DoesNotExist, DjangoValidationError, ValueError) as exc:
+            with connection.cursor() as cursor:
+                cursor.execute(_CONVERT_SQL, [uuid.UUID(str(hold_id)), buyer.key, now])
+                row = cursor.fetchone()
+        except ValueError as exc:  # not a UUID
             raise HoldNotFound() from exc
-        if hold.buyer_key != buyer.key:
-            raise Forbidden()
-        if hold.status == Hold.Status.CONVERTED:
-            existing = Order.objects.filter(hold=hold).values_list("code", flat=True).first()
-            raise OrderExists(details={"order": existing})
-        if hold.status != Hold.Status.ACTIVE or hold.expires_at <= now:
-            raise HoldExpired()
-        order = _insert_order(hold, buyer, contact, buyer_ref)
-        hold.status = Hold.Status.CONVERTED
-        hold.save(update_fields=["status"])
+        if row is None:
+            _refuse_order(hold_id, buyer, now)
+        event_id, phase_id, hold_user_id, quantity, total, currency, expires_at = row
+        order = Order.objects.create(
+            code=order_code_new(),
+            access_token=secrets.token_urlsafe(32),
+            event_id=event_id,
+            phase_id=phase_id,
+            hold_id=hold_id,
+            buyer_key=buyer.key,
+            channel=buyer.channel,
+            partner_id=buyer.partner_id,
+            buyer_ref=buyer_ref or "",
+            user_id=buyer.user_id or hold_user_id,
+            quantity=quantity,
+            total=total,
+            currency=currency,
+            expires_at=expires_at,
+            **contact,
+        )
         audit_log(
             action="order.created",
             obj=order,
             actor_user=user,
             actor=buyer.key,
-            data={"hold": str(hold.pk), "total": str(order.total), "quantity": order.quantity},
+            data={"hold": str(hold_id), "total": str(order.total), "quantity": order.quantity},
         )
     return order
 
 
-def _insert_order(hold: Hold, buyer: Buyer, contact: dict[str, str], buyer_ref: str) -> Order:
-    # 31^8 ≈ 8.5e11 codes: a clash is rare, so retry in a savepoint instead of
-    # checking first (which would race anyway).
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                return Order.objects.create(
-                    code=order_code_new(),
-                    access_token=secrets.token_urlsafe(32),
-                    event_id=hold.event_id,
-                    phase_id=hold.phase_id,
-                    hold=hold,
-                    buyer_key=buyer.key,
-                    channel=buyer.channel,
-                    partner_id=buyer.partner_id,
-                    buyer_ref=buyer_ref or "",
-                    user_id=buyer.user_id or hold.user_id,
-                    quantity=hold.quantity,
-                    total=hold.total,
-                    currency=hold.currency,
-                    expires_at=hold.expires_at,
-                    **contact,
-                )
-        except IntegrityError as exc:
-            if "hold_id" in str(exc):
-                raise OrderExists() from exc
-    raise RuntimeError("could not draw a unique order code in 5 attempts")
+def _refuse_order(hold_id: Any, buyer: Buyer, now: Any) -> NoReturn:
+    """The conditional UPDATE changed nothing: say why (slow path, same transaction)."""
+    hold = Hold.objects.select_for_update().filter(pk=hold_id).first()
+    if hold is None:
+        raise HoldNotFound()
+    if hold.buyer_key != buyer.key:
+        raise Forbidden()
+    if hold.status == Hold.Status.CONVERTED:
+        existing = Order.objects.filter(hold=hold).values_list("code", flat=True).first()
+        raise OrderExists(details={"order": existing})
+    raise HoldExpired()
 
 
 def order_cancel(*, order: Order, actor: str = "", actor_user: Any = None) -> Order:

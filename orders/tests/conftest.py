@@ -77,9 +77,11 @@ def make_event(*, rows: int = 4, per_row: int = 10, standing: int = 50, limit: i
 
 def guard_with_waiting_room(event):
     """Put a live waiting room (mode on, sale open) in front of the event's sales."""
+    from events.selectors import sale_snapshot_forget
     from queueing.services import room_create, room_push
 
     SalePhase.objects.filter(event=event).update(requires_waiting_room=True)
+    sale_snapshot_forget()  # a raw UPDATE fires no signal (admin saves do)
     room = room_create(event=event, sale_opens_at=timezone.now() - timedelta(hours=1))
     room_push(room=room)  # on_commit does not fire inside a test transaction
     return room

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from api.models import Partner
 from api.services import api_key_create
 from events.models import EventSeat, SalePhase, StandingArea
+from events.selectors import sale_snapshot_forget
 from orders.models import Hold, Order
 from orders.tests.conftest import guard_with_waiting_room, seat_ids
 
@@ -130,6 +131,7 @@ def test_closed_phase_and_guarded_phase_codes(client, event):
     SalePhase.objects.filter(event=event).update(
         ends_at=timezone.now() - timedelta(minutes=1), starts_at=timezone.now() - timedelta(hours=2)
     )
+    sale_snapshot_forget()  # a raw UPDATE fires no signal (admin saves do)
     closed = client.post(
         "/api/v1/holds/", {"event": event.slug, "seats": seat_ids(event)[:1]}, format="json"
     )

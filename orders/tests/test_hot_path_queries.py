@@ -1,0 +1,161 @@
+"""Query budgets of the hot paths (bench/README.md, "Performance notes").
+
+Each request is counted with the sale snapshot warm, as it is on a busy
+server. A change that adds a round trip to these paths fails here; raise a
+budget only with a reason and a new bench/hot_paths.py figure.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.test import Client
+
+from events.models import Section
+from events.selectors import sale_snapshot
+from orders.models import Payment
+from orders.payments import sandbox
+from orders.tests.conftest import seat_ids
+
+pytestmark = pytest.mark.django_db
+CALLBACK_URL = "/api/v1/payments/sandbox/callback/"
+
+
+@pytest.fixture
+def warm(event):
+    sale_snapshot(event.pk)
+    return event
+
+
+def _post(client: Client, path: str, body: dict, **headers):
+    return client.post(path, data=body, content_type="application/json", headers=headers)
+
+
+def test_seat_hold_costs_seven_statements(warm, django_assert_max_num_queries):
+    # advisory lock, limit count, lock seats + mark held (one round trip), hold,
+    # audit (+ the transaction's own two); no event/phase/tier reads, no re-read
+    # for the body
+    body = {"event": warm.slug, "seats": seat_ids(warm)[:2]}
+    with django_assert_max_num_queries(7):
+        response = _post(Client(), "/api/v1/holds/", body)
+    assert response.status_code == 201
+    assert [item["seat"] for item in response.json()["items"]] == seat_ids(warm)[:2]
+
+
+def test_best_available_hold_budget(warm, django_assert_max_num_queries):
+    body = {"event": warm.slug, "best_available": {"quantity": 2}}
+    with django_assert_max_num_queries(11):
+        response = _post(Client(), "/api/v1/holds/", body)
+    assert response.status_code == 201
+    assert len(response.json()["items"]) == 2
+
+
+def test_standing_hold_budget(warm, django_assert_max_num_queries):
+    floor = Section.objects.get(venue_id=warm.venue_id, kind=Section.Kind.STANDING)
+    body = {"event": warm.slug, "standing": {"section": floor.pk, "quantity": 2}}
+    with django_assert_max_num_queries(10):
+        response = _post(Client(), "/api/v1/holds/", body)
+    assert response.status_code == 201
+    assert response.json()["items"][0]["section"] == floor.name
+
+
+def test_order_payment_and_callback_budgets(warm, django_assert_max_num_queries):
+    buyer = Client()
+    hold = _post(buyer, "/api/v1/holds/", {"event": warm.slug, "seats": seat_ids(warm)[:2]})
+    # The hold converts in one conditional UPDATE; the order code needs no savepoint.
+    with django_assert_max_num_queries(5):
+        order = _post(
+            buyer,
+            "/api/v1/orders/",
+            {"hold": hold.json()["id"], "email": "a@example.com", "name": "A"},
+        )
+    assert order.status_code == 201
+    token = order.json()["access_token"]
+    with django_assert_max_num_queries(7):
+        started = _post(
+            buyer, f"/api/v1/orders/{order.json()['id']}/payments/", {}, **{"X-Order-Token": token}
+        )
+    assert started.status_code == 201
+    payment = Payment.objects.get(pk=started.json()["payment_id"])
+    body = sandbox.callback_body(
+        payment=payment, status="succeeded", event_id=uuid.uuid4().hex,
+        card={"brand": "visa", "bin": "440043", "last4": "0001"},
+    )  # fmt: skip
+    import json
+
+    raw = json.dumps(body)
+    headers = {"X-Sandbox-Signature": sandbox.sign(raw.encode())}
+    with django_assert_max_num_queries(15):
+        paid = Client().post(
+            CALLBACK_URL, data=raw, content_type="application/json", headers=headers
+        )
+    assert paid.json() == {"result": "paid"}
+    # A duplicate: the two row locks and the ON CONFLICT insert, nothing else.
+    with django_assert_max_num_queries(5):
+        again = Client().post(
+            CALLBACK_URL, data=raw, content_type="application/json", headers=headers
+        )
+    assert again.json() == {"result": "duplicate"}
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert payment.callbacks.count() == 1
+
+
+def test_order_code_clash_retries_the_whole_transaction(warm, buyer, monkeypatch):
+    from orders.models import Hold, Order
+    from orders.services import orders as order_services
+    from orders.services.holds import hold_create
+
+    first = order_services.order_create(
+        hold=hold_create(event=warm, buyer=buyer, seats=seat_ids(warm)[:1]),
+        buyer=buyer, email="a@example.com", name="A",
+    )  # fmt: skip
+    codes = iter([first.code, "ZZZZ2345"])  # the first draw clashes with an existing order
+    monkeypatch.setattr(order_services, "order_code_new", lambda: next(codes))
+    hold = hold_create(event=warm, buyer=buyer, seats=seat_ids(warm)[1:2])
+    order = order_services.order_create(hold=hold, buyer=buyer, email="a@example.com", name="A")
+    assert order.code == "ZZZZ2345"
+    hold.refresh_from_db()
+    assert hold.status == Hold.Status.CONVERTED
+    assert Order.objects.filter(hold=hold).count() == 1
+
+
+def test_order_refusals_keep_their_codes(warm, buyer):
+    from orders.exceptions import Forbidden, HoldExpired, HoldNotFound, OrderExists
+    from orders.models import Hold
+    from orders.services.holds import hold_create
+    from orders.services.orders import order_create
+    from orders.tests.conftest import web_buyer
+
+    contact = {"email": "a@example.com", "name": "A"}
+    hold = hold_create(event=warm, buyer=buyer, seats=seat_ids(warm)[:1])
+    with pytest.raises(HoldNotFound):
+        order_create(hold=uuid.uuid4(), buyer=buyer, **contact)
+    with pytest.raises(HoldNotFound):
+        order_create(hold="not-a-uuid", buyer=buyer, **contact)
+    with pytest.raises(Forbidden):
+        order_create(hold=hold.pk, buyer=web_buyer("mallory"), **contact)
+    first = order_create(hold=hold.pk, buyer=buyer, **contact)
+    with pytest.raises(OrderExists) as exists:
+        order_create(hold=hold.pk, buyer=buyer, **contact)
+    assert exists.value.details == {"order": first.code}
+    late = hold_create(event=warm, buyer=buyer, seats=seat_ids(warm)[1:2])
+    Hold.objects.filter(pk=late.pk).update(expires_at=late.created_at)
+    with pytest.raises(HoldExpired):
+        order_create(hold=late.pk, buyer=buyer, **contact)
+
+
+def test_a_phase_saved_by_staff_reaches_the_next_hold_at_once(warm, buyer):
+    # The sale snapshot is dropped on save (events/signals.py), so closing a
+    # phase in admin is not served stale by this process.
+    from events.models import SalePhase
+    from orders.exceptions import PhaseClosed
+    from orders.services.holds import hold_create
+
+    hold_create(event=warm, buyer=buyer, seats=seat_ids(warm)[:1])
+    phase = SalePhase.objects.get(event=warm)
+    phase.channels = ["partner:*"]
+    phase.save()
+    with pytest.raises(PhaseClosed):
+        hold_create(event=warm, buyer=buyer, seats=seat_ids(warm)[1:2])
