@@ -31,6 +31,7 @@ from orders.payments.exceptions import (
 from orders.payments.providers import CallbackEvent, provider_get
 from orders.services import audit_log
 from orders.tickets import tickets_issue
+from ticketing import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -278,6 +279,7 @@ def _callback_record(*, provider: str, payment: Payment, event: CallbackEvent) -
         return cursor.fetchone() is not None
 
 
+@metrics.counted(metrics.PAYMENTS)
 def payment_callback_handle(*, provider: str, event: CallbackEvent) -> str:
     """Apply one verified provider callback; returns what happened.
 

@@ -52,6 +52,7 @@ from orders.exceptions import (
 )
 from orders.models import Hold, HoldStanding, Order
 from orders.services.audit import audit_log
+from ticketing import metrics
 
 # A lock wait longer than this becomes "busy, try again" instead of a hung request.
 LOCK_TIMEOUT = "3s"
@@ -96,6 +97,7 @@ class _Request:
 # --- public services -------------------------------------------------------
 
 
+@metrics.counted(metrics.HOLDS, success="created")
 def hold_create(
     *,
     event: Event,

@@ -32,6 +32,7 @@ from orders.exceptions import (
 from orders.models import Hold, Order
 from orders.services.audit import audit_log
 from orders.services.holds import hold_return_stock
+from ticketing import metrics
 
 # No 0/O, 1/I/L: a code read out over the phone is never ambiguous.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -70,6 +71,7 @@ def contact_clean(*, email: str, name: str, phone: str = "") -> dict[str, str]:
     return {"email": email, "name": name, "phone": phone}
 
 
+@metrics.counted(metrics.ORDERS, success="created")
 def order_create(
     *,
     hold: Hold | Any,
