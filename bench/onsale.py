@@ -511,7 +511,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--places", type=int, default=28000, help="stadium size (demo_load)")
     p.add_argument("--visitors", type=int, default=40000, help="simulated people")
     p.add_argument("--workers", type=int, default=3, help="gunicorn workers")
-    p.add_argument("--celery-concurrency", type=int, default=4, help="main Celery worker")
+    p.add_argument("--celery-concurrency", type=int, default=16, help="main Celery worker threads")
     p.add_argument(
         "--duration-limit",
         type=float,

@@ -69,6 +69,7 @@ def test_the_launcher_runs_a_worker_for_each_queue():
     main, ticks = workers["worker"], workers["ticks"]
     assert main[main.index("-Q") + 1] == "kassa-x"
     assert main[main.index("--concurrency") + 1] == "4"
+    assert main[main.index("--pool") + 1] == "threads"  # callbacks wait on HTTP
     assert ticks[ticks.index("-Q") + 1] == "kassa-x-ticks"
     assert ticks[ticks.index("--pool") + 1] == "solo"
     assert main[main.index("-n") + 1] != ticks[ticks.index("-n") + 1]
