@@ -154,7 +154,6 @@ local room = tonumber(redis.call('HGET', st, 'max') or '0') - active
 if room < admit then admit = room end
 if tail - serving < admit then admit = tail - serving end
 local remaining = tonumber(ARGV[2])
-local spare = nil
 local per = tonumber(redis.call('HGET', st, 'exp') or '2')
 if per <= 0 then per = 1 end
 if remaining >= 0 then
@@ -165,7 +164,7 @@ if remaining >= 0 then
   -- one who paid, cancelled or gave up needs nothing more.
   local tickets = remaining - redis.call('ZCARD', pend) * per
   -- buyers the stock can still serve (one more as long as a ticket is left)
-  spare = 0
+  local spare = 0
   if tickets >= 1 then spare = math.ceil(tickets / per) end
   if spare < admit then admit = spare end
 end
@@ -175,10 +174,12 @@ if phase ~= 'open' or redis.call('HGET', st, 'paused') == '1'
   carry = 0
 end
 if admit < 0 then admit = 0 end
--- Sold out for everyone still waiting only when the stock left after this
--- admission cannot serve one more buyer; it lifts as stock comes back.
+-- Sold out for everyone still waiting only when not one ticket is left to
+-- sell; it lifts as stock comes back (expired holds, cancelled orders). Stock
+-- spoken for by admitted visitors still on their way only holds admission
+-- back (those visitors may not come: their slots lapse after the grace).
 local sold_out = 0
-if spare ~= nil and spare - admit <= 0 then sold_out = 1 end
+if remaining >= 0 and remaining < 1 then sold_out = 1 end
 redis.call('HSET', st, 'sold_out', sold_out)
 for i = 1, admit do redis.call('ZADD', pend, now, serving + i) end
 if admit > 0 then
