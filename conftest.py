@@ -64,8 +64,8 @@ def celery_worker_process(tmp_path, transactional_db, settings):
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "ticketing", "worker", "--pool", "solo",
-             "-Q", queue, "-l", "INFO", "--without-heartbeat", "--without-gossip",
-             "--without-mingle"],
+             "-Q", f"{queue},{queue}-ticks", "-l", "INFO", "--without-heartbeat",
+             "--without-gossip", "--without-mingle"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         settings.CELERY_TASK_DEFAULT_QUEUE = queue

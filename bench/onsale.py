@@ -67,6 +67,7 @@ from bench.common import (
     venv_bin,
     wait_http,
 )
+from ticketing.launcher import celery_workers
 
 BENCH_DB = "kassa_bench"
 BENCH_REDIS_DB = 2
@@ -470,20 +471,11 @@ def start_stack(args, tmp: Path, processes: Processes) -> tuple[dict, dict, str]
     processes.start(
         "web", gunicorn_argv("ticketing.wsgi", port=web_port, workers=args.workers), env=env
     )
-    processes.start(
-        "worker",
-        [
-            venv_bin("celery"),
-            "-A",
-            "ticketing",
-            "worker",
-            "-l",
-            "WARNING",
-            "--concurrency",
-            str(args.celery_concurrency),
-        ],
-        env=env,
-    )
+    # Two workers, as `make run` (ticketing.launcher.celery_workers): the 1 s
+    # admission tick on its own queue, never behind the payment callbacks.
+    workers = celery_workers(env, loglevel="WARNING", concurrency=args.celery_concurrency)
+    for name, argv in workers.items():
+        processes.start(name, argv, env=env)
     processes.start(
         "beat",
         [
@@ -519,7 +511,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--places", type=int, default=28000, help="stadium size (demo_load)")
     p.add_argument("--visitors", type=int, default=40000, help="simulated people")
     p.add_argument("--workers", type=int, default=3, help="gunicorn workers")
-    p.add_argument("--celery-concurrency", type=int, default=2)
+    p.add_argument("--celery-concurrency", type=int, default=16, help="main Celery worker threads")
     p.add_argument(
         "--duration-limit",
         type=float,

@@ -17,6 +17,7 @@ from orders.services import audit_log
 from queueing import selectors, shuffle, state, tokens
 from queueing.exceptions import RoomClosed, RoomNotOpen, RoomRestarting
 from queueing.models import WaitingRoom, WaitingRoomSnapshot
+from ticketing import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -322,6 +323,13 @@ def room_tick(*, room: WaitingRoom, now: float | None = None) -> list[str]:
     result = state.tick(room.pk, now, remaining)
     st = state.read(room.pk)
     cnt = state.counters(room.pk)
+    serving = int(st.get("serving", 0))
+    metrics.queue_room_observe(
+        room=room.event.slug,
+        waiting=max(int(st.get("tail", 0)) - serving, 0),
+        admitted=serving,
+        active=cnt["active"] + cnt["pending"],
+    )
     if room.mode == WaitingRoom.Mode.AUTO:
         _auto_toggle(room=room, st=st, cnt=cnt)
     if now - float(st.get("snap_at", 0)) >= settings.QUEUE_SNAPSHOT_SECONDS:

@@ -119,8 +119,11 @@ return {phase, n, tostring(serving), tostring(done), pexp,
 
 # tick: KEYS st pend act cnt; ARGV now remaining_stock(-1 = unknown)
 # admit = min(eff_rate * elapsed + carry, max - (active + pending), tail - serving,
-#             stock cap). `last` only moves forward inside the script, so two
-# ticks at once (or out of order) share one elapsed interval: nobody twice.
+#             stock cap); stock cap = ceil((remaining - pending * exp) / exp), the
+#             buyers the sellable stock can still serve once the admitted
+#             visitors not yet shopping have their expected share. `last` only
+#             moves forward inside the script, so two ticks at once (or out of
+#             order) share one elapsed interval: nobody twice.
 TICK = """
 local st, pend, act, cnt = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = tonumber(ARGV[1])
@@ -151,12 +154,18 @@ local room = tonumber(redis.call('HGET', st, 'max') or '0') - active
 if room < admit then admit = room end
 if tail - serving < admit then admit = tail - serving end
 local remaining = tonumber(ARGV[2])
-local spare = nil
+local per = tonumber(redis.call('HGET', st, 'exp') or '2')
+if per <= 0 then per = 1 end
 if remaining >= 0 then
   redis.call('HSET', st, 'left', ARGV[2])
-  local per = tonumber(redis.call('HGET', st, 'exp') or '2')
-  -- buyers the stock can still serve beyond those already admitted
-  spare = math.floor((remaining - active * per) / per)
+  -- Only admitted visitors who have not reached the shop yet (`pend`) still
+  -- need stock: a shopper in `act` has made their hold, and its seats are
+  -- already out of `remaining` (counting them again sold the room out early);
+  -- one who paid, cancelled or gave up needs nothing more.
+  local tickets = remaining - redis.call('ZCARD', pend) * per
+  -- buyers the stock can still serve (one more as long as a ticket is left)
+  local spare = 0
+  if tickets >= 1 then spare = math.ceil(tickets / per) end
   if spare < admit then admit = spare end
 end
 if phase ~= 'open' or redis.call('HGET', st, 'paused') == '1'
@@ -165,9 +174,12 @@ if phase ~= 'open' or redis.call('HGET', st, 'paused') == '1'
   carry = 0
 end
 if admit < 0 then admit = 0 end
--- sold out for everyone still waiting once this admission used the last stock
+-- Sold out for everyone still waiting only when not one ticket is left to
+-- sell; it lifts as stock comes back (expired holds, cancelled orders). Stock
+-- spoken for by admitted visitors still on their way only holds admission
+-- back (those visitors may not come: their slots lapse after the grace).
 local sold_out = 0
-if spare ~= nil and spare - admit <= 0 then sold_out = 1 end
+if remaining >= 0 and remaining < 1 then sold_out = 1 end
 redis.call('HSET', st, 'sold_out', sold_out)
 for i = 1, admit do redis.call('ZADD', pend, now, serving + i) end
 if admit > 0 then

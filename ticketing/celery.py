@@ -16,6 +16,21 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(["orders.payments"])
 
 
+def ticks_queue(default_queue: str) -> str:
+    """The queue of the periodic, short tasks (its own worker, see the launcher)."""
+    return f"{default_queue}-ticks"
+
+
+def route_ticks(name, args, kwargs, options, task=None, **kw):
+    """CELERY_TASK_ROUTES: settings.CELERY_TICKS_TASKS go to the ticks queue of
+    the current default queue (tests switch the default queue per worker)."""
+    from django.conf import settings
+
+    if name in settings.CELERY_TICKS_TASKS:
+        return {"queue": ticks_queue(app.conf.task_default_queue)}
+    return None
+
+
 @signals.before_task_publish.connect
 def _attach_request_id(headers=None, **kwargs):
     request_id = request_id_var.get()

@@ -133,7 +133,15 @@ def env_redis_url(name: str) -> str:
 
 
 def celery_broker_url(redis_url: str) -> str:
-    """Kombu spells a unix-socket Redis `redis+socket://` instead of `unix://`."""
+    """Kombu spells a unix-socket Redis `redis+socket://` instead of `unix://`,
+    and its database `?virtual_host=N`: it ignores `?db=N` there and uses db 0,
+    so `make run` (db 0), `make test` (db 1) and the bench (db 2, flushed at
+    start) shared one broker database and a bench run's worker got the
+    callbacks still being retried from earlier runs."""
     if redis_url.startswith("unix://"):
-        return "redis+socket://" + redis_url[len("unix://") :]
+        rest = redis_url[len("unix://") :]
+        path, _, query = rest.partition("?")
+        pairs = [p.split("=", 1) for p in query.split("&") if p]
+        query = "&".join(("virtual_host" if k == "db" else k) + "=" + v for k, v in pairs)
+        return "redis+socket://" + path + ("?" + query if query else "")
     return redis_url

@@ -292,3 +292,15 @@ QUEUE_SNAPSHOT_SECONDS = env_int("QUEUE_SNAPSHOT_SECONDS", 10, minimum=1)
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # First, so the latency covers every other middleware too.
 MIDDLEWARE = ["ticketing.metrics.MetricsMiddleware", *MIDDLEWARE]
+
+# --- celery: the ticks queue -----------------------------------------------
+# Periodic, short tasks run on their own queue and worker (launcher: `ticks`,
+# --pool solo): behind slow payment callbacks on the main worker the 1 s
+# admission tick waited ~20 s and the room admitted in steps.
+# The ticks queue is "<CELERY_QUEUE>-ticks" (ticketing.celery.route_ticks).
+CELERY_TICKS_TASKS = ("queueing.tasks.admission_tick", "orders.tasks.sweep_expired_holds")
+CELERY_TASK_ROUTES = ("ticketing.celery.route_ticks",)
+# A late sweep is covered by the next one: drop it rather than pile them up.
+CELERY_BEAT_SCHEDULE["orders.sweep_expired_holds"]["options"] = {
+    "expires": CELERY_BEAT_SCHEDULE["orders.sweep_expired_holds"]["schedule"]
+}

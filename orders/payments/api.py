@@ -89,6 +89,10 @@ class PaymentCallbackApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # Not the per-IP budget of site callers: every callback comes from the
+    # provider's few addresses (the worker's 127.0.0.1 in the sandbox), and a
+    # 429 only delays paid orders behind the provider's retry backoff.
+    throttle_classes: list = []
 
     @extend_schema(
         request=inline_serializer(

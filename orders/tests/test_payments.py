@@ -123,6 +123,21 @@ def test_duplicate_callback_is_processed_once(
     assert Ticket.objects.filter(order=order).count() == 2
 
 
+def test_provider_callbacks_are_not_throttled_like_site_callers(
+    client, order, gateway_outbox, django_capture_on_commit_callbacks, settings
+):
+    # Every callback comes from the provider's one address (the worker's
+    # 127.0.0.1 in the sandbox): under the per-IP budget of site callers the
+    # on-sale's callbacks got 429s and paid orders waited on retry backoff.
+    settings.API_THROTTLE_ANON = "2/min"
+    _paid_via_gateway(client, order, gateway_outbox, django_capture_on_commit_callbacks)
+    body = gateway_outbox.bodies()[0]
+    answers = [post_callback(client, body).status_code for _ in range(5)]
+    assert answers == [200] * 5
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+
+
 @pytest.mark.parametrize("signature", ["", "sha256=" + "0" * 64, "md5=abc"])
 def test_forged_callback_is_rejected_and_changes_nothing(client, order, signature):
     payment, _url = payment_start(order=order)

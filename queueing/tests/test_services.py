@@ -124,17 +124,23 @@ def test_sold_out_stops_admission(db):
     t0 = time.time()
     services.room_tick(room=room, now=t0)
     services.room_tick(room=room, now=t0 + 5)
-    # 6 seats, 2 per buyer: 3 buyers can be served, then it is sold out.
+    # 6 seats, 2 per buyer: 3 buyers can be served; the rest wait (the seats
+    # are spoken for, not sold: those 3 may not come).
     st = state.read(room.pk)
-    assert st["serving"] == "3"
-    assert st["sold_out"] == "1"
-    assert selectors.room_public_state(room_id=room.pk)["state"] == "sold_out"
+    assert (st["serving"], st["sold_out"]) == ("3", "0")
     waiting = services.queue_join(room_id=room.pk, visitor="device:9")
-    assert selectors.queue_status(token=waiting.token)["state"] == "sold_out"
-    # Stock comes back (holds expired): admission resumes.
-    EventSeat.objects.filter(event=event).update(status="available")
+    assert selectors.queue_status(token=waiting.token)["state"] == "waiting"
+    # Everything sold: sold out for everyone still waiting.
+    EventSeat.objects.filter(event=event).update(status="sold")
     services.room_tick(room=room, now=t0 + 6)
-    assert state.read(room.pk)["sold_out"] == "1"  # still 3 admitted shoppers x 2 = 6
+    assert state.read(room.pk)["sold_out"] == "1"
+    assert selectors.room_public_state(room_id=room.pk)["state"] == "sold_out"
+    assert selectors.queue_status(token=waiting.token)["state"] == "sold_out"
+    # Stock comes back (a refund, say): no longer sold out, but still no
+    # admission while the 3 admitted visitors, not yet shopping, expect 6.
+    EventSeat.objects.filter(event=event).update(status="available")
+    result = services.room_tick(room=room, now=t0 + 7)
+    assert (result[1], state.read(room.pk)["sold_out"]) == ("0", "0")
 
 
 def test_no_shows_are_counted_and_raise_the_effective_rate(db):
