@@ -60,7 +60,9 @@ class Services:
 
 
 def _start_postgres() -> tuple[object, str]:
-    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True)
+    runtime = Path(os.environ["XDG_RUNTIME_DIR"])
+    runtime.mkdir(parents=True, exist_ok=True)
+    runtime.chmod(0o700)  # platformdirs ignores a runtime dir others can read
     import pgserver
 
     pgdata = DATA / "postgres"
