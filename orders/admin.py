@@ -4,7 +4,8 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from orders.models import AuditEntry, Order, Payment, Ticket
-from orders.payments.services import order_refund, order_staff_cancel
+from orders.payments.services import order_refund
+from orders.services.orders import order_cancel
 from ticketing.errors import KassaError
 
 
@@ -58,7 +59,7 @@ def refund_orders(modeladmin, request, queryset):
 
 @admin.action(description="Cancel (unpaid orders): release the held stock")
 def cancel_orders(modeladmin, request, queryset):
-    _run(modeladmin, request, queryset, order_staff_cancel, "cancelled")
+    _run(modeladmin, request, queryset, order_cancel, "cancelled")
 
 
 @admin.register(Order)

@@ -23,7 +23,6 @@ from events.models import EventSeat, StandingArea
 from orders.models import Hold, Order, Payment, PaymentCallback, Ticket
 from orders.payments.exceptions import (
     OrderExpired,
-    OrderNotCancellable,
     OrderNotPayable,
     OrderNotRefundable,
     PaymentNotFound,
@@ -391,20 +390,4 @@ def order_refund(*, order: Order, actor_user: Any = None) -> Order:
             actor_user=actor_user,
             data={"tickets_voided": voided, "payments": [str(p.pk) for p in payments]},
         )
-    return order
-
-
-def order_staff_cancel(*, order: Order, actor_user: Any = None) -> Order:
-    """Staff cancel of an unpaid order: its hold's stock goes back on sale at once."""
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
-        if order.status != Order.Status.PENDING_PAYMENT:
-            raise OrderNotCancellable()
-        hold = Hold.objects.select_for_update().get(pk=order.hold_id)
-        _release_hold_stock(hold)
-        hold.status = Hold.Status.RELEASED
-        hold.save(update_fields=["status"])
-        order.status = Order.Status.CANCELLED
-        order.save(update_fields=["status"])
-        audit_log(action="order.cancelled", obj=order, actor_user=actor_user, data={"by": "staff"})
     return order

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from orders.models import Order, Ticket
-from orders.payments.services import order_refund, order_staff_cancel, payment_start
+from orders.payments.services import order_refund, payment_start
+from orders.services.orders import order_cancel
 from orders.tests.conftest_payments import *  # noqa: F403
 from orders.tests.conftest_payments import pay_with_card, post_callback
 from orders.tickets import (
@@ -177,7 +178,7 @@ def test_staff_refund_voids_tickets_and_puts_seats_back(
 def test_staff_cancel_releases_unpaid_stock(order):
     from events.models import EventSeat
 
-    order_staff_cancel(order=order)
+    order_cancel(order=order, actor_user=None)
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELLED
     assert set(
