@@ -35,14 +35,6 @@ from ticketing import metrics
 logger = logging.getLogger(__name__)
 
 
-def _extension_minutes() -> int:
-    return int(getattr(settings, "HOLD_PAYMENT_EXTENSION_MINUTES", 5))
-
-
-def _max_hold_minutes() -> int:
-    return int(getattr(settings, "HOLD_MAX_MINUTES", 20))
-
-
 def _extend_hold_once(order: Order) -> bool:
     """Give the buyer time to type a card: once per hold, capped from its creation.
 
@@ -52,8 +44,8 @@ def _extend_hold_once(order: Order) -> bool:
     hold = order.hold
     now = timezone.now()
     new_expiry = min(
-        now + timedelta(minutes=_extension_minutes()),
-        hold.created_at + timedelta(minutes=_max_hold_minutes()),
+        now + timedelta(minutes=settings.HOLD_PAYMENT_EXTENSION_MINUTES),
+        hold.created_at + timedelta(minutes=settings.HOLD_MAX_MINUTES),
     )
     if new_expiry <= hold.expires_at:
         return False

@@ -41,7 +41,6 @@ from events.models import Event, EventSeat, SalePhase, Section, StandingArea
 from events.selectors import SaleSnapshot, sale_snapshot
 from orders.exceptions import (
     AccessCodeRequired,
-    HoldExpired,
     HoldNotActive,
     LimitExceeded,
     NotEnoughSeats,
@@ -237,50 +236,6 @@ def holds_expire(*, now: datetime | None = None, batch: int = 500) -> int:
         for hold in holds:
             _expire_hold(hold, actor="system:sweeper")
     return len(holds)
-
-
-def hold_extend_for_payment(*, hold: Hold) -> datetime:
-    """Extend a hold once when its payment starts; returns the new expiry.
-
-    For the payments service, called in its transaction before redirecting to
-    the gateway. Adds HOLD_PAYMENT_EXTENSION_MINUTES, capped at HOLD_MAX_MINUTES
-    after the hold's creation; a second call changes nothing and returns the
-    current expiry. Moves Hold.expires_at, the order's expires_at and the
-    held_until of the seats this hold still owns. Raises HoldExpired when the
-    hold is already past expiry (its seats may be someone else's by now).
-    Locks the Hold row first (same order as the sweeper).
-    """
-    now = timezone.now()
-    with transaction.atomic():
-        hold = Hold.objects.select_for_update().get(pk=hold.pk)
-        if hold.status not in (Hold.Status.ACTIVE, Hold.Status.CONVERTED):
-            raise HoldExpired()
-        if hold.expires_at <= now:
-            raise HoldExpired()
-        if hold.extended:
-            return hold.expires_at
-        cap = hold.created_at + timedelta(minutes=settings.HOLD_MAX_MINUTES)
-        new_expiry = min(
-            hold.expires_at + timedelta(minutes=settings.HOLD_PAYMENT_EXTENSION_MINUTES), cap
-        )
-        new_expiry = max(new_expiry, hold.expires_at)
-        EventSeat.objects.filter(
-            hold_id=hold.pk, status=EventSeat.Status.HELD, held_until__gte=now
-        ).update(held_until=new_expiry)
-        Order.objects.filter(hold=hold, status=Order.Status.PENDING_PAYMENT).update(
-            expires_at=new_expiry
-        )
-        old = hold.expires_at
-        hold.expires_at = new_expiry
-        hold.extended = True
-        hold.save(update_fields=["expires_at", "extended"])
-        audit_log(
-            action="hold.extended",
-            obj=hold,
-            actor="system:payments",
-            data={"from": old.isoformat(), "to": new_expiry.isoformat()},
-        )
-    return new_expiry
 
 
 # --- checks ----------------------------------------------------------------

@@ -18,7 +18,7 @@ from orders.exceptions import (
     ValidationFailed,
 )
 from orders.models import AuditEntry, Hold
-from orders.services.holds import hold_create, hold_extend_for_payment, hold_release, holds_expire
+from orders.services.holds import hold_create, hold_release, holds_expire
 from orders.tests.conftest import make_event, seat_ids, web_buyer
 from queueing.exceptions import PassRequired
 from queueing.selectors import QueuePass
@@ -240,14 +240,3 @@ def test_sweeper_expires_only_past_holds(event, buyer):
     assert (live.status, gone.status) == ("active", "expired")
     assert StandingArea.objects.get(event=event).held == 0
     assert holds_expire() == 0
-
-
-def test_extend_for_payment_once_and_capped(event, buyer, settings):
-    settings.HOLD_PAYMENT_EXTENSION_MINUTES = 5
-    settings.HOLD_MAX_MINUTES = 12
-    hold = hold_create(event=event, buyer=buyer, seats=seat_ids(event)[:2])
-    new = hold_extend_for_payment(hold=hold)
-    assert new == hold.created_at + timedelta(minutes=12)
-    assert hold_extend_for_payment(hold=hold) == new
-    until = EventSeat.objects.filter(id__in=hold.seat_ids).values_list("held_until", flat=True)
-    assert set(until) == {new}

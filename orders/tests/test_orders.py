@@ -17,7 +17,7 @@ from orders.exceptions import (
     ValidationFailed,
 )
 from orders.models import AuditEntry, Hold, Order
-from orders.services.holds import hold_create, hold_extend_for_payment, holds_expire
+from orders.services.holds import hold_create, holds_expire
 from orders.services.orders import (
     CODE_ALPHABET,
     order_attach_guest_orders,
@@ -122,19 +122,6 @@ def test_pending_and_paid_orders_count_against_the_limit(event, hold, buyer):
     Order.objects.filter(pk=order.pk).update(status="paid")
     with pytest.raises(LimitExceeded):
         hold_create(event=event, buyer=buyer, seats=seat_ids(event)[4:7])
-
-
-def test_extension_moves_the_orders_expiry_too(hold, buyer):
-    order = order_create(hold=hold, buyer=buyer, **CONTACT)
-    new = hold_extend_for_payment(hold=hold)
-    order.refresh_from_db()
-    assert order.expires_at == new > hold.expires_at
-
-
-def test_extension_of_an_expired_hold_is_refused(hold):
-    Hold.objects.filter(pk=hold.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    with pytest.raises(HoldExpired):
-        hold_extend_for_payment(hold=hold)
 
 
 def test_guest_orders_attach_to_a_verified_account(hold, buyer, event):
