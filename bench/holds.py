@@ -40,43 +40,6 @@ sys.path.insert(0, str(ROOT))
 REQUEST_TIMEOUT = 30.0
 
 
-# --- the no-op ceiling (gunicorn "bench.holds:noop_app()") ------------------
-
-
-def noop_app():
-    """A bare Django app: no middleware, one JSON view. The ceiling of any endpoint."""
-    import django
-    from django.conf import settings
-
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="bench-noop",
-        ALLOWED_HOSTS=["*"],
-        ROOT_URLCONF="bench.holds",
-        MIDDLEWARE=[],
-        INSTALLED_APPS=[],
-    )
-    django.setup()
-    from django.core.wsgi import get_wsgi_application
-
-    return get_wsgi_application()
-
-
-def _noop_view(request):
-    from django.http import JsonResponse
-
-    return JsonResponse({"ok": True})
-
-
-def __getattr__(name: str):
-    # ROOT_URLCONF of the no-op app (lazy: importing this module must not need Django).
-    if name == "urlpatterns":
-        from django.urls import path
-
-        return [path("noop", _noop_view)]
-    raise AttributeError(name)
-
-
 # --- setup -----------------------------------------------------------------
 
 
@@ -220,7 +183,7 @@ def buyer(i, port, mode, slug, seat_ids, attempts, go, results):
     out = []
     for _ in range(attempts):
         if mode == "noop":
-            out.append(request(port, "GET", "/noop"))
+            out.append(request(port, "GET", "/noop/"))
             continue
         if rng.random() < 0.2:
             body = {"event": slug, "best_available": {"quantity": 2, "together": True}}
@@ -381,7 +344,7 @@ def main() -> int:
     noop = web = None
     try:
         noop_port, web_port = free_port(), free_port()
-        noop = start_gunicorn("bench.holds:noop_app()", noop_port, log_dir / "noop.log")
+        noop = start_gunicorn("bench.noop_app:application", noop_port, log_dir / "noop.log")
         web = start_gunicorn("ticketing.wsgi", web_port, log_dir / "web.log")
         print(
             f"buyers={args.buyers} processes, seats={args.seats}, attempts/buyer={args.attempts}, "

@@ -35,38 +35,6 @@ SLUG = "bench-queue"
 # --- the no-op ceiling: bare Django, no middleware, one JsonResponse -------
 
 
-class _NoopApp:
-    """WSGI app built on first call (gunicorn imports bench.queue_bench:noop_app)."""
-
-    def __init__(self):
-        self._app = None
-
-    def __call__(self, environ, start_response):
-        if self._app is None:
-            import django
-            from django.conf import settings
-            from django.core.wsgi import get_wsgi_application
-            from django.http import JsonResponse
-            from django.urls import path
-
-            settings.configure(
-                DEBUG=False,
-                SECRET_KEY="noop",
-                ALLOWED_HOSTS=["*"],
-                ROOT_URLCONF=__name__,
-                MIDDLEWARE=[],
-                INSTALLED_APPS=[],
-            )
-            django.setup()
-            global urlpatterns
-            urlpatterns = [path("", lambda request: JsonResponse({"ok": True}))]
-            self._app = get_wsgi_application()
-        return self._app(environ, start_response)
-
-
-noop_app = _NoopApp()
-urlpatterns: list = []
-
 # --- helpers ---------------------------------------------------------------
 
 WRK_REPORT = """
@@ -243,16 +211,16 @@ def main() -> int:
     try:
         app_port, noop_port, nginx_port = free_port(), free_port(), free_port()
         procs.append(gunicorn("ticketing.wsgi:application", app_port, env, tmp / "app.log"))
-        procs.append(gunicorn("bench.queue_bench:noop_app", noop_port, env, tmp / "noop.log"))
+        procs.append(gunicorn("bench.noop_app:application", noop_port, env, tmp / "noop.log"))
         app, noop = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{noop_port}"
         wait_http(app + "/healthz")
-        wait_http(noop + "/")
+        wait_http(noop + "/noop/")
         ng = nginx(tmp, app_port, nginx_port)
         if ng:
             procs.append(ng)
 
         run = dict(duration=args.duration, connections=args.connections, tmp=tmp)
-        report["noop"] = wrk(noop + "/", **run)
+        report["noop"] = wrk(noop + "/noop/", **run)
         # The project's own middleware stack around a trivial view (no Redis).
         report["healthz_full_stack"] = wrk(app + "/healthz", **run)
         # Every join has no device cookie: a new visitor each time (worst case: INCR + HSET).
