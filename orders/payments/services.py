@@ -1,9 +1,10 @@
 """Payment services: start a payment, apply a provider's callback, refund.
 
-Every write here locks the Order row first (SELECT … FOR UPDATE), so all
-changes to one order are serialised behind that lock; then Payment, Hold and
-finally stock (conditional UPDATEs). The holds/orders services also take the
-Order before stock, so the two never deadlock.
+Lock order, the same in every service that touches an order (order_cancel
+and the hold sweeper included): the Hold row, then the Order row, then the
+Payment row, then stock (conditional UPDATEs). One order everywhere, so a
+cancel, an expiry, a payment start and a callback for the same order queue
+behind each other instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ from orders.tickets import tickets_issue
 from ticketing import metrics
 
 logger = logging.getLogger(__name__)
+
+
+def _lock_hold(hold_id_query) -> Hold | None:
+    """Lock the Hold row named by a one-value subquery: first in every order write."""
+    return Hold.objects.select_for_update().filter(pk=Subquery(hold_id_query)).first()
 
 
 def _extend_hold_once(order: Order) -> bool:
@@ -78,13 +84,15 @@ def payment_start(
 ) -> tuple[Payment, str]:
     """Create a Payment for an unpaid, unexpired order and return the redirect URL.
 
-    Locks the order row; extends the hold once (see `_extend_hold_once`). The
+    Locks the hold, then the order; extends the hold once (see `_extend_hold_once`). The
     provider is asked for the redirect after the commit (no outside I/O inside
     the transaction). A failed earlier payment does not prevent a new one.
     """
     gateway = provider_get(provider)
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("hold").get(pk=order.pk)
+        hold = _lock_hold(Order.objects.filter(pk=order.pk).values("hold_id")[:1])
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        order.hold = hold
         if order.status != Order.Status.PENDING_PAYMENT:
             raise OrderNotPayable()
         if order.expires_at <= timezone.now():
@@ -191,7 +199,7 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
 
     # An expired order whose stock is still ours is revived; a cancelled one or
     # one already paid by another payment is not.
-    hold = Hold.objects.select_for_update().get(pk=order.hold_id)
+    hold = order.hold  # locked first by payment_callback_handle
     sellable = order.status in (Order.Status.PENDING_PAYMENT, Order.Status.EXPIRED)
     if sellable:
         try:
@@ -276,20 +284,26 @@ def payment_callback_handle(*, provider: str, event: CallbackEvent) -> str:
 
     Idempotent: (provider, event_id) is inserted once; a duplicate is a no-op.
     Order-safe: a `failed` after `succeeded` changes nothing; a `succeeded`
-    after `failed` wins (the money was taken). Locks Order, then Hold, then
+    after `failed` wins (the money was taken). Locks Hold, then Order, then
     Payment, then stock. Side effects (refund, mail, queue) run on commit.
     """
     with transaction.atomic():
-        # The order is found through its payment in the locking query itself
-        # (one round trip instead of a read before the transaction).
+        # The hold is found through payment and order in the locking query
+        # itself (no read before the transaction), then the order is locked.
         payment_order = Payment.objects.filter(pk=event.payment_id, provider=provider)
+        hold = _lock_hold(
+            Order.objects.filter(pk=Subquery(payment_order.values("order_id")[:1])).values(
+                "hold_id"
+            )[:1]
+        )
         order = (
             Order.objects.select_for_update()
             .filter(pk=Subquery(payment_order.values("order_id")[:1]))
             .first()
         )
-        if order is None:
+        if hold is None or order is None:
             raise PaymentNotFound()
+        order.hold = hold
         payment = Payment.objects.select_for_update().get(pk=event.payment_id)
         if not _callback_record(provider=provider, payment=payment, event=event):
             return "duplicate"

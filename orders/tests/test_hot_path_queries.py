@@ -72,7 +72,9 @@ def test_order_payment_and_callback_budgets(warm, django_assert_max_num_queries)
         )
     assert order.status_code == 201
     token = order.json()["access_token"]
-    with django_assert_max_num_queries(7):
+    # lock hold, lock order (hold first: the one lock order, no deadlock with
+    # a cancel or the sweeper), payment, extension (hold, seats, order), audit
+    with django_assert_max_num_queries(8):
         started = _post(
             buyer, f"/api/v1/orders/{order.json()['id']}/payments/", {}, **{"X-Order-Token": token}
         )
@@ -91,8 +93,9 @@ def test_order_payment_and_callback_budgets(warm, django_assert_max_num_queries)
             CALLBACK_URL, data=raw, content_type="application/json", headers=headers
         )
     assert paid.json() == {"result": "paid"}
-    # A duplicate: the two row locks and the ON CONFLICT insert, nothing else.
-    with django_assert_max_num_queries(5):
+    # A duplicate: the three row locks (hold, order, payment) and the ON
+    # CONFLICT insert, nothing else.
+    with django_assert_max_num_queries(6):
         again = Client().post(
             CALLBACK_URL, data=raw, content_type="application/json", headers=headers
         )

@@ -158,3 +158,90 @@ def test_parallel_payment_starts_extend_the_hold_once():
     assert AuditEntry.objects.filter(action="hold.extended_for_payment").count() == 1
     order.refresh_from_db()
     assert order.expires_at == hold.expires_at
+
+
+def _is_deadlock(exc: BaseException) -> bool:
+    cause = getattr(exc, "__cause__", None)
+    return getattr(cause, "sqlstate", None) == "40P01"
+
+
+def _two_at_once(first, second) -> list[BaseException]:
+    """Run both callables at the same instant in two threads; their exceptions."""
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(target):
+        try:
+            barrier.wait()
+            target()
+        except BaseException as exc:  # collected and judged by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_racing_payment_start_never_deadlocks():
+    """Both lock the hold before the order: one waits for the other, never a cycle."""
+    from orders.exceptions import OrderNotCancellable
+    from orders.payments.exceptions import OrderNotPayable
+    from orders.services.orders import order_cancel
+
+    event = event_make(seats=2 * 16)
+    for _ in range(16):
+        order = order_make(event=event, seat_count=2)
+        errors = _two_at_once(
+            lambda order=order: payment_start(order=order),
+            lambda order=order: order_cancel(order=order, actor="test"),
+        )
+        assert not [e for e in errors if _is_deadlock(e)], errors
+        # The cancel always wins in the end (a started payment does not stop
+        # it); a payment start that came second finds the order cancelled.
+        assert all(isinstance(e, OrderNotPayable | OrderNotCancellable) for e in errors), errors
+        order.refresh_from_db()
+        assert order.status == Order.Status.CANCELLED
+        assert not EventSeat.objects.filter(hold_id=order.hold_id, status="held").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_late_callback_racing_the_sweeper_never_deadlocks(gateway_outbox):  # noqa: F811
+    """The sweeper expires holds (hold, then order) while a success callback
+    for the same order arrives: one waits, the other settles, never a cycle;
+    the seats end sold with tickets, or back on sale with the money refunded."""
+    from orders.services.holds import holds_expire
+
+    event = event_make(seats=2 * 12)
+    outcomes = []
+    for _ in range(12):
+        order = order_make(event=event, seat_count=2)
+        payment, _url = payment_start(order=order)
+        gateway_outbox.clear()
+        pay_with_card(Client(), payment, "4400 4300 0000 0001")
+        [body] = gateway_outbox.bodies()
+        past = timezone.now() - timedelta(seconds=1)
+        Order.objects.filter(pk=order.pk).update(expires_at=past)
+        order.hold.__class__.objects.filter(pk=order.hold_id).update(expires_at=past)
+        result = {}
+        errors = _two_at_once(
+            lambda body=body, result=result: result.update(
+                callback=post_callback(Client(), body).json()
+            ),
+            holds_expire,
+        )
+        assert not errors, errors
+        outcomes.append(result["callback"]["result"])
+        order.refresh_from_db()
+        seats = EventSeat.objects.filter(pk__in=order.hold.seat_ids)
+        if order.status == Order.Status.PAID:
+            assert {s.status for s in seats} == {"sold"} and order.tickets.count() == 2
+        else:
+            assert order.status in (Order.Status.EXPIRED, Order.Status.REFUNDED)
+            assert not order.tickets.exists()
+    assert set(outcomes) <= {"paid", "refunding"}
