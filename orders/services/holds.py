@@ -493,21 +493,31 @@ def _take_best(
     taken by another buyer is skipped (savepoint rolled back, its locks
     dropped) and the next best is tried. Only N rows are locked per attempt,
     so concurrent buyers spread over different blocks instead of queueing.
+
+    The first read looks at the BEST_WINDOW best free seats only. When no
+    block there can be had (none fits, or rivals took every one), the whole
+    tier/section is read once more: late in a sale the best area is full of
+    single leftover seats, and a buyer must not be told "not enough seats"
+    while blocks are free further back.
     """
     n = request.quantity
-    blocks = _best_blocks(event, request, now, limit=BEST_WINDOW)
-    if not blocks:
-        blocks = _best_blocks(event, request, now, limit=None)
-    for block in blocks[:BEST_ATTEMPTS]:
-        try:
-            with transaction.atomic():
-                rows = _lock_seats(event, block, now, skip_locked=True)
-                if sum(1 for row in rows if row[2]) != n:
-                    raise _BlockTaken()
-                _mark_held(block, hold_id, until, now)
-                return rows
-        except _BlockTaken:
-            continue
+    tried: set[tuple[int, ...]] = set()
+    for limit in (BEST_WINDOW, None):
+        blocks, complete = _best_blocks(event, request, now, limit=limit)
+        fresh = [block for block in blocks if tuple(block) not in tried]
+        for block in fresh[:BEST_ATTEMPTS]:
+            tried.add(tuple(block))
+            try:
+                with transaction.atomic():
+                    rows = _lock_seats(event, block, now, skip_locked=True)
+                    if sum(1 for row in rows if row[2]) != n:
+                        raise _BlockTaken()
+                    _mark_held(block, hold_id, until, now)
+                    return rows
+            except _BlockTaken:
+                continue
+        if complete:
+            break
     raise NotEnoughSeats(details={"quantity": n})
 
 
@@ -517,7 +527,8 @@ class _BlockTaken(Exception):
 
 def _best_blocks(
     event: Event, request: _Request, now: datetime, *, limit: int | None
-) -> list[list[int]]:
+) -> tuple[list[list[int]], bool]:
+    """Candidate blocks, best first, and whether every free seat was read."""
     where = [f"es.event_id = %s AND {_AVAILABLE}"]
     params: list[Any] = [event.pk, now]
     if request.tier_id is not None:
@@ -551,7 +562,8 @@ def _best_blocks(
                 score = sum(rank for _, _, rank in window)
                 ranked.append((score, window[0][1], [seat_id for _, seat_id, _ in window]))
     ranked.sort(key=lambda item: (item[0], item[1]))
-    return [ids for _, _, ids in ranked]
+    complete = limit is None or len(rows) < limit
+    return [ids for _, _, ids in ranked], complete
 
 
 def _take_standing(event: Event, request: _Request, now: datetime) -> StandingArea:

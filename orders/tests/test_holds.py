@@ -170,6 +170,45 @@ def test_best_available_skips_broken_rows_and_respects_tier(event, buyer):
     ) == {2}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_best_available_looks_past_a_window_whose_blocks_rivals_hold(monkeypatch):
+    """Late in a sale the best free seats may offer a block that a rival is
+    locking right now: the buyer gets a block further back, not a 409."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from orders.services import holds as hold_services
+
+    event = make_event(rows=3, per_row=4)
+    monkeypatch.setattr(hold_services, "BEST_WINDOW", 4)  # row 1 only
+    monkeypatch.setattr(hold_services, "BEST_ATTEMPTS", 3)  # the three pairs of row 1
+    row1 = seat_ids(event, row=1)
+    locked, release = threading.Event(), threading.Event()
+
+    def rival():  # holds row-1 seats' row locks in an open transaction
+        try:
+            with transaction.atomic():
+                list(EventSeat.objects.select_for_update().filter(id__in=row1))
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=rival)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        hold = hold_create(event=event, buyer=web_buyer("late"), best_available={"quantity": 2})
+    finally:
+        release.set()
+        thread.join()
+    rows = set(
+        EventSeat.objects.filter(id__in=hold.seat_ids).values_list("seat__row_index", flat=True)
+    )
+    assert rows == {2}
+
+
 def test_best_available_by_section_code(event, buyer):
     hold = hold_create(event=event, buyer=buyer, best_available={"quantity": 2, "section": "A"})
     assert len(hold.seat_ids) == 2
