@@ -168,8 +168,11 @@ if remaining >= 0 then
   if tickets >= 1 then spare = math.ceil(tickets / per) end
   if spare < admit then admit = spare end
 end
+-- Never before the sale's own time, even in an open room (a sale moved later
+-- after its room had opened): an admitted visitor would find the phase closed.
 if phase ~= 'open' or redis.call('HGET', st, 'paused') == '1'
-   or redis.call('HGET', st, 'draining') == '1' then
+   or redis.call('HGET', st, 'draining') == '1'
+   or now < tonumber(redis.call('HGET', st, 'sale_at') or '0') then
   admit = 0
   carry = 0
 end
@@ -240,6 +243,18 @@ redis.call('HSET', KEYS[1], 'phase', 'shuffling', 'base', base, 'tail', base + k
 return k
 """
 
+# back to the pre-queue: KEYS st. A room that opened while nobody had joined
+# (its sale time was then moved later) takes joins into the pre-queue again,
+# so they are drawn fairly at the new opening. Once anyone holds a number the
+# room stays open (numbers are never taken back); the tick still admits
+# nobody before the sale time.
+REOPEN_PRE = """
+if redis.call('HGET', KEYS[1], 'phase') ~= 'open' then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'tail') or '0') ~= 0 then return 0 end
+redis.call('HSET', KEYS[1], 'phase', 'pre')
+return 1
+"""
+
 # assign: KEYS map; ARGV visitor1 n1 visitor2 n2 ... (idempotent: HSETNX)
 ASSIGN = """
 for i = 1, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
@@ -264,6 +279,7 @@ class _Scripts:
     complete: object
     init: object
     close_pre: object
+    reopen_pre: object
     assign: object
     finish: object
 
@@ -284,6 +300,7 @@ def scripts() -> _Scripts:
             complete=r.register_script(COMPLETE),
             init=r.register_script(INIT),
             close_pre=r.register_script(CLOSE_PRE),
+            reopen_pre=r.register_script(REOPEN_PRE),
             assign=r.register_script(ASSIGN),
             finish=r.register_script(FINISH),
         )
@@ -330,6 +347,10 @@ def init(room_id: int, state: dict, counters: dict) -> bool:
     return bool(
         scripts().init(keys=k(room_id, "st", "cnt"), args=[json.dumps(state), json.dumps(counters)])
     )
+
+
+def reopen_pre(room_id: int) -> bool:
+    return bool(scripts().reopen_pre(keys=k(room_id, "st")))
 
 
 def read(room_id: int) -> dict[str, str]:

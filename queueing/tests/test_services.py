@@ -250,3 +250,39 @@ def test_eta_follows_the_measured_admission_rate(db):
     last = services.queue_join(room_id=room.pk, visitor="d:49")
     status = selectors.queue_status(token=last.token)
     assert status["eta_seconds"] > 600
+
+
+def test_a_sale_moved_later_before_anyone_joined_takes_joins_into_the_prequeue(
+    room, django_capture_on_commit_callbacks
+):
+    """The room opened (its sale time had passed), then staff moved the sale
+    an hour later: visitors join the pre-queue again and nobody is admitted
+    before the new time, when the pre-queue is drawn."""
+    assert state.read(room.pk)["phase"] == "open"
+    later = timezone.now() + dt.timedelta(hours=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.room_update(room=room, changes={"sale_opens_at": later})
+    assert state.read(room.pk)["phase"] == "pre"
+    joined = services.queue_join(room_id=room.pk, visitor="device:early")
+    assert joined.number == 0  # drawn at the opening
+    t0 = time.time()
+    services.room_tick(room=room, now=t0)
+    assert services.room_tick(room=room, now=t0 + 5)[1] == "0"
+    assert state.read(room.pk)["serving"] == "0"
+
+
+def test_an_open_room_admits_nobody_before_the_sale_time(room, django_capture_on_commit_callbacks):
+    """Numbers already given keep the room open when the sale moves later; the
+    tick still waits for the sale's own time."""
+    for i in range(3):
+        services.queue_join(room_id=room.pk, visitor=f"device:{i}")
+    later = timezone.now() + dt.timedelta(hours=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.room_update(room=room, changes={"sale_opens_at": later})
+    assert state.read(room.pk)["phase"] == "open"
+    t0 = time.time()
+    state.conn().hset(state.keys(room.pk)["st"], "last", t0)
+    assert services.room_tick(room=room, now=t0 + 5)[1] == "0"
+    opened = later.timestamp()
+    state.conn().hset(state.keys(room.pk)["st"], "last", opened)
+    assert services.room_tick(room=room, now=opened + 2)[1] == "2"  # 60/min over 2 s
