@@ -88,7 +88,12 @@ class Run:
     sale: Sale
     seed: int
     deadline: float  # time.monotonic()
+    # The waiting pages' public-state polls (cached by nginx) go through their
+    # own connections, as 40,000 phones would: never queued in the client
+    # behind buyers' requests waiting on Django. None: `client`.
+    state_client: Client | None = None
     outcomes: Counter = field(default_factory=Counter)
+    refusals: Counter = field(default_factory=Counter)  # 409s of POST holds/ by kind:code
     tickets: int = 0
     buyers: int = 0
     walkaway_places: int = 0  # held by visitors who closed the tab: wait for expiry
@@ -125,9 +130,11 @@ def poll_interval(
     rng: random.Random, *, ahead: float | None, rate_per_minute: float, until_open: float
 ) -> float:
     """Seconds until the next public-state poll: a third of the expected wait,
-    between 1 and 60 s (before opening, a third of the time left, 2-20 s), ±20 %."""
+    between 1 and 60 s (before opening: every 60 s, and at the opening), ±20 %."""
     if until_open > 0:
-        base = min(20.0, max(2.0, until_open / 3))
+        # The page knows when the sale opens: it only looks once a minute for
+        # a change of plan, and wakes at the opening itself.
+        base = min(60.0, until_open) if until_open > 1 else 1.0
     elif ahead is None:
         base = 2.0
     else:
@@ -189,7 +196,7 @@ def _number_after(position, serving) -> int | None:
 
 
 async def public_state(run: Run) -> dict:
-    r = await run.client.request(
+    r = await (run.state_client or run.client).request(
         "GET", f"{API}/events/{run.sale.slug}/queue/state/", endpoint="queue.state"
     )
     state = r.json() if r.status == 200 else None
@@ -253,8 +260,13 @@ async def wait_for_admission(run: Run, v: Visitor, joined: dict) -> str | None:
         due = v.number is not None and isinstance(serving, int) and serving >= v.number
         if (v.number is None and until_open <= 0 and not asked_after_open) or due:
             if v.number is None:
-                # Numbers are given at opening: spread the one status call each.
-                await asyncio.sleep(v.rng.uniform(0, 5))
+                # Numbers are drawn at opening: the page spreads its one status
+                # call over a window that grows with the crowd it sees in the
+                # public state (~1 s per 800 people in line, 5-45 s), so the
+                # draw does not bring every waiting page to Django at once.
+                crowd = state.get("tail") if isinstance(state.get("tail"), int) else 0
+                window = min(45.0, max(5.0, crowd / 800))
+                await asyncio.sleep(v.rng.uniform(0, window))
                 asked_after_open = True
             body = await my_status(run, v)
             if body.get("state") in CLOSED_STATES:
@@ -324,15 +336,28 @@ async def hold_payload(run: Run, v: Visitor, mode: str, quantity: int) -> dict:
     return {"event": event, "seats": ids} if ids else best
 
 
+async def fallback_payload(run: Run, v: Visitor, quantity: int) -> dict:
+    """After a refusal the buyer looks at the map again: standing when the
+    floor still has room for the whole party, else the best seats together."""
+    sections = await _availability(run, v)
+    areas = [s for s in sections if _is_standing(s) and _available(s) >= quantity]
+    if areas:
+        area = v.rng.choice(areas)
+        return {
+            "event": run.sale.hold_event,
+            "standing": {"section": area["id"], "quantity": quantity},
+        }
+    return {
+        "event": run.sale.hold_event,
+        "best_available": {"quantity": quantity, "together": True},
+    }
+
+
 async def take_hold(run: Run, v: Visitor, quantity: int) -> dict | None:
     mode = v.rng.choices(HOLD_MODES, weights=HOLD_MODE_WEIGHTS)[0]
     refreshed_pass = False
+    payload = await hold_payload(run, v, mode, quantity)
     for attempt in range(4):
-        if attempt >= 2:
-            mode, quantity = "best", max(1, quantity - 1)  # settle for fewer
-        elif attempt == 1:
-            mode = "best"
-        payload = await hold_payload(run, v, mode, quantity)
         r = await run.client.request(
             "POST",
             f"{API}/holds/",
@@ -353,6 +378,13 @@ async def take_hold(run: Run, v: Visitor, quantity: int) -> dict | None:
         if r.status != 409:
             run.outcomes[f"hold_failed_{r.status}"] += 1
             return None
+        body = r.json()
+        error = body.get("error") if isinstance(body, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        run.refusals[f"{_kind(payload)}:{code}"] += 1
+        if attempt >= 1:  # settle for fewer
+            quantity = max(1, quantity - 1)
+        payload = await fallback_payload(run, v, quantity)
     run.outcomes["hold_conflict_gave_up"] += 1
     return None
 
@@ -423,12 +455,13 @@ async def gateway_pay(run: Run, v: Visitor, redirect_url: str, card: str) -> str
 
 
 async def wait_paid(run: Run, v: Visitor, order_path: str) -> str:
-    """Poll the order like the return page does, up to 90 s (callbacks retry)."""
-    delay, waited = 0.3, 0.0
+    """Poll the order like the return page does, up to 90 s (callbacks retry):
+    first after 1 s (the gateway's callback is on its way), then every 1-3 s."""
+    delay, waited = 1.0, 0.0
     while waited < 90 and time.monotonic() < run.deadline + 60:
         await asyncio.sleep(delay)
         waited += delay
-        delay = min(delay * 1.5, 2.0)
+        delay = min(delay * 1.3, 3.0)
         r = await run.client.request(
             "GET", order_path, endpoint="orders.read", cookies=v.cookies, headers=v.order_headers
         )

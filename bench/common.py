@@ -383,3 +383,76 @@ def noop_ceiling(processes: Processes, *, workers: int, seconds: float, concurre
         )
     finally:
         processes.stop("noop")
+
+
+# --- CPU accounting -----------------------------------------------------------------
+
+# Which part of the stack a process is, by its command line (first match).
+CPU_PARTS = (
+    ("driver", lambda pid, cmd: pid == os.getpid()),
+    ("gunicorn", lambda pid, cmd: "gunicorn" in cmd),
+    ("celery", lambda pid, cmd: "celery" in cmd),
+    ("postgres", lambda pid, cmd: cmd.startswith("postgres") or "/postgres" in cmd),
+    ("redis", lambda pid, cmd: "redis-server" in cmd),
+    ("nginx", lambda pid, cmd: cmd.startswith("nginx")),
+)
+
+
+def _proc_cpu() -> dict[int, tuple[str, float]]:
+    """Every process's part and CPU seconds (own + reaped children), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, tuple[str, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        part = next((name for name, match in CPU_PARTS if match(pid, cmd)), None)
+        if part is None:
+            continue
+        # utime, stime, cutime, cstime are fields 14-17 (11-14 after the comm)
+        out[pid] = (part, sum(int(x) for x in fields[11:15]) / tick)
+    return out
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot."""
+    with open("/proc/stat") as f:
+        values = [int(x) for x in f.readline().split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / tick, sum(values) / tick
+
+
+class CpuMeter:
+    """CPU seconds each part of the stack used between start() and stop():
+    where the two shared cores went (load driver vs web vs database ...)."""
+
+    def start(self) -> None:
+        self._before = _proc_cpu()
+        self._machine = _machine_busy()
+        self._t = time.monotonic()
+
+    def stop(self) -> dict:
+        after = _proc_cpu()
+        parts: Counter = Counter()
+        for pid, (part, seconds) in after.items():
+            before = self._before.get(pid)
+            parts[part] += seconds - (before[1] if before and before[0] == part else 0.0)
+        busy0, total0 = self._machine
+        busy1, total1 = _machine_busy()
+        wall = time.monotonic() - self._t
+        accounted = sum(parts.values())
+        return {
+            "wall_seconds": round(wall, 1),
+            "machine_busy_seconds": round(busy1 - busy0, 1),
+            "machine_capacity_seconds": round(total1 - total0, 1),
+            "by_part": {k: round(v, 1) for k, v in parts.most_common()},
+            "other": round(max(0.0, busy1 - busy0 - accounted), 1),
+        }

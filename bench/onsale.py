@@ -57,6 +57,7 @@ from bench.common import (
     RESULTS,
     ROOT,
     Client,
+    CpuMeter,
     Processes,
     Recorder,
     free_port,
@@ -220,8 +221,15 @@ async def drive(
     """Let the visitors loose and wait until every one is done or the limit."""
     recorder = Recorder()
     client = Client(base_url, recorder, connections=connections)
+    state_client = Client(base_url, recorder, connections=max(64, connections // 4))
     t0 = time.monotonic()
-    run = buyers.Run(client=client, sale=sale, seed=seed, deadline=t0 + duration_limit)
+    run = buyers.Run(
+        client=client,
+        sale=sale,
+        seed=seed,
+        deadline=t0 + duration_limit,
+        state_client=state_client,
+    )
     rng = random.Random(seed)
     times = buyers.arrivals(visitors, rng=rng, start=t0, open_at=sale.open_at)
     timeline: list[dict] = []
@@ -237,6 +245,7 @@ async def drive(
     sampling.cancel()
     await asyncio.gather(sampling, return_exceptions=True)
     await client.close()
+    await state_client.close()
     end = time.monotonic()
     if failures:
         log(f"{len(failures)} visitors crashed; first: {failures[0]!r}")
@@ -301,6 +310,7 @@ def summarise(
         "endpoints": recorder.report(end - t0),
         "errors_by_status": recorder.errors(),
         "outcomes": dict(sorted(run.outcomes.items())),
+        "hold_refusals": dict(sorted(run.refusals.items())),
         "walkaway_places": run.walkaway_places,
         "visitors_cancelled_at_limit": cancelled,
         "visitors_crashed": crashed,
@@ -364,6 +374,13 @@ def print_summary(result: dict) -> None:
         noop = result["noop"]
         line("no-op Django ceiling req/s", f"{noop['rps']} (p99 {noop['p99']} ms)")
         line("run req/s ÷ no-op req/s", result.get("ratio_to_noop"))
+    if cpu := result.get("cpu"):
+        parts = ", ".join(f"{k} {v}" for k, v in cpu["by_part"].items())
+        line(
+            "CPU s busy / capacity",
+            f"{cpu['machine_busy_seconds']} / {cpu['machine_capacity_seconds']} "
+            f"({parts}, other {cpu['other']})",
+        )
     print(
         f"\n  {'endpoint':24} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
         f"{'p99 ms':>8}  statuses"
@@ -375,6 +392,7 @@ def print_summary(result: dict) -> None:
         )
     print(f"\n  errors by status: {result['errors_by_status'] or 'none'}")
     print(f"  outcomes: {result['outcomes']}")
+    print(f"  hold refusals (409, kind:code): {result.get('hold_refusals') or 'none'}")
     if result.get("audit") is not None:
         print("\n  correctness audit (all must be 0):")
         for name, count in result["audit"].items():
@@ -510,13 +528,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--places", type=int, default=28000, help="stadium size (demo_load)")
     p.add_argument("--visitors", type=int, default=40000, help="simulated people")
-    p.add_argument("--workers", type=int, default=3, help="gunicorn workers")
-    p.add_argument("--celery-concurrency", type=int, default=16, help="main Celery worker threads")
+    p.add_argument("--workers", type=int, default=5, help="gunicorn workers")
+    p.add_argument(
+        "--celery-concurrency",
+        type=int,
+        default=64,
+        help="main Celery worker threads (the sandbox gateway's callbacks wait on HTTP)",
+    )
     p.add_argument(
         "--duration-limit",
         type=float,
-        default=600,
-        help="seconds after which remaining visitors are stopped",
+        default=None,
+        help="seconds after which remaining visitors are stopped (default: by places and rate)",
     )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument(
@@ -529,7 +552,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--admit-per-minute",
         type=int,
         default=None,
-        help="waiting-room admission rate (default: sells out in ~150 s)",
+        help="waiting-room admission rate, buyers a minute (default 900: what this box sustains)",
     )
     p.add_argument("--max-active", type=int, default=2000, help="waiting-room active shoppers cap")
     p.add_argument("--noop-seconds", type=float, default=8)
@@ -549,10 +572,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--event-id", type=int, help="with --target and --audit-database-url")
     args = p.parse_args(argv)
     if args.prequeue is None:
-        # Joins go through Django: leave ~1 s per 800 early visitors, at least 15 s.
-        args.prequeue = max(15.0, 0.9 * args.visitors / 800)
+        # Joins go through Django: leave ~1 s per 300 early visitors (40,000
+        # join in ~2 minutes, ~0.5 core of the two), at least 15 s.
+        args.prequeue = max(15.0, args.visitors / 300)
     if args.admit_per_minute is None:
-        args.admit_per_minute = max(600, math.ceil(args.places / 2.5 / 150 * 60 * 1.2))
+        # What this 2-core box sustains with everything on it (bench/README.md:
+        # ~18 buyers/s saturates it; past that every request queues and the
+        # hold p99 is seconds): the waiting room's job is to keep the site
+        # below that line, so the default admits 15 buyers a second.
+        args.admit_per_minute = 900
+    if args.duration_limit is None:
+        # The pre-queue, then the sale at the admission rate (2.55 tickets a
+        # buyer), with half as much again for stragglers and expiries.
+        selling = args.places / 2.55 / (args.admit_per_minute / 60)
+        args.duration_limit = round(args.prequeue + 1.5 * selling + 60)
     if args.target and not (args.slug and args.capacity):
         p.error("--target needs --slug and --capacity")
     return args
@@ -586,6 +619,8 @@ def main(argv: list[str]) -> int:
                 event_ref=event.get("id") if args.hold_event_by == "id" else None,
             )
             log(f"{args.visitors} visitors for {sale.capacity} places, through {event['base_url']}")
+            meter = CpuMeter()
+            meter.start()
             result = asyncio.run(
                 drive(
                     base_url=event["base_url"],
@@ -598,6 +633,7 @@ def main(argv: list[str]) -> int:
                     connections=args.connections,
                 )
             )
+            result["cpu"] = meter.stop()
             if dead := processes.dead():
                 log(f"died during the run: {', '.join(dead)} (logs in {tmp})")
             result.update(extra)

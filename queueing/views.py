@@ -57,6 +57,7 @@ def queue_page(request, slug: str):
             "slug": slug,
             "title": st.get("title", slug),
             "event_id": st.get("event"),
+            "opens_at": int(float(st.get("sale_at") or 0)),
             "public": public,
             "status": status,
             "token": token if status else None,

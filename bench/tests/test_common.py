@@ -58,7 +58,9 @@ def test_polling_grows_with_the_wait_and_stays_bounded():
     far = buyers.poll_interval(rng, ahead=20000, rate_per_minute=3000, until_open=0)
     assert 0.8 <= near <= 1.2 and 48 <= far <= 72
     assert 1.6 <= buyers.poll_interval(rng, ahead=None, rate_per_minute=0, until_open=0) <= 2.4
-    assert buyers.poll_interval(rng, ahead=None, rate_per_minute=60, until_open=600) <= 24
+    # Before opening: a look every ~60 s, and a wake-up at the opening itself.
+    assert 48 <= buyers.poll_interval(rng, ahead=None, rate_per_minute=60, until_open=600) <= 72
+    assert 4 <= buyers.poll_interval(rng, ahead=None, rate_per_minute=60, until_open=5) <= 6
 
 
 def test_most_visitors_arrive_before_opening():

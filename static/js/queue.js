@@ -2,6 +2,11 @@
 // polls only the public state (cacheable 1 s, identical for everyone),
 // computes its own position, and asks for its personal status only when its
 // number is admitted. Intervals grow with the position and carry jitter.
+// Before the draw the page knows when the sale opens: it looks once a minute
+// for a change of plan and wakes at the opening; it then asks for its drawn
+// number once, at a random moment of a window that grows with the crowd
+// (~1 s per 800 people, 5-45 s), so the draw does not bring every page to the
+// server in the same second. bench/buyers.py waits the same way.
 (function () {
   "use strict";
   var el = document.getElementById("queue-data");
@@ -13,6 +18,19 @@
   function text(id, value) {
     var node = document.getElementById(id);
     if (node) node.textContent = value;
+  }
+  function jitter(seconds) {
+    return seconds * (0.8 + Math.random() * 0.4) * 1000;
+  }
+  function beforeOpening() {
+    var left = (cfg.opensAt || 0) - Date.now() / 1000;
+    return left > 1 ? jitter(Math.min(60, left)) : jitter(1);
+  }
+  function drawWindow(pub) {
+    return Math.random() * Math.min(45, Math.max(5, (pub.tail || 0) / 800)) * 1000;
+  }
+  function later(ms) {
+    return new Promise(function (resolve) { setTimeout(resolve, ms); });
   }
   function delay(position) {
     var base = position === null ? 10 : Math.min(30, 2 + position / 500);
@@ -50,7 +68,7 @@
       .then(function (pub) {
         if (!number && pub.state !== "prequeue") {
           // The shuffle happened: learn the drawn number once.
-          return status().then(function (s) {
+          return later(drawWindow(pub)).then(status).then(function (s) {
             number = s.number || 0;
             if (s.token) cfg.token = s.token;
             return pub;
@@ -76,7 +94,7 @@
           if (bar) bar.value = Math.min(100, Math.floor(100 * pub.serving / number));
         }
         if (pub.tickets_left !== null) text("q-left", pub.tickets_left);
-        setTimeout(poll, delay(position));
+        setTimeout(poll, pub.state === "prequeue" ? beforeOpening() : delay(position));
       })
       .catch(function () { setTimeout(poll, delay(null)); });
   }
