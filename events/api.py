@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -28,9 +29,12 @@ from api.permissions import HasScope
 from api.schema import ErrorSerializer
 from events.models import Event, Section
 from events.selectors import (
+    AVAILABILITY_TTL,
+    availability_body_key,
     event_availability,
     event_detail,
     event_list_public,
+    sale_snapshot,
     section_of_event,
     section_seats,
 )
@@ -329,6 +333,18 @@ class EventAvailabilityApi(APIView):
     def get(self, request, slug: str):
         params = AvailabilityIn(data=request.query_params)
         params.is_valid(raise_exception=True)
-        event = event_detail(slug)
-        data = availability_payload(event=event, section_id=params.validated_data.get("section"))
-        return Response(AvailabilityOut(data).data)
+        section_id = params.validated_data.get("section")
+        # The whole answer is cached as long as the counts under it (~1 s):
+        # buyers looking at the map during an on-sale cost one Redis GET, not
+        # the event, tiers, sections and seats queries. Unknown events and
+        # sections are never cached (they raise below).
+        sale = sale_snapshot(slug)
+        key = availability_body_key(sale.event.pk, section_id) if sale else None
+        body = cache.get(key) if key else None
+        if body is None:
+            event = event_detail(slug)
+            body = dict(
+                AvailabilityOut(availability_payload(event=event, section_id=section_id)).data
+            )
+            cache.set(availability_body_key(event.pk, section_id), body, AVAILABILITY_TTL)
+        return Response(body)

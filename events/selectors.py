@@ -101,9 +101,15 @@ def event_availability(*, event: Event) -> dict[str, Any]:
     return result
 
 
+def availability_body_key(event_id: int, section_id: int | None) -> str:
+    """The cache key of the availability API's whole answer (see events.api)."""
+    return f"{_availability_key(event_id)}:body:{section_id or ''}"
+
+
 def event_availability_forget(*, event_id: int) -> None:
-    """Drop the cached availability (tests; or after staff changes)."""
+    """Drop the cached availability and API answers (tests; or after staff changes)."""
     cache.delete(_availability_key(event_id))
+    cache.delete_pattern(availability_body_key(event_id, None).rsplit(":", 1)[0] + ":*")
 
 
 def section_of_event(*, event: Event, section_id: int) -> Section:

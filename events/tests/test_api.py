@@ -139,6 +139,27 @@ def test_availability_with_section_lists_its_seats(client, small_event, openapi)
     assert EventSeat.objects.get(pk=seat_id).seat.x == x
 
 
+def test_availability_answer_is_cached_for_a_second_per_section(
+    client, small_event, django_assert_max_num_queries
+):
+    """A crowd looking at the map costs a Redis GET: no SQL within the TTL,
+    each section on its own key, and forgetting the event drops them all."""
+    from events.selectors import event_availability_forget
+
+    event_availability_forget(event_id=small_event.pk)
+    arc = Section.objects.get(venue=small_event.venue, code="A")
+    url = "/api/v1/events/small-show/availability/"
+    first = client.get(url).json()
+    with_seats = client.get(f"{url}?section={arc.pk}").json()
+    EventSeat.objects.filter(event=small_event, section=arc).update(status="sold")
+    with django_assert_max_num_queries(0):
+        assert client.get(url).json() == first
+        assert client.get(f"{url}?section={arc.pk}").json() == with_seats
+    event_availability_forget(event_id=small_event.pk)
+    again = client.get(f"{url}?section={arc.pk}").json()
+    assert {seat[6] for seat in again["seats"]} == {"sold"}
+
+
 @pytest.mark.parametrize(("query", "status"), [("?section=abc", 400), ("?section=99999", 404)])
 def test_availability_bad_section(client, small_event, openapi, query, status):
     response = client.get("/api/v1/events/small-show/availability/" + query)
