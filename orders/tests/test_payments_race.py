@@ -14,6 +14,7 @@ from django.utils import timezone
 from events.models import EventSeat
 from orders.models import Order, PaymentCallback
 from orders.payments.services import payment_start
+from orders.tests.conftest import race
 from orders.tests.conftest_payments import gateway_outbox, pay_with_card, post_callback  # noqa: F401
 from orders.tests.factories import event_make, order_make
 
@@ -78,12 +79,19 @@ def _take_expired_seats(seat_ids: list[int], hold_id) -> bool:
     return True
 
 
-def _race_one_late_success(event, outbox, rival_delay: float) -> str:
+def _paid_at_the_gateway(event, outbox):
+    """An order paid at the sandbox gateway whose success callback is not
+    delivered yet: (order, callback body)."""
     order = order_make(event=event, seat_count=2)
     payment, _url = payment_start(order=order)
     outbox.clear()
     pay_with_card(Client(), payment, "4400 4300 0000 0001")
     [body] = outbox.bodies()
+    return order, body
+
+
+def _race_one_late_success(event, outbox, rival_delay: float) -> str:
+    order, body = _paid_at_the_gateway(event, outbox)
     past = timezone.now() - timedelta(seconds=1)
     EventSeat.objects.filter(hold_id=order.hold_id).update(held_until=past)
     rival = uuid.uuid4()
@@ -167,24 +175,8 @@ def _is_deadlock(exc: BaseException) -> bool:
 
 def _two_at_once(first, second) -> list[BaseException]:
     """Run both callables at the same instant in two threads; their exceptions."""
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def run(target):
-        try:
-            barrier.wait()
-            target()
-        except BaseException as exc:  # collected and judged by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(t,)) for t in (first, second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
+    results = race(2, lambda i: (first, second)[i]())
+    return [r for r in results if isinstance(r, BaseException)]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -220,11 +212,7 @@ def test_late_callback_racing_the_sweeper_never_deadlocks(gateway_outbox):  # no
     event = event_make(seats=2 * 12)
     outcomes = []
     for _ in range(12):
-        order = order_make(event=event, seat_count=2)
-        payment, _url = payment_start(order=order)
-        gateway_outbox.clear()
-        pay_with_card(Client(), payment, "4400 4300 0000 0001")
-        [body] = gateway_outbox.bodies()
+        order, body = _paid_at_the_gateway(event, gateway_outbox)
         past = timezone.now() - timedelta(seconds=1)
         Order.objects.filter(pk=order.pk).update(expires_at=past)
         order.hold.__class__.objects.filter(pk=order.hold_id).update(expires_at=past)
