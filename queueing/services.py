@@ -311,6 +311,12 @@ def _auto_toggle(*, room: WaitingRoom, st: dict[str, str], cnt: dict[str, int]) 
             audit_log(action=action, obj=room, actor="system:tick")
 
 
+def draw_at(room: WaitingRoom) -> float:
+    """When the pre-queue is drawn (unix seconds): QUEUE_DRAW_LEAD_SECONDS
+    before the sale opens. Admission itself waits for the opening (TICK)."""
+    return room.sale_opens_at.timestamp() - settings.QUEUE_DRAW_LEAD_SECONDS
+
+
 def room_tick(*, room: WaitingRoom, now: float | None = None) -> list[str]:
     """One admission step for one room (see state.TICK). Safe to run twice at once."""
     now = time.time() if now is None else now
@@ -319,7 +325,7 @@ def room_tick(*, room: WaitingRoom, now: float | None = None) -> list[str]:
     r = state.conn()
     r.hset(ks["st"], mapping=_config(room, (r.hget(ks["st"], "guard") or b"0").decode()))
     st = state.read(room.pk)
-    if st.get("phase") != "open" and now >= room.sale_opens_at.timestamp():
+    if st.get("phase") != "open" and now >= draw_at(room):
         _room_open(room=room)
     remaining = selectors.stock_remaining(event_id=room.event_id)
     result = state.tick(room.pk, now, remaining)

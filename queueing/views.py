@@ -4,6 +4,7 @@ polls only the cacheable public state, see static/js/queue.js)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
@@ -57,7 +58,8 @@ def queue_page(request, slug: str):
             "slug": slug,
             "title": st.get("title", slug),
             "event_id": st.get("event"),
-            "opens_at": int(float(st.get("sale_at") or 0)),
+            # When the page should look for its drawn number (services.draw_at).
+            "draw_at": int(float(st.get("sale_at") or 0)) - settings.QUEUE_DRAW_LEAD_SECONDS,
             "public": public,
             "status": status,
             "token": token if status else None,

@@ -286,6 +286,11 @@ CELERY_BEAT_SCHEDULE["orders.sweep_expired_holds"] = {
 # answers (the queue's public state) set by the middleware inside it.
 MIDDLEWARE.insert(1, "queueing.middleware.PublicCacheMiddleware")
 QUEUE_SNAPSHOT_SECONDS = env_int("QUEUE_SNAPSHOT_SECONDS", 10, minimum=1)
+# The pre-queue is drawn this long before the sale opens (admission still
+# starts at the opening): waiting pages learn their numbers while nobody is
+# buying yet, instead of 36,000 status calls landing on the first minute of
+# the sale. 0 draws at the opening itself.
+QUEUE_DRAW_LEAD_SECONDS = env_int("QUEUE_DRAW_LEAD_SECONDS", 60, minimum=0)
 
 # --- metrics ---------------------------------------------------------------
 # /metrics answers loopback callers (not proxied) or `Authorization: Bearer <token>`.

@@ -286,3 +286,26 @@ def test_an_open_room_admits_nobody_before_the_sale_time(room, django_capture_on
     opened = later.timestamp()
     state.conn().hset(state.keys(room.pk)["st"], "last", opened)
     assert services.room_tick(room=room, now=opened + 2)[1] == "2"  # 60/min over 2 s
+
+
+def test_the_prequeue_is_drawn_ahead_of_the_opening_and_admitted_at_it(db, settings):
+    """Numbers are drawn QUEUE_DRAW_LEAD_SECONDS early (pages learn them
+    before anyone buys); admission still starts at the opening."""
+    settings.QUEUE_DRAW_LEAD_SECONDS = 60
+    now = timezone.now()
+    room = make_room(prequeue_opens_at=now - dt.timedelta(minutes=5),
+                     sale_opens_at=now + dt.timedelta(minutes=10),
+                     admission_rate_per_minute=60)  # fmt: skip
+    joined = [services.queue_join(room_id=room.pk, visitor=f"d:{i}") for i in range(5)]
+    opening = room.sale_opens_at.timestamp()
+    services.room_tick(room=room, now=opening - 61)
+    assert state.read(room.pk)["phase"] == "pre"
+    services.room_tick(room=room, now=opening - 59)
+    assert state.read(room.pk)["phase"] == "open"
+    numbers = sorted(selectors.queue_status(token=j.token)["number"] for j in joined)
+    assert numbers == [1, 2, 3, 4, 5]
+    assert services.queue_join(room_id=room.pk, visitor="d:late").number == 6  # FIFO now
+    assert services.room_tick(room=room, now=opening - 30)[1] == "0"
+    assert state.read(room.pk)["serving"] == "0"
+    state.conn().hset(state.keys(room.pk)["st"], "last", opening)
+    assert services.room_tick(room=room, now=opening + 2)[1] == "2"

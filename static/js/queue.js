@@ -2,11 +2,12 @@
 // polls only the public state (cacheable 1 s, identical for everyone),
 // computes its own position, and asks for its personal status only when its
 // number is admitted. Intervals grow with the position and carry jitter.
-// Before the draw the page knows when the sale opens: it looks once a minute
-// for a change of plan and wakes at the opening; it then asks for its drawn
-// number once, at a random moment of a window that grows with the crowd
-// (~1 s per 800 people, 5-45 s), so the draw does not bring every page to the
-// server in the same second. bench/buyers.py waits the same way.
+// Before the draw the page knows when it happens (QUEUE_DRAW_LEAD_SECONDS
+// before the sale opens): it looks once a minute for a change of plan and
+// wakes at the draw; it then asks for its drawn number once, at a random
+// moment of a window that grows with the crowd (~1 s per 800 people, 5-45 s),
+// so the draw does not bring every page to the server in the same second.
+// bench/buyers.py waits the same way.
 (function () {
   "use strict";
   var el = document.getElementById("queue-data");
@@ -22,8 +23,8 @@
   function jitter(seconds) {
     return seconds * (0.8 + Math.random() * 0.4) * 1000;
   }
-  function beforeOpening() {
-    var left = (cfg.opensAt || 0) - Date.now() / 1000;
+  function beforeDraw() {
+    var left = (cfg.drawAt || 0) - Date.now() / 1000;
     return left > 1 ? jitter(Math.min(60, left)) : jitter(1);
   }
   function drawWindow(pub) {
@@ -94,7 +95,7 @@
           if (bar) bar.value = Math.min(100, Math.floor(100 * pub.serving / number));
         }
         if (pub.tickets_left !== null) text("q-left", pub.tickets_left);
-        setTimeout(poll, pub.state === "prequeue" ? beforeOpening() : delay(position));
+        setTimeout(poll, pub.state === "prequeue" ? beforeDraw() : delay(position));
       })
       .catch(function () { setTimeout(poll, delay(null)); });
   }
