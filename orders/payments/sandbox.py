@@ -193,6 +193,23 @@ def already_charged(payment_id: str) -> bool:
     return cache.get(_charged_key(payment_id)) is not None
 
 
+def _declined_remember(payment_id: str, reason: str) -> None:
+    cache.set(_charged_key(payment_id), "declined:" + reason, timeout=7 * 24 * 3600)
+
+
+def _spent_result(payment: Payment) -> GatewayResult:
+    """A form posted again for a payment already charged: the same answer as
+    the first time. A declined attempt stays declined (the buyer starts a new
+    payment from the shop); it was never 'accepted'."""
+    outcome = cache.get(_charged_key(str(payment.pk)))
+    if payment.status == payment.Status.FAILED or (
+        isinstance(outcome, str) and outcome.startswith("declined:")
+    ):
+        reason = outcome.split(":", 1)[1] if isinstance(outcome, str) else ""
+        return GatewayResult("declined", reason=reason or payment.failure_reason or "declined")
+    return GatewayResult("accepted")
+
+
 def three_ds_remember(payment_id: str, card: dict[str, str]) -> None:
     cache.set(_pending_3ds_key(payment_id), card, timeout=15 * 60)
 
@@ -252,7 +269,7 @@ _DECLINE_REASONS = {
 def _charge(payment: Payment, card: dict[str, str], behaviour: str) -> GatewayResult:
     """Take the money (once per payment) and schedule the merchant's callback."""
     if not charge_claim(str(payment.pk)):
-        return GatewayResult("accepted")
+        return _spent_result(payment)
     event_id = "evt_" + uuid.uuid4().hex
     if behaviour in _DECLINE_REASONS:
         reason = str(_DECLINE_REASONS[behaviour])
@@ -260,6 +277,7 @@ def _charge(payment: Payment, card: dict[str, str], behaviour: str) -> GatewayRe
             payment=payment, status="failed", event_id=event_id, card=card, reason=behaviour
         )
         callback_schedule(body=body)
+        _declined_remember(str(payment.pk), reason)
         return GatewayResult("declined", reason=reason)
     body = callback_body(payment=payment, status="succeeded", event_id=event_id, card=card)
     callback_schedule(
@@ -275,7 +293,7 @@ def gateway_charge(
 ) -> GatewayResult:
     """The card form's POST: validate, apply the phase's card rule, then charge."""
     if payment.status != payment.Status.CREATED or already_charged(str(payment.pk)):
-        return GatewayResult("accepted")
+        return _spent_result(payment)
     check = card_check(number=number, exp_month=exp_month, exp_year=exp_year, cvc=cvc, today=today)
     if not check.ok:
         return GatewayResult("refused", reason=check.reason, field=check.field)

@@ -239,6 +239,29 @@ def test_decline_keeps_order_payable_and_a_second_payment_succeeds(
     assert second.status == Payment.Status.SUCCEEDED
 
 
+@pytest.mark.parametrize("callback_first", [False, True])
+def test_a_declined_payment_posted_again_stays_declined(
+    client, order, gateway_outbox, django_capture_on_commit_callbacks, callback_first
+):
+    """The buyer re-submits the gateway form of a declined payment with a good
+    card (before or after its `failed` callback): the attempt is spent, so the
+    answer is declined again and no money moves; it was never 'accepted'."""
+    payment, _url = payment_start(order=order)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = pay_with_card(client, payment, "4000000000009995", json_client=True)
+    assert first.json()["status"] == "declined"
+    if callback_first:
+        [failed] = gateway_outbox.bodies("failed")
+        assert post_callback(client, failed).json() == {"result": "failed"}
+    gateway_outbox.clear()
+    again = pay_with_card(client, payment, PARTNER_VISA, json_client=True)
+    assert again.status_code == 422
+    assert again.json()["status"] == "declined"
+    assert gateway_outbox.bodies() == []
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING_PAYMENT
+
+
 def test_failed_after_succeeded_changes_nothing(
     client, order, gateway_outbox, django_capture_on_commit_callbacks
 ):
