@@ -5,8 +5,9 @@ the real waiting page does (DESIGN.md polling budget), and once admitted holds
 stock, orders, pays through the sandbox gateway and fetches the tickets.
 
 Waiting: the visitor learns its number once (from the join answer, or with one
-per-visitor status call after opening, spread over a few seconds, because
-numbers are given out by the shuffle at opening), then polls only the public
+per-visitor status call after the draw, spread over a window that grows with
+the crowd, because pre-queue numbers are given out by the shuffle a minute
+before the opening; static/js/queue.js waits the same way), then polls only the public
 state (`serving`, `rate_per_minute`; micro-cached by nginx), computes its own
 position, and asks for its own status only when `serving` has reached its
 number. Poll intervals grow with the estimated wait (a third of it, 1-60 s)
@@ -76,6 +77,12 @@ class Sale:
     # What POST holds/ takes as `event`: API.md shows `{event, ...}` without
     # saying slug or id; the slug unless told otherwise (onsale.py --hold-event-by).
     event_ref: str | int | None = None
+    # The pre-queue is drawn this long before the opening (QUEUE_DRAW_LEAD_SECONDS).
+    draw_lead: float = 0.0
+
+    @property
+    def draw_at(self) -> float:
+        return self.open_at - self.draw_lead
 
     @property
     def hold_event(self) -> str | int:
@@ -94,6 +101,7 @@ class Run:
     state_client: Client | None = None
     outcomes: Counter = field(default_factory=Counter)
     refusals: Counter = field(default_factory=Counter)  # 409s of POST holds/ by kind:code
+    plans: Counter = field(default_factory=Counter)  # what buyers did at the payment step
     tickets: int = 0
     buyers: int = 0
     walkaway_places: int = 0  # held by visitors who closed the tab: wait for expiry
@@ -243,7 +251,7 @@ async def wait_for_admission(run: Run, v: Visitor, joined: dict) -> str | None:
     if joined.get("state") in CLOSED_STATES:
         run.outcomes["room_closed"] += 1
         return None
-    asked_after_open = False
+    asked_after_draw = False
     while True:
         if run.stock_gone.is_set():
             run.outcomes["left_sold_out"] += 1
@@ -256,18 +264,19 @@ async def wait_for_admission(run: Run, v: Visitor, joined: dict) -> str | None:
             run.outcomes["room_closed"] += 1
             return None
         serving = state.get("serving")
-        until_open = run.sale.open_at - time.monotonic()
+        until_draw = run.sale.draw_at - time.monotonic()
+        drawn = until_draw <= 0 and state.get("state") != "prequeue"
         due = v.number is not None and isinstance(serving, int) and serving >= v.number
-        if (v.number is None and until_open <= 0 and not asked_after_open) or due:
+        if (v.number is None and drawn and not asked_after_draw) or due:
             if v.number is None:
-                # Numbers are drawn at opening: the page spreads its one status
+                # Numbers are drawn before opening: the page spreads its one status
                 # call over a window that grows with the crowd it sees in the
                 # public state (~1 s per 800 people in line, 5-45 s), so the
                 # draw does not bring every waiting page to Django at once.
                 crowd = state.get("tail") if isinstance(state.get("tail"), int) else 0
                 window = min(45.0, max(5.0, crowd / 800))
                 await asyncio.sleep(v.rng.uniform(0, window))
-                asked_after_open = True
+                asked_after_draw = True
             body = await my_status(run, v)
             if body.get("state") in CLOSED_STATES:
                 run.outcomes["room_closed"] += 1
@@ -279,7 +288,7 @@ async def wait_for_admission(run: Run, v: Visitor, joined: dict) -> str | None:
         ahead = v.number - serving if v.number is not None and isinstance(serving, int) else None
         rate = state.get("rate_per_minute") or 60
         interval = poll_interval(
-            v.rng, ahead=ahead, rate_per_minute=float(rate), until_open=until_open
+            v.rng, ahead=ahead, rate_per_minute=float(rate), until_open=until_draw
         )
         # Sleep, but leave at once when the sell-out is announced (the bench
         # stops when the stock is gone, not at the slowest poller's next look).
@@ -483,6 +492,23 @@ async def cancel(run: Run, v: Visitor, order_id) -> None:
     )
 
 
+async def start_payment(run: Run, v: Visitor, order: dict) -> dict | None:
+    """POST orders/{id}/payments/: the payment with its gateway redirect, or None."""
+    r = await run.client.request(
+        "POST",
+        f"{API}/orders/{order['id']}/payments/",
+        endpoint="payments.start",
+        cookies=v.cookies,
+        headers={**v.order_headers, "Idempotency-Key": _key()},
+        json_body={"provider": "sandbox", "return_url": f"/orders/{order.get('code', '')}/"},
+    )
+    payment = r.json() if r.status in (200, 201) else None
+    if not isinstance(payment, dict) or not payment.get("redirect_url"):
+        run.outcomes[f"payment_start_failed_{r.status}"] += 1
+        return None
+    return payment
+
+
 async def buy(run: Run, v: Visitor) -> None:
     quantity = v.rng.choices(QUANTITIES, weights=QUANTITY_WEIGHTS)[0]
     hold = await take_hold(run, v, quantity)
@@ -511,17 +537,9 @@ async def buy(run: Run, v: Visitor) -> None:
     if order.get("access_token"):  # the order's own link, for buyers without an account
         v.order_token = order["access_token"]
     plan = v.rng.choices(PAY_PLANS, weights=PAY_PLAN_WEIGHTS)[0]
-    r = await run.client.request(
-        "POST",
-        f"{API}/orders/{order['id']}/payments/",
-        endpoint="payments.start",
-        cookies=v.cookies,
-        headers={**v.order_headers, "Idempotency-Key": _key()},
-        json_body={"provider": "sandbox", "return_url": f"/orders/{order.get('code', '')}/"},
-    )
-    payment = r.json() if r.status in (200, 201) else None
-    if not isinstance(payment, dict) or not payment.get("redirect_url"):
-        run.outcomes[f"payment_start_failed_{r.status}"] += 1
+    run.plans[plan] += 1
+    payment = await start_payment(run, v, order)
+    if payment is None:
         await cancel(run, v, order["id"])
         return
     if plan == "abandon_walkaway":  # closed the tab: the hold expires on its own
@@ -540,7 +558,9 @@ async def buy(run: Run, v: Visitor) -> None:
     }[plan]
     result = await gateway_pay(run, v, payment["redirect_url"], first_card)
     if result == "declined" and plan == "decline_then_ok":
-        result = await gateway_pay(run, v, payment["redirect_url"], CARD_OK)
+        # The attempt is spent: back to the shop, a new payment, another card.
+        payment = await start_payment(run, v, order)
+        result = await gateway_pay(run, v, payment["redirect_url"], CARD_OK) if payment else "error"
     if result != "accepted":
         run.outcomes["payment_declined_gave_up" if result == "declined" else "gateway_error"] += 1
         await cancel(run, v, order["id"])

@@ -303,7 +303,11 @@ def gateway_form(h, k, q, pid):
 
 def gateway_pay(h, k, q, pid):
     card = h._body().get("card_number")
-    if card in DECLINED:
+    payment = k.payments[pid]
+    # A declined attempt is spent, as at the real sandbox gateway: posting
+    # the same payment again is declined again (the buyer starts a new one).
+    if card in DECLINED or payment.get("declined"):
+        payment["declined"] = True
         return h._send(422, {"status": "declined", "reason": "card declined"})
     json_client = "application/json" in h.headers.get("Accept", "")
     if card == THREE_DS:

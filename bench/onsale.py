@@ -116,7 +116,9 @@ if room is None:
     room = queue_services.room_create(event=event, **changes)
 else:
     room = queue_services.room_update(room=room, changes=changes)
+from django.conf import settings
 print("BENCH_EVENT=" + json.dumps({"id": event.id, "slug": event.slug, "capacity": places(event),
+                                   "draw_lead": settings.QUEUE_DRAW_LEAD_SECONDS,
                                    "room": {k: str(v) for k, v in changes.items()}}))
 """
 # Seconds from preparing the sale until the web processes answer (the
@@ -311,6 +313,7 @@ def summarise(
         "errors_by_status": recorder.errors(),
         "outcomes": dict(sorted(run.outcomes.items())),
         "hold_refusals": dict(sorted(run.refusals.items())),
+        "payment_plans": dict(sorted(run.plans.items())),
         "walkaway_places": run.walkaway_places,
         "visitors_cancelled_at_limit": cancelled,
         "visitors_crashed": crashed,
@@ -452,6 +455,7 @@ def start_stack(args, tmp: Path, processes: Processes) -> tuple[dict, dict, str]
         # X-Forwarded-For (each simulated visitor has its own, see common.Jar).
         "TRUSTED_PROXY_COUNT": "1",
         "LOG_LEVEL": "WARNING",
+        "QUEUE_DRAW_LEAD_SECONDS": str(int(args.draw_lead)),
         # Ticket mails are not under test; printing thousands costs the worker.
         "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
     }
@@ -554,6 +558,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=None,
         help="waiting-room admission rate, buyers a minute (default 900: what this box sustains)",
     )
+    p.add_argument(
+        "--draw-lead",
+        type=float,
+        default=60,
+        help="seconds before the opening that the pre-queue is drawn (QUEUE_DRAW_LEAD_SECONDS)",
+    )
     p.add_argument("--max-active", type=int, default=2000, help="waiting-room active shoppers cap")
     p.add_argument("--noop-seconds", type=float, default=8)
     p.add_argument("--skip-noop", action="store_true", help="skip the no-op ceiling")
@@ -573,8 +583,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.prequeue is None:
         # Joins go through Django: leave ~1 s per 300 early visitors (40,000
-        # join in ~2 minutes, ~0.5 core of the two), at least 15 s.
-        args.prequeue = max(15.0, args.visitors / 300)
+        # join in ~2 minutes, ~0.5 core of the two), and at least 15 s of
+        # pre-queue before the draw.
+        args.prequeue = max(args.draw_lead + 15.0, args.visitors / 300)
     if args.admit_per_minute is None:
         # What this 2-core box sustains with everything on it (bench/README.md:
         # ~18 buyers/s saturates it; past that every request queues and the
@@ -617,6 +628,7 @@ def main(argv: list[str]) -> int:
                 capacity=event["capacity"],
                 open_at=event["open_at_monotonic"],
                 event_ref=event.get("id") if args.hold_event_by == "id" else None,
+                draw_lead=float(event.get("draw_lead") or 0),
             )
             log(f"{args.visitors} visitors for {sale.capacity} places, through {event['base_url']}")
             meter = CpuMeter()
