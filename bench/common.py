@@ -456,3 +456,43 @@ class CpuMeter:
             "by_part": {k: round(v, 1) for k, v in parts.most_common()},
             "other": round(max(0.0, busy1 - busy0 - accounted), 1),
         }
+
+
+# --- server-side latency ------------------------------------------------------------
+
+
+def server_latency(metrics_url: str) -> dict[str, dict]:
+    """Django's own request latency per view, from kassa_http_request_duration_seconds
+    at /metrics (all gunicorn workers): the time inside Django, without the
+    load driver's own delays or the wait in gunicorn's accept queue.
+
+    Quantiles are the upper bounds of the histogram buckets that hold them
+    ("p99 <= 0.15 s"), so they are never optimistic."""
+    with urllib.request.urlopen(metrics_url, timeout=10) as response:
+        return latency_from_metrics(response.read().decode())
+
+
+def latency_from_metrics(text: str) -> dict[str, dict]:
+    """server_latency's reading of a /metrics text."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    buckets: dict[str, dict[float, float]] = defaultdict(lambda: defaultdict(float))
+    for family in text_string_to_metric_families(text):
+        if family.name != "kassa_http_request_duration_seconds":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_bucket"):
+                view = f"{sample.labels['method']} {sample.labels['view']}"
+                buckets[view][float(sample.labels["le"])] += sample.value
+    out = {}
+    for view, cumulative in sorted(buckets.items()):
+        bounds = sorted(cumulative)
+        total = cumulative[math.inf] if math.inf in cumulative else cumulative[bounds[-1]]
+        if not total:
+            continue
+        row: dict = {"requests": int(total)}
+        for q in (50, 95, 99):
+            bound = next(b for b in bounds if cumulative[b] >= q / 100 * total)
+            row[f"p{q}_ms_at_most"] = None if bound == math.inf else round(bound * 1000)
+        out[view] = row
+    return out

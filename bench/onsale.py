@@ -65,6 +65,7 @@ from bench.common import (
     log,
     nginx_start,
     noop_ceiling,
+    server_latency,
     venv_bin,
     wait_http,
 )
@@ -393,6 +394,18 @@ def print_summary(result: dict) -> None:
             f"  {name:24} {e['requests']:>9} {e['rps']:>8} {e['p50']:>8} {e['p95']:>8} "
             f"{e['p99']:>8}  {e['statuses']}"
         )
+    if server := result.get("server_latency"):
+        print(
+            "\n  inside Django (from /metrics; bucket upper bounds, ms; no driver or "
+            "accept-queue delay):"
+        )
+        print(f"  {'view':40} {'requests':>9} {'p50 <=':>7} {'p95 <=':>7} {'p99 <=':>7}")
+        for view, row in server.items():
+            if row["requests"] >= 100:
+                print(
+                    f"  {view[:40]:40} {row['requests']:>9} {row['p50_ms_at_most']!s:>7} "
+                    f"{row['p95_ms_at_most']!s:>7} {row['p99_ms_at_most']!s:>7}"
+                )
     print(f"\n  errors by status: {result['errors_by_status'] or 'none'}")
     print(f"  outcomes: {result['outcomes']}")
     print(f"  hold refusals (409, kind:code): {result.get('hold_refusals') or 'none'}")
@@ -490,6 +503,7 @@ def start_stack(args, tmp: Path, processes: Processes) -> tuple[dict, dict, str]
     event = json.loads(out.split("BENCH_EVENT=", 1)[1].splitlines()[0])
     event["open_at_monotonic"] = time.monotonic() + (opens_at - datetime.now(UTC).timestamp())
     event["base_url"] = base
+    event["metrics_url"] = f"http://127.0.0.1:{web_port}/metrics"
     processes.start(
         "web", gunicorn_argv("ticketing.wsgi", port=web_port, workers=args.workers), env=env
     )
@@ -646,6 +660,11 @@ def main(argv: list[str]) -> int:
                 )
             )
             result["cpu"] = meter.stop()
+            if event.get("metrics_url"):
+                try:
+                    result["server_latency"] = server_latency(event["metrics_url"])
+                except Exception as exc:  # diagnostics must never hide the audit
+                    log(f"reading /metrics failed: {exc!r}")
             if dead := processes.dead():
                 log(f"died during the run: {', '.join(dead)} (logs in {tmp})")
             result.update(extra)

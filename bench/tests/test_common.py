@@ -125,3 +125,32 @@ def test_chart_is_written_as_png(tmp_path):
     }
     chart(result, tmp_path / "c.png")
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_server_latency_reads_bucket_upper_bounds_from_metrics():
+    from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
+    from bench.common import latency_from_metrics
+    from ticketing.metrics import LATENCY_BUCKETS
+
+    registry = CollectorRegistry()
+    latency = Histogram(
+        "kassa_http_request_duration_seconds",
+        "test",
+        ["view", "method", "status"],
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+    for _ in range(97):
+        latency.labels(view="holds", method="POST", status="2xx").observe(0.02)
+    for _ in range(3):  # the slowest 3 %, two of them refusals
+        latency.labels(view="holds", method="POST", status="4xx").observe(0.2)
+    latency.labels(view="health", method="GET", status="2xx").observe(20)
+    out = latency_from_metrics(generate_latest(registry).decode())
+    assert out["POST holds"] == {
+        "requests": 100,
+        "p50_ms_at_most": 25,
+        "p95_ms_at_most": 25,
+        "p99_ms_at_most": 250,
+    }
+    assert out["GET health"]["p50_ms_at_most"] is None  # past the last bucket
