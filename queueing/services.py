@@ -186,7 +186,7 @@ def room_push(*, room: WaitingRoom) -> None:
     st_key = state.keys(room.pk)["st"]
     r = state.conn()
     r.hset(st_key, mapping=_config(room, (r.hget(st_key, "guard") or b"0").decode()))
-    if time.time() < room.sale_opens_at.timestamp():
+    if time.time() < draw_at(room):
         state.reopen_pre(room.pk)  # the sale was moved later (see state.REOPEN_PRE)
     selectors.room_lookup_forget(slug=room.event.slug, event_id=room.event_id)
 
