@@ -222,6 +222,26 @@ async def hammer(base_url: str, path: str, *, seconds: float, concurrency: int =
 # --- processes --------------------------------------------------------------
 
 
+def django_in_process():
+    """Django in this process for an in-process benchmark: the embedded
+    Postgres/Redis unless the URLs are set, the settings, the per-IP API
+    budget lifted (every request of these benches comes from 127.0.0.1, so it
+    would measure the throttle: 429s), migrations, django.setup(). Returns the
+    launcher's Services, to stop at the end."""
+    from ticketing.launcher import ensure_services
+
+    services = ensure_services()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
+    os.environ.setdefault("API_THROTTLE_ANON", "1000000/min")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True
+    )
+    import django
+
+    django.setup()
+    return services
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

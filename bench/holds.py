@@ -43,19 +43,6 @@ REQUEST_TIMEOUT = 30.0
 # --- setup -----------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def django_setup() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
-    import django
-
-    django.setup()
-
-
 def make_event(seats: int, standing: int) -> tuple[int, str, list[int], int]:
     """A fresh event: `seats` seats in rows of 50 (front rows best) + a standing area."""
     from django.utils import timezone
@@ -322,17 +309,12 @@ def main() -> int:
     parser.add_argument("--deadline", type=float, default=180.0, help="seconds per phase")
     args = parser.parse_args()
 
-    from ticketing.launcher import DATA, ensure_services
+    from bench.common import django_in_process, free_port
+    from ticketing.launcher import DATA
 
-    services = ensure_services()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
-    # Every buyer process calls from 127.0.0.1: with the per-IP site budget
-    # most hold requests would be 429s and the run would measure the throttle.
-    os.environ.setdefault("API_THROTTLE_ANON", "1000000/min")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True
-    )
-    django_setup()
+    # Every buyer process calls from 127.0.0.1: django_in_process lifts the
+    # per-IP budget, else most hold requests would be 429s.
+    services = django_in_process()
     from django.db import connections
 
     event_id, slug, seat_ids, _ = make_event(args.seats, standing=200)

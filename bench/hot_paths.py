@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -42,18 +40,9 @@ def main() -> int:
     parser.add_argument("--show-sql", action="store_true", help="print the SQL of each path")
     args = parser.parse_args()
 
-    from ticketing.launcher import ensure_services
+    from bench.common import django_in_process
 
-    services = ensure_services()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
-    # Every request comes from 127.0.0.1: the per-IP budget would turn them into 429s.
-    os.environ.setdefault("API_THROTTLE_ANON", "1000000/min")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True
-    )
-    import django
-
-    django.setup()
+    services = django_in_process()
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
