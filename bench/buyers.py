@@ -135,14 +135,14 @@ class Visitor:
 
 
 def poll_interval(
-    rng: random.Random, *, ahead: float | None, rate_per_minute: float, until_open: float
+    rng: random.Random, *, ahead: float | None, rate_per_minute: float, until_draw: float
 ) -> float:
     """Seconds until the next public-state poll: a third of the expected wait,
-    between 1 and 60 s (before opening: every 60 s, and at the opening), ±20 %."""
-    if until_open > 0:
-        # The page knows when the sale opens: it only looks once a minute for
-        # a change of plan, and wakes at the opening itself.
-        base = min(60.0, until_open) if until_open > 1 else 1.0
+    between 1 and 60 s (before the draw: every 60 s, and at the draw), ±20 %."""
+    if until_draw > 0:
+        # The page knows when the pre-queue is drawn: it only looks once a
+        # minute for a change of plan, and wakes at the draw itself.
+        base = min(60.0, until_draw) if until_draw > 1 else 1.0
     elif ahead is None:
         base = 2.0
     else:
@@ -288,7 +288,7 @@ async def wait_for_admission(run: Run, v: Visitor, joined: dict) -> str | None:
         ahead = v.number - serving if v.number is not None and isinstance(serving, int) else None
         rate = state.get("rate_per_minute") or 60
         interval = poll_interval(
-            v.rng, ahead=ahead, rate_per_minute=float(rate), until_open=until_draw
+            v.rng, ahead=ahead, rate_per_minute=float(rate), until_draw=until_draw
         )
         # Sleep, but leave at once when the sell-out is announced (the bench
         # stops when the stock is gone, not at the slowest poller's next look).

@@ -339,8 +339,7 @@ class EventAvailabilityApi(APIView):
         # the event, tiers, sections and seats queries. Unknown events and
         # sections are never cached (they raise below).
         sale = sale_snapshot(slug)
-        key = availability_body_key(sale.event.pk, section_id) if sale else None
-        body = cache.get(key) if key else None
+        body = cache.get(availability_body_key(sale.event.pk, section_id)) if sale else None
         if body is None:
             event = event_detail(slug)
             body = dict(

@@ -109,7 +109,7 @@ def availability_body_key(event_id: int, section_id: int | None) -> str:
 def event_availability_forget(*, event_id: int) -> None:
     """Drop the cached availability and API answers (tests; or after staff changes)."""
     cache.delete(_availability_key(event_id))
-    cache.delete_pattern(availability_body_key(event_id, None).rsplit(":", 1)[0] + ":*")
+    cache.delete_pattern(f"{_availability_key(event_id)}:body:*")
 
 
 def section_of_event(*, event: Event, section_id: int) -> Section:

@@ -54,13 +54,13 @@ def test_pick_adjacent_finds_side_by_side_available_seats():
 
 def test_polling_grows_with_the_wait_and_stays_bounded():
     rng = random.Random(1)
-    near = buyers.poll_interval(rng, ahead=10, rate_per_minute=3000, until_open=0)
-    far = buyers.poll_interval(rng, ahead=20000, rate_per_minute=3000, until_open=0)
+    near = buyers.poll_interval(rng, ahead=10, rate_per_minute=3000, until_draw=0)
+    far = buyers.poll_interval(rng, ahead=20000, rate_per_minute=3000, until_draw=0)
     assert 0.8 <= near <= 1.2 and 48 <= far <= 72
-    assert 1.6 <= buyers.poll_interval(rng, ahead=None, rate_per_minute=0, until_open=0) <= 2.4
-    # Before opening: a look every ~60 s, and a wake-up at the opening itself.
-    assert 48 <= buyers.poll_interval(rng, ahead=None, rate_per_minute=60, until_open=600) <= 72
-    assert 4 <= buyers.poll_interval(rng, ahead=None, rate_per_minute=60, until_open=5) <= 6
+    assert 1.6 <= buyers.poll_interval(rng, ahead=None, rate_per_minute=0, until_draw=0) <= 2.4
+    # Before the draw: a look every ~60 s, and a wake-up at the draw itself.
+    assert 48 <= buyers.poll_interval(rng, ahead=None, rate_per_minute=60, until_draw=600) <= 72
+    assert 4 <= buyers.poll_interval(rng, ahead=None, rate_per_minute=60, until_draw=5) <= 6
 
 
 def test_most_visitors_arrive_before_opening():
