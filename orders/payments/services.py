@@ -36,11 +36,6 @@ from ticketing import metrics
 logger = logging.getLogger(__name__)
 
 
-def _lock_hold(hold_id_query) -> Hold | None:
-    """Lock the Hold row named by a one-value subquery: first in every order write."""
-    return Hold.objects.select_for_update().filter(pk=Subquery(hold_id_query)).first()
-
-
 def _extend_hold_once(order: Order) -> bool:
     """Give the buyer time to type a card: once per hold, capped from its creation.
 
@@ -90,7 +85,7 @@ def payment_start(
     """
     gateway = provider_get(provider)
     with transaction.atomic():
-        hold = _lock_hold(Order.objects.filter(pk=order.pk).values("hold_id")[:1])
+        hold = Hold.objects.select_for_update().get(pk=order.hold_id)  # never changes
         order = Order.objects.select_for_update().get(pk=order.pk)
         order.hold = hold
         if order.status != Order.Status.PENDING_PAYMENT:
@@ -291,16 +286,10 @@ def payment_callback_handle(*, provider: str, event: CallbackEvent) -> str:
         # The hold is found through payment and order in the locking query
         # itself (no read before the transaction), then the order is locked.
         payment_order = Payment.objects.filter(pk=event.payment_id, provider=provider)
-        hold = _lock_hold(
-            Order.objects.filter(pk=Subquery(payment_order.values("order_id")[:1])).values(
-                "hold_id"
-            )[:1]
-        )
-        order = (
-            Order.objects.select_for_update()
-            .filter(pk=Subquery(payment_order.values("order_id")[:1]))
-            .first()
-        )
+        order_id = Subquery(payment_order.values("order_id")[:1])
+        hold_id = Subquery(Order.objects.filter(pk=order_id).values("hold_id")[:1])
+        hold = Hold.objects.select_for_update().filter(pk=hold_id).first()
+        order = Order.objects.select_for_update().filter(pk=order_id).first()
         if hold is None or order is None:
             raise PaymentNotFound()
         order.hold = hold
