@@ -135,6 +135,10 @@ class Order(models.Model):
     email = models.EmailField()
     name = models.CharField(max_length=200)
     phone = models.CharField(max_length=20, blank=True)
+    # The language the buyer ordered in: the ticket e-mail is written in it.
+    language = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING_PAYMENT)
     quantity = models.PositiveIntegerField()
     total = models.DecimalField(max_digits=12, decimal_places=2)

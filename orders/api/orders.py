@@ -74,6 +74,11 @@ class OrderCreateApi(APIView):
 
     @extend_schema(
         operation_id="order_create",
+        description=(
+            "Turns the buyer's hold into an order awaiting payment. The ticket e-mail "
+            "is written in the request's language (Accept-Language: ru, kk or en; "
+            "ru otherwise)."
+        ),
         request=OrderCreateIn,
         responses={
             201: OrderCreatedOut,
@@ -97,6 +102,7 @@ class OrderCreateApi(APIView):
             phone=d.get("phone", ""),
             buyer_ref=d.get("buyer_ref", ""),
             user=request.user if getattr(request.user, "is_authenticated", False) else None,
+            language=request.LANGUAGE_CODE,
         )
         return Response(order_body(order, with_token=True), status=status.HTTP_201_CREATED)
 

@@ -22,7 +22,7 @@ def order_confirmation_send(*, order_id: int) -> None:
             "event_seat__seat", "event_seat__section", "tier", "standing_area__section"
         ),
     }
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(order.language or settings.LANGUAGE_CODE):
         subject = _("Your tickets: %(event)s (order %(code)s)") % {
             "event": order.event.title,
             "code": order.code,

@@ -13,11 +13,12 @@ import uuid
 from typing import Any, NoReturn
 
 import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.selectors import Buyer
@@ -81,8 +82,12 @@ def order_create(
     phone: str = "",
     buyer_ref: str = "",
     user: Any = None,
+    language: str = "",
 ) -> Order:
     """Turn the buyer's active, unexpired hold into an order awaiting payment.
+
+    `language` is the buyer's (the request's) language; the ticket e-mail is
+    written in it. Unknown or empty falls back to LANGUAGE_CODE.
 
     `hold` is a Hold or its id. Errors: hold_not_found 404, forbidden 403
     (another buyer's hold), hold_expired 410, order_exists 409 (one order per
@@ -90,6 +95,7 @@ def order_create(
     release/sweep/second order waits and then sees the new state.
     """
     contact = contact_clean(email=email, name=name, phone=phone)
+    contact["language"] = order_language(language)
     hold_id = hold.pk if isinstance(hold, Hold) else hold
     for _attempt in range(5):
         try:
@@ -101,6 +107,14 @@ def order_create(
             if "hold_id" in str(exc):
                 raise OrderExists() from exc
     raise RuntimeError("could not draw a unique order code in 5 attempts")
+
+
+def order_language(language: str) -> str:
+    """One of settings.LANGUAGES for a requested language code ("en-GB" -> "en")."""
+    try:
+        return translation.get_supported_language_variant(language or settings.LANGUAGE_CODE)
+    except LookupError:
+        return settings.LANGUAGE_CODE
 
 
 # Converts the buyer's live hold in one statement (the row lock of an UPDATE

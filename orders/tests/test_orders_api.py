@@ -165,6 +165,23 @@ def test_order_create_read_and_cancel(client, event):
     assert (twice.status_code, twice.json()["error"]["code"]) == (409, "order_not_cancellable")
 
 
+@pytest.mark.parametrize(
+    ("accept", "language"), [("kk", "kk"), ("en-GB,en;q=0.9", "en"), ("de", "ru"), ("", "ru")]
+)
+def test_order_takes_the_language_of_the_request(client, event, accept, language):
+    hold = client.post(
+        "/api/v1/holds/", {"event": event.slug, "seats": seat_ids(event)[:1]}, format="json"
+    ).json()
+    created = client.post(
+        "/api/v1/orders/",
+        {"hold": hold["id"], **CONTACT},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE=accept,
+    )
+    assert created.status_code == 201, created.content
+    assert Order.objects.get(pk=created.json()["id"]).language == language
+
+
 def test_order_errors(client, event):
     hold = client.post(
         "/api/v1/holds/", {"event": event.slug, "seats": seat_ids(event)[:1]}, format="json"

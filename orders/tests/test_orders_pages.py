@@ -78,6 +78,15 @@ def test_contact_form_shows_clear_errors_then_creates_the_order(browser_client, 
     assert good["Location"] == f"/orders/{order.code}/pay/"
     # Back on the checkout page (double submit, back button): straight to payment.
     assert browser_client.get(url)["Location"] == f"/orders/{order.code}/pay/"
+    assert order.language == "ru"  # the site's default
+
+
+def test_the_order_remembers_the_language_the_buyer_chose(browser_client, event):
+    browser_client.post("/i18n/setlang/", {"language": "kk"})
+    take_seats(browser_client, event, seat_ids(event)[:1])
+    hold = Hold.objects.get()
+    browser_client.post(f"/checkout/{hold.pk}/", {"email": "a@example.kz", "name": "Aigerim"})
+    assert Order.objects.get().language == "kk"
 
 
 def test_release_button_frees_the_seats(browser_client, event):

@@ -93,6 +93,24 @@ def test_success_sells_seats_issues_tickets_and_mails_the_buyer(
     assert {"payment.started", "payment.succeeded", "order.paid"} <= actions
 
 
+@pytest.mark.parametrize(
+    ("language", "subject", "body"),
+    [
+        ("ru", "Ваши билеты: ", "Ваши билеты с QR-кодами"),  # noqa: RUF001
+        ("kk", "Сіздің билеттеріңіз: ", "QR-кодтары бар билеттеріңіз"),  # noqa: RUF001
+        ("en", "Your tickets: ", "Your tickets with QR codes"),
+    ],
+)
+def test_the_ticket_mail_is_written_in_the_buyers_language(
+    client, order, gateway_outbox, django_capture_on_commit_callbacks, language, subject, body
+):
+    Order.objects.filter(pk=order.pk).update(language=language)
+    _paid_via_gateway(client, order, gateway_outbox, django_capture_on_commit_callbacks)
+    (message,) = mail.outbox
+    assert message.subject.startswith(subject), message.subject
+    assert body in message.alternatives[0][0]
+
+
 def test_full_card_number_is_never_stored(
     client, order, gateway_outbox, django_capture_on_commit_callbacks
 ):

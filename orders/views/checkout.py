@@ -120,7 +120,7 @@ def checkout(request: HttpRequest, hold_id) -> HttpResponse:
             order = order_create(
                 hold=hold, buyer=buyer_identity(request),
                 user=request.user if request.user.is_authenticated else None,
-                **form.cleaned_data,
+                language=request.LANGUAGE_CODE, **form.cleaned_data,
             )  # fmt: skip
             return redirect(pay_url(order))
         except OrderExists:
