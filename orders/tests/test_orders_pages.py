@@ -82,6 +82,10 @@ def test_contact_form_shows_clear_errors_then_creates_the_order(browser_client, 
 
 
 def test_the_order_remembers_the_language_the_buyer_chose(browser_client, event):
+    page = browser_client.get(f"/e/{event.slug}/").content.decode()
+    # Each language is offered by its own name, so a reader of any finds it.
+    for code, name in (("ru", "Русский"), ("kk", "Қазақ"), ("en", "English")):
+        assert f'<option value="{code}" lang="{code}"' in page and f">{name}</option>" in page
     browser_client.post("/i18n/setlang/", {"language": "kk"})
     take_seats(browser_client, event, seat_ids(event)[:1])
     hold = Hold.objects.get()
