@@ -20,6 +20,23 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class RoutineTaskFilter(logging.Filter):
+    """Drops Celery's own below-WARNING lines about the routine tasks given
+    (beat "Sending due task", worker "received" / "succeeded"): the admission
+    tick runs every second and would otherwise write three lines a second.
+    Their warnings and errors, and the tasks' own log lines, still pass."""
+
+    def __init__(self, tasks=()) -> None:
+        super().__init__()
+        self.tasks = tuple(tasks)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING or not record.name.startswith("celery"):
+            return True
+        message = record.getMessage()
+        return not any(task in message for task in self.tasks)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {

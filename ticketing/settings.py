@@ -304,6 +304,12 @@ MIDDLEWARE = ["ticketing.metrics.MetricsMiddleware", *MIDDLEWARE]
 # admission tick waited ~20 s and the room admitted in steps.
 # The ticks queue is "<CELERY_QUEUE>-ticks" (ticketing.celery.route_ticks).
 CELERY_TICKS_TASKS = ("queueing.tasks.admission_tick", "orders.tasks.sweep_expired_holds")
+# Celery's routine lines about these (three a second for the tick) stay out of the logs.
+LOGGING["filters"]["routine_tasks"] = {
+    "()": "ticketing.logging.RoutineTaskFilter",
+    "tasks": CELERY_TICKS_TASKS,
+}
+LOGGING["handlers"]["stdout"]["filters"].append("routine_tasks")
 CELERY_TASK_ROUTES = ("ticketing.celery.route_ticks",)
 # A late sweep is covered by the next one: drop it rather than pile them up.
 CELERY_BEAT_SCHEDULE["orders.sweep_expired_holds"]["options"] = {
