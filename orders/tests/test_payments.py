@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -109,6 +109,26 @@ def test_the_ticket_mail_is_written_in_the_buyers_language(
     (message,) = mail.outbox
     assert message.subject.startswith(subject), message.subject
     assert body in message.alternatives[0][0]
+
+
+def test_the_ticket_mail_says_when_and_where_in_the_events_time_zone(
+    client, order, gateway_outbox, django_capture_on_commit_callbacks
+):
+    event = order.event
+    # 14:30 UTC is 19:30 in Almaty (UTC+5); doors an hour earlier.
+    event.starts_at = datetime(2027, 7, 10, 14, 30, tzinfo=UTC)
+    event.doors_at = event.starts_at - timedelta(hours=1)
+    event.save()
+    venue = event.venue
+    venue.address, venue.city = "Satpaev St 29/3", "Almaty"
+    venue.save()
+    Order.objects.filter(pk=order.pk).update(language="en")
+    _paid_via_gateway(client, order, gateway_outbox, django_capture_on_commit_callbacks)
+    (message,) = mail.outbox
+    for text in (message.body, message.alternatives[0][0]):
+        assert "10 July 2027, 19:30" in text and "doors 18:30" in text
+        assert "(Asia/Almaty)" in text
+        assert f"{venue.name}, Satpaev St 29/3, Almaty" in text
 
 
 def test_full_card_number_is_never_stored(
