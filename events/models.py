@@ -24,6 +24,11 @@ class Venue(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def address_line(self) -> str:
+        """Name, address, city: where to go, on one line."""
+        return ", ".join(part for part in (self.name, self.address, self.city) if part)
+
 
 class Section(models.Model):
     class Kind(models.TextChoices):

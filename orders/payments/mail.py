@@ -15,11 +15,8 @@ def order_confirmation_send(*, order_id: int) -> None:
     order = Order.objects.select_related("event__venue").get(pk=order_id)
     if order.status != Order.Status.PAID:
         return
-    venue = order.event.venue
     context = {
         "order": order,
-        # When and where, so the e-mail alone gets the buyer to the right door.
-        "venue_line": ", ".join(part for part in (venue.name, venue.address, venue.city) if part),
         "order_url": settings.SITE_URL + order.get_absolute_url(),
         "tickets": order.tickets.select_related(
             "event_seat__seat", "event_seat__section", "tier", "standing_area__section"

@@ -89,9 +89,17 @@ def test_qr_is_svg():
 
 
 def test_order_page_shows_tickets_with_qr(client, paid_order):
-    response = client.get(paid_order.get_absolute_url())
+    event, venue = paid_order.event, paid_order.event.venue
+    event.starts_at = datetime(2027, 7, 10, 14, 30, tzinfo=UTC)  # 19:30 in Almaty
+    event.save()
+    venue.address, venue.city = "Satpaev St 29/3", "Almaty"
+    venue.save()
+    response = client.get(paid_order.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     body = response.content.decode()
+    # When and where, in the event's time zone: the page is what the buyer shows at the gate.
+    assert "10 July 2027, 19:30 (Asia/Almaty)" in body
+    assert f"{venue.name}, Satpaev St 29/3, Almaty" in body
     for ticket in paid_order.tickets.all():
         assert ticket.code in body
         svg_url = f"/orders/{paid_order.code}/tickets/{ticket.code}.svg"
