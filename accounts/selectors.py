@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 WEB_CHANNEL = "web"
 
@@ -56,14 +56,18 @@ def orders_for_user(user) -> QuerySet:
     (`Order.user`); attaching guest orders by verified e-mail/phone is done
     at sign-in by the orders side.
     """
-    from orders.models import Order
+    from orders.models import Order, Ticket
+    from orders.payments.selectors import TICKET_PLACE
 
     if user is None or not user.is_authenticated:
         return Order.objects.none()
+    tickets = Prefetch(
+        "tickets", queryset=Ticket.objects.select_related(*TICKET_PLACE).order_by("id")
+    )
     return (
         Order.objects.filter(user=user)
-        .select_related("event")
-        .prefetch_related("tickets")
+        .select_related("event__venue")
+        .prefetch_related(tickets)
         .order_by("-created_at", "-id")
     )
 

@@ -206,6 +206,8 @@ def test_my_tickets_lists_only_my_orders_with_their_tickets(client, post, sms_co
     assert response.status_code == 200
     body = response.content.decode()
     assert "MINE01" in body and "TICKETMINE01" in body and "Big Concert" in body
+    # Where to go and which place: the venue, and the ticket's section and tier.
+    assert "Arena" in body and "Fan zone (Fan)" in body
     assert "THEIRS" not in body
     assert "<svg" in body  # the ticket's QR
 

@@ -9,6 +9,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from orders.models import Order
+from orders.payments.selectors import order_tickets
 
 
 def order_confirmation_send(*, order_id: int) -> None:
@@ -18,9 +19,7 @@ def order_confirmation_send(*, order_id: int) -> None:
     context = {
         "order": order,
         "order_url": settings.SITE_URL + order.get_absolute_url(),
-        "tickets": order.tickets.select_related(
-            "event_seat__seat", "event_seat__section", "tier", "standing_area__section"
-        ),
+        "tickets": order_tickets(order),
     }
     with translation.override(order.language or settings.LANGUAGE_CODE):
         subject = _("Your tickets: %(event)s (order %(code)s)") % {

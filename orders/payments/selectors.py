@@ -29,10 +29,12 @@ def order_for_buyer(request, *, token: str | None, pk: int | None = None, code: 
     return order
 
 
+# What describing a ticket's place reads (orders/_ticket_place.txt, tickets.ticket_describe).
+TICKET_PLACE = ("event_seat__seat", "event_seat__section", "standing_area__section", "tier")
+
+
 def order_tickets(order: Order):
-    return order.tickets.select_related(
-        "event_seat__seat", "event_seat__section", "standing_area__section", "tier"
-    ).order_by("id")
+    return order.tickets.select_related(*TICKET_PLACE).order_by("id")
 
 
 def order_last_payment(order: Order) -> Payment | None:
