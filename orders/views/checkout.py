@@ -97,7 +97,7 @@ def hold_create_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _own_hold(request: HttpRequest, hold_id) -> Hold:
-    hold = Hold.objects.select_related("event").filter(pk=hold_id).first()
+    hold = Hold.objects.select_related("event__venue").filter(pk=hold_id).first()
     if hold is None or not hold_visible_to(hold=hold, buyer=buyer_identity(request)):
         raise Http404
     return hold
