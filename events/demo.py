@@ -53,7 +53,8 @@ def demo_spec(places: int | None = None) -> dict:
     if places and places != spec_places(spec):
         spec = spec_scaled(spec, places=places)
         spec["venue"] = {**spec["venue"], "slug": f"central-stadium-{places}"}
-    spec["venue"]["name"] = "Central Stadium, Almaty"
+    spec["venue"]["name"] = "Central Stadium"  # also when scaled
+    spec["venue"]["address"] = "29/3 Satpaev St"
     return spec
 
 
