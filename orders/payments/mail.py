@@ -21,7 +21,7 @@ def order_confirmation_send(*, order_id: int) -> None:
         "order_url": settings.SITE_URL + order.get_absolute_url(),
         "tickets": order_tickets(order),
     }
-    with translation.override(order.language or settings.LANGUAGE_CODE):
+    with translation.override(order.language):
         subject = _("Your tickets: %(event)s (order %(code)s)") % {
             "event": order.event.title,
             "code": order.code,

@@ -23,7 +23,7 @@ def order_readable_by(order: Order, request, *, token: str | None) -> bool:
 def order_for_buyer(request, *, token: str | None, pk: int | None = None, code: str | None = None):
     """The order if this request may see it, else OrderNotFound (never reveals existence)."""
     lookup = {"pk": pk} if pk is not None else {"code": code}
-    order = Order.objects.select_related("event__venue", "hold").filter(**lookup).first()
+    order = Order.objects.select_related("event", "hold").filter(**lookup).first()
     if order is None or not order_readable_by(order, request, token=token):
         raise OrderNotFound()
     return order
