@@ -5,6 +5,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ticketing.money import money_format
+
 
 class Venue(models.Model):
     name = models.CharField(_("name"), max_length=200)
@@ -134,7 +136,7 @@ class PriceTier(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.price} {self.event.currency})"
+        return f"{self.name} ({money_format(self.price, self.event.currency)})"
 
 
 class EventSeat(models.Model):

@@ -10,7 +10,6 @@ from itertools import pairwise
 from django.db.models import Min
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from events.exceptions import EventNotFound, SectionNotFound
@@ -23,6 +22,7 @@ from events.selectors import (
     section_of_event,
     section_seats,
 )
+from ticketing.money import money_format
 
 WEB_CHANNEL = "web"
 
@@ -147,7 +147,7 @@ def section_page(request: HttpRequest, slug: str, section_id: int) -> HttpRespon
     # Labels are built here, not with {% blocktranslate %} per seat in the
     # template: a 1,000-seat section renders several times faster.
     tier_text = {
-        pk: f" — {t.name}, {number_format(t.price, 0, force_grouping=True)} {event.currency}"
+        pk: f" — {t.name}, {money_format(t.price, event.currency)}"
         for pk, t in tiers.items()
     }
     seat_label = _("Row %(row)s, seat %(number)s")

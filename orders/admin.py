@@ -7,6 +7,7 @@ from orders.models import AuditEntry, Order, Payment, Ticket
 from orders.payments.services import order_refund
 from orders.services.orders import order_cancel
 from ticketing.errors import KassaError
+from ticketing.money import money_format
 
 
 class TicketInline(admin.TabularInline):
@@ -64,7 +65,7 @@ def cancel_orders(modeladmin, request, queryset):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["code", "event", "status", "email", "phone", "total", "currency", "created_at"]
+    list_display = ["code", "event", "status", "email", "phone", "total_amount", "created_at"]
     list_filter = ["status", "event", "channel"]
     search_fields = ["code", "email", "phone", "name"]
     date_hierarchy = "created_at"
@@ -97,6 +98,10 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    @admin.display(description="Total", ordering="total")
+    def total_amount(self, obj: Order) -> str:
+        return money_format(obj.total, obj.currency)
+
     @admin.display(description="Audit trail")
     def audit_trail(self, obj: Order):
         payment_ids = [str(pk) for pk in obj.payments.values_list("pk", flat=True)]
@@ -121,8 +126,7 @@ class PaymentAdmin(admin.ModelAdmin):
         "id",
         "order",
         "provider",
-        "amount",
-        "currency",
+        "amount_display",
         "status",
         "card_brand",
         "card_last4",
@@ -133,6 +137,10 @@ class PaymentAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Payment._meta.fields]
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj: Payment) -> str:
+        return money_format(obj.amount, obj.currency)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -38,7 +38,7 @@ def test_seats_from_the_event_page_lead_to_checkout_with_a_countdown(browser_cli
     # Without JS the expiry time shows, in the event's time zone.
     local = hold.expires_at.astimezone(ZoneInfo(event.time_zone)).strftime("%H:%M")
     assert local in html
-    assert "50000,00" in html  # ru is the default language
+    assert "50\u00a0000\u00a0₸" in html  # ru is the default language
     starts = event.starts_at.astimezone(ZoneInfo(event.time_zone)).strftime("%H:%M")
     assert f"{starts} ({event.time_zone})" in html and event.venue.name in html
 
