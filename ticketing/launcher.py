@@ -110,8 +110,17 @@ def _start_redis() -> tuple[subprocess.Popen | None, Path]:
             "--unixsocket", str(sock),
             "--unixsocketperm", "700",
             "--dir", str(rdir),
-            "--save", "60 100",
-            "--appendonly", "no",
+            # Each word its own argument: redis quotes an argument holding a
+            # space, and "60 100" as one became `save ""` (no snapshots at all).
+            "--save", "60", "100",
+            # Redis is also the Celery broker: a queued callback, refund or mail
+            # lives only there until a worker takes it. A snapshot every minute
+            # loses up to a minute of them on a crash; the append-only file
+            # synced every second loses at most about a second, at the cost of
+            # one fsync a second (joins and ticks write far less than a disk
+            # takes). The RDB snapshot stays as the compact restart point.
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
             "--maxclients", "10000",
             "--logfile", str(rdir / "redis.log"),
         ],
@@ -163,32 +172,158 @@ def _manage(*args: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=True, cwd=ROOT)
 
 
-def _wait_ready(url: str, procs: list[subprocess.Popen], timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in procs):
-            return False
+def _exit_text(code: int) -> str:
+    if code < 0:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own http URL
-                if response.status == 200:
-                    return True
-        except OSError:
+            return f"code {code} ({signal.Signals(-code).name})"
+        except ValueError:
             pass
-        time.sleep(0.3)
-    return False
+    return f"code {code}"
 
 
-def _terminate(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for proc in procs:
+def _signal_group(pid: int, signum: int) -> None:
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is gone already
+
+
+@dataclass
+class _Child:
+    name: str
+    command: list[str]
+    proc: subprocess.Popen | None = None
+    started_at: float = 0.0
+    exits_in_a_row: int = 0  # exits without having stayed up `stable_after`
+    restart_at: float | None = None
+
+
+class Supervisor:
+    """Keeps named commands running, as `make run` needs: one crashed process
+    must not stop the sale.
+
+    A child that exits is started again after a back-off that doubles with each
+    exit in a row (`min_delay`, 2x, 4x ... at most `max_delay`), so a process
+    that cannot start does not spin; once a child has stayed up `stable_after`
+    seconds its next exit starts the back-off over. Each child leads its own
+    process group: Ctrl-C reaches only the launcher, and stopping a child (or
+    tidying up after a dead one) reaches what it started too, such as
+    gunicorn's and Celery's own worker processes.
+    """
+
+    def __init__(
+        self,
+        commands: dict[str, list[str]],
+        *,
+        cwd: Path = ROOT,
+        min_delay: float = 1.0,
+        max_delay: float = 30.0,
+        stable_after: float = 60.0,
+        say=log,
+    ) -> None:
+        self.children = {name: _Child(name, list(cmd)) for name, cmd in commands.items()}
+        self.cwd = cwd
+        self.min_delay = min_delay
+        self.max_delay = max_delay
+        self.stable_after = stable_after
+        self.say = say
+
+    def start(self) -> None:
+        for child in self.children.values():
+            self._spawn(child, time.monotonic())
+
+    def _spawn(self, child: _Child, now: float) -> None:
+        child.restart_at = None
+        child.started_at = now
         try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            child.proc = subprocess.Popen(child.command, cwd=self.cwd, start_new_session=True)
+        except OSError as exc:  # say the binary is missing: retried like a crash
+            self.say(f"{child.name} could not start: {exc}")
+            child.proc = None
+            self._schedule(child, now)
+
+    def _schedule(self, child: _Child, now: float) -> float:
+        if now - child.started_at >= self.stable_after:
+            child.exits_in_a_row = 0
+        delay = min(self.max_delay, self.min_delay * 2**child.exits_in_a_row)
+        child.exits_in_a_row += 1
+        child.restart_at = now + delay
+        return delay
+
+    def poll(self) -> None:
+        """Notice exited children and start those whose back-off is over."""
+        now = time.monotonic()
+        for child in self.children.values():
+            if child.proc is not None and (code := child.proc.poll()) is not None:
+                # Whatever the dead leader started (gunicorn's workers holding
+                # the port) would block its successor: end it.
+                _signal_group(child.proc.pid, signal.SIGKILL)
+                child.proc = None
+                uptime = now - child.started_at
+                delay = self._schedule(child, now)
+                self.say(
+                    f"{child.name} exited with {_exit_text(code)} after {uptime:.1f} s;"
+                    f" restarting it in {delay:g} s"
+                )
+            elif child.proc is None and child.restart_at is not None and now >= child.restart_at:
+                self.say(f"restarting {child.name}")
+                self._spawn(child, now)
+
+    def pids(self) -> dict[str, int]:
+        return {c.name: c.proc.pid for c in self.children.values() if c.proc is not None}
+
+    def stop(self, timeout: float = 15) -> None:
+        """SIGTERM every child's group, SIGKILL what is still there after `timeout`."""
+        running = [c.proc for c in self.children.values() if c.proc is not None]
+        for child in self.children.values():
+            child.proc = child.restart_at = None
+        for proc in running:
+            if proc.poll() is None:
+                _signal_group(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in running:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            _signal_group(proc.pid, signal.SIGKILL)  # what it started and left behind
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own http URL
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def supervise(supervisor: Supervisor, *, ready_url: str | None = None, on_ready=None) -> int:
+    """Run the supervisor's children until SIGINT or SIGTERM reaches this
+    process, then stop them all. `on_ready` is called once `ready_url` first
+    answers 200 (the banner)."""
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        supervisor.start()
+        waiting_for_ready = ready_url is not None
+        while not stopping:
+            supervisor.poll()
+            if waiting_for_ready and _answers(ready_url):
+                waiting_for_ready = False
+                if on_ready is not None:
+                    on_ready()
+            time.sleep(0.3)
+        return 0
+    finally:
+        log("stopping")
+        supervisor.stop()
 
 
 def fresh_metrics_dir(path: Path) -> None:
@@ -224,17 +359,9 @@ def celery_workers(env, *, loglevel: str, concurrency: int) -> dict[str, list[st
 
 
 def run() -> int:
-    """Serve the demo on-sale: web, worker and beat in the foreground."""
+    """Serve the demo on-sale: web, workers and beat in the foreground, each
+    restarted when it dies (Supervisor); Ctrl-C stops everything."""
     services = ensure_services()
-    stopping = False
-
-    def on_signal(signum, frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    procs: list[subprocess.Popen] = []
     try:
         _manage("migrate", "--noinput", "-v", "0")
         _manage("collectstatic", "--noinput", "-v", "0")
@@ -255,26 +382,20 @@ def run() -> int:
             "beat": [_venv_bin("celery"), "-A", "ticketing", "beat", "-l", "INFO",
                      "--schedule", str(DATA / "celerybeat-schedule")],
         }  # fmt: skip
-        for command in commands.values():
-            # Own process groups: Ctrl-C reaches only the launcher, which then
-            # stops every child in order, so nothing is left behind.
-            procs.append(subprocess.Popen(command, cwd=ROOT, start_new_session=True))
         base = f"http://127.0.0.1:{port}"
-        if _wait_ready(f"{base}/readyz", procs):
-            staff = (DATA / "staff_login.txt").read_text().strip()
+
+        def banner() -> None:
+            # Called from inside the supervision loop: a missing file must not
+            # bring the running stack down.
+            login_file = DATA / "staff_login.txt"
+            staff = login_file.read_text().strip() if login_file.exists() else "see above"
             log(f"site      {base}/")
             log(f"admin     {base}/admin/   ({staff})")
             log(f"API docs  {base}/api/v1/docs/")
             log("Ctrl-C stops everything.")
-        while not stopping and all(p.poll() is None for p in procs):
-            time.sleep(0.3)
-        if not stopping:
-            log("a process exited; stopping the rest")
-            return 1
-        return 0
+
+        return supervise(Supervisor(commands), ready_url=f"{base}/readyz", on_ready=banner)
     finally:
-        log("stopping")
-        _terminate(procs)
         services.stop()
 
 
