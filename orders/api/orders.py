@@ -11,9 +11,9 @@ from accounts.selectors import buyer_identity
 from api.idempotency import idempotent
 from api.permissions import HasScope
 from orders.api.common import error
-from orders.exceptions import OrderNotFound
 from orders.models import Order
-from orders.services.orders import order_cancel, order_create, order_readable_by
+from orders.payments.selectors import order_for_buyer
+from orders.services.orders import order_cancel, order_create
 
 TOKEN_PARAMS = [
     OpenApiParameter("token", str, OpenApiParameter.QUERY, description="The order's access token."),
@@ -108,12 +108,8 @@ class OrderCreateApi(APIView):
 
 
 def readable_order(request, order_id: int) -> Order:
-    buyer = buyer_identity(request, buyer_ref=request.query_params.get("buyer_ref"))
     token = request.query_params.get("token") or request.headers.get("X-Order-Token")
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None or not order_readable_by(order=order, buyer=buyer, token=token):
-        raise OrderNotFound()
-    return order
+    return order_for_buyer(request, token=token, pk=order_id)
 
 
 class OrderDetailApi(APIView):

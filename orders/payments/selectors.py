@@ -1,30 +1,45 @@
-"""Reads for the buyer-facing payment and ticket pages/API."""
+"""Reads of orders for their buyers: the one access rule, and the buyer-facing pages/API."""
 
 from __future__ import annotations
 
 import hmac
 
-from api.permissions import partner_key
+from accounts.selectors import Buyer, buyer_identity
+from orders.api.holds import hold_items
+from orders.exceptions import OrderNotFound
 from orders.models import Order, Payment, Ticket
-from orders.payments.exceptions import OrderNotFound
 
 
-def order_readable_by(order: Order, request, *, token: str | None) -> bool:
-    """The order's buyer: its access token, its signed-in user, or the partner that made it."""
-    if token and hmac.compare_digest(token, order.access_token):
+def order_readable_by(*, order: Order, buyer: Buyer, token: str | None) -> bool:
+    """THE rule for every read of an order: its pages (order, pay, return), its
+    tickets and QR images, and the API's order, payment and ticket reads.
+
+    Readable by the order's token (the e-mail link), the signed-in account that
+    owns it, the partner whose key made it, or the device buyer that made it
+    (the buyer identity its hold was taken with, accounts.selectors.
+    buyer_identity): a guest goes from checkout to payment on the same device
+    without a token in the URL. Nobody else: another guest, another account,
+    another partner.
+    """
+    # Bytes: compare_digest refuses a str with non-ASCII characters (TypeError).
+    if token and hmac.compare_digest(token.encode(), order.access_token.encode()):
         return True
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and order.user_id == user.pk:
-        return True
-    key = partner_key(request) if hasattr(request, "auth") else None
-    return key is not None and order.partner_id is not None and key.partner_id == order.partner_id
+    if buyer.partner_id is not None:
+        return order.partner_id == buyer.partner_id
+    if buyer.user_id is not None:
+        return order.user_id == buyer.user_id
+    # A device key ("device:<signed id>") matches only orders made on that device.
+    return order.buyer_key == buyer.key
 
 
 def order_for_buyer(request, *, token: str | None, pk: int | None = None, code: str | None = None):
-    """The order if this request may see it, else OrderNotFound (never reveals existence)."""
+    """The order if this request may read it (order_readable_by), else
+    OrderNotFound: a refusal looks exactly like a missing order."""
     lookup = {"pk": pk} if pk is not None else {"code": code}
     order = Order.objects.select_related("event", "hold").filter(**lookup).first()
-    if order is None or not order_readable_by(order, request, token=token):
+    if order is None or not order_readable_by(
+        order=order, buyer=buyer_identity(request), token=token
+    ):
         raise OrderNotFound()
     return order
 
@@ -35,6 +50,15 @@ TICKET_PLACE = ("event_seat__seat", "event_seat__section", "standing_area__secti
 
 def order_tickets(order: Order):
     return order.tickets.select_related(*TICKET_PLACE).order_by("id")
+
+
+def order_places(order: Order) -> list[dict]:
+    """What an unpaid order is for: its hold's seats or standing places (section,
+    row, seat or quantity, tier, price), listed where the buyer pays. Tickets,
+    and so the order page's own list, exist only once it is paid."""
+    if order.status != Order.Status.PENDING_PAYMENT:
+        return []
+    return hold_items(order.hold)
 
 
 def order_last_payment(order: Order) -> Payment | None:

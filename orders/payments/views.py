@@ -7,9 +7,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from orders.exceptions import OrderNotFound
 from orders.models import Order, Payment
 from orders.payments import selectors
-from orders.payments.exceptions import OrderNotFound
 from orders.payments.services import payment_start
 from orders.tickets import qr_svg, rotating_qr_enabled, ticket_describe, ticket_qr_content
 from ticketing.errors import KassaError
@@ -28,16 +28,13 @@ def _order(request, code: str) -> Order:
 def pay_start(request, code: str):
     order = _order(request, code)
     if request.method == "GET" or order.status != Order.Status.PENDING_PAYMENT:
-        return render(request, "orders/pay_start.html", {"order": order})
+        context = {"order": order, "places": selectors.order_places(order)}
+        return render(request, "orders/pay_start.html", context)
     try:
         _payment, redirect_url = payment_start(order=order, actor_user=request.user)
     except KassaError as exc:
-        return render(
-            request,
-            "orders/pay_start.html",
-            {"order": order, "error": exc.message},
-            status=exc.status,
-        )
+        context = {"order": order, "places": selectors.order_places(order), "error": exc.message}
+        return render(request, "orders/pay_start.html", context, status=exc.status)
     return HttpResponseRedirect(redirect_url, status=303)
 
 

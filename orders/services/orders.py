@@ -234,17 +234,6 @@ def order_attach_guest_orders(
     return len(ids)
 
 
-def order_readable_by(*, order: Order, buyer: Buyer, token: str | None) -> bool:
-    """Whether this caller may read/cancel the order: its account, partner, buyer key or token."""
-    if token and secrets.compare_digest(token, order.access_token):
-        return True
-    if buyer.user_id is not None and order.user_id == buyer.user_id:
-        return True
-    if buyer.partner_id is not None:
-        return order.partner_id == buyer.partner_id
-    return order.buyer_key == buyer.key
-
-
 def hold_visible_to(*, hold: Hold, buyer: Buyer) -> bool:
     """A hold is seen only by the buyer that made it (or, for partners, the same partner)."""
     if buyer.partner_id is not None:

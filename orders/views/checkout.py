@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -104,10 +104,9 @@ def _own_hold(request: HttpRequest, hold_id) -> Hold:
 
 
 def pay_url(order: Order) -> str:
-    try:
-        return reverse("orders:pay_start", kwargs={"code": order.code})
-    except NoReverseMatch:  # the payments pages are merged separately
-        return f"/orders/{order.code}/pay/"
+    # No token in the URL: the device that made the order reads it
+    # (order_readable_by), and the token stays out of history and Referer.
+    return reverse("orders_payments:pay_start", kwargs={"code": order.code})
 
 
 def checkout(request: HttpRequest, hold_id) -> HttpResponse:
