@@ -75,6 +75,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_site_url() -> str:
+    """SITE_URL, else where this site listens: http://127.0.0.1:<PORT> (PORT
+    defaults to 8000), without a trailing slash.
+
+    E-mail links and payment callbacks are built from it: with `PORT=8201 make
+    run` and a SITE_URL fixed at :8000, every callback went to nobody and paid
+    orders expired. settings.py and the launcher's banner both read it here.
+    """
+    port = env_int("PORT", 8000, minimum=1)
+    return env_str("SITE_URL", f"http://127.0.0.1:{port}").rstrip("/")
+
+
 def env_choice(name: str, default: str, choices: list[str]) -> str:
     value = env_str(name, default)
     if value not in choices:

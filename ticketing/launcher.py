@@ -24,6 +24,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ticketing.env import env_site_url
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("KASSA_DATA_DIR", ROOT / ".data")).resolve()
 # pgserver keeps its lock file in the XDG runtime dir; CI shells may not set it.
@@ -358,6 +360,17 @@ def celery_workers(env, *, loglevel: str, concurrency: int) -> dict[str, list[st
     }  # fmt: skip
 
 
+def banner_lines(site: str, staff: str) -> list[str]:
+    """The start-up banner: the URLs people open, from the same SITE_URL that
+    e-mails and payment callbacks use (ticketing.env.env_site_url)."""
+    return [
+        f"site      {site}/",
+        f"admin     {site}/admin/   ({staff})",
+        f"API docs  {site}/api/v1/docs/",
+        "Ctrl-C stops everything.",
+    ]
+
+
 def run() -> int:
     """Serve the demo on-sale: web, workers and beat in the foreground, each
     restarted when it dies (Supervisor); Ctrl-C stops everything."""
@@ -382,19 +395,18 @@ def run() -> int:
             "beat": [_venv_bin("celery"), "-A", "ticketing", "beat", "-l", "INFO",
                      "--schedule", str(DATA / "celerybeat-schedule")],
         }  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
+        site = env_site_url()  # what the children's settings.SITE_URL will be
 
         def banner() -> None:
             # Called from inside the supervision loop: a missing file must not
             # bring the running stack down.
             login_file = DATA / "staff_login.txt"
             staff = login_file.read_text().strip() if login_file.exists() else "see above"
-            log(f"site      {base}/")
-            log(f"admin     {base}/admin/   ({staff})")
-            log(f"API docs  {base}/api/v1/docs/")
-            log("Ctrl-C stops everything.")
+            for line in banner_lines(site, staff):
+                log(line)
 
-        return supervise(Supervisor(commands), ready_url=f"{base}/readyz", on_ready=banner)
+        ready_url = f"http://127.0.0.1:{port}/readyz"  # the bound address, whatever SITE_URL says
+        return supervise(Supervisor(commands), ready_url=ready_url, on_ready=banner)
     finally:
         services.stop()
 

@@ -5,6 +5,7 @@ See ticketing/env.py for the strict readers and README.md for the variables.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +17,7 @@ from ticketing.env import (
     env_int,
     env_list,
     env_redis_url,
+    env_site_url,
     env_str,
 )
 
@@ -25,7 +27,8 @@ SECRET_KEY = env_str("SECRET_KEY")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Absolute links (e-mails, payment callbacks): SITE_URL, else http://127.0.0.1:<PORT>.
+SITE_URL = env_site_url()
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -241,7 +244,31 @@ OTP_PER_IDENTITY_HOUR = env_int("OTP_PER_IDENTITY_HOUR", 5, minimum=1)
 # a big on-sale rather than lock out a whole carrier.
 OTP_PER_IP_HOUR = env_int("OTP_PER_IP_HOUR", 20, minimum=1)
 # Reverse proxies in front of Django that append to X-Forwarded-For (nginx: 1).
+# The one rule for the client's address (ticketing.middleware.client_ip):
+# per-IP throttles, the staff-login lockout and the logs. 0 = REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# Staff sign-in (/admin/login/, the only password login) is locked for a
+# username at an address after AXES_FAILURE_LIMIT wrong passwords, for the
+# cool-off; a right password then is refused too (django-axes, failures kept
+# in Postgres and listed in admin, where staff can lift a lockout).
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out callers
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AXES_FAILURE_LIMIT = env_int("STAFF_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("STAFF_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+# Per username and address together: a guesser cannot lock a colleague out
+# from elsewhere, and cannot go on with another name either (the per-IP API
+# throttle and this limit per name bound that).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "ticketing.middleware.client_ip"
+AXES_LOCKOUT_CALLABLE = "ticketing.views.staff_login_locked_out"
+AXES_RESET_ON_SUCCESS = True
+# Buyers sign in by code, not password: no access-log row per sign-in.
+AXES_ONLY_ADMIN_SITE = True
+AXES_DISABLE_ACCESS_LOG = True
 CELERY_BEAT_SCHEDULE["accounts.codes_purge"] = {"task": "accounts.codes_purge", "schedule": 3600}
 LOGIN_URL = "/account/signin/"
 LOGIN_REDIRECT_URL = "/account/tickets/"
