@@ -186,14 +186,17 @@ def queue_status(*, token: str | None, now: float | None = None) -> dict:
     if data is None:
         raise TokenInvalid()
     now = time.time() if now is None else now
-    room_id, visitor = int(data["r"]), str(data["v"])
-    out = state.status(room_id, visitor, int(data["n"]), now)
+    room_id = int(data["r"])
+    out = state.status(room_id, str(data["v"]), int(data["n"]), now)
     if out[0] == "missing":
         raise RoomRestarting()
     phase, number, serving, done, pexp = out[0], int(out[1]), int(out[2]), out[3], out[4]
     names = ("eff", "rate", "left", "cap", "event", "guard", "paused", "draining", "sold_out",
              "measured")  # fmt: skip
-    st = dict(zip(names, out[5:], strict=True))
+    st = dict(zip(names, out[5:15], strict=True))
+    # The visitor who has the place now: the token's own, or the account its
+    # device's place was handed to at sign-in (state.HANDOVER).
+    visitor = out[15]
     st["phase"] = phase
     rate = _rate(st)
     left = st.get("left")
@@ -204,8 +207,9 @@ def queue_status(*, token: str | None, now: float | None = None) -> dict:
         "tickets_left": int(left) if left not in (None, "") else None,
         "event_id": int(st.get("event") or 0),
     }
-    if number and number != int(data["n"]):
-        # Drawn by the shuffle: a token carrying the number survives a Redis loss.
+    if (number and number != int(data["n"])) or visitor != data["v"]:
+        # Drawn by the shuffle (a token carrying the number survives a Redis
+        # loss), or the place is now the account's: the token follows it.
         body["token"] = tokens.token_make(
             room_id=room_id, visitor=visitor, number=number, issued_at=now
         )
@@ -273,7 +277,12 @@ def pass_validate(*, event_id: int, buyer_key: str, token: str | None) -> QueueP
     if not token:
         raise PassRequired()
     data = tokens.pass_read(token)
-    if data is None or int(data["r"]) != room_id or data["v"] != buyer_key:
+    if data is None or int(data["r"]) != room_id:
+        raise PassInvalid()
+    if data["v"] != buyer_key and state.heir(room_id, data["v"]) != buyer_key:
+        # Bound to another visitor, unless that visitor is this buyer's own
+        # device whose place the account took over at sign-in (the claim
+        # below still wants the number to be the account's place).
         raise PassInvalid()
     if data["e"] <= now:
         raise PassExpired()
@@ -282,4 +291,6 @@ def pass_validate(*, event_id: int, buyer_key: str, token: str | None) -> QueueP
         raise PassExpired()
     if result == -3:
         raise ShopFull()
+    if result == -4:
+        raise PassInvalid()
     return QueuePass(room_id, buyer_key, float(data["e"]), data.get("c"), int(data["n"]))

@@ -366,3 +366,30 @@ def pass_complete(*, event_id: int, buyer_key: str) -> None:
     room_id = selectors.room_id_for_event(event_id)
     if room_id:
         state.complete(room_id, buyer_key)
+
+
+def queue_handover(*, from_visitor: str, to_visitor: str) -> dict[int, str]:
+    """A device's places and passes become the account's that signed in on it.
+
+    Called at every sign-in (queueing.signals) and again by the waiting page
+    when it still finds the device's token (a sign-in during the draw, or a
+    Redis hiccup at sign-in): idempotent. One place per person: where the
+    account already has a place in a room, the better one is kept (a live
+    place over an ended one, else the lower number) and the other is dropped
+    (state.HANDOVER). Redis only; rooms whose state is not built are skipped.
+    Returns room id -> what happened, for the rooms where anything did.
+    """
+    from queueing.models import WaitingRoom
+
+    if from_visitor == to_visitor:
+        return {}
+    done: dict[int, str] = {}
+    for room_id in WaitingRoom.objects.exclude(mode=WaitingRoom.Mode.OFF).values_list(
+        "pk", flat=True
+    ):
+        outcome = state.handover(room_id, from_visitor, to_visitor)
+        if outcome not in ("none", "missing"):
+            done[room_id] = outcome
+    if done:
+        logger.info("queue places handed over", extra={"rooms": sorted(done), "to": to_visitor})
+    return done

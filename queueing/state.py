@@ -15,6 +15,12 @@ Redis Cluster slot, so each script touches one slot. Keys:
 - `act`  sorted set: visitors shopping with a claimed pass (score = expiry)
 - `pexp` hash: visitor -> pass expiry, fixed when the pass is first issued
 - `done` set: visitors whose order was paid (pass ended)
+- `moved` hash: visitor -> the visitor their place was handed to (a device's
+         place taken over by the account that signed in on it, HANDOVER)
+- `gone` hash: visitor -> the highest number of theirs that no longer counts
+         (handed over, or left for a new place): tokens and passes carrying
+         a number at or below it are void, so a stale token can never bring
+         an old place back
 - `cnt`  hash: joined, admitted, claimed, no_show, completed
 - `series` list: recent counter points for the staff chart
 
@@ -28,7 +34,7 @@ from dataclasses import dataclass
 
 from django_redis import get_redis_connection
 
-NAMES = ("st", "map", "pre", "pend", "act", "pexp", "done", "cnt", "series")
+NAMES = ("st", "map", "pre", "pend", "act", "pexp", "done", "moved", "gone", "cnt", "series")
 
 
 def keys(room_id: int) -> dict[str, str]:
@@ -39,7 +45,7 @@ def conn():
     return get_redis_connection("default")
 
 
-# join: KEYS st map pre cnt; ARGV visitor now
+# join: KEYS st map pre cnt moved; ARGV visitor now
 # -> {code, n, then the room fields the answer needs (JOIN_FIELDS)}: code "n" =
 #    number n; "pre" = in the pre-queue (n = its size); "drawing" = shuffle in
 #    progress; "missing" = room state not built yet; "not_open" / "closed".
@@ -60,8 +66,11 @@ local now = tonumber(ARGV[2])
 local pq = tonumber(redis.call('HGET', KEYS[1], 'pq_at') or '0')
 if now < pq then return {'not_open', '0'} end
 if redis.call('HGET', KEYS[1], 'draining') == '1' then return {'closed', '0'} end
+-- A visitor joining on their own is no longer a handed-over one (a device
+-- whose place went to an account, then signed out): its own place from now.
 if phase == 'pre' then
   redis.call('ZADD', KEYS[3], 'NX', now, ARGV[1])
+  redis.call('HDEL', KEYS[5], ARGV[1])
   return answer('pre', redis.call('ZCARD', KEYS[3]))
 end
 if phase == 'shuffling' and redis.call('ZSCORE', KEYS[3], ARGV[1]) then
@@ -69,52 +78,67 @@ if phase == 'shuffling' and redis.call('ZSCORE', KEYS[3], ARGV[1]) then
 end
 n = redis.call('HINCRBY', KEYS[1], 'tail', 1)
 redis.call('HSET', KEYS[2], ARGV[1], n)
+redis.call('HDEL', KEYS[5], ARGV[1])
 redis.call('HINCRBY', KEYS[4], 'joined', 1)
 return answer('n', n)
 """
 
-# status: KEYS st map pre pexp done; ARGV visitor token_number now
+# status: KEYS st map pre pexp done moved gone; ARGV visitor token_number now
 # -> phase, number, serving, done, pass expiry, then the settings the answer
-#    needs (eff rate cap ...): one round trip per poll.
-# A number carried by a valid token but missing from `map` (Redis was lost)
-# is registered again, so visitors keep their places.
+#    needs (eff rate cap ...), then the visitor answered for: one round trip
+#    per poll.
+# A visitor without a place whose place was handed over (`moved`, a device
+# after its account signed in) is answered as the visitor who has it now, so
+# a page still polling with the device's token agrees with the account's
+# holds. A number carried by a valid token but missing from `map` (Redis was
+# lost) is registered again, so visitors keep their places; a number at or
+# below `gone` is void (that place was handed over or left for a new one).
 STATUS = """
 local phase = redis.call('HGET', KEYS[1], 'phase')
 if not phase then return {'missing'} end
-local n = redis.call('HGET', KEYS[2], ARGV[1])
+local v = ARGV[1]
+local n = redis.call('HGET', KEYS[2], v)
+if not n then
+  local heir = redis.call('HGET', KEYS[6], v)
+  if heir then
+    v = heir
+    n = redis.call('HGET', KEYS[2], v)
+  end
+end
 local tn = tonumber(ARGV[2])
+if tn > 0 and tn <= tonumber(redis.call('HGET', KEYS[7], v) or '0') then tn = -1 end
 if n and tn > 0 and tn < tonumber(n) then
   -- a signed earlier place (e.g. re-joined after a Redis loss): never worse
-  redis.call('HSET', KEYS[2], ARGV[1], tn)
+  redis.call('HSET', KEYS[2], v, tn)
   n = tostring(tn)
 end
 if not n and tn > 0 then
-  redis.call('HSET', KEYS[2], ARGV[1], tn)
+  redis.call('HSET', KEYS[2], v, tn)
   if tonumber(redis.call('HGET', KEYS[1], 'tail') or '0') < tn then
     redis.call('HSET', KEYS[1], 'tail', tn)
   end
   n = tostring(tn)
 end
 if not n and phase == 'pre' and tn == 0 then
-  redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[1])
+  redis.call('ZADD', KEYS[3], 'NX', ARGV[3], v)
 end
 n = n or '0'
 local serving = tonumber(redis.call('HGET', KEYS[1], 'serving') or '0')
-local done = redis.call('SISMEMBER', KEYS[5], ARGV[1])
+local done = redis.call('SISMEMBER', KEYS[5], v)
 local pexp = '0'
 if tonumber(n) > 0 and tonumber(n) <= serving and done == 0 then
-  pexp = redis.call('HGET', KEYS[4], ARGV[1])
+  pexp = redis.call('HGET', KEYS[4], v)
   if not pexp then
     local pass_s = tonumber(redis.call('HGET', KEYS[1], 'pass_s') or '900')
     pexp = tostring(math.floor(tonumber(ARGV[3]) + pass_s))
-    redis.call('HSET', KEYS[4], ARGV[1], pexp)
+    redis.call('HSET', KEYS[4], v, pexp)
   end
 end
 local c = redis.call('HMGET', KEYS[1], 'eff', 'rate', 'left', 'cap', 'event', 'guard',
                      'paused', 'draining', 'sold_out', 'measured')
 for i = 1, 10 do c[i] = c[i] or '' end
 return {phase, n, tostring(serving), tostring(done), pexp,
-        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]}
+        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], v}
 """
 
 # tick: KEYS st pend act cnt; ARGV now remaining_stock(-1 = unknown)
@@ -194,13 +218,19 @@ return {'ok', tostring(admit), tostring(serving + admit), tostring(tail),
         tostring(active), tostring(sold_out), tostring(ratio)}
 """
 
-# claim: KEYS st act pend done cnt; ARGV visitor number expiry now
-# -> 1 already shopping, 2 claimed now, -1 ended (paid), -2 expired, -3 full.
+# claim: KEYS st act pend done cnt map gone; ARGV visitor number expiry now
+# -> 1 already shopping, 2 claimed now, -1 ended (paid, or a place the visitor
+# left), -2 expired, -3 full, -4 not the visitor's place (they keep another).
 # The first use of a pass takes the slot its admission reserved in `pend`;
 # a late claim (counted as a no-show meanwhile) needs a free slot, checked
-# atomically so concurrent claims never exceed max.
+# atomically so concurrent claims never exceed max. A pass counts only for
+# the visitor's current number: one place, one pass, per person.
 CLAIM = """
 if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1 then return -1 end
+local number = tonumber(ARGV[2])
+if number <= tonumber(redis.call('HGET', KEYS[7], ARGV[1]) or '0') then return -1 end
+local n = redis.call('HGET', KEYS[6], ARGV[1])
+if n and tonumber(n) ~= number then return -4 end
 if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 1 end
 if tonumber(ARGV[3]) <= tonumber(ARGV[4]) then return -2 end
 if redis.call('ZREM', KEYS[3], ARGV[2]) == 0 then
@@ -212,14 +242,85 @@ redis.call('HINCRBY', KEYS[5], 'claimed', 1)
 return 2
 """
 
-# complete: KEYS act done cnt; ARGV visitor
+# complete: KEYS act done cnt map moved; ARGV visitor. An order placed under
+# a handed-over identity (a device's hold paid after its account signed in)
+# ends the pass of the visitor who has the place now.
 COMPLETE = """
-redis.call('SADD', KEYS[2], ARGV[1])
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+local v = ARGV[1]
+if not redis.call('HGET', KEYS[4], v) then v = redis.call('HGET', KEYS[5], v) or v end
+redis.call('SADD', KEYS[2], v)
+if redis.call('ZREM', KEYS[1], v) == 1 then
   redis.call('HINCRBY', KEYS[3], 'completed', 1)
   return 1
 end
 return 0
+"""
+
+# handover: KEYS st map pre pend act pexp done moved gone; ARGV from to
+# The place of `from` (a device) goes to `to` (the account that signed in on
+# it). One place per person: if `to` has a place already, the better one is
+# kept — a live place beats one whose pass ended (paid), else the lower
+# number — and the other is dropped (its reserved admission slot freed, its
+# number void). `from` keeps nothing, and `moved` remembers where its place
+# went (its token and pass then speak for `to`, see STATUS and selectors).
+# -> 'none' (nothing to hand over), 'pre' (pre-queue entry moved),
+#    'from' (kept the device's place), 'to' (kept the account's).
+HANDOVER = """
+local st, map, pre, pend, act, pexp, done, moved, gone =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local from, to = ARGV[1], ARGV[2]
+if not redis.call('HGET', st, 'phase') then return 'missing' end
+local nf = redis.call('HGET', map, from)
+local void = tonumber(redis.call('HGET', gone, to) or '0')
+if not nf then
+  local score = redis.call('ZSCORE', pre, from)
+  if not score then return 'none' end
+  redis.call('ZREM', pre, from)
+  if not redis.call('HGET', map, to) then redis.call('ZADD', pre, 'NX', score, to) end
+  redis.call('HSET', moved, from, to)
+  return 'pre'
+end
+local nt = redis.call('HGET', map, to)
+local keep = 'from'
+if nt then
+  local df = redis.call('SISMEMBER', done, from)
+  local dt = redis.call('SISMEMBER', done, to)
+  if df ~= dt then
+    if df == 1 then keep = 'to' end
+  elseif tonumber(nt) <= tonumber(nf) then
+    keep = 'to'
+  end
+end
+local kept, dropped = nf, nt
+if keep == 'to' then kept, dropped = nt, nf end
+if dropped then
+  redis.call('ZREM', pend, dropped)
+  -- A dropped number below the kept one must not come back through an old
+  -- token (STATUS restores earlier signed numbers).
+  local d = tonumber(dropped)
+  if d < tonumber(kept) and d > void then void = d end
+end
+if keep == 'from' then
+  redis.call('HSET', map, to, nf)
+  local e = redis.call('HGET', pexp, from)
+  if e then redis.call('HSET', pexp, to, e) else redis.call('HDEL', pexp, to) end
+  local shopping = redis.call('ZSCORE', act, from)
+  redis.call('ZREM', act, to)
+  if shopping then redis.call('ZADD', act, shopping, to) end
+  if redis.call('SISMEMBER', done, from) == 1 then redis.call('SADD', done, to)
+  else redis.call('SREM', done, to) end
+end
+redis.call('ZREM', pre, to)
+redis.call('HDEL', map, from)
+redis.call('HDEL', pexp, from)
+redis.call('ZREM', act, from)
+redis.call('SREM', done, from)
+redis.call('HSET', moved, from, to)
+-- the device's own tokens are void from now (its number lives on as `to`'s)
+local gf = tonumber(redis.call('HGET', gone, from) or '0')
+if tonumber(nf) > gf then redis.call('HSET', gone, from, nf) end
+if void > 0 then redis.call('HSET', gone, to, void) end
+return keep
 """
 
 # init: KEYS st cnt; ARGV json(state fields) json(counters). Only if absent,
@@ -282,6 +383,7 @@ class _Scripts:
     reopen_pre: object
     assign: object
     finish: object
+    handover: object
 
 
 _scripts: _Scripts | None = None
@@ -303,6 +405,7 @@ def scripts() -> _Scripts:
             reopen_pre=r.register_script(REOPEN_PRE),
             assign=r.register_script(ASSIGN),
             finish=r.register_script(FINISH),
+            handover=r.register_script(HANDOVER),
         )
     return _scripts
 
@@ -313,14 +416,15 @@ def k(room_id: int, *names: str) -> list[str]:
 
 
 def join(room_id: int, visitor: str, now: float) -> tuple[str, int, dict[str, str]]:
-    raw = scripts().join(keys=k(room_id, "st", "map", "pre", "cnt"), args=[visitor, now])
+    raw = scripts().join(keys=k(room_id, "st", "map", "pre", "cnt", "moved"), args=[visitor, now])
     out = [x.decode() for x in raw]
     return out[0], int(out[1]), dict(zip(JOIN_FIELDS, out[2:], strict=False))
 
 
 def status(room_id: int, visitor: str, token_number: int, now: float) -> list[str]:
     out = scripts().status(
-        keys=k(room_id, "st", "map", "pre", "pexp", "done"), args=[visitor, token_number, now]
+        keys=k(room_id, "st", "map", "pre", "pexp", "done", "moved", "gone"),
+        args=[visitor, token_number, now],
     )
     return [x.decode() for x in out]
 
@@ -333,14 +437,37 @@ def tick(room_id: int, now: float, remaining: int) -> list[str]:
 def claim(room_id: int, visitor: str, number: int, expiry: float, now: float) -> int:
     return int(
         scripts().claim(
-            keys=k(room_id, "st", "act", "pend", "done", "cnt"),
+            keys=k(room_id, "st", "act", "pend", "done", "cnt", "map", "gone"),
             args=[visitor, number, expiry, now],
         )
     )
 
 
 def complete(room_id: int, visitor: str) -> int:
-    return int(scripts().complete(keys=k(room_id, "act", "done", "cnt"), args=[visitor]))
+    keys = k(room_id, "act", "done", "cnt", "map", "moved")
+    return int(scripts().complete(keys=keys, args=[visitor]))
+
+
+def handover(room_id: int, from_visitor: str, to_visitor: str) -> str:
+    names = ("st", "map", "pre", "pend", "act", "pexp", "done", "moved", "gone")
+    out = scripts().handover(keys=k(room_id, *names), args=[from_visitor, to_visitor])
+    return out.decode()
+
+
+def heir(room_id: int, visitor: str) -> str | None:
+    """Who has `visitor`'s place now, if it was handed over (HANDOVER)."""
+    value = conn().hget(keys(room_id)["moved"], visitor)
+    return value.decode() if value is not None else None
+
+
+def place(room_id: int, visitor: str) -> tuple[int, bool]:
+    """The visitor's number (0 if none) and whether they are in the pre-queue."""
+    ks = keys(room_id)
+    pipe = conn().pipeline(transaction=False)
+    pipe.hget(ks["map"], visitor)
+    pipe.zscore(ks["pre"], visitor)
+    number, pre = pipe.execute()
+    return int(number or 0), pre is not None
 
 
 def init(room_id: int, state: dict, counters: dict) -> bool:

@@ -10,8 +10,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import buyer_identity
-from queueing import selectors, services, state
+from queueing import selectors, services, state, tokens
 from queueing.exceptions import RoomRestarting, TokenInvalid
+from queueing.signals import device_key
 from ticketing.errors import KassaError
 
 TOKEN_COOKIE = "kassa_queue_{room}"  # noqa: S105 (a cookie name)
@@ -45,7 +46,8 @@ def queue_page(request, slug: str):
     st = state.read(room_id)
     public = selectors.room_public_state(room_id=room_id) if st else None
     status = None
-    token = request.COOKIES.get(cookie)
+    cookie_token = request.COOKIES.get(cookie)
+    token = _own_token(request, room_id, cookie_token) if st else cookie_token
     if token:
         try:
             status = selectors.queue_status(token=token)
@@ -68,14 +70,42 @@ def queue_page(request, slug: str):
             "progress": _progress(status, public),
         },
     )
-    if status and status.get("token"):
-        response.set_cookie(cookie, status["token"], max_age=7 * 24 * 3600, httponly=True,
+    fresh = (status or {}).get("token") or (token if token != cookie_token else None)
+    if fresh:
+        response.set_cookie(cookie, fresh, max_age=7 * 24 * 3600, httponly=True,
                             samesite="Lax", secure=request.is_secure())  # fmt: skip
+    elif cookie_token and not token:
+        response.delete_cookie(cookie, samesite="Lax")
     if status and status.get("pass"):
         response.set_cookie(PASS_COOKIE.format(event=status["event_id"]), status["pass"],
                             max_age=max(status["pass_expires_at"] - int(_now()), 1),
                             samesite="Lax", secure=request.is_secure())  # fmt: skip
     return response
+
+
+def _own_token(request, room_id: int, token: str | None) -> str | None:
+    """The queue token of the buyer this request is, whatever the cookie holds.
+
+    The page, the pass it hands out and every hold must speak for the same
+    buyer (accounts.selectors.buyer_identity). A cookie token of another
+    visitor is the device's from before a sign-in (its place is handed over
+    to the account here too, in case the sign-in could not: idempotent) or
+    the account's from before a sign-out: the page then shows the place this
+    buyer has now, if any (None: the join form).
+    """
+    data = tokens.token_read(token) if token else None
+    if data is None or int(data["r"]) != room_id:
+        return token  # no token, or a bad one: queue_status says so
+    buyer = buyer_identity(request).key
+    if data["v"] == buyer:
+        return token
+    device = device_key(request)
+    if request.user.is_authenticated and data["v"] == device:
+        services.queue_handover(from_visitor=device, to_visitor=buyer)
+    number, prequeue = state.place(room_id, buyer)
+    if not number and not prequeue:
+        return None
+    return tokens.token_make(room_id=room_id, visitor=buyer, number=number, issued_at=_now())
 
 
 def _now() -> float:
