@@ -9,6 +9,10 @@ from journeys.journey import DESKTOP, PHONE, Journey
 from journeys.stack import Stack, stack_start, stack_stop
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser_locale(locale): the journey's browser language")
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, request) -> Stack:
     """`make run`'s stack on its own port, database, Redis db and data dir."""
@@ -37,8 +41,11 @@ def unique_email(request) -> str:
 
 
 def _journey(browser, stack, request, device: dict):
+    # A journey may ask for another browser language: @pytest.mark.browser_locale("en-US").
+    marker = request.node.get_closest_marker("browser_locale")
+    locale = marker.args[0] if marker else "ru-RU"
     context = browser.new_context(
-        **device, locale="ru-RU", timezone_id="Asia/Almaty", base_url=stack.url
+        **device, locale=locale, timezone_id="Asia/Almaty", base_url=stack.url
     )
     journey = Journey(
         name=request.node.name.removeprefix("test_"), stack=stack, page=context.new_page()

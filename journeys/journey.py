@@ -286,8 +286,7 @@ CARD_OK = "5555 5555 5555 4444"
 def buy_admission(j: Journey, *, title: str = DEMO_TITLE) -> None:
     """Home → the event → its waiting room → joined → admitted → back at the event."""
     page = j.page
-    card = page.locator("article.event-card", has_text=title)
-    j.go("event", lambda: card.get_by_role("link", name=j.t("Tickets")).click(), heading=title)
+    open_event(j, title=title)
     j.go(
         "waiting-room",
         lambda: page.get_by_role("link", name=j.t("Join the waiting room")).click(),
@@ -359,3 +358,50 @@ def tickets_issued(j: Journey, *, count: int) -> list[str]:
     wrong = {code: text for code, text in decoded.items() if text != code}
     assert not wrong, f"{j.name}: QR images carry other codes than shown: {wrong}"
     return shown
+
+
+def switch_language(j: Journey, code: str, *, texts=()) -> None:
+    """The header's language switcher (it submits itself on change)."""
+    select = j.page.locator("form.lang select[name=language]")
+    j.go(f"language-{code}", lambda: select.select_option(code), texts=texts)
+    assert j.language == code, f"{j.name}: the page is in {j.language!r} after choosing {code!r}"
+
+
+def header_link(j: Journey, msgid: str, step: str, **checks) -> None:
+    header = j.page.locator("header.site-header")
+    j.go(step, lambda: header.get_by_role("link", name=j.t(msgid), exact=True).click(), **checks)
+
+
+def open_event(j: Journey, *, title: str = DEMO_TITLE, step: str = "event") -> None:
+    card = j.page.locator("article.event-card", has_text=title)
+    j.go(step, lambda: card.get_by_role("link", name=j.t("Tickets")).click(), heading=title)
+
+
+def refused_on_event_page(j: Journey, *, quantity: int, step: str) -> str:
+    """Try best available; the page must come back to the event with a message."""
+    form = j.page.locator("form.best-available")
+    form.get_by_label(j.t("Tickets")).select_option(str(quantity))
+    j.go(step, lambda: form.get_by_role("button", name=j.t("Find seats")).click())
+    messages = j.page.locator("ul.messages li")
+    assert messages.count(), f"{j.name} {step}: no message on {j.page.url}"
+    return messages.first.inner_text()
+
+
+def rejoin(j: Journey, *, step: str = "waiting-room-again") -> None:
+    """From the event page back through the waiting room, as the pages offer."""
+    page = j.page
+    link = page.get_by_role("link", name=j.t("Join the waiting room"))
+    assert link.count(), (
+        f"{j.name} {step}: the event page offers no way back into the waiting room; "
+        f"it says: {page.locator('ul.messages').all_inner_texts()}"
+    )
+    j.go(step, lambda: link.click())
+    join = page.get_by_role("button", name=j.t("Join the queue"))
+    assert join.count(), (
+        f"{j.name} {step}: the waiting room offers no way to join again; it says:\n"
+        + page.inner_text("#queue")
+    )
+    j.go(f"{step}-joined", lambda: join.click())
+    j.wait_on_queue_page()
+    j.go(f"{step}-admitted",
+         lambda: page.get_by_role("link", name=j.t("Go to the tickets")).click())  # fmt: skip

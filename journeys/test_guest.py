@@ -12,6 +12,7 @@ from journeys.journey import (
     card_form,
     contact_details,
     pay_card,
+    switch_language,
     tickets_issued,
 )
 
@@ -27,4 +28,27 @@ def test_guest_best_available(desktop, unique_email):
     card_form(j)
     pay_card(j, CARD_OK, step="paid-at-gateway")
     tickets_issued(j, count=2)
+    j.finish()
+
+
+@pytest.mark.browser_locale("en-US")
+def test_standing_in_russian(desktop, unique_email):
+    """An English browser; the person switches the site to Russian and buys
+    three places in the fan zone from the stadium map."""
+    j = desktop
+    j.open_home()
+    assert j.language == "en", f"an en-US browser first sees the site in {j.language!r}"
+    switch_language(j, "ru", texts=["Мероприятия"])
+    buy_admission(j)
+    fan_zone = j.page.locator(
+        "svg.stadium-map a.map-section", has=j.page.locator("text", has_text="FAN")
+    )
+    j.go("fan-zone", lambda: fan_zone.click(), texts=[j.t("Hold tickets")])
+    j.page.get_by_label(j.t("Tickets")).fill("3")
+    j.go("checkout", lambda: j.page.get_by_role("button", name=j.t("Hold tickets")).click(),
+         texts=[j.t("Your reservation")])  # fmt: skip
+    contact_details(j, email=unique_email)
+    card_form(j)
+    pay_card(j, CARD_OK, step="paid-at-gateway")
+    tickets_issued(j, count=3)
     j.finish()
