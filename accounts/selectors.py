@@ -70,22 +70,3 @@ def orders_for_user(user) -> QuerySet:
         .prefetch_related(tickets)
         .order_by("-created_at", "-id")
     )
-
-
-def client_ip(request) -> str | None:
-    """The caller's IP for rate limits.
-
-    Behind N trusted reverse proxies (TRUSTED_PROXY_COUNT), the client is the
-    N-th address from the right of X-Forwarded-For: entries further left are
-    whatever the client sent and cannot be trusted. Without proxies it is
-    REMOTE_ADDR.
-    """
-    from django.conf import settings
-
-    count = settings.TRUSTED_PROXY_COUNT
-    if count:
-        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        hops = [h for h in hops if h]
-        if len(hops) >= count:
-            return hops[-count]
-    return request.META.get("REMOTE_ADDR") or None

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts import selectors, services
 from accounts.forms import CodeForm, SigninForm
 from ticketing.errors import KassaError
+from ticketing.middleware import client_ip
 
 SIGNIN_KEY = "kassa_signin"  # {"identity": normalised, "next": safe url}
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -42,7 +43,7 @@ def signin(request):
     if request.method == "POST" and form.is_valid():
         try:
             identity = services.code_send(
-                identity_raw=form.cleaned_data["identity"], ip=selectors.client_ip(request)
+                identity_raw=form.cleaned_data["identity"], ip=client_ip(request)
             )
         except KassaError as exc:
             return _error(request, "accounts/signin.html", {"form": form}, exc)
@@ -84,7 +85,7 @@ def signin_resend(request):
     if not pending:
         return redirect("accounts:signin")
     try:
-        services.code_send(identity_raw=pending["identity"], ip=selectors.client_ip(request))
+        services.code_send(identity_raw=pending["identity"], ip=client_ip(request))
     except KassaError as exc:
         context = _code_context(pending, CodeForm())
         return _error(request, "accounts/signin_code.html", context, exc)

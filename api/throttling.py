@@ -24,6 +24,7 @@ from rest_framework.throttling import BaseThrottle
 
 from api.permissions import partner_key
 from api.rates import parse_rate
+from ticketing.middleware import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -107,4 +108,6 @@ class SiteCallerThrottle(RedisWindowThrottle):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             return f"user:{user.pk}"
-        return f"ip:{self.get_ident(request)}"
+        # Not DRF's get_ident: without NUM_PROXIES it counts the whole
+        # X-Forwarded-For the caller sent, so a new header was a new budget.
+        return f"ip:{client_ip(request) or 'unknown'}"

@@ -118,9 +118,9 @@ class Response:
 
 class Jar(dict):
     """One visitor's cookies, and the address the visitor appears to come from
-    (sent as X-Forwarded-For: nginx appends 127.0.0.1, Django with
-    TRUSTED_PROXY_COUNT=1 sees the visitor's own address, so per-IP throttles
-    apply per person as they would with 40,000 real phones)."""
+    (sent as X-Forwarded-For, as an edge proxy would: nginx appends 127.0.0.1,
+    and Django with TRUSTED_PROXY_COUNT=2 sees the visitor's own address, so
+    per-IP throttles apply per person as they would with 40,000 real phones)."""
 
     def __init__(self, *, forwarded_for: str | None = None) -> None:
         super().__init__()

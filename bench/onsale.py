@@ -464,9 +464,10 @@ def start_stack(args, tmp: Path, processes: Processes) -> tuple[dict, dict, str]
         "SITE_URL": base,
         "CELERY_QUEUE": "kassa-bench",
         "BEHIND_PROXY": "false",
-        # nginx is the one proxy: Django takes the visitor's address from
-        # X-Forwarded-For (each simulated visitor has its own, see common.Jar).
-        "TRUSTED_PROXY_COUNT": "1",
+        # Two trusted hops: the bench plays the edge in front (it writes each
+        # simulated visitor's address, see common.Jar) and nginx appends
+        # 127.0.0.1, the peer it saw; so the visitor's is the 2nd from the right.
+        "TRUSTED_PROXY_COUNT": "2",
         "LOG_LEVEL": "WARNING",
         "QUEUE_DRAW_LEAD_SECONDS": str(int(args.draw_lead)),
         # Ticket mails are not under test; printing thousands costs the worker.

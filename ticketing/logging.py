@@ -10,13 +10,20 @@ import time
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
+# The client's address by ticketing.middleware.client_ip (the throttles' rule).
+client_ip_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "client_ip", default=None
+)
 
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {
+    "message", "asctime", "request_id", "client_ip",
+}  # fmt: skip
 
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        record.client_ip = client_ip_var.get()
         return True
 
 
@@ -47,6 +54,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None),
         }
+        if client := getattr(record, "client_ip", None):  # requests only, not tasks
+            entry["client_ip"] = client
         # Anything passed with `extra=` lands in the line as its own key.
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):

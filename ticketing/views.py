@@ -1,11 +1,13 @@
-"""Operational endpoints: liveness and readiness."""
+"""Operational endpoints: liveness and readiness; the staff-login lockout answer."""
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import connections
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django_redis import get_redis_connection
 
@@ -44,3 +46,15 @@ def readyz(request):
     failed = sorted(name for name, state in checks.items() if state != "ok")
     body = {"status": "unavailable" if failed else "ok", "checks": checks, "failed": failed}
     return JsonResponse(body, status=503 if failed else 200)
+
+
+def staff_login_locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer (AXES_LOCKOUT_CALLABLE) once a username at an address
+    has failed too often: 429 with when to try again, in the visitor's language."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    message = _("Too many failed sign-in attempts. Try again in %(minutes)s min.") % {
+        "minutes": max(1, seconds // 60)
+    }
+    response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(seconds)
+    return response

@@ -39,6 +39,36 @@ def test_anonymous_callers_are_counted_per_ip(settings, db, client_for):
     assert client_for().get(ME, REMOTE_ADDR="10.0.0.2").status_code == 200
 
 
+def test_a_rotating_x_forwarded_for_is_no_new_budget_without_a_trusted_proxy(
+    settings, db, client_for
+):
+    settings.TRUSTED_PROXY_COUNT = 0
+    settings.API_THROTTLE_ANON = "5/h"
+    caller = client_for()
+    statuses = [
+        caller.get(ME, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code
+        for n in range(20)
+    ]
+    assert statuses == [200] * 5 + [429] * 15
+
+
+def test_behind_one_proxy_the_address_it_appended_is_counted(settings, db, client_for):
+    """nginx (REMOTE_ADDR 127.0.0.1) appends the peer it saw; what the client put
+    in front is its own invention."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.API_THROTTLE_ANON = "2/h"
+    caller = client_for()
+    for forged in ("1.1.1.1", "2.2.2.2"):
+        xff = f"{forged}, 203.0.113.7"
+        response = caller.get(ME, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=xff)
+        assert response.status_code == 200
+    forged = "3.3.3.3, 203.0.113.7"
+    assert_throttled(caller.get(ME, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forged), 3600)
+    # Another visitor behind the same proxy has a budget of their own.
+    other = "3.3.3.3, 203.0.113.8"
+    assert caller.get(ME, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=other).status_code == 200
+
+
 def test_signed_in_buyers_are_counted_per_account_not_per_ip(
     settings, client_for, django_user_model
 ):
