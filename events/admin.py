@@ -23,8 +23,9 @@ from ticketing.errors import KassaError
 
 class SectionInline(admin.TabularInline):
     model = Section
-    fields = ["code", "name", "kind", "capacity", "tier_key", "seat_count"]
-    readonly_fields = fields
+    fields = ["code", "name", "name_kk", "name_en", "kind", "capacity", "tier_key", "seat_count"]
+    # The layout is fixed once generated; staff correct and translate names here.
+    readonly_fields = ["code", "kind", "capacity", "tier_key", "seat_count"]
     extra = 0
     can_delete = False
     show_change_link = True
@@ -42,8 +43,22 @@ class SectionInline(admin.TabularInline):
 
 @admin.register(Venue)
 class VenueAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "city", "time_zone"]
-    search_fields = ["name", "slug", "city"]
+    list_display = ["name", "name_kk", "name_en", "slug", "city", "time_zone"]
+    search_fields = ["name", "name_kk", "name_en", "slug", "city"]
+    fieldsets = [
+        (None, {"fields": ["slug", "time_zone", "map_width", "map_height"]}),
+        (
+            _("Names buyers read (Russian, Kazakh, English)"),
+            {
+                "fields": [
+                    ("name", "name_kk", "name_en"),
+                    ("city", "city_kk", "city_en"),
+                    ("address", "address_kk", "address_en"),
+                ]
+            },
+        ),
+        (None, {"fields": ["layout_spec"]}),
+    ]
     readonly_fields = ["layout_spec"]
     inlines = [SectionInline]
     change_list_template = "admin/events/venue/change_list.html"
@@ -76,15 +91,15 @@ class VenueAdmin(admin.ModelAdmin):
 
 @admin.register(Section)
 class SectionAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "venue", "kind", "capacity", "tier_key"]
+    list_display = ["code", "name", "name_kk", "name_en", "venue", "kind", "capacity", "tier_key"]
     list_filter = ["venue", "kind"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "name_kk", "name_en"]
     list_select_related = ["venue"]
 
 
 class PriceTierInline(admin.TabularInline):
     model = PriceTier
-    fields = ["key", "name", "price", "colour", "sort_order"]
+    fields = ["key", "name", "name_kk", "name_en", "price", "colour", "sort_order"]
     extra = 0
 
 
@@ -106,6 +121,17 @@ class EventAdmin(admin.ModelAdmin):
     list_filter = ["status", "venue"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
+    fields = [
+        ("title", "slug"),
+        "venue",
+        ("starts_at", "doors_at", "time_zone"),
+        ("currency", "status"),
+        "description",
+        "description_kk",
+        "description_en",
+        "poster",
+        "inventory_counts",
+    ]
     list_select_related = ["venue"]
     readonly_fields = ["inventory_counts"]
     inlines = [PriceTierInline, SalePhaseInline]

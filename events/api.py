@@ -61,10 +61,22 @@ class EventLocalSerializer(serializers.Serializer):
             return super().to_representation(instance)
 
 
+class NamesOut(serializers.Serializer):
+    """A name in each site language (`name` stays the Russian one, the base)."""
+
+    ru = serializers.CharField()
+    kk = serializers.CharField()
+    en = serializers.CharField()
+
+
+NAMES_HELP = "the name in ru, kk and en (a missing translation repeats the Russian name)"
+
+
 class VenueOut(serializers.Serializer):
     id = serializers.IntegerField()
     slug = serializers.CharField()
     name = serializers.CharField()
+    names = NamesOut(help_text=NAMES_HELP)
     city = serializers.CharField()
     time_zone = serializers.CharField()
 
@@ -89,6 +101,7 @@ class TierOut(serializers.Serializer):
     id = serializers.IntegerField()
     key = serializers.CharField()
     name = serializers.CharField()
+    names = NamesOut(help_text=NAMES_HELP)
     price = serializers.DecimalField(max_digits=12, decimal_places=2)
     currency = serializers.CharField(source="event.currency")
     colour = serializers.CharField()
@@ -118,6 +131,7 @@ class SectionOut(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
     name = serializers.CharField()
+    names = NamesOut(help_text=NAMES_HELP)
     kind = serializers.ChoiceField(choices=Section.Kind.choices)
     capacity = serializers.IntegerField(allow_null=True, help_text="standing sections only")
 
@@ -160,6 +174,7 @@ class SectionAvailabilityOut(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
     name = serializers.CharField()
+    names = NamesOut(help_text=NAMES_HELP)
     kind = serializers.ChoiceField(choices=Section.Kind.choices)
     available = serializers.IntegerField()
     min_price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
@@ -169,6 +184,7 @@ class SectionAvailabilityOut(serializers.Serializer):
 class TierAvailabilityOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
+    names = NamesOut(help_text=NAMES_HELP)
     price = serializers.DecimalField(max_digits=12, decimal_places=2)
     available = serializers.IntegerField()
 
@@ -288,6 +304,7 @@ def availability_payload(*, event: Event, section_id: int | None) -> dict:
                 "id": section.pk,
                 "code": section.code,
                 "name": section.name,
+                "names": section.names,
                 "kind": section.kind,
                 "available": sec["available"],
                 "min_price": sec["min_price"],
@@ -309,6 +326,7 @@ def availability_payload(*, event: Event, section_id: int | None) -> dict:
             {
                 "id": t.pk,
                 "name": t.name,
+                "names": t.names,
                 "price": t.price,
                 "available": counts["tiers"].get(t.pk, {}).get("available", 0),
             }

@@ -37,6 +37,9 @@ class SectionPlan:
     capacity: int | None
     geometry: dict[str, Any]
     seats: list[SeatPlan] = field(default_factory=list)
+    # The name in the other site languages ("" = show `name`, the Russian one).
+    name_kk: str = ""
+    name_en: str = ""
 
 
 def _num(sec: dict, key: str, errors: dict, *, minimum: float | None = None) -> float:
@@ -205,6 +208,8 @@ def layout_plan(spec: Any) -> tuple[dict, list[SectionPlan]]:
                 SectionPlan(
                     code=code,
                     name=str(sec.get("name") or code)[:100],
+                    name_kk=str(sec.get("name_kk") or "")[:100],
+                    name_en=str(sec.get("name_en") or "")[:100],
                     kind=kind,
                     tier_key=tier,
                     sort_order=i,

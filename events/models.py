@@ -3,16 +3,53 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from ticketing.money import money_format
 
+# Names staff type for buyers are kept in each site language: the plain field
+# (`name`) is the Russian one, the site's default; `name_kk` and `name_en`
+# may stay empty, and then the Russian name is shown. Explicit columns rather
+# than django-modeltranslation: the hot paths (holds) read `name` in raw SQL,
+# and the API keeps `name` as it was (adding `names` with all three).
+TRANSLATED_LANGUAGES = ("kk", "en")
+_KK_HELP = _("As buyers read it on the Kazakh pages; empty: the Russian one is shown.")
+_EN_HELP = _("As buyers read it on the English pages; empty: the Russian one is shown.")
+
+
+def in_language(obj: models.Model, field: str, language: str | None = None) -> str:
+    """`obj.<field>` in `language` (default: the active one), else the Russian base value."""
+    lang = (language or get_language() or "").split("-")[0]
+    if lang in TRANSLATED_LANGUAGES:
+        value = getattr(obj, f"{field}_{lang}", "")
+        if value:
+            return value
+    return getattr(obj, field)
+
+
+def all_languages(obj: models.Model, field: str) -> dict[str, str]:
+    """{"ru": …, "kk": …, "en": …} with the Russian value filling any gap (the API's `names`)."""
+    return {"ru": getattr(obj, field)} | {
+        lang: in_language(obj, field, lang) for lang in TRANSLATED_LANGUAGES
+    }
+
 
 class Venue(models.Model):
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, help_text=_("In Russian."))
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=200, blank=True, help_text=_KK_HELP)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True, help_text=_EN_HELP)
     slug = models.SlugField(unique=True)
-    city = models.CharField(_("city"), max_length=100, blank=True)
-    address = models.CharField(_("address"), max_length=300, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True, help_text=_("In Russian."))
+    city_kk = models.CharField(_("city (Kazakh)"), max_length=100, blank=True, help_text=_KK_HELP)
+    city_en = models.CharField(_("city (English)"), max_length=100, blank=True, help_text=_EN_HELP)
+    address = models.CharField(_("address"), max_length=300, blank=True, help_text=_("In Russian."))
+    address_kk = models.CharField(
+        _("address (Kazakh)"), max_length=300, blank=True, help_text=_KK_HELP
+    )
+    address_en = models.CharField(
+        _("address (English)"), max_length=300, blank=True, help_text=_EN_HELP
+    )
     time_zone = models.CharField(max_length=64, default="Asia/Almaty")
     # The compact layout spec the sections and seats were generated from.
     layout_spec = models.JSONField(default=dict, blank=True)
@@ -24,12 +61,21 @@ class Venue(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.localized_name
+
+    @property
+    def localized_name(self) -> str:
+        return in_language(self, "name")
+
+    @property
+    def names(self) -> dict[str, str]:
+        return all_languages(self, "name")
 
     @property
     def address_line(self) -> str:
-        """Name, address, city: where to go, on one line."""
-        return ", ".join(part for part in (self.name, self.address, self.city) if part)
+        """Name, address, city in the active language: where to go, on one line."""
+        parts = (in_language(self, f) for f in ("name", "address", "city"))
+        return ", ".join(part for part in parts if part)
 
 
 class Section(models.Model):
@@ -39,7 +85,9 @@ class Section(models.Model):
 
     venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="sections")
     code = models.CharField(max_length=20)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, help_text=_("In Russian."))
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=100, blank=True, help_text=_KK_HELP)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True, help_text=_EN_HELP)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SEATED)
     # Standing sections only: how many people fit.
     capacity = models.PositiveIntegerField(null=True, blank=True)
@@ -60,7 +108,15 @@ class Section(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.venue} / {self.name}"
+        return f"{self.venue} / {self.localized_name}"
+
+    @property
+    def localized_name(self) -> str:
+        return in_language(self, "name")
+
+    @property
+    def names(self) -> dict[str, str]:
+        return all_languages(self, "name")
 
 
 class Seat(models.Model):
@@ -98,7 +154,11 @@ class Event(models.Model):
     venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="events")
     title = models.CharField(_("title"), max_length=200)
     slug = models.SlugField(unique=True)
-    description = models.TextField(_("description"), blank=True)
+    # The title is the show's own name, kept as the organiser writes it in
+    # every language; the description is prose, so it has a version per language.
+    description = models.TextField(_("description"), blank=True, help_text=_("In Russian."))
+    description_kk = models.TextField(_("description (Kazakh)"), blank=True, help_text=_KK_HELP)
+    description_en = models.TextField(_("description (English)"), blank=True, help_text=_EN_HELP)
     poster = models.ImageField(upload_to="posters/", blank=True)
     starts_at = models.DateTimeField(_("starts at"))
     doors_at = models.DateTimeField(_("doors open at"), null=True, blank=True)
@@ -116,10 +176,16 @@ class Event(models.Model):
     def get_absolute_url(self) -> str:
         return f"/e/{self.slug}/"
 
+    @property
+    def localized_description(self) -> str:
+        return in_language(self, "description")
+
 
 class PriceTier(models.Model):
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="tiers")
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, help_text=_("In Russian."))
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=100, blank=True, help_text=_KK_HELP)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True, help_text=_EN_HELP)
     price = models.DecimalField(max_digits=12, decimal_places=2)
     colour = models.CharField(max_length=7, default="#888888")
     sort_order = models.PositiveIntegerField(default=0)
@@ -136,7 +202,15 @@ class PriceTier(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({money_format(self.price, self.event.currency)})"
+        return f"{self.localized_name} ({money_format(self.price, self.event.currency)})"
+
+    @property
+    def localized_name(self) -> str:
+        return in_language(self, "name")
+
+    @property
+    def names(self) -> dict[str, str]:
+        return all_languages(self, "name")
 
 
 class EventSeat(models.Model):
@@ -212,7 +286,7 @@ class StandingArea(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.section.name}: {self.sold}+{self.held}/{self.capacity}"
+        return f"{self.section.localized_name}: {self.sold}+{self.held}/{self.capacity}"
 
     @property
     def available(self) -> int:

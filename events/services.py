@@ -8,7 +8,15 @@ from django.db import connection, transaction
 
 from events.exceptions import InventoryTierMissing
 from events.layout import layout_plan
-from events.models import Event, EventSeat, PriceTier, Section, StandingArea, Venue
+from events.models import (
+    TRANSLATED_LANGUAGES,
+    Event,
+    EventSeat,
+    PriceTier,
+    Section,
+    StandingArea,
+    Venue,
+)
 from orders.services import audit_log
 
 
@@ -29,6 +37,12 @@ def venue_create_from_spec(*, spec: dict) -> Venue:
             "name": attrs["name"][:200],
             "city": str(attrs.get("city", ""))[:100],
             "address": str(attrs.get("address", ""))[:300],
+            # The same in the other site languages, when the spec has them.
+            **{
+                f"{field}_{lang}": str(attrs.get(f"{field}_{lang}") or "")[:limit]
+                for field, limit in (("name", 200), ("city", 100), ("address", 300))
+                for lang in TRANSLATED_LANGUAGES
+            },
             "time_zone": attrs.get("time_zone") or "Asia/Almaty",
             "layout_spec": spec,
             "map_width": int(size.get("width", 1000)),
@@ -42,6 +56,8 @@ def venue_create_from_spec(*, spec: dict) -> Venue:
             venue=venue,
             code=plan.code,
             name=plan.name,
+            name_kk=plan.name_kk,
+            name_en=plan.name_en,
             kind=plan.kind,
             capacity=plan.capacity,
             geometry=plan.geometry,

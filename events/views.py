@@ -147,7 +147,7 @@ def section_page(request: HttpRequest, slug: str, section_id: int) -> HttpRespon
     # Labels are built here, not with {% blocktranslate %} per seat in the
     # template: a 1,000-seat section renders several times faster.
     tier_text = {
-        pk: f" — {t.name}, {money_format(t.price, event.currency)}"
+        pk: f" — {t.localized_name}, {money_format(t.price, event.currency)}"
         for pk, t in tiers.items()
     }
     seat_label = _("Row %(row)s, seat %(number)s")

@@ -142,14 +142,14 @@ def ticket_describe(ticket: Ticket) -> dict[str, str | None]:
     seat = ticket.event_seat
     if seat is not None:
         return {
-            "section": seat.section.name,
+            "section": seat.section.localized_name,
             "row": seat.seat.row_label,
             "seat": str(seat.seat.number),
-            "tier": ticket.tier.name,
+            "tier": ticket.tier.localized_name,
         }
     return {
-        "section": ticket.standing_area.section.name,
+        "section": ticket.standing_area.section.localized_name,
         "row": None,
         "seat": None,
-        "tier": ticket.tier.name,
+        "tier": ticket.tier.localized_name,
     }

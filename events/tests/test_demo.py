@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from api.models import ApiKey, Partner
-from events.demo import demo_load, next_show_time
+from events.demo import PRESALE_SLUG, demo_load, next_show_time
 from events.models import Event, EventSeat, PriceTier, SalePhase, Seat, Section, StandingArea, Venue
 from events.selectors import phase_status
 
@@ -87,4 +87,79 @@ def test_full_demo_loads_28000_places_quickly(db, data_dir):
     # The bootstrap of `make run` calls it again: nothing changes.
     call_command("kassa_bootstrap", stdout=StringIO())
     assert EventSeat.objects.filter(event=event).count() == 21_600
-    assert Event.objects.count() == 1
+    # The stadium and the open-presale concert, each once.
+    assert sorted(Event.objects.values_list("slug", flat=True)) == sorted(
+        ["backstreet-boys-almaty", PRESALE_SLUG]
+    )
+
+
+def test_a_scaled_demo_load_is_the_stadium_alone_for_benchmarks(db, data_dir):
+    demo_load(places=500)
+    assert list(Event.objects.values_list("slug", flat=True)) == ["backstreet-boys-almaty"]
+
+
+def test_demo_names_are_entered_in_russian_kazakh_and_english(db, data_dir):
+    event = demo_load(places=2000, presale=True)
+    lower = Section.objects.get(venue=event.venue, code="L01")
+    assert (lower.name, lower.name_kk, lower.name_en) == (
+        "Нижний ярус, сектор 1",
+        "Төменгі ярус, 1-сектор",
+        "Lower 1",
+    )
+    cat1 = event.tiers.get(key="cat1")
+    assert cat1.names == {"ru": "Категория 1", "kk": "1-санат", "en": "Category 1"}
+    assert event.venue.names == {
+        "ru": "Центральный стадион",
+        "kk": "Орталық стадион",
+        "en": "Central Stadium",
+    }
+    # Every buyer-visible name of both demo events has all three languages.
+    for model in (Section, PriceTier, Venue):
+        assert not model.objects.filter(name_kk="").exists(), model
+        assert not model.objects.filter(name_en="").exists(), model
+    assert not Event.objects.filter(description_kk="").exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "venue", "section", "tier"),
+    [
+        ("ru", "Центральный стадион", "Нижний ярус, сектор 1", "Категория 1"),
+        ("kk", "Орталық стадион", "Төменгі ярус, 1-сектор", "1-санат"),
+        ("en", "Central Stadium", "Lower 1", "Category 1"),
+    ],
+)
+def test_buyer_pages_show_the_active_languages_names(
+    client, db, data_dir, language, venue, section, tier
+):
+    event = demo_load(places=2000)
+    lower = Section.objects.get(venue=event.venue, code="L01")
+    home = client.get("/", headers={"accept-language": language}).content.decode()
+    assert venue in home
+    page = client.get(event.get_absolute_url(), headers={"accept-language": language})
+    html = page.content.decode()
+    assert venue in html and tier in html and section in html
+    assert ("Category 1" in html) == (language == "en")
+    seats = client.get(f"/e/{event.slug}/s/{lower.pk}/", headers={"accept-language": language})
+    assert section in seats.content.decode()
+
+
+def test_names_fall_back_to_russian_when_a_translation_is_empty(db):
+    venue = Venue.objects.create(name="Дворец спорта", slug="dvorets")
+    assert venue.names == {"ru": "Дворец спорта", "kk": "Дворец спорта", "en": "Дворец спорта"}
+
+
+def test_presale_event_is_open_now_on_the_site_for_partner_visa_cards(db, data_dir):
+    demo_load(presale=True, places=500)
+    event = Event.objects.get(slug=PRESALE_SLUG)
+    assert demo_load(presale=True, places=500) and Event.objects.count() == 2  # idempotent
+    seats = EventSeat.objects.filter(event=event).count()
+    assert 1000 <= seats <= 2000 and event.tiers.count() >= 3
+    assert event.venue.names["kk"] == "«Алатау» концерт залы"
+    presale, general = event.phases.order_by("starts_at")
+    assert presale.is_open() and not general.is_open()
+    assert "web" in presale.channels
+    assert (presale.card_brands, presale.card_bin_prefixes) == (["visa"], ["440043"])
+    assert (presale.per_buyer_limit, presale.requires_waiting_room) == (4, False)
+    assert event.waiting_room.mode == "off"
+    status = phase_status(event=event, channel="web")
+    assert status.state == "on_sale" and status.phase == presale

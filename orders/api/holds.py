@@ -45,10 +45,10 @@ def hold_items(hold: Hold) -> list[dict]:
         items.append(
             {
                 "seat": es.pk,
-                "section": es.section.name,
+                "section": es.section.localized_name,
                 "row": es.seat.row_label,
                 "number": es.seat.number,
-                "tier": es.tier.name,
+                "tier": es.tier.localized_name,
                 "price": str(es.tier.price),
             }
         )
@@ -62,9 +62,9 @@ def _standing_items(hold: Hold) -> list[dict]:
         items.append(
             {
                 "standing": area.section_id,
-                "section": area.section.name,
+                "section": area.section.localized_name,
                 "quantity": line.quantity,
-                "tier": area.tier.name,
+                "tier": area.tier.localized_name,
                 "price": str(area.tier.price),
             }
         )

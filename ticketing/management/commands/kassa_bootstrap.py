@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from events.demo import demo_load
+from events.demo import PRESALE_SLUG, demo_load
 
 
 class Command(BaseCommand):
@@ -31,3 +31,6 @@ class Command(BaseCommand):
             )
         event = demo_load(say=self.stdout.write)
         self.stdout.write(f"demo event: {settings.SITE_URL}{event.get_absolute_url()}")
+        self.stdout.write(
+            f"presale demo event (partner Visa 4400 43…): {settings.SITE_URL}/e/{PRESALE_SLUG}/"
+        )
