@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint format shell browser bench-smoke clean
+.PHONY: run test lint format shell browser bench-smoke smoke-run clean
 
 run: $(VENV)/.run-deps
 	$(BIN)/python -m ticketing.launcher run
@@ -31,6 +31,13 @@ shell: $(VENV)/.dev-deps
 # (exit 1 on any oversell/double-sale/..., 2 when nothing could be sold).
 bench-smoke: $(VENV)/.dev-deps
 	$(BIN)/python bench/onsale.py --places 2000 --visitors 2500 --skip-noop --duration-limit 300
+
+# `make run` on a non-default port with SITE_URL unset, one purchase through the
+# site's pages (waiting room, checkout, sandbox card, paid tickets), then Ctrl-C
+# and a check that every process it started has stopped. Run by CI.
+SMOKE_PORT ?= 8201
+smoke-run: $(VENV)/.run-deps
+	$(BIN)/python scripts/smoke_purchase.py --make-run $(SMOKE_PORT)
 
 # Browser tests drive Debian's Chromium through Playwright.
 browser:
