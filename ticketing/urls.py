@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("api.urls")),
@@ -19,6 +20,8 @@ urlpatterns = [
     path("", include("events.urls")),
 ]
 
-# JSON error bodies under /api/ (API.md), Django's pages elsewhere.
+# JSON error bodies under /api/ (API.md), the branded pages (templates/4xx.html, 500.html)
+# elsewhere.
 handler404 = "api.exceptions.handler404"
 handler500 = "api.exceptions.handler500"
+handler400 = "ticketing.views.bad_request"

@@ -1,4 +1,5 @@
-"""Operational endpoints: liveness and readiness; the staff-login lockout answer."""
+"""Operational endpoints: liveness and readiness; the staff-login lockout answer; the
+branded 400 page and /favicon.ico."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from django.conf import settings
 from django.db import connections
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django_redis import get_redis_connection
@@ -57,4 +59,30 @@ def staff_login_locked_out(request, original_response=None, credentials=None):
     }
     response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
     response["Retry-After"] = str(seconds)
+    return response
+
+
+def bad_request(request, exception):
+    """handler400: the branded page with the site's header, in the visitor's language.
+
+    Django's default renders 400.html without the request (no header links
+    that depend on the visitor); this one renders it like every other page.
+    """
+    return render(request, "400.html", status=400)
+
+
+_FAVICON: bytes | None = None  # read once from static/, see favicon()
+
+
+def favicon(request):
+    """`/favicon.ico`, which browsers ask for on every page whatever the <link> says.
+
+    Served directly (not a redirect to the hashed static URL, which a
+    browser would cache past the next deploy).
+    """
+    global _FAVICON
+    if _FAVICON is None:
+        _FAVICON = (settings.BASE_DIR / "static" / "favicon.ico").read_bytes()
+    response = HttpResponse(_FAVICON, content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
     return response

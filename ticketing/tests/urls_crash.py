@@ -1,0 +1,14 @@
+"""ticketing.urls plus a view that crashes, for the 500 page test (handlers come from here)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from ticketing.urls import handler400, handler404, handler500, urlpatterns  # noqa: F401
+
+
+def crash(request):
+    raise RuntimeError("boom")
+
+
+urlpatterns = [path("test-crash/", crash), *urlpatterns]
