@@ -52,6 +52,10 @@ def _journey(browser, stack, request, device: dict):
     )
     yield journey
     context.close()
+    # A journey stopped by a hard failure still tells what else it saw on the way.
+    if journey.problems:
+        (journey.folder / "problems.txt").write_text("\n".join(journey.problems) + "\n")
+        print(f"{journey.name}: problems seen on the way:\n  " + "\n  ".join(journey.problems))
 
 
 @pytest.fixture
