@@ -9,6 +9,16 @@ from journeys.journey import DESKTOP, PHONE, Journey
 from journeys.stack import Stack, stack_start, stack_stop
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Journeys run last in a whole-suite run: the stack they share boots for
+    them and is stopped at the end of the session, right after them."""
+    journeys = [item for item in items if item.get_closest_marker("journey")]
+    if journeys and len(journeys) < len(items):
+        others = [item for item in items if not item.get_closest_marker("journey")]
+        items[:] = others + journeys
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser_locale(locale): the journey's browser language")
 
