@@ -48,9 +48,9 @@ def order_return(request, code: str):
     )
     if not waiting and order.status != Order.Status.PENDING_PAYMENT:
         return HttpResponseRedirect(f"/orders/{order.code}/?t={order.access_token}")
-    return render(
-        request, "orders/pay_return.html", {"order": order, "payment": payment, "waiting": waiting}
-    )
+    places = [] if waiting else selectors.order_places(order)
+    context = {"order": order, "payment": payment, "waiting": waiting, "places": places}
+    return render(request, "orders/pay_return.html", context)
 
 
 @require_GET
@@ -65,6 +65,7 @@ def order_page(request, code: str):
         {
             "order": order,
             "tickets": tickets,
+            "places": selectors.order_places(order),
             "token": order.access_token,
             "rotating": rotating_qr_enabled(),
             "now": timezone.now(),
