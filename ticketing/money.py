@@ -29,7 +29,8 @@ _NBSP = "\u00a0"
 
 
 @lru_cache(maxsize=64)
-def _locale(language: str) -> Locale:
+def babel_locale(language: str) -> Locale:
+    """The CLDR locale kassa writes `language` in (ru and kk as in Kazakhstan)."""
     base = to_locale(language).split("_")[0]
     return Locale.parse(_LOCALE_FOR_LANGUAGE.get(base, base))
 
@@ -65,7 +66,7 @@ def money_format(amount: Decimal | int, currency: str, language: str | None = No
     if isinstance(amount, float) or isinstance(amount, bool):
         raise TypeError("money_format takes a Decimal (or int), never a float")
     amount = Decimal(amount)
-    locale = _locale(language or get_language() or settings.LANGUAGE_CODE)
+    locale = babel_locale(language or get_language() or settings.LANGUAGE_CODE)
     if amount == amount.to_integral_value():
         text = format_currency(
             amount, currency, format=_whole_pattern(locale), locale=locale, currency_digits=False
