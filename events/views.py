@@ -5,12 +5,14 @@ The hold form posts to /e/<slug>/hold/ (orders app); these pages only render it.
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 
 from django.db.models import Min
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from events.exceptions import EventNotFound, SectionNotFound
 from events.models import Section, StandingArea
@@ -105,12 +107,92 @@ def _map_view_box(venue, sections: list[dict], stage: dict | None) -> str:
     return f"{left:g} {top:g} {max(xs) + pad - left:g} {max(ys) + pad - top:g}"
 
 
+# A seat's circle is this share of the distance to its neighbour in the row.
+SEAT_FILL = 0.42
+
+
 def _seat_radius(seats: list[list]) -> float:
     """Circle radius from the distance between neighbours in a row (0.42 of the spacing)."""
     for a, b in pairwise(seats):
         if a[1] == b[1]:
-            return round(max(((a[3] - b[3]) ** 2 + (a[4] - b[4]) ** 2) ** 0.5, 0.2) * 0.42, 3)
+            return round(max(((a[3] - b[3]) ** 2 + (a[4] - b[4]) ** 2) ** 0.5, 0.2) * SEAT_FILL, 3)
     return 1.0
+
+
+def _upright(rows: dict[str, list[dict]]) -> None:
+    """Turn the section's drawing so its rows run across the screen, front row on top.
+
+    On the stadium map a sector is drawn at its angle around the field; seen
+    alone, rows that run across read like a printed seating plan, and the
+    arrow keys move along a row with Left/Right and between rows with Up/Down.
+    Rewrites the seats' x and y in place (display only; stored seats keep the
+    venue's coordinates). A section already upright is left as it is.
+    """
+    longest = max(rows.values(), key=len, default=[])
+    if len(longest) < 2:
+        return
+    angle = math.atan2(longest[-1]["y"] - longest[0]["y"], longest[-1]["x"] - longest[0]["x"])
+    ordered = list(rows.values())
+    if len(ordered) > 1:
+        # The front row above the back row once turned; else turn half a circle more.
+        def mean_v(row: list[dict]) -> float:
+            return sum(-s["x"] * math.sin(angle) + s["y"] * math.cos(angle) for s in row) / len(row)
+
+        if mean_v(ordered[0]) > mean_v(ordered[-1]):
+            angle += math.pi
+    if abs(math.remainder(angle, 2 * math.pi)) < math.radians(1):
+        return
+    cos, sin = math.cos(-angle), math.sin(-angle)
+    for row in ordered:
+        for seat in row:
+            x, y = seat["x"], seat["y"]
+            seat["x"], seat["y"] = round(x * cos - y * sin, 3), round(x * sin + y * cos, 3)
+
+
+def _row_labels(rows: dict[str, list[dict]], pitch: float) -> list[dict]:
+    """Where each row's label goes: one seat-step beyond both ends of the row.
+
+    Following the row's own direction at each end keeps the labels beside the
+    row on arcs and on rows that run up and down the map alike.
+    """
+    labels = []
+    for row, row_seats in rows.items():
+        ends = [(row_seats[0], row_seats[1] if len(row_seats) > 1 else None)]
+        if len(row_seats) > 1:
+            ends.append((row_seats[-1], row_seats[-2]))
+        for end, inner in ends:
+            # A row of one seat has no direction: its label goes to the left.
+            dx, dy = (end["x"] - inner["x"], end["y"] - inner["y"]) if inner else (-1.0, 0.0)
+            length = (dx * dx + dy * dy) ** 0.5 or 1.0
+            labels.append(
+                {
+                    "row": row,
+                    "x": round(end["x"] + dx / length * pitch * 1.3, 3),
+                    "y": round(end["y"] + dy / length * pitch * 1.3, 3),
+                }
+            )
+    return labels
+
+
+def _seat_view_box(seats: list[dict], labels: list[dict], radius: float, pitch: float) -> str:
+    """The seats and their row labels, with a small margin."""
+    if not seats:
+        return "0 0 10 10"
+    xs = [s["x"] for s in seats] + [lb["x"] for lb in labels]
+    ys = [s["y"] for s in seats] + [lb["y"] for lb in labels]
+    pad = max(radius * 2, pitch * 0.9)  # half a two-digit label, and the focus ring
+    left, top = min(xs) - pad, min(ys) - pad
+    return f"{left:g} {top:g} {max(xs) + pad - left:g} {max(ys) + pad - top:g}"
+
+
+def _section_legend(tiers: dict, seats: list[dict]) -> list[dict]:
+    """The section's price tiers in the event's order, with the seats free in each."""
+    free: dict[int, int] = {}
+    for seat in seats:
+        free.setdefault(seat["tier_id"], 0)
+        if seat["status"] == "available":
+            free[seat["tier_id"]] += 1
+    return [{"tier": t, "available": free[pk]} for pk, t in tiers.items() if pk in free]
 
 
 def section_page(request: HttpRequest, slug: str, section_id: int) -> HttpResponse:
@@ -137,13 +219,7 @@ def section_page(request: HttpRequest, slug: str, section_id: int) -> HttpRespon
         return render(request, "events/section_standing.html", context)
     seats = section_seats(event=event, section_id=section.pk)
     radius = _seat_radius(seats)
-    if seats:
-        xs, ys = [s[3] for s in seats], [s[4] for s in seats]
-        pad = radius * 3
-        view_box = f"{min(xs) - pad} {min(ys) - pad} {max(xs) - min(xs) + 2 * pad} "
-        view_box += f"{max(ys) - min(ys) + 2 * pad}"
-    else:
-        view_box = "0 0 10 10"
+    pitch = radius / SEAT_FILL  # centre-to-centre distance of neighbours in a row
     # Labels are built here, not with {% blocktranslate %} per seat in the
     # template: a 1,000-seat section renders several times faster.
     tier_text = {
@@ -153,20 +229,49 @@ def section_page(request: HttpRequest, slug: str, section_id: int) -> HttpRespon
     seat_label = _("Row %(row)s, seat %(number)s")
     seat_dicts = [
         {"id": s[0], "row": s[1], "number": s[2], "x": s[3], "y": s[4], "tier_id": s[5],
-         "status": s[6],
+         "status": s[6], "colour": tiers[s[5]].colour if s[5] in tiers else "#cccccc",
          "label": seat_label % {"row": s[1], "number": s[2]} + tier_text.get(s[5], "")}
         for s in seats
     ]  # fmt: skip
     rows: dict[str, list] = {}
     for seat in seat_dicts:
         rows.setdefault(seat["row"], []).append(seat)
+    _upright(rows)
+    row_labels = _row_labels(rows, pitch)
+    available = sum(1 for s in seats if s[6] == "available")
+    limit = _limit(status)
     context.update(
         {
             "seats": seat_dicts,
             "rows": rows.items(),
+            "row_labels": row_labels,
             "radius": radius,
-            "view_box": view_box,
-            "available": sum(1 for s in seats if s[6] == "available"),
+            "label_size": round(pitch * 0.7, 3),
+            "focus_width": round(radius * 0.4, 3),
+            "view_box": _seat_view_box(seat_dicts, row_labels, radius, pitch),
+            "available": available,
+            "legend": _section_legend(tiers, seat_dicts),
+            "seat_map_config": {
+                "currency": event.currency,
+                "limit": limit,
+                # Prices as decimal strings: the map adds them up in minor units.
+                "prices": {str(pk): str(t.price) for pk, t in tiers.items()},
+                "text": {
+                    "row": _("Row %(row)s"),
+                    "chosen": _("%(seat)s: chosen"),
+                    "removed": _("%(seat)s: removed"),
+                    "count": _("Chosen: %(count)s of %(limit)s"),
+                    "total": _("Total"),
+                    "remove": _("Remove %(seat)s"),
+                    "none": _("Choose at least one seat first."),
+                    "limit": ngettext(
+                        "You can choose up to %(limit)s seat at once.",
+                        "You can choose up to %(limit)s seats at once.",
+                        limit,
+                    )
+                    % {"limit": limit},
+                },
+            },
         }
     )
     return render(request, "events/section_seated.html", context)
