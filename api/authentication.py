@@ -25,8 +25,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         # Not DRF's get_authorization_header: it raises UnicodeEncodeError (a
         # 500) on a header that is not latin-1; such a key is just unknown.
         header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None  # anonymous, or the site's own pages (session)
         if not header.startswith(self.keyword + " "):
-            return None
+            # `Bearer junk` used to pass as anonymous: a partner whose key
+            # never reached us must hear so, not read the public catalogue.
+            raise exceptions.AuthenticationFailed(
+                _("Unsupported Authorization header; send Api-Key <key>.")
+            )
         raw = header[len(self.keyword) + 1 :].strip()
         prefix = raw.split(".", 1)[0]
         key = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,6 +21,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from ticketing.errors import KassaError
+from ticketing.middleware import request_too_large
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +33,28 @@ def error_body(code: str, message, details: dict | None = None) -> dict:
 
 
 def _details_of(detail) -> dict:
-    if isinstance(detail, dict):
-        return {
-            key: [str(item) for item in (value if isinstance(value, list) else [value])]
-            for key, value in detail.items()
-        }
-    if isinstance(detail, list):
-        return {"non_field_errors": [str(item) for item in detail]}
-    return {}
+    """DRF's error tree → {field: [message, ...]} (API.md). A nested
+    serializer's or list's messages stay under their top-level field, led by
+    their path ("best_available.quantity: ...", "seats.0: ..."), so no
+    ErrorDetail(...) repr of a nested dict or list reaches the caller."""
+    details: dict[str, list[str]] = {}
+
+    def walk(node, field: str, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, field or str(key), f"{path}.{key}" if path else str(key))
+        elif isinstance(node, list) and any(isinstance(item, dict | list) for item in node):
+            for index, item in enumerate(node):  # a nested serializer with many=True
+                if item:
+                    walk(item, field, f"{path}.{index}" if path else str(index))
+        else:
+            prefix = f"{path}: " if path != field else ""
+            items = node if isinstance(node, list) else [node]
+            messages = details.setdefault(field or "non_field_errors", [])
+            messages.extend(prefix + str(item) for item in items)
+
+    walk(detail, "", "")
+    return details
 
 
 def _server_error_body() -> dict:
@@ -71,6 +86,10 @@ def _drf_body(exc: exceptions.APIException) -> dict:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        # A body without Content-Length (chunked) past the limit, found only
+        # when read; a declared one was refused by RequestSizeLimitMiddleware.
+        return request_too_large(context["request"])
     if isinstance(exc, KassaError):
         set_rollback()
         response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status)

@@ -18,7 +18,8 @@ Without the header the view simply runs. With it:
 - the same key with another body → 422 `idempotency_key_reused`;
 - a duplicate while the first is still running → 409 `idempotency_in_flight`
   with `Retry-After`;
-- a 5xx (or a crash) is not stored: the record is deleted so a retry runs anew.
+- a 5xx (or a crash) is not stored: the record is deleted so a retry runs anew;
+  nor is a 400 (the body failed validation, nothing ran): the key stays free.
 
 The caller is the API key (`apikey:<id>`) or else the buyer identity (account
 or signed device cookie): two partners may use the same key string safely.
@@ -76,6 +77,11 @@ def idempotent(view_method):
             _release(record_id)
             raise
         if response.status_code >= 500 or getattr(response, "streaming", False):
+            _release(record_id)
+        elif response.status_code == 400:
+            # Invalid input (validation, parse): the operation never ran, so
+            # the key is not spent; the caller fixes the body and retries
+            # with the same key (a 409 or 410 did run, and is replayed).
             _release(record_id)
         else:
             _complete(record_id, response)

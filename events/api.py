@@ -256,7 +256,8 @@ class EventListApi(generics.ListAPIView):
             qs = qs.filter(Q(title__icontains=f["q"]) | Q(venue__name__icontains=f["q"]))
         if f.get("venue"):
             venue = f["venue"]
-            qs = qs.filter(venue_id=int(venue)) if venue.isdigit() else qs.filter(venue__slug=venue)
+            by_id = venue.isascii() and venue.isdigit()  # "²".isdigit(), but not int("²")
+            qs = qs.filter(venue_id=int(venue)) if by_id else qs.filter(venue__slug=venue)
         if f.get("from"):
             qs = qs.filter(starts_at__gte=f["from"])
         if f.get("to"):

@@ -261,7 +261,9 @@ def sale_snapshot(ref: str | int) -> SaleSnapshot | None:
     if hit is not None and hit[0] > now:
         return hit[1]
     query = Event.objects.all()
-    event = query.filter(pk=int(key)).first() if key.isdigit() else query.filter(slug=key).first()
+    # isascii: "²".isdigit() is True but int("²") raises (a 500 on fuzzed refs).
+    by_id = key.isascii() and key.isdigit()
+    event = query.filter(pk=int(key)).first() if by_id else query.filter(slug=key).first()
     snapshot = None
     if event is not None:
         snapshot = SaleSnapshot(

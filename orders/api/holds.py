@@ -104,7 +104,8 @@ class HoldCreateIn(serializers.Serializer):
     best_available = BestAvailableIn(required=False)
     standing = StandingIn(required=False)
     access_code = serializers.CharField(required=False, allow_blank=True)
-    buyer_ref = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    # 100, as queue join: with "partner:<slug>:" it fits the buyer key (200).
+    buyer_ref = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
     def validate_best_available(self, value):
         if not value["together"]:

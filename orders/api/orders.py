@@ -70,7 +70,8 @@ class OrderCreateApi(APIView):
         email = serializers.CharField(max_length=254, allow_blank=True)
         name = serializers.CharField(max_length=200, allow_blank=True)
         phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
-        buyer_ref = serializers.CharField(required=False, allow_blank=True, max_length=150)
+        # 100, as queue join: with "partner:<slug>:" it fits the buyer key (200).
+        buyer_ref = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
     @extend_schema(
         operation_id="order_create",

@@ -81,7 +81,8 @@ def card_digits(raw: str) -> str:
 
 
 def luhn_valid(number: str) -> bool:
-    if not number.isdigit() or not 12 <= len(number) <= 19:
+    # isascii: "²".isdigit() is True, and int("²") would raise below.
+    if not (number.isascii() and number.isdigit()) or not 12 <= len(number) <= 19:
         return False
     total = 0
     for index, ch in enumerate(reversed(number)):
@@ -139,7 +140,7 @@ def card_check(*, number: str, exp_month: str, exp_year: str, cvc: str, today: d
         return CardCheck(False, _("The expiry month must be 1 to 12."), "exp_month")
     if (year, month) < (today.year, today.month):
         return CardCheck(False, _("The card has expired."), "exp_year")
-    if not (cvc or "").isdigit() or len(cvc) not in (3, 4):
+    if not ((cvc or "").isascii() and cvc.isdigit()) or len(cvc) not in (3, 4):
         return CardCheck(False, _("The CVC is the 3 or 4 digits on the back."), "cvc")
     return CardCheck(True, brand=card_brand(digits), bin=digits[:6], last4=digits[-4:])
 

@@ -6,6 +6,8 @@ from django.db import models
 
 from orders.models import AuditEntry
 
+_ACTOR_MAX = AuditEntry._meta.get_field("actor").max_length
+
 
 def audit_log(
     *,
@@ -27,6 +29,8 @@ def audit_log(
         object_type=object_type,
         object_id=object_id,
         actor_user=user,
-        actor=actor or (f"user:{user.pk}" if user else ""),
+        # Bounded: a partner's buyer key ("partner:<slug>:<buyer_ref>") may be
+        # longer than the column, and an audit row must never fail its change.
+        actor=(actor or (f"user:{user.pk}" if user else ""))[:_ACTOR_MAX],
         data=data or {},
     )

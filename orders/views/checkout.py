@@ -52,13 +52,13 @@ def _hold_args(post) -> dict:
         raw = (post.get(name) or "").strip()
         if not raw:
             return None
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is True; int("²") raises
             raise ValidationFailed(details={name: [_("Enter a whole number.")]})
         return int(raw)
 
     if post.getlist("seats"):
         raw = post.getlist("seats")
-        if not all(s.strip().isdigit() for s in raw):
+        if not all(s.strip().isascii() and s.strip().isdigit() for s in raw):
             raise ValidationFailed(details={"seats": [_("Choose seats on the map.")]})
         return {"seats": [int(s) for s in raw]}
     if post.get("best_quantity"):
