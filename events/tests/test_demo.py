@@ -163,3 +163,14 @@ def test_presale_event_is_open_now_on_the_site_for_partner_visa_cards(db, data_d
     assert event.waiting_room.mode == "off"
     status = phase_status(event=event, channel="web")
     assert status.state == "on_sale" and status.phase == presale
+
+
+def test_the_api_keeps_name_and_adds_names_in_every_language(client, db, data_dir):
+    event = demo_load(places=500)
+    body = client.get(f"/api/v1/events/{event.slug}/", headers={"accept-language": "en"}).json()
+    assert body["venue"]["name"] == "Центральный стадион"  # stable: the base (Russian) name
+    assert body["venue"]["names"]["en"] == "Central Stadium"
+    cat1 = next(t for t in body["tiers"] if t["key"] == "cat1")
+    assert cat1["names"] == {"ru": "Категория 1", "kk": "1-санат", "en": "Category 1"}
+    section = next(s for s in body["sections"] if s["code"] == "FAN")
+    assert section["names"]["kk"] == "Жанкүйерлер аймағы"
