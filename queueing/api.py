@@ -22,6 +22,12 @@ _ERROR = OpenApiResponse(description='`{"error": {"code", "message", "details"}}
 
 class JoinInput(serializers.Serializer):
     buyer_ref = serializers.CharField(required=False, max_length=100)
+    again = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="after the pass ended (order paid) or ran out: join again at the back of "
+        "the queue (a new number); refused with queue_limit_reached at the per-buyer limit",
+    )
 
 
 class JoinOutput(serializers.Serializer):
@@ -35,7 +41,12 @@ class JoinOutput(serializers.Serializer):
 StatusOutput = inline_serializer(
     "QueueStatus",
     {
-        "state": serializers.ChoiceField(["waiting", "admitted", "paused", "closed", "sold_out"]),
+        "state": serializers.ChoiceField(
+            ["waiting", "admitted", "paused", "closed", "sold_out", "done", "expired"],
+            help_text="done: the pass ended with a paid order; expired: its time ran out "
+            "(both: join again with again=true)",
+        ),
+        "cap": serializers.IntegerField(allow_null=True, help_text="tickets per buyer"),
         "number": serializers.IntegerField(allow_null=True),
         "position": serializers.IntegerField(allow_null=True),
         "eta_seconds": serializers.IntegerField(allow_null=True),
@@ -69,8 +80,9 @@ def _room_id(slug: str) -> int:
     return room_id
 
 
-def join_answer(*, room_id: int, visitor: str) -> dict:
-    joined = services.queue_join(room_id=room_id, visitor=visitor)
+def join_answer(*, room_id: int, visitor: str, again: bool = False) -> dict:
+    join = services.queue_rejoin if again else services.queue_join
+    joined = join(room_id=room_id, visitor=visitor)
     answer = selectors.join_status(joined=joined)
     return {"token": joined.token, "number": joined.number or None, **answer}
 
@@ -87,7 +99,8 @@ class QueueJoinApi(APIView):
         data = JoinInput(data=request.data)
         data.is_valid(raise_exception=True)
         buyer = buyer_identity(request, buyer_ref=data.validated_data.get("buyer_ref"))
-        return Response(join_answer(room_id=room_id, visitor=buyer.key))
+        again = data.validated_data["again"]
+        return Response(join_answer(room_id=room_id, visitor=buyer.key, again=again))
 
 
 class QueueStatusApi(APIView):

@@ -14,13 +14,30 @@ class PassRequired(KassaError):
 class PassInvalid(KassaError):
     code = "queue_pass_invalid"
     status = 423
-    default_message = _("This queue pass is not valid for you.")
+    default_message = _(
+        "This queue pass is not valid for you. The waiting room page shows your place."
+    )
 
 
 class PassExpired(KassaError):
     code = "queue_pass_expired"
     status = 410
     default_message = _("Your queue pass has expired; join the queue again.")
+
+
+class PassEnded(PassExpired):
+    """The pass ended with the buyer's paid order (same code: the pass is gone)."""
+
+    default_message = _(
+        "Your queue pass ended with your paid order. To buy more, join the queue again "
+        "on the waiting room page."
+    )
+
+
+class BuyerLimitReached(KassaError):
+    code = "queue_limit_reached"
+    status = 409
+    default_message = _("You have bought as many tickets as one buyer may in this sale.")
 
 
 class RoomNotFound(KassaError):

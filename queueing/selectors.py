@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from queueing import state, tokens
 from queueing.exceptions import (
+    PassEnded,
     PassExpired,
     PassInvalid,
     PassRequired,
@@ -213,15 +214,20 @@ def queue_status(*, token: str | None, now: float | None = None) -> dict:
         body["token"] = tokens.token_make(
             room_id=room_id, visitor=visitor, number=number, issued_at=now
         )
-    if done == "1":
-        body["state"] = "closed"
-    elif st.get("guard") != "1":
+    cap = int(st["cap"]) if st.get("cap") else None
+    body["cap"] = cap
+    if st.get("guard") != "1":
         # The room does not guard sales now (mode off, or auto while quiet):
         # go and shop, no pass needed.
         body["state"] = "admitted"
         body["eta_seconds"] = 0
+    elif done == "1":
+        # The pass ended with a paid order: to buy more, join again at the
+        # back (services.queue_rejoin), within the phase's per-buyer limit.
+        body["state"] = "done"
+    elif number and number <= serving and float(pexp) <= now:
+        body["state"] = "expired"  # the time to buy ran out: join again at the back
     elif number and number <= serving:
-        cap = int(st["cap"]) if st.get("cap") else None
         body["state"] = "admitted"
         body["pass"] = tokens.pass_make(
             room_id=room_id, visitor=visitor, number=number, expires_at=float(pexp), cap=cap
@@ -235,6 +241,17 @@ def queue_status(*, token: str | None, now: float | None = None) -> dict:
             body["eta_seconds"] = eta_seconds(number - serving, rate)
         body["prequeue"] = phase in ("pre", "shuffling")
     return body
+
+
+def buyer_limit_reached(*, event_id: int, buyer_key: str, cap: int | None) -> bool:
+    """Has the buyer taken the guarded phase's per-buyer limit (held + ordered
+    + paid, orders.services.holds.buyer_tickets_taken)? Then joining again
+    would only lead to a refused hold: the waiting page says so instead."""
+    from orders.services.holds import buyer_tickets_taken
+
+    if not cap:
+        return False
+    return buyer_tickets_taken(event_id=event_id, buyer_key=buyer_key) >= cap
 
 
 def _room_mode_from_db(room_id: int) -> str | None:
@@ -258,9 +275,12 @@ def pass_validate(*, event_id: int, buyer_key: str, token: str | None) -> QueueP
         return None
     r = state.conn()
     ks = state.keys(room_id)
-    guard, mode, pass_s = (
-        (v or b"").decode() for v in r.hmget(ks["st"], ["guard", "mode", "pass_s"])
+    guard, mode, pass_s, slug = (
+        (v or b"").decode() for v in r.hmget(ks["st"], ["guard", "mode", "pass_s", "slug"])
     )
+    # Every refusal names the waiting room page, which says the same thing
+    # and offers what to do (join, join again, or see your place).
+    where = {"queue_url": f"/e/{slug}/queue/"} if slug else {}
     now = time.time()
     if mode == "auto":
         shopping = r.zscore(ks["act"], buyer_key)
@@ -275,22 +295,23 @@ def pass_validate(*, event_id: int, buyer_key: str, token: str | None) -> QueueP
             raise RoomRestarting()  # Redis lost; the next tick rebuilds the room
         return None
     if not token:
-        raise PassRequired()
+        raise PassRequired(details=where)
     data = tokens.pass_read(token)
     if data is None or int(data["r"]) != room_id:
-        raise PassInvalid()
+        raise PassInvalid(details=where)
     if data["v"] != buyer_key and state.heir(room_id, data["v"]) != buyer_key:
         # Bound to another visitor, unless that visitor is this buyer's own
         # device whose place the account took over at sign-in (the claim
         # below still wants the number to be the account's place).
-        raise PassInvalid()
-    if data["e"] <= now:
-        raise PassExpired()
+        raise PassInvalid(details=where)
     result = state.claim(room_id, buyer_key, int(data["n"]), float(data["e"]), now)
-    if result in (-1, -2):
-        raise PassExpired()
+    if result == -1:
+        # Ended with a paid order (or a place the buyer left for a new one).
+        raise PassEnded(details=where)
+    if result == -2 or data["e"] <= now:
+        raise PassExpired(details=where)
     if result == -3:
         raise ShopFull()
     if result == -4:
-        raise PassInvalid()
+        raise PassInvalid(details=where)
     return QueuePass(room_id, buyer_key, float(data["e"]), data.get("c"), int(data["n"]))

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from orders.services import audit_log
 from queueing import selectors, shuffle, state, tokens
-from queueing.exceptions import RoomClosed, RoomNotOpen, RoomRestarting
+from queueing.exceptions import BuyerLimitReached, RoomClosed, RoomNotOpen, RoomRestarting
 from queueing.models import WaitingRoom, WaitingRoomSnapshot
 from ticketing import metrics
 
@@ -215,6 +215,39 @@ def queue_join(*, room_id: int, visitor: str, now: float | None = None) -> JoinR
     number = n if code == "n" else 0
     token = tokens.token_make(room_id=room_id, visitor=visitor, number=number, issued_at=now)
     return JoinResult(token=token, number=number, room_id=room_id, room=room)
+
+
+def queue_rejoin(*, room_id: int, visitor: str, now: float | None = None) -> JoinResult:
+    """Join again after the pass ended: the rule for a second purchase.
+
+    A pass ends when its order is paid (pass_complete) or when its time runs
+    out. The buyer may then join again, at the BACK: a new number after
+    everyone already waiting, exactly what a fresh arrival would get, never
+    the old number (state.REJOIN; old tokens and passes stay void), and buy
+    again within the phase's per-buyer limit, which the holds enforce
+    (held + awaiting payment + paid). A buyer who already has the limit is
+    told so here (BuyerLimitReached) instead of being sent to the back of
+    the queue for nothing. A visitor whose place is still live keeps it; one
+    with no place joins normally. Redis, plus one read of the buyer's orders.
+    """
+    now = time.time() if now is None else now
+    st = state.read(room_id)
+    if not st:
+        raise RoomRestarting()
+    cap = int(st["cap"]) if st.get("cap") else None
+    if selectors.buyer_limit_reached(
+        event_id=int(st.get("event") or 0), buyer_key=visitor, cap=cap
+    ):
+        raise BuyerLimitReached()
+    code, n = state.rejoin(room_id, visitor, now)
+    if code == "none":
+        return queue_join(room_id=room_id, visitor=visitor, now=now)
+    if code == "missing":
+        raise RoomRestarting()
+    if code == "closed":
+        raise RoomClosed()
+    token = tokens.token_make(room_id=room_id, visitor=visitor, number=n, issued_at=now)
+    return JoinResult(token=token, number=n, room_id=room_id, room=state.read(room_id))
 
 
 def room_shuffle_open(*, room_id: int, seed: str) -> dict | None:

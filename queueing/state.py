@@ -323,6 +323,37 @@ if void > 0 then redis.call('HSET', gone, to, void) end
 return keep
 """
 
+# rejoin: KEYS st map done pexp gone cnt act pend; ARGV visitor now
+# A visitor whose pass ended (order paid) or ran out joins again at the BACK:
+# a new number after everyone already waiting (the tail, exactly as for a
+# fresh arrival), never their old one, which becomes void (`gone`) so no
+# old token or pass can bring it back. A live place is kept as it is.
+# -> {code, n}: "n" = number n; "none" = no place yet (a plain join);
+#    "closed" (draining); "missing" (state not built).
+REJOIN = """
+local st, map, done, pexp, gone = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+if not redis.call('HGET', st, 'phase') then return {'missing', '0'} end
+local v = ARGV[1]
+local n = redis.call('HGET', map, v)
+if not n then return {'none', '0'} end
+if redis.call('SISMEMBER', done, v) == 0 then
+  local e = tonumber(redis.call('HGET', pexp, v) or '0')
+  if e == 0 or e > tonumber(ARGV[2]) then return {'n', n} end
+end
+if redis.call('HGET', st, 'draining') == '1' then return {'closed', '0'} end
+if tonumber(n) > tonumber(redis.call('HGET', gone, v) or '0') then
+  redis.call('HSET', gone, v, n)
+end
+redis.call('SREM', done, v)
+redis.call('HDEL', pexp, v)
+redis.call('ZREM', KEYS[7], v)
+redis.call('ZREM', KEYS[8], n)
+local fresh = redis.call('HINCRBY', st, 'tail', 1)
+redis.call('HSET', map, v, fresh)
+redis.call('HINCRBY', KEYS[6], 'joined', 1)
+return {'n', tostring(fresh)}
+"""
+
 # init: KEYS st cnt; ARGV json(state fields) json(counters). Only if absent,
 # so two ticks rebuilding at once agree.
 INIT = """
@@ -384,6 +415,7 @@ class _Scripts:
     assign: object
     finish: object
     handover: object
+    rejoin: object
 
 
 _scripts: _Scripts | None = None
@@ -406,6 +438,7 @@ def scripts() -> _Scripts:
             assign=r.register_script(ASSIGN),
             finish=r.register_script(FINISH),
             handover=r.register_script(HANDOVER),
+            rejoin=r.register_script(REJOIN),
         )
     return _scripts
 
@@ -419,6 +452,12 @@ def join(room_id: int, visitor: str, now: float) -> tuple[str, int, dict[str, st
     raw = scripts().join(keys=k(room_id, "st", "map", "pre", "cnt", "moved"), args=[visitor, now])
     out = [x.decode() for x in raw]
     return out[0], int(out[1]), dict(zip(JOIN_FIELDS, out[2:], strict=False))
+
+
+def rejoin(room_id: int, visitor: str, now: float) -> tuple[str, int]:
+    names = ("st", "map", "done", "pexp", "gone", "cnt", "act", "pend")
+    code, n = scripts().rejoin(keys=k(room_id, *names), args=[visitor, now])
+    return code.decode(), int(n)
 
 
 def status(room_id: int, visitor: str, token_number: int, now: float) -> list[str]:

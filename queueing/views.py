@@ -34,8 +34,12 @@ def queue_page(request, slug: str):
     cookie = TOKEN_COOKIE.format(room=room_id)
     error = None
     if request.method == "POST":
+        # "again": the buyer's pass ended (paid, or time ran out): a new
+        # number at the back (services.queue_rejoin).
+        again = request.POST.get("action") == "again"
+        join = services.queue_rejoin if again else services.queue_join
         try:
-            joined = services.queue_join(room_id=room_id, visitor=buyer_identity(request).key)
+            joined = join(room_id=room_id, visitor=buyer_identity(request).key)
         except KassaError as exc:
             error = exc.message
         else:
@@ -68,6 +72,7 @@ def queue_page(request, slug: str):
             "error": error,
             "refresh": _refresh_seconds(status and status.get("position")),
             "progress": _progress(status, public),
+            "again": _again(request, status, public),
         },
     )
     fresh = (status or {}).get("token") or (token if token != cookie_token else None)
@@ -81,6 +86,20 @@ def queue_page(request, slug: str):
                             max_age=max(status["pass_expires_at"] - int(_now()), 1),
                             samesite="Lax", secure=request.is_secure())  # fmt: skip
     return response
+
+
+def _again(request, status: dict | None, public: dict | None) -> str | None:
+    """What the page offers a buyer whose pass ended or ran out: "join" (the
+    button that joins again at the back), or why not: "limit" (they have the
+    phase's per-buyer limit already), "closed", "sold_out"."""
+    if not status or status["state"] not in ("done", "expired"):
+        return None
+    if public and public["state"] in ("closed", "sold_out"):
+        return public["state"]
+    limit_reached = selectors.buyer_limit_reached(
+        event_id=status["event_id"], buyer_key=buyer_identity(request).key, cap=status["cap"]
+    )
+    return "limit" if limit_reached else "join"
 
 
 def _own_token(request, room_id: int, token: str | None) -> str | None:

@@ -379,6 +379,18 @@ def _check_limit(event: Event, buyer: Buyer, wanted: int, cap: int, now: datetim
         )
 
 
+def buyer_tickets_taken(*, event_id: int, buyer_key: str) -> int:
+    """Tickets counting against the buyer's per-buyer limit now: live holds,
+    orders awaiting payment and paid orders (the rule _check_limit enforces).
+    A read without the buyer's lock: the waiting room uses it to say "limit
+    reached" before a re-join; the hold re-checks under the lock."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_LIMIT_SQL, [event_id, buyer_key, now, event_id, buyer_key, now])
+        held, ordered = cursor.fetchone()
+    return held + ordered
+
+
 # --- taking stock ----------------------------------------------------------
 
 

@@ -96,7 +96,7 @@ def test_pass_complete_ends_the_pass_and_frees_the_slot(room):
     with pytest.raises(PassExpired):
         selectors.pass_validate(event_id=room.event_id, buyer_key="user:1", token=token)
     joined = services.queue_join(room_id=room.pk, visitor="user:1")
-    assert selectors.queue_status(token=joined.token)["state"] == "closed"
+    assert selectors.queue_status(token=joined.token)["state"] == "done"
 
 
 def test_concurrent_claims_never_exceed_max_active_shoppers(transactional_db):
