@@ -133,6 +133,7 @@ class Journey:
     _bad_responses: list[str] = field(default_factory=list)
     _errors: list[str] = field(default_factory=list)
     _document: object = None
+    _icons_seen: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.folder = ARTIFACTS / self.name
@@ -223,6 +224,16 @@ class Journey:
         )
         for src in broken:
             self.problems.append(f"{where}: image did not load: {src}")
+        icon = self.page.evaluate(
+            """() => (document.querySelector('link[rel~=icon]') || {}).href
+                || new URL('/favicon.ico', location.href).href"""
+        )
+        if icon not in self._icons_seen:
+            # Headless Chromium does not fetch the tab's icon; a person's browser does.
+            self._icons_seen.add(icon)
+            answer = self.page.request.get(icon)
+            if answer.status != 200:
+                self.problems.append(f"{where}: the page's icon {icon} answers {answer.status}")
         for bad in self._bad_responses:
             self.problems.append(f"{where}: the page loaded {bad}")
         for error in self._errors:
