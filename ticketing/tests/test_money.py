@@ -49,3 +49,10 @@ def test_money_filter_formats_in_the_active_language():
         assert template.render(context) == f"35{NBSP}000{NBSP}₸|"
     with translation.override("en"):
         assert template.render(context) == f"KZT{NBSP}35,000|"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("language", "locale"), [("ru", "ru-KZ"), ("kk", "kk-KZ"), ("en", "en")])
+def test_pages_tell_scripts_the_money_locale(client, language, locale):
+    html = client.get("/", headers={"accept-language": language}).content.decode()
+    assert f'<meta name="money-locale" content="{locale}">' in html
