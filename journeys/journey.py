@@ -192,6 +192,9 @@ class Journey:
         self.number += 1
         label = f"{self.number:02d}-{step}"
         self.page.screenshot(path=str(self.folder / f"{label}.png"), full_page=True)
+        if self.page.viewport_size["width"] < 600:
+            # On a phone the person sees one screen at a time, sticky bars included.
+            self.page.screenshot(path=str(self.folder / f"{label}.screen.png"))
         where = f"{self.name} step {label} ({self.page.url})"
         seen = self.page.inner_text("body")
         if response is not None and response.status != status:
