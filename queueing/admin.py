@@ -85,7 +85,7 @@ class WaitingRoomAdmin(admin.ModelAdmin):
                 _("no-shows"): cnt.get("no_show", 0),
                 _("sold (completed orders)"): cnt.get("completed", 0),
                 _("admission rate / min (effective)"): st.get("eff", st.get("rate", "")),
-                _("admission rate / min (measured, last minute)"): st.get("measured") or "—",
+                _("admission rate / min (smoothed, for the wait shown)"): st.get("erate") or "—",
                 _("tickets left"): st.get("left", ""),
             },
             "chart": _chart(series),

@@ -33,7 +33,8 @@ class JoinInput(serializers.Serializer):
 class JoinOutput(serializers.Serializer):
     token = serializers.CharField()
     state = serializers.CharField()
-    position = serializers.IntegerField(allow_null=True)
+    position = serializers.IntegerField(allow_null=True, help_text="place in line, 1 = next")
+    ahead = serializers.IntegerField(allow_null=True, help_text="people in front (position - 1)")
     eta_seconds = serializers.IntegerField(allow_null=True)
     number = serializers.IntegerField(allow_null=True)
 
@@ -48,7 +49,8 @@ StatusOutput = inline_serializer(
         ),
         "cap": serializers.IntegerField(allow_null=True, help_text="tickets per buyer"),
         "number": serializers.IntegerField(allow_null=True),
-        "position": serializers.IntegerField(allow_null=True),
+        "position": serializers.IntegerField(allow_null=True, help_text="place in line, 1 = next"),
+        "ahead": serializers.IntegerField(allow_null=True, help_text="people in front"),
         "eta_seconds": serializers.IntegerField(allow_null=True),
         "tickets_left": serializers.IntegerField(allow_null=True),
         "pass": serializers.CharField(required=False),

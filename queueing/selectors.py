@@ -4,7 +4,6 @@ and slug/event -> room id lookups are cached (process memory, then Redis)."""
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ from django.core.cache import cache
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from queueing import state, tokens
+from queueing import state, tokens, wait
 from queueing.exceptions import (
     PassEnded,
     PassExpired,
@@ -109,16 +108,19 @@ def _public_state(st: dict[str, str]) -> str:
 
 
 _PUBLIC = ("phase", "guard", "draining", "sold_out", "paused", "serving", "tail", "eff", "rate",
-           "measured", "commitment", "seed", "left")  # fmt: skip
+           "erate", "commitment", "seed", "left")  # fmt: skip
 
 
-def _rate(st: dict[str, str]) -> float:
-    """Admissions per minute for ETAs: measured over the last minute once there
-    is such a window (0 = nobody admitted lately: ETA unknown), else the
-    effective configured rate."""
-    if st.get("measured"):
-        return float(st["measured"])
-    return float(st.get("eff") or st.get("rate") or 0)
+def _rate(st: dict[str, str]) -> int:
+    """Admissions per minute the waits are computed from: the tick's smoothed
+    rate (state.TICK, `erate`), which starts at the configured effective rate
+    and follows the admissions actually made; before the first tick, the
+    configured rate itself. Whole, as the public state publishes it, so the
+    figures queue.js computes between polls equal the server's."""
+    for name in ("erate", "eff", "rate"):
+        if st.get(name):
+            return round(float(st[name]))
+    return 0
 
 
 def room_public_state(*, room_id: int) -> dict:
@@ -132,7 +134,7 @@ def room_public_state(*, room_id: int) -> dict:
         "state": _public_state(st),
         "serving": int(st.get("serving", 0)),
         "tail": int(st.get("tail", 0)),
-        "rate_per_minute": round(_rate(st)),
+        "rate_per_minute": _rate(st),
         "commitment": st.get("commitment", ""),
         "seed": st.get("seed") or None,
         "tickets_left": int(left) if left not in (None, "") else None,
@@ -152,14 +154,6 @@ def room_shuffle_export(*, slug: str) -> dict:
     return {**room.shuffle_export, "seed": room.seed}
 
 
-def eta_seconds(position: int, rate_per_minute: float) -> int | None:
-    if position <= 0:
-        return 0
-    if rate_per_minute <= 0:
-        return None
-    return math.ceil(position * 60 / rate_per_minute)
-
-
 def join_status(*, joined) -> dict:
     """state / position / ETA for a join answer, from the fields the join script
     returned (no second round trip), unless the visitor is already admitted."""
@@ -167,13 +161,14 @@ def join_status(*, joined) -> dict:
     serving = int(st.get("serving") or 0)
     if (number and number <= serving) or st.get("guard") != "1":
         status = queue_status(token=joined.token)
-        return {k: status[k] for k in ("state", "position", "eta_seconds")}
+        return {k: status[k] for k in ("state", "position", "ahead", "eta_seconds")}
     public = _public_state(st)
-    rate = _rate(st)
+    figures = wait.wait(number, serving, _rate(st)) if number else {}
     return {
         "state": public if public in ("paused", "closed", "sold_out") else "waiting",
-        "position": number - serving if number else None,
-        "eta_seconds": eta_seconds(number - serving, rate) if number else None,
+        "position": figures.get("position"),
+        "ahead": figures.get("ahead"),
+        "eta_seconds": figures.get("eta_seconds"),
     }
 
 
@@ -193,7 +188,7 @@ def queue_status(*, token: str | None, now: float | None = None) -> dict:
         raise RoomRestarting()
     phase, number, serving, done, pexp = out[0], int(out[1]), int(out[2]), out[3], out[4]
     names = ("eff", "rate", "left", "cap", "event", "guard", "paused", "draining", "sold_out",
-             "measured")  # fmt: skip
+             "erate")  # fmt: skip
     st = dict(zip(names, out[5:15], strict=True))
     # The visitor who has the place now: the token's own, or the account its
     # device's place was handed to at sign-in (state.HANDOVER).
@@ -201,9 +196,11 @@ def queue_status(*, token: str | None, now: float | None = None) -> dict:
     st["phase"] = phase
     rate = _rate(st)
     left = st.get("left")
+    figures = wait.wait(number, serving, rate) if number else {}
     body: dict = {
         "number": number or None,
-        "position": max(number - serving, 0) if number else None,
+        "position": figures.get("position"),
+        "ahead": figures.get("ahead"),
         "eta_seconds": None,
         "tickets_left": int(left) if left not in (None, "") else None,
         "event_id": int(st.get("event") or 0),
@@ -238,7 +235,7 @@ def queue_status(*, token: str | None, now: float | None = None) -> dict:
         public = _public_state(st)
         body["state"] = public if public in ("paused", "closed", "sold_out") else "waiting"
         if number:
-            body["eta_seconds"] = eta_seconds(number - serving, rate)
+            body["eta_seconds"] = figures["eta_seconds"]
         body["prequeue"] = phase in ("pre", "shuffling")
     return body
 

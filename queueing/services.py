@@ -309,18 +309,8 @@ def room_snapshot(*, room: WaitingRoom, now: float) -> WaitingRoomSnapshot:
     series = state.keys(room.pk)["series"]
     r.lpush(series, json.dumps(point))
     r.ltrim(series, 0, 119)
-    r.hset(state.keys(room.pk)["st"], mapping={"snap_at": str(now), **_measured_rate(r, series)})
+    r.hset(state.keys(room.pk)["st"], "snap_at", str(now))
     return snap
-
-
-def _measured_rate(r, series: str) -> dict[str, str]:
-    """Admissions per minute over the last ~minute of points, for the ETA: the
-    configured rate is only an upper bound (the shop cap or stock may hold it back)."""
-    points = [json.loads(x) for x in r.lrange(series, 0, 6)]
-    if len(points) < 2 or points[0]["t"] - points[-1]["t"] < 30:
-        return {"measured": ""}
-    admitted = points[0]["admitted"] - points[-1]["admitted"]
-    return {"measured": str(round(admitted * 60 / (points[0]["t"] - points[-1]["t"]), 1))}
 
 
 def _auto_toggle(*, room: WaitingRoom, st: dict[str, str], cnt: dict[str, int]) -> None:

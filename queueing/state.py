@@ -4,7 +4,8 @@ Every key of room R is `q:{R}:<name>`: the hash tag keeps one room in one
 Redis Cluster slot, so each script touches one slot. Keys:
 
 - `st`   hash: phase (pre|shuffling|open), tail, serving, last (last tick,
-         unix s), carry, base, sold_out, left (tickets left), config pushed by
+         unix s), carry, base, sold_out, left (tickets left), erate (the
+         smoothed admissions a minute the ETAs use, see TICK), config pushed by
          the tick (rate, max, pass_s, grace, cap, exp, mode, guard, paused,
          draining, pq_at, sale_at, commitment, seed once revealed)
 - `map`  hash: visitor -> number
@@ -50,11 +51,11 @@ def conn():
 #    number n; "pre" = in the pre-queue (n = its size); "drawing" = shuffle in
 #    progress; "missing" = room state not built yet; "not_open" / "closed".
 JOIN_FIELDS = ("phase", "serving", "eff", "rate", "guard", "paused", "draining", "sold_out", "left",
-               "measured")  # fmt: skip
+               "erate")  # fmt: skip
 JOIN = """
 local function answer(code, n)
   local f = redis.call('HMGET', KEYS[1], 'phase', 'serving', 'eff', 'rate', 'guard', 'paused',
-                       'draining', 'sold_out', 'left', 'measured')
+                       'draining', 'sold_out', 'left', 'erate')
   for i = 1, 10 do f[i] = f[i] or '' end
   return {code, tostring(n), f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]}
 end
@@ -135,7 +136,7 @@ if tonumber(n) > 0 and tonumber(n) <= serving and done == 0 then
   end
 end
 local c = redis.call('HMGET', KEYS[1], 'eff', 'rate', 'left', 'cap', 'event', 'guard',
-                     'paused', 'draining', 'sold_out', 'measured')
+                     'paused', 'draining', 'sold_out', 'erate')
 for i = 1, 10 do c[i] = c[i] or '' end
 return {phase, n, tostring(serving), tostring(done), pexp,
         c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], v}
@@ -194,13 +195,29 @@ if remaining >= 0 then
 end
 -- Never before the sale's own time, even in an open room (a sale moved later
 -- after its room had opened): an admitted visitor would find the phase closed.
-if phase ~= 'open' or redis.call('HGET', st, 'paused') == '1'
+local stopped = phase ~= 'open' or redis.call('HGET', st, 'paused') == '1'
    or redis.call('HGET', st, 'draining') == '1'
-   or now < tonumber(redis.call('HGET', st, 'sale_at') or '0') then
+   or now < tonumber(redis.call('HGET', st, 'sale_at') or '0')
+if stopped then
   admit = 0
   carry = 0
 end
 if admit < 0 then admit = 0 end
+-- The rate the waiting pages compute their wait from (`erate`, admissions a
+-- minute): it starts at the configured effective rate and follows what the
+-- ticks really admit, smoothed (time constant 60 s) so an ETA never jumps.
+-- A tick admitting all it planned moved the line at exactly `eff` (no
+-- rounding noise); one held back by the shop or the stock at what it
+-- admitted. Only ticks that could admit and left people waiting count: a
+-- short queue moves as fast as people arrive, which says nothing about how
+-- fast the line moves for those at its end.
+if not stopped and elapsed > 0 and tail - serving - admit > 0 then
+  local flow = eff * 60
+  if admit < math.floor(want) then flow = admit * 60 / elapsed end
+  local est = tonumber(redis.call('HGET', st, 'erate') or '') or eff * 60
+  est = est + (1 - math.exp(-elapsed / 60)) * (flow - est)
+  redis.call('HSET', st, 'erate', tostring(est))
+end
 -- Sold out for everyone still waiting only when not one ticket is left to
 -- sell; it lifts as stock comes back (expired holds, cancelled orders). Stock
 -- spoken for by admitted visitors still on their way only holds admission

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import buyer_identity
-from queueing import selectors, services, state, tokens
+from queueing import selectors, services, state, tokens, wait
 from queueing.exceptions import RoomRestarting, TokenInvalid
 from queueing.signals import device_key
 from ticketing.errors import KassaError
@@ -57,12 +57,13 @@ def queue_page(request, slug: str):
             status = selectors.queue_status(token=token)
         except (TokenInvalid, RoomRestarting):
             status = None
+    parts = wait.words_parts()
     response = render(
         request,
         "queueing/queue.html",
         {
             "slug": slug,
-            "title": st.get("title", slug),
+            "title": st.get("title") or _event_title(room_id),
             "event_id": st.get("event"),
             # When the page should look for its drawn number (services.draw_at).
             "draw_at": int(float(st.get("sale_at") or 0)) - settings.QUEUE_DRAW_LEAD_SECONDS,
@@ -72,6 +73,10 @@ def queue_page(request, slug: str):
             "error": error,
             "refresh": _refresh_seconds(status and status.get("position")),
             "progress": _progress(status, public),
+            # The wait in words, and the phrases queue.js says it with between
+            # polls (queueing/wait.py: one rule for the server and the page).
+            "eta_words": wait.words(status.get("eta_seconds"), parts) if status else None,
+            "words_parts": parts,
             "again": _again(request, status, public),
         },
     )
@@ -86,6 +91,14 @@ def queue_page(request, slug: str):
                             max_age=max(status["pass_expires_at"] - int(_now()), 1),
                             samesite="Lax", secure=request.is_secure())  # fmt: skip
     return response
+
+
+def _event_title(room_id: int) -> str:
+    # Only while the room's live state is not built yet (it carries the title).
+    from queueing.models import WaitingRoom
+
+    room = WaitingRoom.objects.select_related("event").filter(pk=room_id).first()
+    return room.event.title if room else ""
 
 
 def _again(request, status: dict | None, public: dict | None) -> str | None:

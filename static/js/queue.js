@@ -13,8 +13,36 @@
   var el = document.getElementById("queue-data");
   if (!el) return;
   var cfg = JSON.parse(el.textContent);
+  var parts = JSON.parse(document.getElementById("queue-words").textContent);
   var number = cfg.number || 0;
   var box = document.getElementById("queue-status");
+
+  // Place, people ahead and wait: the same rule as queueing/wait.py `wait`
+  // (the server's figures on the page and in the API; this keeps them
+  // current between polls of the public state).
+  function wait(num, serving, rate) {
+    var position = Math.max(num - serving, 0);
+    var eta = position === 0 ? 0 : rate > 0 ? Math.ceil(position * 60 / rate) : null;
+    return { position: position, ahead: Math.max(position - 1, 0), eta: eta };
+  }
+  // The wait in words: queueing/wait.py `words`, with the phrases the server
+  // rendered in the page's language (plural forms included).
+  function words(seconds) {
+    if (seconds === null) return parts.unknown;
+    if (seconds < 60) return parts.under;
+    var minutes = Math.floor(seconds / 60 + 0.5);
+    var duration;
+    if (minutes < 60) {
+      duration = parts.minutes[minutes];
+    } else {
+      minutes = 5 * Math.floor(minutes / 5 + 0.5);
+      if (minutes >= 24 * 60) return parts.day;
+      var hours = Math.floor(minutes / 60), rest = minutes % 60;
+      duration = parts.hours[hours] + (rest ? " " + parts.minutes[rest] : "");
+    }
+    return parts.about.replace("%(duration)s", duration);
+  }
+  window.kassaQueueWait = { wait: wait, words: words };  // for the browser test
 
   function text(id, value) {
     var node = document.getElementById(id);
@@ -78,7 +106,8 @@
         return pub;
       })
       .then(function (pub) {
-        var position = number ? Math.max(number - pub.serving, 0) : null;
+        var figures = number ? wait(number, pub.serving, pub.rate_per_minute) : null;
+        var position = figures ? figures.position : null;
         if ((number && position === 0) || pub.state === "off") {
           return status().then(function (s) {
             if (s.state === "admitted") admitted(s);
@@ -87,10 +116,10 @@
         }
         if (pub.state === "sold_out") { say(cfg.labels.soldOut, false); return; }
         if (pub.state === "closed") { say(cfg.labels.closed, false); return; }
-        if (position !== null) {
+        if (figures) {
           text("q-number", number);
-          text("q-position", position);
-          text("q-eta", pub.rate_per_minute > 0 ? Math.ceil(position * 60 / pub.rate_per_minute) + " " + cfg.labels.s : "—");
+          text("q-ahead", figures.ahead);
+          text("q-eta", words(figures.eta));
           var bar = document.getElementById("q-progress");
           if (bar) bar.value = Math.min(100, Math.floor(100 * pub.serving / number));
         }
