@@ -43,6 +43,14 @@ def order_return(request, code: str):
     """Where the gateway sends the buyer back: waits (refresh) until the callback lands."""
     order = _order(request, code)
     payment = selectors.order_last_payment(order)
+    if order.status == Order.Status.PENDING_PAYMENT and (
+        payment is not None and payment.status != Payment.Status.CREATED
+    ):
+        # The callback settles the payment and the order in one transaction; it
+        # may have committed between our two reads (the order read pending, the
+        # payment already settled), and the buyer would be offered "pay again"
+        # for a paid order. The payment was read second, so the order is re-read.
+        order.refresh_from_db(fields=["status"])
     waiting = order.status == Order.Status.PENDING_PAYMENT and (
         payment is not None and payment.status == Payment.Status.CREATED
     )

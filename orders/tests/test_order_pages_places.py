@@ -137,3 +137,27 @@ def test_the_ticket_mail_keeps_a_tier_that_says_something_else(
     Order.objects.filter(pk=seated.pk).update(language="en")
     text, _html = _paid(client, seated, gateway_outbox, django_capture_on_commit_callbacks)
     assert "- Sector A, row 1, seat 1 (Standard)\n" in text
+
+
+def test_the_return_page_sees_a_payment_settled_between_its_reads(
+    client, order, gateway_outbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The callback commits after the return page read the order (pending) and
+    before it reads the payment (succeeded): the buyer goes to the paid order,
+    never to "pay again" (seen by the journeys in 2 of 4 runs)."""
+    from orders.payments import views
+
+    payment, _url = payment_start(order=order)
+    with django_capture_on_commit_callbacks(execute=True):
+        pay_with_card(client, payment, "4400 4300 0000 0001")
+    real = views.selectors.order_last_payment
+
+    def callback_lands_first(order_):
+        with django_capture_on_commit_callbacks(execute=True):
+            post_callback(Client(), gateway_outbox.bodies("succeeded")[0])
+        return real(order_)
+
+    monkeypatch.setattr(views.selectors, "order_last_payment", callback_lands_first)
+    response = client.get(f"/orders/{order.code}/return/?t={order.access_token}")
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"/orders/{order.code}/")
