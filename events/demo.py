@@ -242,7 +242,7 @@ def demo_partner_key() -> Path | None:
     if partner.keys.filter(revoked_at__isnull=True).exists():
         return None
     _, raw = api_key_create(partner=partner, scopes=["catalog", "sell"], name="demo")
-    path = Path(settings.BASE_DIR) / ".data" / "demo_partner_key.txt"
+    path = Path(settings.DATA_DIR) / "demo_partner_key.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(raw + "\n")
     path.chmod(0o600)

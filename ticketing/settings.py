@@ -22,6 +22,10 @@ from ticketing.env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The launcher's data folder (embedded servers, generated secrets, demo logins, mail):
+# one rule with ticketing.launcher, so a stack started with its own KASSA_DATA_DIR
+# never writes into a developer's .data/.
+DATA_DIR = Path(env_str("KASSA_DATA_DIR", str(BASE_DIR / ".data"))).resolve()
 
 SECRET_KEY = env_str("SECRET_KEY")
 DEBUG = env_bool("DEBUG", False)
@@ -151,7 +155,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
 MEDIA_URL = "media/"
 
 # --- E-mail ----------------------------------------------------------------
@@ -161,7 +165,7 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / ".data" / "mail"))
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kassa <tickets@kassa.local>")
 
 # --- REST API --------------------------------------------------------------
@@ -231,7 +235,7 @@ TICKET_ROTATING_QR = env_bool("TICKET_ROTATING_QR", False)
 # --- accounts ----------------------------------------------------------------
 # Sign-in codes: see accounts/services.py; SMS gateways plug in via accounts/sms.py.
 SMS_BACKEND = env_str("SMS_BACKEND", "accounts.sms.ConsoleSmsBackend")
-SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(BASE_DIR / ".data" / "sms"))
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(DATA_DIR / "sms"))
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "KZ")
 # Countries whose mobile numbers get SMS codes (empty = any; wide lists invite
 # SMS-pumping fraud). Others sign in by e-mail.

@@ -15,8 +15,8 @@ class Command(BaseCommand):
     help = "Create the staff superuser (once) and load the demo data (idempotent)."
 
     def handle(self, *args, **options):
-        data_dir = settings.BASE_DIR / ".data"
-        data_dir.mkdir(exist_ok=True)
+        data_dir = settings.DATA_DIR
+        data_dir.mkdir(parents=True, exist_ok=True)
         login_file = data_dir / "staff_login.txt"
         User = get_user_model()
         if not User.objects.filter(username="admin").exists():
