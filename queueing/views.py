@@ -16,7 +16,6 @@ from queueing.signals import device_key
 from ticketing.errors import KassaError
 
 TOKEN_COOKIE = "kassa_queue_{room}"  # noqa: S105 (a cookie name)
-PASS_COOKIE = "kassa_pass_{event}"  # noqa: S105
 
 
 def _refresh_seconds(position: int | None) -> int:
@@ -87,7 +86,7 @@ def queue_page(request, slug: str):
     elif cookie_token and not token:
         response.delete_cookie(cookie, samesite="Lax")
     if status and status.get("pass"):
-        response.set_cookie(PASS_COOKIE.format(event=status["event_id"]), status["pass"],
+        response.set_cookie(tokens.pass_cookie(status["event_id"]), status["pass"],
                             max_age=max(status["pass_expires_at"] - int(_now()), 1),
                             samesite="Lax", secure=request.is_secure())  # fmt: skip
     return response

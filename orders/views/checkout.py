@@ -22,9 +22,9 @@ from orders.exceptions import OrderExists, ValidationFailed
 from orders.models import Hold, Order
 from orders.services.holds import hold_create, hold_release
 from orders.services.orders import contact_clean, hold_visible_to, order_create
+from queueing.exceptions import PassExpired, PassInvalid
+from queueing.tokens import pass_cookie
 from ticketing.errors import KassaError
-
-PASS_COOKIE = "kassa_pass_{event_id}"  # noqa: S105 - a cookie name, not a secret
 
 
 class ContactForm(forms.Form):
@@ -86,13 +86,18 @@ def hold_create_page(request: HttpRequest, slug: str) -> HttpResponse:
             event=event,
             buyer=buyer_identity(request),
             access_code=request.POST.get("access_code") or None,
-            queue_pass=request.COOKIES.get(PASS_COOKIE.format(event_id=event.pk)),
+            queue_pass=request.COOKIES.get(pass_cookie(event.pk)),
             user=request.user if request.user.is_authenticated else None,
             **_hold_args(request.POST),
         )
     except KassaError as exc:
         messages.error(request, _error_text(exc))
-        return redirect(event.get_absolute_url())
+        response = redirect(event.get_absolute_url())
+        if isinstance(exc, PassInvalid | PassExpired):
+            # A spent or foreign pass is worth nothing: without it the event
+            # page offers the waiting room again, as the message says.
+            response.delete_cookie(pass_cookie(event.pk), samesite="Lax")
+        return response
     return redirect("orders:checkout", hold_id=hold.pk)
 
 

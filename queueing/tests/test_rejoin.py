@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from events.models import Event
 from orders.models import Order
 from queueing import selectors, services, state
 from queueing.exceptions import BuyerLimitReached, PassEnded, PassExpired
@@ -137,6 +138,7 @@ def _buy(client: Client, room, quantity: int) -> Order:
 
 def test_second_purchase_pages_say_the_same_and_offer_joining_again(room):
     slug = room.event.slug
+    Event.objects.filter(pk=room.event_id).update(status=Event.Status.ON_SALE)  # a public page
     client = Client(headers={"accept-language": "en"})
     client.post(f"/e/{slug}/queue/")
     _admit_everyone(room)
@@ -147,6 +149,11 @@ def test_second_purchase_pages_say_the_same_and_offer_joining_again(room):
     refused = client.post(f"/e/{slug}/hold/", {"best_quantity": "1"})
     said = " ".join(str(m) for m in refused.wsgi_request._messages)
     assert "Your queue pass ended with your paid order. To buy more, join the queue again" in said
+    # The refusal leads back to the event page, which now offers the waiting
+    # room (the spent pass is dropped, so the page no longer thinks it has one).
+    assert refused.status_code == 302
+    event_page = client.get(refused["Location"]).content.decode()
+    assert f'href="/e/{slug}/queue/"' in event_page and "Join the waiting room" in event_page
     page = client.get(f"/e/{slug}/queue/").content.decode()
     assert "You have bought tickets; to buy more, join the queue again." in page
     assert "The waiting room is closed" not in page
