@@ -317,3 +317,16 @@ def test_a_wrong_code_attaches_nothing(client, post, mail_code):
     post(client, CODE, {"code": "000000"})
     guest.refresh_from_db()
     assert guest.user is None
+
+
+def test_the_header_sign_in_link_returns_to_the_page_it_was_on(client, post, sms_code):
+    """A buyer in the middle of a purchase signs in from the header and comes
+    back to where they were, not to "My tickets"."""
+    home = client.get("/?q=1").content.decode()
+    assert 'href="/account/signin/?next=/%3Fq%3D1"' in home
+    response = post(client, SIGNIN + "?next=/%3Fq%3D1", {"identity": "8 701 234 56 78"})
+    assert response.status_code == 302
+    response = post(client, CODE, {"code": sms_code()})
+    assert response["Location"] == "/?q=1"
+    # On the sign-in page itself the link does not point back at itself.
+    assert 'href="/account/signin/"' in Client().get(SIGNIN).content.decode()
