@@ -24,6 +24,7 @@ from events.selectors import (
     section_of_event,
     section_seats,
 )
+from orders.payments.sandbox import card_rule_words
 from ticketing.money import money_format
 
 WEB_CHANNEL = "web"
@@ -38,6 +39,20 @@ def _event_or_404(slug: str):
 
 def _limit(status) -> int:
     return status.phase.per_buyer_limit if status.phase else 6
+
+
+def _card_rule(status) -> str:
+    """The open phase's card rule in the payment page's words ("" when any card will do).
+
+    A presale for one bank's cards said so only at the gateway: the buyer chose
+    seats and filled in the contact form before learning their card is refused.
+    """
+    phase = status.phase
+    if status.state not in ("on_sale", "presale") or not phase:
+        return ""
+    if not (phase.card_brands or phase.card_bin_prefixes):
+        return ""
+    return card_rule_words(brands=phase.card_brands, bins=phase.card_bin_prefixes)
 
 
 def event_list(request: HttpRequest) -> HttpResponse:
@@ -81,6 +96,7 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
             "sections": sections,
             "price_list": price_list,
             "status": status,
+            "card_rule": _card_rule(status),
             "quantities": range(1, _limit(status) + 1),
             "hold_url": f"/e/{event.slug}/hold/",
             # A guarded sale is bought through the waiting room; a visitor
@@ -207,6 +223,7 @@ def section_page(request: HttpRequest, slug: str, section_id: int) -> HttpRespon
         "event": event,
         "section": section,
         "status": status,
+        "card_rule": _card_rule(status),
         "limit": _limit(status),
         "quantities": range(1, _limit(status) + 1),
         "hold_url": f"/e/{event.slug}/hold/",

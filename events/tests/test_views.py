@@ -133,3 +133,38 @@ def test_a_guarded_sale_sends_visitors_to_the_waiting_room_until_they_hold_a_pas
     assert f'href="/e/{small_event.slug}/queue/"' in body
     client.cookies[f"kassa_pass_{small_event.pk}"] = "a-pass"
     assert f'href="/e/{small_event.slug}/queue/"' not in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "rule"),
+    [
+        ("ru", "Принимаются только такие карты: платёжные системы: Visa; "
+               "карты, начинающиеся с 440043."),  # noqa: RUF001 (the Russian word)
+        ("kk", "Тек мына карталар қабылданады: төлем жүйелері: Visa; "
+               "440043 деп басталатын карталар."),
+        ("en", "Only these cards are accepted: brands: Visa; cards starting with 440043."),
+    ],
+)  # fmt: skip
+def test_the_presale_pages_name_its_card_rule_before_the_gateway(db, client, language, rule):
+    """The demo's Visa presale: the event and section pages say which cards pay, in
+    the words of the payment page (the buyer learnt it only there, after checkout)."""
+    from html import unescape
+
+    from events.demo import presale_demo_load
+
+    event = presale_demo_load()
+    page = client.get(f"/e/{event.slug}/", HTTP_ACCEPT_LANGUAGE=language)
+    assert page.status_code == 200
+    notice = re.search(r'id="phase-status">(.*?)</p>', page.content.decode(), re.S).group(1)
+    assert rule in " ".join(unescape(re.sub(r"<[^>]+>", " ", notice)).split())
+    section = Section.objects.filter(venue=event.venue, kind=Section.Kind.SEATED).first()
+    body = client.get(f"/e/{event.slug}/s/{section.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+    found = re.search(r"data-card-rule>([^<]*)<", body.content.decode())
+    assert found and unescape(found.group(1)) == rule
+
+
+def test_a_sale_for_any_card_names_no_card_rule(client, small_event):
+    small_event.phases.filter(name="Presale").update(
+        channels=["web"], card_brands=[], card_bin_prefixes=[]
+    )
+    assert "data-card-rule" not in client.get("/e/small-show/").content.decode()
