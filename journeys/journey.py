@@ -164,6 +164,14 @@ class Journey:
             text = translation.gettext(msgid)
         return text % values if values else text
 
+    def tn(self, singular: str, plural: str, n: int, **values) -> str:
+        """A plural message as the site says it for `n` in the page's language."""
+        from django.utils import translation
+
+        with translation.override(self.language):
+            text = translation.ngettext(singular, plural, n)
+        return text % values if values else text
+
     # --- steps ----------------------------------------------------------------
     def open_home(self) -> None:
         response = self.page.goto(self.stack.url + "/")

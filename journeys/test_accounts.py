@@ -93,6 +93,14 @@ def test_second_purchase_up_to_the_limit(desktop, unique_email):
             j.go("admitted-third-time", lambda: go.click())
             said = refused_on_event_page(j, quantity=1, step="hold-past-limit-again")
         else:
+            # The waiting room itself says the limit is reached, and offers no re-join.
+            limit = j.tn(
+                "You have bought tickets, and one buyer may buy at most %(limit)s ticket "
+                "in this sale: you have reached the limit.",
+                "You have bought tickets, and one buyer may buy at most %(limit)s tickets "
+                "in this sale: you have reached the limit.",
+                LIMIT, limit=LIMIT,
+            )  # fmt: skip
             said = page.inner_text("#queue")
     assert limit in said, f"past the limit the person is told: {said!r}"
     j.finish()

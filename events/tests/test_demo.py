@@ -20,8 +20,8 @@ MODELS += [Partner, ApiKey]
 
 @pytest.fixture
 def data_dir(settings, tmp_path):
-    settings.BASE_DIR = tmp_path
-    return tmp_path / ".data"
+    settings.DATA_DIR = tmp_path / ".data"
+    return settings.DATA_DIR
 
 
 def _snapshot() -> dict:

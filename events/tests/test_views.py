@@ -82,7 +82,7 @@ def test_section_of_another_venue_is_404(client, small_event, small_spec):
 def test_event_page_of_the_28k_stadium_takes_at_most_10_queries(
     client, db, settings, tmp_path, django_assert_max_num_queries, django_user_model
 ):
-    settings.BASE_DIR = tmp_path
+    settings.DATA_DIR = tmp_path  # the demo's partner key file goes here
     call_command("demo_load")
     event = Event.objects.get(slug="backstreet-boys-almaty")
     event_availability_forget(event_id=event.pk)
