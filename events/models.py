@@ -35,7 +35,22 @@ def all_languages(obj: models.Model, field: str) -> dict[str, str]:
     }
 
 
-class Venue(models.Model):
+class NamedInLanguages(models.Model):
+    """A model whose `name` (Russian) has `name_kk`/`name_en` beside it."""
+
+    class Meta:
+        abstract = True
+
+    @property
+    def localized_name(self) -> str:
+        return in_language(self, "name")
+
+    @property
+    def names(self) -> dict[str, str]:
+        return all_languages(self, "name")
+
+
+class Venue(NamedInLanguages):
     name = models.CharField(_("name"), max_length=200, help_text=_("In Russian."))
     name_kk = models.CharField(_("name (Kazakh)"), max_length=200, blank=True, help_text=_KK_HELP)
     name_en = models.CharField(_("name (English)"), max_length=200, blank=True, help_text=_EN_HELP)
@@ -64,21 +79,13 @@ class Venue(models.Model):
         return self.localized_name
 
     @property
-    def localized_name(self) -> str:
-        return in_language(self, "name")
-
-    @property
-    def names(self) -> dict[str, str]:
-        return all_languages(self, "name")
-
-    @property
     def address_line(self) -> str:
         """Name, address, city in the active language: where to go, on one line."""
         parts = (in_language(self, f) for f in ("name", "address", "city"))
         return ", ".join(part for part in parts if part)
 
 
-class Section(models.Model):
+class Section(NamedInLanguages):
     class Kind(models.TextChoices):
         SEATED = "seated", _("Seated")
         STANDING = "standing", _("Standing")
@@ -109,14 +116,6 @@ class Section(models.Model):
 
     def __str__(self) -> str:
         return f"{self.venue} / {self.localized_name}"
-
-    @property
-    def localized_name(self) -> str:
-        return in_language(self, "name")
-
-    @property
-    def names(self) -> dict[str, str]:
-        return all_languages(self, "name")
 
 
 class Seat(models.Model):
@@ -181,7 +180,7 @@ class Event(models.Model):
         return in_language(self, "description")
 
 
-class PriceTier(models.Model):
+class PriceTier(NamedInLanguages):
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="tiers")
     name = models.CharField(_("name"), max_length=100, help_text=_("In Russian."))
     name_kk = models.CharField(_("name (Kazakh)"), max_length=100, blank=True, help_text=_KK_HELP)
@@ -203,14 +202,6 @@ class PriceTier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.localized_name} ({money_format(self.price, self.event.currency)})"
-
-    @property
-    def localized_name(self) -> str:
-        return in_language(self, "name")
-
-    @property
-    def names(self) -> dict[str, str]:
-        return all_languages(self, "name")
 
 
 class EventSeat(models.Model):
