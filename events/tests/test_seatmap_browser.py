@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,72 @@ SEATS_IN_VIEW = """() => {
 }"""
 SCROLL_TO_MAP = "document.querySelector('.seat-map-tools').scrollIntoView()"
 
+# Row badges at the frame's edge over seats: the part of each seat the frame
+# shows (a seat's box runs on past the frame's clipping edge) against each badge.
+EDGE_LABELS_OVER_SEATS = """() => {
+  const v = document.querySelector('.seat-map-viewport').getBoundingClientRect();
+  const tags = [...document.querySelectorAll('.row-edge-labels span')];
+  const hits = [];
+  for (const seat of document.querySelectorAll('.seat-map .seat')) {
+    const r = seat.getBoundingClientRect();
+    const left = Math.max(r.left, v.left), right = Math.min(r.right, v.right);
+    const top = Math.max(r.top, v.top), bottom = Math.min(r.bottom, v.bottom);
+    if (right - left < 0.5 || bottom - top < 0.5) continue;
+    for (const tag of tags) {
+      const t = tag.getBoundingClientRect();
+      if (Math.min(right, t.right) - Math.max(left, t.left) > 0.5
+          && Math.min(bottom, t.bottom) - Math.max(top, t.top) > 0.5) {
+        hits.push(`row badge ${tag.textContent} over seat ${seat.getAttribute('aria-label')}`);
+      }
+    }
+  }
+  return {count: tags.length, hits};
+}"""
+
+# The part of the summary that stays on screen (sticky or fixed), and what it
+# may cover: the map's frame as far as it is on screen, the chosen seats.
+SUMMARY_BAR = """() => {
+  const summary = document.querySelector('[data-selection-summary]');
+  const bar = [summary, ...summary.querySelectorAll('*')].find(
+    e => ['sticky', 'fixed'].includes(getComputedStyle(e).position));
+  const box = e => { const r = e.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, height: r.height}; };
+  const frame = box(document.querySelector('.seat-map-viewport'));
+  frame.top = Math.max(frame.top, 0);
+  frame.bottom = Math.min(frame.bottom, innerHeight);
+  return {
+    bar: bar && box(bar), frame, innerHeight,
+    total: box(summary.querySelector('[data-summary-total]')),
+    button: box(summary.querySelector('button[type=submit]')),
+    seats: [...document.querySelectorAll('[data-seat][aria-checked=true]')].map(
+      s => [s.getAttribute('aria-label'), box(s)]),
+  };
+}"""
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return (
+        min(a["right"], b["right"]) - max(a["left"], b["left"]) > 0.5
+        and min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > 0.5
+    )
+
+
+def _assert_bar_compact_and_clear(page, where: str, *, compact: bool = True) -> None:
+    """The summary's sticky bar covers neither the map nor a chosen seat; on a
+    phone (`compact`) it is one short line."""
+    m = page.evaluate(SUMMARY_BAR)
+    bar = m["bar"]
+    assert bar, "with seats chosen, the hold button does not stay in sight"
+    if compact:
+        assert bar["height"] <= 0.2 * m["innerHeight"], f"{where}: bar {bar['height']:.0f} px"
+        # One line: the total beside the hold button, not above it.
+        total, button = m["total"], m["button"]
+        assert total["top"] < button["bottom"] and button["top"] < total["bottom"], where
+    if m["frame"]["bottom"] > m["frame"]["top"]:  # the map is on screen
+        assert not _overlap(bar, m["frame"]), f"{where}: the bar covers the map {m}"
+    for label, seat in m["seats"]:
+        assert not _overlap(bar, seat), f"{where}: the bar covers the chosen {label}"
+
 
 def test_phone_buyer_zooms_taps_two_seats_and_holds_them(browser, live_server, arc_event):
     context = browser.new_context(
@@ -140,6 +207,11 @@ def test_phone_buyer_zooms_taps_two_seats_and_holds_them(browser, live_server, a
         for seat_id in in_view:
             box = page.locator(f'[data-seat="{seat_id}"]').bounding_box()
             assert min(box["width"], box["height"]) >= MIN_TARGET_PX
+        # Rows whose own labels are out of view get a badge at the frame's
+        # edge, never on top of a seat (they hid the last seat of each row).
+        page.wait_for_function("() => document.querySelectorAll('.row-edge-labels span').length")
+        badges = page.evaluate(EDGE_LABELS_OVER_SEATS)
+        assert badges["count"] >= 3 and not badges["hits"], badges
         _shot(page, "02-phone-zoomed")
 
         # Tap two seats: one VIP, one Category 1 if both are in view.
@@ -156,7 +228,23 @@ def test_phone_buyer_zooms_taps_two_seats_and_holds_them(browser, live_server, a
             assert f"Ряд {s.seat.row_label}, место {s.seat.number}" in summary_text
         assert money_format(total, "KZT", "ru") in summary_text
         assert "Выбрано: 2 из 6" in summary_text
+        _assert_bar_compact_and_clear(page, "map at the top of the screen")
         _shot(page, "03-phone-two-seats-chosen")
+        # Scrolled back up to the map's lower edge, and to the summary (as the
+        # journey does): the bar sat over the map's last rows and the seats chosen.
+        page.evaluate("document.querySelector('.seat-map-frame').scrollIntoView({block: 'end'})")
+        _assert_bar_compact_and_clear(page, "map's lower edge in view")
+        _shot(page, "03b-phone-map-bottom-with-bar")
+        summary.scroll_into_view_if_needed()
+        _assert_bar_compact_and_clear(page, "summary in view")
+        _shot(page, "03c-phone-summary")
+        # Zoomed further and moved, the badges still keep off the seats.
+        zoom_in.tap()
+        page.wait_for_timeout(400)
+        page.evaluate(SCROLL_TO_MAP)
+        page.wait_for_function("() => document.querySelectorAll('.row-edge-labels span').length")
+        badges = page.evaluate(EDGE_LABELS_OVER_SEATS)
+        assert badges["count"] >= 3 and not badges["hits"], badges
 
         # Hold them: the checkout lists both seats.
         summary.locator("button[type=submit]").tap()
@@ -260,6 +348,7 @@ def test_keyboard_user_picks_seats_with_arrows_and_space(browser, live_server, a
         summary = page.locator("[data-selection-summary]").inner_text()
         assert "Ряд 1, место 2" in summary and "Ряд 2, место" in summary
         assert money_format(Decimal(120000), "KZT", "ru") in summary
+        _assert_bar_compact_and_clear(page, "desktop", compact=False)
         # The roving tab stop followed the focus.
         assert page.locator('[data-seat][tabindex="0"]').count() == 1
         assert page.get_attribute(f'[data-seat="{seat3}"]', "tabindex") == "0"
@@ -272,5 +361,53 @@ def test_keyboard_user_picks_seats_with_arrows_and_space(browser, live_server, a
         )
         # The real form field follows the map.
         assert page.is_checked(f"#seat-{seat2}") and not page.is_checked(f"#seat-{seat3}")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("language", ["ru", "kk", "en"])
+@pytest.mark.parametrize("signed_in", [False, True], ids=["guest", "signed-in"])
+def test_phone_header_is_one_row(browser, live_server, arc_event, django_user_model, language,
+                                 signed_in):  # fmt: skip
+    """On 390 px the header is brand, both links and the language select in one row
+    (the select wrapped onto a row of its own, the sign-in link must stay)."""
+    from django.test import Client
+
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True)  # fmt: skip
+    host = live_server.url.split("//", 1)[1].split(":")[0]
+    cookies = [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "domain": host,
+                "path": "/"}]  # fmt: skip
+    if signed_in:
+        client = Client()
+        client.force_login(django_user_model.objects.create_user("aigerim", password="x"))
+        session = client.cookies[settings.SESSION_COOKIE_NAME].value
+        cookies.append({"name": settings.SESSION_COOKIE_NAME, "value": session, "domain": host,
+                        "path": "/"})  # fmt: skip
+    context.add_cookies(cookies)
+    page = context.new_page()
+    try:
+        page.goto(_section_url(live_server, arc_event))
+        assert page.evaluate("document.documentElement.lang") == language
+        header = page.locator(".site-header")
+        link = header.locator("nav a").nth(1)
+        assert link.is_visible()
+        assert ("/account/tickets/" in link.get_attribute("href")) == signed_in
+        rows = page.evaluate(
+            """() => [...document.querySelectorAll(
+                   '.site-header .brand, .site-header nav a, .site-header .lang select')].map(e => {
+                 const r = e.getBoundingClientRect();
+                 return [e.textContent.trim().slice(0, 20), r.top, r.bottom, r.left, r.right];
+               })"""
+        )
+        middles = [(top + bottom) / 2 for _, top, bottom, _, _ in rows]
+        assert max(middles) - min(middles) < 8, rows  # one row
+        for (_, _, _, _, right), (_, _, _, left, _) in pairwise(rows):
+            assert right <= left, rows  # side by side, nothing overlaps
+        assert rows[-1][4] <= PHONE["width"], rows
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        who = "in" if signed_in else "guest"
+        page.screenshot(path=str(SHOTS / f"08-phone-header-{language}-{who}.png"),
+                        clip={"x": 0, "y": 0, "width": PHONE["width"], "height": 120})  # fmt: skip
     finally:
         context.close()

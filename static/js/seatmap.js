@@ -33,6 +33,7 @@
   var countNode = summary.querySelector("[data-summary-count]");
   var totalNode = summary.querySelector("[data-summary-total]");
   var errorNode = summary.querySelector("[data-summary-error]");
+  var foot = summary.querySelector(".seat-summary-foot");
   var status = form.querySelector("[data-seat-status]");
   var seats = Array.prototype.slice.call(svg.querySelectorAll("[data-seat]"));
   var TARGET_PX = 30; // seat diameter after the first zoom in; WCAG 2.2 asks 24 at least
@@ -128,11 +129,48 @@
     });
     empty.hidden = picked.length > 0;
     summary.classList.toggle("has-seats", picked.length > 0);
+    reserveBar();
     totals.hidden = picked.length === 0;
     countNode.textContent = fill(text.count, { count: picked.length, limit: limit });
     totalNode.textContent = moneyText(total);
     return { count: picked.length, total: total };
   }
+
+  // --- the bar that stays in sight once seats are chosen (events.css): on a
+  // phone the summary's foot, fixed at the bottom of the screen; wider, the
+  // whole summary, sticky. Its height is reserved (--seat-bar: scroll padding,
+  // and on a phone room at the end of the page) so that scrolling to the map
+  // or to a seat never leaves them under it.
+  function barNode() {
+    if (!summary.classList.contains("has-seats")) return null;
+    if (window.getComputedStyle(foot).position === "fixed") return foot;
+    return window.getComputedStyle(summary).position === "sticky" ? summary : null;
+  }
+  var barHeight = 0;
+  function reserveBar() {
+    var bar = barNode();
+    var height = bar ? Math.ceil(bar.getBoundingClientRect().height) : 0;
+    document.documentElement.style.setProperty("--seat-bar", height + "px");
+    var grew = height > barHeight;
+    barHeight = height;
+    if (grew) clearFrame(bar);
+  }
+  function clearFrame(bar) {
+    // The bar has just appeared or grown: if it came over the map's lower
+    // edge, the page moves up by as much (never so far that the map's top
+    // leaves the screen).
+    var b = bar.getBoundingClientRect();
+    var f = frame.getBoundingClientRect();
+    if (f.top >= b.top || f.bottom <= b.top) return;
+    var by = Math.min(f.bottom - b.top, Math.max(0, f.top));
+    if (by > 0) window.scrollBy(0, by);
+  }
+  if (window.ResizeObserver) {
+    var watch = new window.ResizeObserver(reserveBar);
+    watch.observe(foot);
+    watch.observe(summary);
+  }
+  window.addEventListener("resize", reserveBar);
 
   function announce(message) {
     // A changed text is what a live region reads: clear it first so the same
@@ -245,15 +283,13 @@
     if (!pointerFocus) keepInView(seat);
   });
 
-  // --- row labels inside the frame while zoomed, for the rows whose own
-  // labels (beyond both ends of the row) are out of view: the label goes
-  // where the row comes into view from its first seat's side, so it sits at
-  // the left edge for rows that run across and at the top or bottom edge for
-  // rows that run up or down the screen.
+  // --- row labels beside the frame while zoomed, for the rows whose own
+  // labels (beyond both ends of the row) are out of view. They go in a gutter
+  // at the side the rows start from (events.css), level with the row's seat
+  // nearest to it: over the map they hid the last seat of each row.
   var edge = document.createElement("div");
   edge.className = "row-edge-labels";
   edge.setAttribute("aria-hidden", "true");
-  frame.appendChild(edge);
   var places = {}; // row -> [[x, y], …] of every seat in seat order, taken ones too
   Array.prototype.forEach.call(svg.querySelectorAll(".seat[data-row]"), function (c) {
     (places[c.dataset.row] = places[c.dataset.row] || []).push(
@@ -264,6 +300,12 @@
     (ends[t.textContent] = ends[t.textContent] || []).push(
       [parseFloat(t.getAttribute("x")), parseFloat(t.getAttribute("y"))]);
   });
+  // Where most rows start: seat 1 at the right end (as a spectator facing the
+  // field sees it) puts the gutter on the right.
+  var gutterLeft = Object.keys(places).reduce(function (votes, row) {
+    var p = places[row];
+    return votes + (p.length > 1 ? (p[0][0] <= p[p.length - 1][0] ? 1 : -1) : 0);
+  }, 0) >= 0;
   function projector() {
     // Drawing units to screen pixels: the SVG fills the (zoomed) canvas and
     // is centred in it at one scale for both axes (preserveAspectRatio meet).
@@ -274,13 +316,12 @@
     var oy = r.top + (r.height - vb.height * k) / 2 - vb.y * k;
     return function (p) { return [ox + p[0] * k, oy + p[1] * k]; };
   }
-  var TAG_W = 30; // room a label takes, for keeping labels apart
-  var TAG_H = 20;
+  var TAG_H = 20; // height a label takes, for keeping labels apart
   function placeEdgeLabels() {
     edge.textContent = "";
     if (!panzoom || scale() <= 1.001) return;
     var v = viewport.getBoundingClientRect();
-    var f = frame.getBoundingClientRect();
+    var g = edge.getBoundingClientRect();
     var at = projector();
     function inside(p) {
       return p[0] >= v.left && p[0] <= v.right && p[1] >= v.top && p[1] <= v.bottom;
@@ -288,27 +329,19 @@
     var taken = [];
     Object.keys(places).forEach(function (row) {
       if ((ends[row] || []).some(function (p) { return inside(at(p)); })) return;
-      var seatsOfRow = places[row];
-      for (var i = 0; i < seatsOfRow.length; i++) {
-        var q = at(seatsOfRow[i]);
-        if (!inside(q)) continue;
-        // Where the seat before it is, pulled in to the frame's edge.
-        var prev = i > 0 ? at(seatsOfRow[i - 1]) : q;
-        var x = Math.min(Math.max(prev[0], v.left + TAG_W / 2 + 2), v.right - TAG_W / 2 - 2);
-        var y = Math.min(Math.max(prev[1], v.top + TAG_H / 2 + 2), v.bottom - TAG_H / 2 - 2);
-        var clash = taken.some(function (t) {
-          return Math.abs(t[0] - x) < TAG_W && Math.abs(t[1] - y) < TAG_H;
-        });
-        if (!clash) {
-          taken.push([x, y]);
-          var tag = document.createElement("span");
-          tag.textContent = row;
-          tag.style.left = Math.round(x - f.left) + "px";
-          tag.style.top = Math.round(y - f.top) + "px";
-          edge.appendChild(tag);
-        }
-        return;
-      }
+      var near = null; // the row's seat in view nearest to the gutter
+      places[row].forEach(function (seat) {
+        var q = at(seat);
+        if (inside(q) && (!near || (gutterLeft ? q[0] < near[0] : q[0] > near[0]))) near = q;
+      });
+      if (!near) return;
+      var y = Math.min(Math.max(near[1], v.top + TAG_H / 2 + 2), v.bottom - TAG_H / 2 - 2);
+      if (taken.some(function (t) { return Math.abs(t - y) < TAG_H; })) return;
+      taken.push(y);
+      var tag = document.createElement("span");
+      tag.textContent = row;
+      tag.style.top = Math.round(y - g.top) + "px";
+      edge.appendChild(tag);
     });
   }
   var edgePending = false;
@@ -393,8 +426,9 @@
     // zoom into even a long, shallow section; a desktop no empty bands.
     var box = svg.viewBox.baseVal;
     var natural = box && box.width ? viewport.clientWidth * box.height / box.width : 320;
-    // On a phone the summary with the hold button takes the bottom of the
-    // screen: the map leaves it room (and a wide section is not drawn in the
+    // On a phone the zoom buttons above the map and the bar with the hold
+    // button at the bottom of the screen fit beside it, and the page can still
+    // be scrolled by a finger off the map (nor is a wide section drawn in the
     // middle of a tall empty frame).
     var narrow = window.innerWidth < 720;
     var low = narrow ? 240 : 320;
@@ -410,6 +444,8 @@
     viewport.classList.toggle("zoomed", s > 1.001);
   }
   if (window.Panzoom && seats.length) {
+    frame.classList.add(gutterLeft ? "gutter-left" : "gutter-right");
+    frame.appendChild(edge);
     sizeViewport();
     panzoom = window.Panzoom(canvas, {
       minScale: 1,
