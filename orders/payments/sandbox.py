@@ -25,7 +25,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from orders.payments.exceptions import BadCallback
-from orders.payments.providers import CallbackEvent, PaymentProvider, provider_register
+from orders.payments.providers import (  # noqa: F401 - card_rule_words: pages import it here
+    CallbackEvent,
+    PaymentProvider,
+    card_rule_refusal,
+    card_rule_words,
+    provider_register,
+)
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -147,31 +153,6 @@ def card_check(*, number: str, exp_month: str, exp_year: str, cvc: str, today: d
 
 def card_behaviour(number: str) -> str:
     return TEST_CARDS.get(card_digits(number), SUCCEED)
-
-
-def card_rule_refusal(*, brand: str, bin6: str, brands: list[str], bins: list[str]) -> str:
-    """Why the phase's card rule refuses this card, or "" if it is allowed."""
-    allowed = [b.lower() for b in brands]
-    if allowed and brand not in allowed:
-        return _("This sale accepts only %(brands)s cards.") % {
-            "brands": ", ".join(b.title() for b in allowed)
-        }
-    if bins and not any(bin6.startswith(prefix) for prefix in bins):
-        return _("This sale accepts only cards of the partner bank (BIN %(bins)s).") % {
-            "bins": ", ".join(bins)
-        }
-    return ""
-
-
-def card_rule_words(*, brands: list[str], bins: list[str]) -> str:
-    if not brands and not bins:
-        return _("Any card is accepted.")
-    parts = []
-    if brands:
-        parts.append(_("brands: %(b)s") % {"b": ", ".join(b.title() for b in brands)})
-    if bins:
-        parts.append(_("cards starting with %(p)s") % {"p": ", ".join(bins)})
-    return _("Only these cards are accepted: %(rule)s.") % {"rule": "; ".join(parts)}
 
 
 # --- gateway-side state (cache) -------------------------------------------------

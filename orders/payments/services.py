@@ -2,7 +2,8 @@
 
 Lock order, the same in every service that touches an order (order_cancel
 and the hold sweeper included): the Hold row, then the Order row, then the
-Payment row, then stock (conditional UPDATEs). One order everywhere, so a
+Payment row, then (only to revive an expired order) the buyer's limit lock
+of orders.services.holds, then stock (conditional UPDATEs). One order everywhere, so a
 cancel, an expiry, a payment start and a callback for the same order queue
 behind each other instead of deadlocking.
 """
@@ -28,8 +29,9 @@ from orders.payments.exceptions import (
     OrderNotRefundable,
     PaymentNotFound,
 )
-from orders.payments.providers import CallbackEvent, provider_get
+from orders.payments.providers import CallbackEvent, card_rule_refusal, provider_get
 from orders.services import audit_log
+from orders.services.holds import buyer_limit_lock_and_count
 from orders.tickets import tickets_issue
 from ticketing import metrics
 
@@ -192,10 +194,25 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
         data={"order": order.code, "event_id": event.event_id},
     )
 
+    # The sale phase's card rule, checked on the card the provider reports (the
+    # sandbox form refuses such cards before charging; another provider may
+    # not know the rule). The order is left as it is: the buyer may pay again
+    # with an allowed card while the hold lasts.
+    if card_rule_refusal(
+        brand=payment.card_brand.lower(),
+        bin6=payment.card_bin,
+        brands=order.phase.card_brands,
+        bins=order.phase.card_bin_prefixes,
+    ):
+        return _refund_payment_only(payment, order, reason="card_rule")
+
     # An expired order whose stock is still ours is revived; a cancelled one or
     # one already paid by another payment is not.
     hold = order.hold  # locked first by payment_callback_handle
     sellable = order.status in (Order.Status.PENDING_PAYMENT, Order.Status.EXPIRED)
+    reason = "stock_lost"
+    if sellable and _revival_exceeds_limit(order):
+        sellable, reason = False, "limit_exceeded"
     if sellable:
         try:
             with transaction.atomic():  # savepoint: partial stock moves roll back
@@ -233,13 +250,51 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
             action="order.refunded",
             obj=order,
             actor="system:payments",
-            data={"payment": str(payment.pk), "reason": "stock_lost"},
+            data={"payment": str(payment.pk), "reason": reason},
         )
     audit_log(
         action="payment.refund_requested",
         obj=payment,
         actor="system:payments",
-        data={"order": order.code, "reason": "not_sellable"},
+        data={"order": order.code, "reason": "not_sellable" if reason == "stock_lost" else reason},
+    )
+    _on_commit_refund(payment)
+    return "refunding"
+
+
+def _revival_exceeds_limit(order: Order) -> bool:
+    """Would selling this order now break the phase's per-buyer limit?
+
+    An order awaiting payment counts against the limit only until it expires
+    (holds._LIMIT_SQL); meanwhile the buyer may have held and paid up to the
+    limit again. So a late payment of an expired order re-counts under the
+    buyer's lock, the one hold_create takes, before it revives the order (one
+    buyer had 12 paid tickets against a cap of 6). A live order still counts,
+    so it needs no re-check. Caller holds the Hold and Order locks.
+    """
+    live = order.status == Order.Status.PENDING_PAYMENT and order.expires_at > timezone.now()
+    if live:
+        return False
+    taken = buyer_limit_lock_and_count(event_id=order.event_id, buyer_key=order.buyer_key)
+    return taken + order.quantity > order.phase.per_buyer_limit
+
+
+def _refund_payment_only(payment: Payment, order: Order, *, reason: str) -> str:
+    """Money the provider took that pays for nothing: give it back, leave the order.
+
+    For a payment that must not sell (wrong amount, a card the phase refuses)
+    while the order itself may still be paid properly. Caller holds the
+    Payment lock.
+    """
+    payment.status = Payment.Status.REFUND_PENDING
+    payment.failure_reason = reason.replace("_", " ")
+    payment.updated_at = timezone.now()
+    payment.save(update_fields=["status", "failure_reason", "updated_at"])
+    audit_log(
+        action="payment.refund_requested",
+        obj=payment,
+        actor="system:payments",
+        data={"order": order.code, "reason": reason},
     )
     _on_commit_refund(payment)
     return "refunding"
@@ -289,7 +344,13 @@ def payment_callback_handle(*, provider: str, event: CallbackEvent) -> str:
         order_id = Subquery(payment_order.values("order_id")[:1])
         hold_id = Subquery(Order.objects.filter(pk=order_id).values("hold_id")[:1])
         hold = Hold.objects.select_for_update().filter(pk=hold_id).first()
-        order = Order.objects.select_for_update().filter(pk=order_id).first()
+        # The phase (card rule, per-buyer limit) comes in the same query, unlocked.
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("phase")
+            .filter(pk=order_id)
+            .first()
+        )
         if hold is None or order is None:
             raise PaymentNotFound()
         order.hold = hold
@@ -305,11 +366,13 @@ def payment_callback_handle(*, provider: str, event: CallbackEvent) -> str:
                 actor="gateway:" + provider,
                 data={"amount": str(event.amount), "currency": event.currency},
             )
-            if event.status == "succeeded" and payment.status == Payment.Status.CREATED:
-                payment.status = Payment.Status.REFUND_PENDING
-                payment.failure_reason = "amount mismatch"
-                payment.save(update_fields=["status", "failure_reason"])
-                _on_commit_refund(payment)
+            # Money was taken at the provider (a `failed` may have come first,
+            # out of order): it must go back, whatever the amount.
+            if event.status == "succeeded" and payment.status in (
+                Payment.Status.CREATED,
+                Payment.Status.FAILED,
+            ):
+                _refund_payment_only(payment, order, reason="amount_mismatch")
             return "mismatch"
 
         if event.status == "succeeded":
@@ -333,6 +396,11 @@ def payment_callback_handle(*, provider: str, event: CallbackEvent) -> str:
         # refunded
         if payment.status not in (Payment.Status.REFUND_PENDING, Payment.Status.SUCCEEDED):
             return "ignored"
+        # SUCCEEDED: the provider returned money we never asked back (a
+        # dispute, the acquirer's own dashboard). If this payment paid the
+        # order (a succeeded payment of a paid order is the one that sold:
+        # every other was turned into a refund), the tickets must not stay valid.
+        provider_initiated = payment.status == Payment.Status.SUCCEEDED
         payment.status = Payment.Status.REFUNDED
         payment.updated_at = timezone.now()
         payment.save(update_fields=["status", "updated_at"])
@@ -340,8 +408,16 @@ def payment_callback_handle(*, provider: str, event: CallbackEvent) -> str:
             action="payment.refunded",
             obj=payment,
             actor="gateway:" + provider,
-            data={"order": order.code},
+            data={"order": order.code, "provider_initiated": provider_initiated},
         )
+        if provider_initiated and order.status == Order.Status.PAID:
+            unsold = _order_unsell(order)
+            audit_log(
+                action="order.refunded",
+                obj=order,
+                actor="gateway:" + provider,
+                data={"payments": [str(payment.pk)], "reason": "provider_refund", **unsold},
+            )
         return "refunded"
 
 
@@ -353,36 +429,63 @@ def payment_refund_issue(*, payment_id: str) -> None:
     provider_get(payment.provider).refund(payment)
 
 
+def _order_unsell(order: Order) -> dict[str, int]:
+    """Void a paid order's tickets, put their stock back on sale, mark it refunded.
+
+    A ticket already used at the gate keeps its seat or standing place sold
+    (and stays `used`): the person is inside, so selling the place again would
+    put two people on one seat. Its money is still returned: refunding is the
+    staff's (or the provider's) decision, the stock is a fact. Caller holds
+    the Hold and Order locks; stock moves by conditional UPDATE on this
+    order's rows only.
+    """
+    used = order.tickets.filter(status=Ticket.Status.USED)
+    used_seats = [pk for pk in used.values_list("event_seat_id", flat=True) if pk is not None]
+    EventSeat.objects.filter(order_id=order.pk, status=EventSeat.Status.SOLD).exclude(
+        pk__in=used_seats
+    ).update(status=EventSeat.Status.AVAILABLE, order_id=None, hold_id=None, held_until=None)
+    for line in order.hold.standing.all():
+        back = line.quantity - used.filter(standing_area_id=line.area_id).count()
+        if back > 0:
+            StandingArea.objects.filter(pk=line.area_id, sold__gte=back).update(
+                sold=F("sold") - back
+            )
+    voided = order.tickets.filter(status=Ticket.Status.VALID).update(status=Ticket.Status.VOID)
+    order.status = Order.Status.REFUNDED
+    order.save(update_fields=["status"])
+    return {"tickets_voided": voided, "tickets_used": used.count()}
+
+
 def order_refund(*, order: Order, actor_user: Any = None) -> Order:
     """Staff refund of a paid order: tickets void, seats back on sale, money back.
 
-    Locks the order; stock moves by conditional UPDATE on this order's rows only.
+    Used tickets are refunded too, but their seats stay sold (see _order_unsell).
+    Locks the Hold, then the order, then its payments (the module's lock order).
     """
     with transaction.atomic():
+        hold = Hold.objects.select_for_update().get(pk=order.hold_id)  # never changes
         order = Order.objects.select_for_update().get(pk=order.pk)
+        order.hold = hold
         if order.status != Order.Status.PAID:
             raise OrderNotRefundable()
         payments = list(
             Payment.objects.select_for_update().filter(order=order, status=Payment.Status.SUCCEEDED)
         )
-        EventSeat.objects.filter(order_id=order.pk, status=EventSeat.Status.SOLD).update(
-            status=EventSeat.Status.AVAILABLE, order_id=None, hold_id=None, held_until=None
-        )
-        for line in order.hold.standing.all():
-            StandingArea.objects.filter(pk=line.area_id, sold__gte=line.quantity).update(
-                sold=F("sold") - line.quantity
-            )
-        voided = order.tickets.filter(status=Ticket.Status.VALID).update(status=Ticket.Status.VOID)
-        order.status = Order.Status.REFUNDED
-        order.save(update_fields=["status"])
+        unsold = _order_unsell(order)
         for payment in payments:
             payment.status = Payment.Status.REFUND_PENDING
             payment.save(update_fields=["status"])
+            audit_log(
+                action="payment.refund_requested",
+                obj=payment,
+                actor_user=actor_user,
+                data={"order": order.code, "reason": "staff_refund"},
+            )
             _on_commit_refund(payment)
         audit_log(
             action="order.refunded",
             obj=order,
             actor_user=actor_user,
-            data={"tickets_voided": voided, "payments": [str(p.pk) for p in payments]},
+            data={**unsold, "payments": [str(p.pk) for p in payments]},
         )
     return order

@@ -10,10 +10,13 @@ never wait on each other in a cycle):
 
 The advisory lock serialises one buyer's concurrent holds so the per-buyer
 limit is counted and enforced in one step (invariant 4); other buyers never
-touch it. Seats are locked in id order because two holds asking for
-overlapping seats in different orders would otherwise deadlock. The sweeper
-and release lock a Hold row before the area row; that is safe because
-hold_create only ever takes Hold rows with SKIP LOCKED (it never waits for one).
+touch it. A late payment reviving an expired order takes the same lock (after
+its Hold, Order and Payment rows, see buyer_limit_lock_and_count) so the
+revived tickets are counted against the limit too. Seats are locked in id
+order because two holds asking for overlapping seats in different orders
+would otherwise deadlock. The sweeper and release lock a Hold row before the
+area row; that is safe because hold_create only ever takes Hold rows with
+SKIP LOCKED (it never waits for one).
 
 Expiry is exact without a worker (invariant 2): a seat row with
 status='held' and held_until in the past is taken directly by the next
@@ -358,8 +361,33 @@ def _lock_buyer(event: Event, buyer: Buyer) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(hashtext(%s))",
-            [LOCK_TIMEOUT, f"{event.pk}:{buyer.key}"],
+            [LOCK_TIMEOUT, _buyer_lock_key(event.pk, buyer.key)],
         )
+
+
+def _buyer_lock_key(event_id: int, buyer_key: str) -> str:
+    return f"{event_id}:{buyer_key}"
+
+
+def buyer_limit_lock_and_count(*, event_id: int, buyer_key: str) -> int:
+    """Take the buyer's limit lock (the one hold_create takes) and count their
+    tickets under it (the count _check_limit uses); for payments reviving an
+    expired order, which stopped counting when it expired.
+
+    Precondition: inside a transaction (the advisory lock is held to commit).
+    The caller may already hold Hold/Order/Payment rows: hold_create, the only
+    other taker of this lock, never waits for a Hold row (SKIP LOCKED) and
+    never locks orders or payments, so this cannot close a cycle. No
+    lock_timeout here: a callback must not fail because a hold was being made.
+    """
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", [_buyer_lock_key(event_id, buyer_key)]
+        )
+        cursor.execute(_LIMIT_SQL, [event_id, buyer_key, now, event_id, buyer_key, now])
+        held, ordered = cursor.fetchone()
+    return held + ordered
 
 
 def _check_limit(event: Event, buyer: Buyer, wanted: int, cap: int, now: datetime) -> None:
