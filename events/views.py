@@ -25,7 +25,7 @@ from events.selectors import (
     section_seats,
 )
 from orders.payments.sandbox import card_rule_words
-from ticketing.money import money_format
+from ticketing.money import money_format, money_shape
 
 WEB_CHANNEL = "web"
 
@@ -270,6 +270,9 @@ def section_page(request: HttpRequest, slug: str, section_id: int) -> HttpRespon
             "legend": _section_legend(tiers, seat_dicts),
             "seat_map_config": {
                 "currency": event.currency,
+                # How money_format writes this currency here (pattern, digit
+                # marks): the map's total then reads like every other price.
+                "money": money_shape(event.currency),
                 "limit": limit,
                 # Prices as decimal strings: the map adds them up in minor units.
                 "prices": {str(pk): str(t.price) for pk, t in tiers.items()},

@@ -74,3 +74,16 @@ def money_format(amount: Decimal | int, currency: str, language: str | None = No
     else:
         text = format_currency(amount, currency, locale=locale)
     return _space_letter_sign(text, locale.currency_symbols.get(currency, currency))
+
+
+def money_shape(currency: str, language: str | None = None) -> dict[str, str]:
+    """How money_format writes `currency` in `language`, for a page's script that
+    must add amounts up (the seat map's total): the pattern with `%(amount)s`
+    where the number goes, and the digit-group and decimal marks. Browsers'
+    Intl data differ (Chromium writes Kazakh "120,000"), so pages take these."""
+    locale = babel_locale(language or get_language() or settings.LANGUAGE_CODE)
+    return {
+        "pattern": money_format(1, currency, language).replace("1", "%(amount)s"),
+        "group": locale.number_symbols["latn"]["group"],
+        "decimal": locale.number_symbols["latn"]["decimal"],
+    }

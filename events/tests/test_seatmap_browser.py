@@ -411,3 +411,24 @@ def test_phone_header_is_one_row(browser, live_server, arc_event, django_user_mo
                         clip={"x": 0, "y": 0, "width": PHONE["width"], "height": 120})  # fmt: skip
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("language", ["kk", "en"])
+def test_the_map_total_reads_like_the_servers_prices(browser, live_server, arc_event, language):
+    """The running total uses the server's money pattern: in Kazakh this Chromium's
+    Intl alone wrote "KZT 165,000" beside a legend of "45 000 ₸"."""
+    context = browser.new_context(viewport=DESKTOP, locale=f"{language}-KZ")
+    page = context.new_page()
+    try:
+        page.goto(_section_url(live_server, arc_event) + f"?lang={language}")
+        page.select_option("header form.lang select", language)
+        page.wait_for_load_state()
+        page.locator("[data-zoom=in]").wait_for(state="visible")
+        vip = page.locator("[data-seat][data-row='1']")
+        vip.nth(0).dispatch_event("click")
+        vip.nth(1).dispatch_event("click")
+        page.locator("[data-summary-total]").wait_for(state="visible")
+        total = page.locator("[data-summary-total]").inner_text()
+        assert total.strip() == money_format(Decimal(120000), "KZT", language)
+    finally:
+        context.close()

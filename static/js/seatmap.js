@@ -49,16 +49,14 @@
     var cents = ((parts[1] || "") + "00").slice(0, 2);
     return parseInt(parts[0], 10) * 100 + parseInt(cents, 10);
   }
-  // ticketing/money.py writes ru and kk the way Kazakhstan does (CLDR's ru_KZ and
-  // kk_KZ: the tenge sign); plain "ru" would write "KZT".
-  var lang = document.documentElement.lang || "en";
-  var locale = /^(ru|kk)$/.test(lang) ? lang + "-KZ" : lang;
+  // Written as ticketing/money.py writes it (its pattern and digit marks come
+  // in the config): browsers' own locale data differ (Chromium: Kazakh "120,000").
   function moneyText(minor) {
-    var whole = minor % 100 === 0;
-    return new Intl.NumberFormat(locale, {
-      style: "currency", currency: config.currency,
-      minimumFractionDigits: whole ? 0 : 2, maximumFractionDigits: whole ? 0 : 2,
-    }).format(minor / 100);
+    var shape = config.money;
+    var whole = String(Math.floor(minor / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, shape.group);
+    var cents = minor % 100;
+    var amount = cents ? whole + shape.decimal + String(cents + 100).slice(1) : whole;
+    return fill(shape.pattern, { amount: amount });
   }
 
   // --- the seats and their checkboxes

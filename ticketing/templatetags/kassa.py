@@ -41,12 +41,3 @@ def tz_city(zone: str) -> str:
         return zone
     locale = babel_locale(get_language() or settings.LANGUAGE_CODE)
     return get_timezone_location(tz, locale=locale, return_city=True)
-
-
-@register.simple_tag
-def money_locale() -> str:
-    """The BCP 47 locale money is written in, for scripts (base.html's
-    `<meta name="money-locale">`): `Intl.NumberFormat(<that>, …)` then matches
-    money_format ("ru-KZ" writes ₸ where plain "ru" writes KZT)."""
-    locale = babel_locale(get_language() or settings.LANGUAGE_CODE)
-    return "-".join(part for part in (locale.language, locale.territory) if part)
