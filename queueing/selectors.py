@@ -240,6 +240,30 @@ def queue_status(*, token: str | None, now: float | None = None) -> dict:
     return body
 
 
+_SHOPPERS_SQL = """
+SELECT count(*) FROM (
+  SELECT buyer_key FROM orders_hold
+   WHERE event_id = %s AND status = 'active' AND expires_at > %s
+  UNION
+  SELECT buyer_key FROM orders_order
+   WHERE event_id = %s AND status = 'pending_payment' AND expires_at > %s
+) shopping
+"""
+
+
+def shoppers_count(*, event_id: int) -> int:
+    """Buyers shopping an event now, from Postgres: a live hold or an order
+    awaiting payment. What wakes a room in mode auto (services._auto_toggle):
+    only stock really taken counts, so a refused hold (rolled back) counts for
+    nothing. One aggregate query, run by the tick of auto rooms only."""
+    from django.db import connection
+
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_SHOPPERS_SQL, [event_id, now, event_id, now])
+        return cursor.fetchone()[0]
+
+
 def buyer_limit_reached(*, event_id: int, buyer_key: str, cap: int | None) -> bool:
     """Has the buyer taken the guarded phase's per-buyer limit (held + ordered
     + paid, orders.services.holds.buyer_tickets_taken)? Then joining again
@@ -249,6 +273,26 @@ def buyer_limit_reached(*, event_id: int, buyer_key: str, cap: int | None) -> bo
     if not cap:
         return False
     return buyer_tickets_taken(event_id=event_id, buyer_key=buyer_key) >= cap
+
+
+def _paid_since(*, event_id: int, buyer_keys: set[str], since: float) -> bool:
+    """Has the buyer an order for the event paid at or after `since` (a pass's
+    first issue)? Then that pass has ended, from Postgres: the `done` set in
+    Redis is written only after the payment commits (and is lost with Redis).
+    Runs inside the hold's transaction, so a payment committed before this
+    statement is seen; a hold whose check ran before the payment committed
+    was made while the pass was still live (and its tickets still count
+    against the limit, checked later in the same transaction)."""
+    from datetime import UTC, datetime
+
+    from orders.models import Order
+
+    return Order.objects.filter(
+        event_id=event_id,
+        buyer_key__in=sorted(buyer_keys),
+        status__in=[Order.Status.PAID, Order.Status.REFUNDED],
+        paid_at__gte=datetime.fromtimestamp(since, UTC),
+    ).exists()
 
 
 def _room_mode_from_db(room_id: int) -> str | None:
@@ -264,8 +308,9 @@ def pass_validate(*, event_id: int, buyer_key: str, token: str | None) -> QueueP
     (no room, or mode off, or auto mode while inactive), else the valid pass.
     Raises PassRequired (423) with no token, PassInvalid (423) for a forged or
     foreign pass, PassExpired (410). The first use of a pass claims a shopper
-    slot (atomic in Redis, never past max_active_shoppers). Touches no
-    Postgres on the hot path (cached lookups, Redis).
+    slot (atomic in Redis, never past max_active_shoppers). One indexed
+    Postgres read (a paid order since the pass was issued ends it, see
+    _paid_since); the rest is cached lookups and Redis.
     """
     room_id = room_id_for_event(event_id)
     if not room_id:
@@ -280,13 +325,16 @@ def pass_validate(*, event_id: int, buyer_key: str, token: str | None) -> QueueP
     where = {"queue_url": f"/e/{slug}/queue/"} if slug else {}
     now = time.time()
     if mode == "auto":
-        shopping = r.zscore(ks["act"], buyer_key)
         if guard != "1":
-            # Count shoppers while the room sleeps: that is what wakes it up.
-            r.zadd(ks["act"], {buyer_key: now + float(pass_s or 900)}, gt=True)
+            # The room sleeps: sell without a pass and touch no queue state.
+            # This runs before the hold is decided, and Redis does not roll
+            # back with it: counting the caller here made every refused hold
+            # an "active shopper" (889 refused holds woke the room, and the
+            # refused callers then bought without a pass). The tick counts who
+            # is really shopping from Postgres instead (shoppers_count).
             return None
-        if shopping and shopping > now and not token:
-            return QueuePass(room_id, buyer_key, shopping, None)
+        # Awake: a valid pass or nothing, for everyone (holds made while the
+        # room slept stay theirs; a new hold needs a pass like anyone's).
     elif guard != "1":
         if not mode and _room_mode_from_db(room_id) != "off":
             raise RoomRestarting()  # Redis lost; the next tick rebuilds the room
@@ -301,6 +349,16 @@ def pass_validate(*, event_id: int, buyer_key: str, token: str | None) -> QueueP
         # device whose place the account took over at sign-in (the claim
         # below still wants the number to be the account's place).
         raise PassInvalid(details=where)
+    # Ended by a paid order, from Postgres: before the payment's commit has
+    # reached Redis (pass_complete runs on commit), and after a Redis loss.
+    # The pass's first issue is its signed expiry (to the millisecond) less
+    # the pass time (the room's current one: a pass time changed by staff
+    # since shifts it by the change).
+    issued = float(data["e"]) - float(pass_s or 900)
+    if _paid_since(event_id=event_id, buyer_keys={buyer_key, str(data["v"])}, since=issued):
+        raise PassEnded(details=where)
+    if float(data["e"]) <= now:
+        raise PassExpired(details=where)  # the signed expiry rules, whatever Redis says
     result = state.claim(room_id, buyer_key, int(data["n"]), float(data["e"]), now)
     if result == -1:
         # Ended with a paid order (or a place the buyer left for a new one).

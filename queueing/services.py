@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from orders.services import audit_log
@@ -157,6 +158,8 @@ def room_state_ensure(*, room: WaitingRoom, now: float | None = None) -> bool:
     now = time.time() if now is None else now
     if state.conn().exists(state.keys(room.pk)["st"]):
         return False
+    admitted: dict[str, int] = {}
+    paid: dict[str, str] = {}
     snaps = list(room.snapshots.order_by("-taken_at")[:2])
     if snaps:
         latest = snaps[0]
@@ -168,15 +171,45 @@ def room_state_ensure(*, room: WaitingRoom, now: float | None = None) -> bool:
             "last": str(now),
         }
         cnt = {k: str(v) for k, v in latest.counters.items()}
+        # What the lost passes were, from Postgres (see state.STATUS): how far
+        # the room had admitted and when, and who has paid since.
+        st["rserv"] = str(latest.serving)
+        admitted, paid = _recovery_records(room)
     else:
         phase = "pre" if now < room.sale_opens_at.timestamp() else "open"
         st = {"phase": phase, "tail": "0", "serving": "0", "last": str(now)}
         cnt = {}
     st.update(_config(room, None))
-    built = state.init(room.pk, st, cnt)
+    built = state.init(room.pk, st, cnt, admitted, paid)
     if built:
         logger.info("queue room state built", extra={"room": room.pk, "from_snapshot": bool(snaps)})
     return built
+
+
+def _recovery_records(room: WaitingRoom) -> tuple[dict[str, int], dict[str, str]]:
+    """The passes' Postgres record for a rebuild after a Redis loss.
+
+    admitted: for each serving the snapshots saw, the last time they saw it
+    (unix s -> serving): a number n was admitted after the latest time the
+    room served fewer than n, so a pass whose expiry was lost in Redis is
+    given no more than it had. paid: buyer -> their latest paid_at for the
+    event: a pass issued before it ended with that order.
+    """
+    from orders.models import Order
+
+    admitted = {
+        f"{row['at'].timestamp():.3f}": row["serving"]
+        for row in room.snapshots.values("serving").annotate(at=Max("taken_at")).order_by()
+    }
+    paid = {
+        row["buyer_key"]: f"{row['at'].timestamp():.3f}"
+        for row in Order.objects.filter(event_id=room.event_id, paid_at__isnull=False)
+        .filter(status__in=[Order.Status.PAID, Order.Status.REFUNDED])
+        .values("buyer_key")
+        .annotate(at=Max("paid_at"))
+        .order_by()
+    }
+    return admitted, paid
 
 
 def room_push(*, room: WaitingRoom) -> None:
@@ -315,9 +348,15 @@ def room_snapshot(*, room: WaitingRoom, now: float) -> WaitingRoomSnapshot:
 
 def _auto_toggle(*, room: WaitingRoom, st: dict[str, str], cnt: dict[str, int]) -> None:
     """Mode auto: on above the threshold of active shoppers; off once nobody
-    waits and the shop is back under the threshold (hysteresis: no flapping)."""
+    waits and the shop is back under the threshold (hysteresis: no flapping).
+
+    Active shoppers: those with an admitted pass (`act` + `pend`), or, what
+    a sleeping room has instead, the buyers holding stock or an order awaiting
+    payment in Postgres (selectors.shoppers_count) — never mere attempts, so
+    refused holds cannot wake the room. The larger of the two: a pass holder
+    who holds seats is in both."""
     waiting = int(st.get("tail", 0)) - int(st.get("serving", 0))
-    busy = cnt["active"] + cnt["pending"]
+    busy = max(cnt["active"] + cnt["pending"], selectors.shoppers_count(event_id=room.event_id))
     guard = st.get("guard") == "1"
     new = guard
     if not guard and busy > room.auto_threshold:
@@ -327,7 +366,7 @@ def _auto_toggle(*, room: WaitingRoom, st: dict[str, str], cnt: dict[str, int]) 
     if new != guard:
         ks = state.keys(room.pk)
         r = state.conn()
-        # Shoppers already in `act` keep shopping (pass_validate lets them in).
+        # Holds and orders already made keep going; a new hold needs a pass.
         r.hset(ks["st"], "guard", "1" if new else "0")
         with transaction.atomic():
             action = "queue.auto_on" if new else "queue.auto_off"

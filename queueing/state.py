@@ -22,6 +22,12 @@ Redis Cluster slot, so each script touches one slot. Keys:
          (handed over, or left for a new place): tokens and passes carrying
          a number at or below it are void, so a stale token can never bring
          an old place back
+- `adm`  sorted set, written once by a rebuild from Postgres (INIT): the
+         snapshots' admission history, member = the last time (unix s) the
+         room was seen serving `score`; with `rserv` (the serving the rebuild
+         started from) it bounds when a number was admitted (STATUS)
+- `paid` hash, written once by a rebuild from Postgres (INIT): buyer -> the
+         latest paid_at (unix s) of their paid orders for the event
 - `cnt`  hash: joined, admitted, claimed, no_show, completed
 - `series` list: recent counter points for the staff chart
 
@@ -35,7 +41,8 @@ from dataclasses import dataclass
 
 from django_redis import get_redis_connection
 
-NAMES = ("st", "map", "pre", "pend", "act", "pexp", "done", "moved", "gone", "cnt", "series")
+NAMES = ("st", "map", "pre", "pend", "act", "pexp", "done", "moved", "gone", "adm", "paid", "cnt",
+         "series")  # fmt: skip
 
 
 def keys(room_id: int) -> dict[str, str]:
@@ -84,7 +91,7 @@ redis.call('HINCRBY', KEYS[4], 'joined', 1)
 return answer('n', n)
 """
 
-# status: KEYS st map pre pexp done moved gone; ARGV visitor token_number now
+# status: KEYS st map pre pexp done moved gone adm paid; ARGV visitor token_number now
 # -> phase, number, serving, done, pass expiry, then the settings the answer
 #    needs (eff rate cap ...), then the visitor answered for: one round trip
 #    per poll.
@@ -94,6 +101,11 @@ return answer('n', n)
 # holds. A number carried by a valid token but missing from `map` (Redis was
 # lost) is registered again, so visitors keep their places; a number at or
 # below `gone` is void (that place was handed over or left for a new one).
+# A number admitted before a Redis loss (at most `rserv`) whose pass expiry
+# was lost is not given a fresh pass: its expiry counts from the last moment
+# the snapshots saw it not yet admitted (`adm`; never later than the pass's
+# real first issue, so an expired pass stays expired), and it has ended if
+# the buyer has an order paid since (`paid`, from Postgres).
 STATUS = """
 local phase = redis.call('HGET', KEYS[1], 'phase')
 if not phase then return {'missing'} end
@@ -131,7 +143,21 @@ if tonumber(n) > 0 and tonumber(n) <= serving and done == 0 then
   pexp = redis.call('HGET', KEYS[4], v)
   if not pexp then
     local pass_s = tonumber(redis.call('HGET', KEYS[1], 'pass_s') or '900')
-    pexp = tostring(math.floor(tonumber(ARGV[3]) + pass_s))
+    local issued = tonumber(ARGV[3])
+    if tonumber(n) <= tonumber(redis.call('HGET', KEYS[1], 'rserv') or '0') then
+      local lower = tonumber(redis.call('HGET', KEYS[1], 'sale_at') or '0') or 0
+      local before = redis.call('ZREVRANGEBYSCORE', KEYS[8], '(' .. n, '-inf', 'LIMIT', 0, 1)
+      if before[1] and tonumber(before[1]) > lower then lower = tonumber(before[1]) end
+      if lower < issued then issued = lower end
+      local paid = tonumber(redis.call('HGET', KEYS[9], v) or '')
+      if paid and paid >= issued then
+        redis.call('SADD', KEYS[5], v)
+        done = 1
+      end
+    end
+    -- to the millisecond: the pass's first issue (pexp - pass_s) is compared
+    -- with paid_at to tell whether an order was paid after this pass began
+    pexp = string.format('%.3f', issued + pass_s)
     redis.call('HSET', KEYS[4], v, pexp)
   end
 end
@@ -371,14 +397,19 @@ redis.call('HINCRBY', KEYS[6], 'joined', 1)
 return {'n', tostring(fresh)}
 """
 
-# init: KEYS st cnt; ARGV json(state fields) json(counters). Only if absent,
-# so two ticks rebuilding at once agree.
+# init: KEYS st cnt adm paid; ARGV json(state fields) json(counters)
+# json({time: serving}) json({buyer: paid_at}). Only if absent, so two ticks
+# rebuilding at once agree; `adm` and `paid` in the same step, so no status
+# call sees a rebuilt room without them.
 INIT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local st = cjson.decode(ARGV[1])
 for k, v in pairs(st) do redis.call('HSET', KEYS[1], k, tostring(v)) end
 local c = cjson.decode(ARGV[2])
 for k, v in pairs(c) do redis.call('HSET', KEYS[2], k, tostring(v)) end
+redis.call('DEL', KEYS[3], KEYS[4])
+for k, v in pairs(cjson.decode(ARGV[3] or '{}')) do redis.call('ZADD', KEYS[3], v, k) end
+for k, v in pairs(cjson.decode(ARGV[4] or '{}')) do redis.call('HSET', KEYS[4], k, v) end
 return 1
 """
 
@@ -479,7 +510,7 @@ def rejoin(room_id: int, visitor: str, now: float) -> tuple[str, int]:
 
 def status(room_id: int, visitor: str, token_number: int, now: float) -> list[str]:
     out = scripts().status(
-        keys=k(room_id, "st", "map", "pre", "pexp", "done", "moved", "gone"),
+        keys=k(room_id, "st", "map", "pre", "pexp", "done", "moved", "gone", "adm", "paid"),
         args=[visitor, token_number, now],
     )
     return [x.decode() for x in out]
@@ -526,10 +557,16 @@ def place(room_id: int, visitor: str) -> tuple[int, bool]:
     return int(number or 0), pre is not None
 
 
-def init(room_id: int, state: dict, counters: dict) -> bool:
-    return bool(
-        scripts().init(keys=k(room_id, "st", "cnt"), args=[json.dumps(state), json.dumps(counters)])
-    )
+def init(
+    room_id: int,
+    state: dict,
+    counters: dict,
+    admitted: dict[str, int] | None = None,
+    paid: dict[str, str] | None = None,
+) -> bool:
+    args = [json.dumps(state), json.dumps(counters), json.dumps(admitted or {}),
+            json.dumps(paid or {})]  # fmt: skip
+    return bool(scripts().init(keys=k(room_id, "st", "cnt", "adm", "paid"), args=args))
 
 
 def reopen_pre(room_id: int) -> bool:

@@ -35,7 +35,8 @@ def pass_make(
     *, room_id: int, visitor: str, number: int, expires_at: float, cap: int | None
 ) -> str:
     return signing.dumps(
-        {"r": room_id, "v": visitor, "n": number, "e": int(expires_at), "c": cap}, salt=PASS_SALT
+        {"r": room_id, "v": visitor, "n": number, "e": round(expires_at, 3), "c": cap},
+        salt=PASS_SALT,
     )
 
 

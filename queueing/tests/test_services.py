@@ -202,22 +202,24 @@ def test_prequeue_visitors_keep_their_drawn_number_after_redis_loss(db, redis_co
 
 
 def test_mode_auto_turns_on_above_threshold_and_off_when_empty(db):
-    event = make_event()
-    room = make_room(event, mode=WaitingRoom.Mode.AUTO, auto_threshold=2)
-    assert selectors.pass_validate(event_id=event.pk, buyer_key="user:1", token=None) is None
-    assert selectors.pass_validate(event_id=event.pk, buyer_key="user:2", token=None) is None
-    services.room_tick(room=room)
-    assert state.read(room.pk)["guard"] == "0"  # 2 shoppers, threshold 2
-    assert selectors.pass_validate(event_id=event.pk, buyer_key="user:3", token=None) is None
-    services.room_tick(room=room)
-    assert state.read(room.pk)["guard"] == "1"
+    from accounts.selectors import Buyer
+    from orders.models import Hold
+    from orders.services.holds import hold_create
     from queueing.exceptions import PassRequired
 
+    event = make_event()
+    room = make_room(event, mode=WaitingRoom.Mode.AUTO, auto_threshold=2)
+    seats = list(EventSeat.objects.filter(event=event).values_list("pk", flat=True))
+    for i in (1, 2):
+        hold_create(event=event, buyer=Buyer(channel="web", key=f"user:{i}"), seats=[seats[i]])
+    services.room_tick(room=room)
+    assert state.read(room.pk)["guard"] == "0"  # 2 shoppers, threshold 2
+    hold_create(event=event, buyer=Buyer(channel="web", key="user:3"), seats=[seats[3]])
+    services.room_tick(room=room)
+    assert state.read(room.pk)["guard"] == "1"
     with pytest.raises(PassRequired):
         selectors.pass_validate(event_id=event.pk, buyer_key="user:4", token=None)
-    # Shoppers already inside keep shopping.
-    assert selectors.pass_validate(event_id=event.pk, buyer_key="user:1", token=None)
-    state.conn().delete(state.keys(room.pk)["act"])
+    Hold.objects.filter(event=event).update(status=Hold.Status.RELEASED)
     services.room_tick(room=room)
     assert state.read(room.pk)["guard"] == "0"
 
