@@ -43,7 +43,7 @@ class ApiKeyAddForm(forms.ModelForm):
 
     class Meta:
         model = ApiKey
-        fields = ["partner", "name", "scopes"]
+        fields = ["partner", "name", "scopes", "events"]
 
 
 @admin.register(ApiKey)
@@ -62,15 +62,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["partner", "name", "scopes"]
-        return ["partner", "prefix", "name", "scopes", "created_at", "last_used_at", "revoked_at"]
+            return ["partner", "name", "scopes", "events"]
+        return ["partner", "prefix", "name", "scopes", "events", "created_at", "last_used_at",
+                "revoked_at"]  # fmt: skip
 
     def get_readonly_fields(self, request, obj=None):
         # Only the name may change; scopes and revocation go through services
         # (audited): make a new key for new scopes, revoke with the action.
         if obj is None:
             return []
-        return ["partner", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
+        return ["partner", "prefix", "scopes", "events", "created_at", "last_used_at",
+                "revoked_at"]  # fmt: skip
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -80,6 +82,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             partner=form.cleaned_data["partner"],
             scopes=form.cleaned_data["scopes"],
             name=form.cleaned_data["name"],
+            events=form.cleaned_data.get("events") or (),
             actor_user=request.user,
         )
         # The admin goes on with `obj` (log entry, redirect): make it the saved key.

@@ -43,6 +43,15 @@ class ApiKey(models.Model):
     prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True, editable=False)
     hashed_key = models.CharField(max_length=64, editable=False)
     scopes = models.JSONField(default=list)
+    # Check-in is limited to these events; none means every event, which is how
+    # every key made before this field behaves (kept so, and said in the API
+    # schema), and what a box-office key for all shows wants.
+    events = models.ManyToManyField(
+        "events.Event",
+        blank=True,
+        related_name="+",
+        help_text=_("Check-in only for these events. Empty: every event."),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -71,6 +80,11 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+    def event_ids(self) -> set[int] | None:
+        """The events this key is limited to, or None for every event."""
+        ids = set(self.events.values_list("pk", flat=True))
+        return ids or None
 
 
 class IdempotencyRecord(models.Model):

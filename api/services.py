@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -13,11 +14,18 @@ from orders.services import audit_log
 
 @transaction.atomic
 def api_key_create(
-    *, partner: Partner, scopes: list[str], name: str = "", actor_user: Any = None
+    *,
+    partner: Partner,
+    scopes: list[str],
+    name: str = "",
+    events: Iterable[Any] = (),
+    actor_user: Any = None,
 ) -> tuple[ApiKey, str]:
     """Create a key for a partner. Returns (key, raw secret); the secret is never stored.
 
-    Raises InvalidScopes for a scope outside `Scope`. Audited as `api_key.created`.
+    `events` (Event objects or ids) limits its check-in to those events; empty
+    means every event. Raises InvalidScopes for a scope outside `Scope`.
+    Audited as `api_key.created`.
     """
     unknown = sorted(set(scopes) - set(Scope.values))
     if unknown:
@@ -30,11 +38,20 @@ def api_key_create(
         hashed_key=ApiKey.hash(raw),
         scopes=sorted(set(scopes)),
     )
+    event_ids = sorted({getattr(event, "pk", event) for event in events})
+    if event_ids:
+        key.events.set(event_ids)
     audit_log(
         action="api_key.created",
         obj=key,
         actor_user=actor_user,
-        data={"partner": partner.slug, "prefix": prefix, "scopes": key.scopes, "name": name},
+        data={
+            "partner": partner.slug,
+            "prefix": prefix,
+            "scopes": key.scopes,
+            "name": name,
+            **({"events": event_ids} if event_ids else {}),  # limited to these events
+        },
     )
     return key, raw
 

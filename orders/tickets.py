@@ -107,12 +107,16 @@ def qr_svg(content: str) -> str:
 OK, ALREADY_USED, VOID, UNKNOWN = "ok", "already_used", "void", "unknown"
 
 
-def ticket_checkin(*, scanned: str, at: datetime | None = None) -> tuple[str, Ticket | None]:
+def ticket_checkin(
+    *, scanned: str, at: datetime | None = None, events: set[int] | None = None
+) -> tuple[str, Ticket | None]:
     """Mark a scanned ticket used; exactly one of any number of racing scanners wins.
 
     One conditional UPDATE (`status = 'valid'`) decides; no lock is held. A
     rotating QR must carry the current or previous TOTP step, otherwise the
-    scan is "unknown" (a stale screenshot).
+    scan is "unknown" (a stale screenshot). With `events` (the scanner's
+    key is limited to them) a ticket of another event is "unknown" too and
+    stays valid: that door neither uses it nor learns anything about it.
     """
     at = at or timezone.now()
     code, _sep, otp = scanned.strip().partition(".")
@@ -120,7 +124,7 @@ def ticket_checkin(*, scanned: str, at: datetime | None = None) -> tuple[str, Ti
         return UNKNOWN, None
     ticket = Ticket.objects.select_related("event_seat__seat", "event_seat__section", "tier")
     ticket = ticket.filter(code=code).first()
-    if ticket is None:
+    if ticket is None or (events is not None and ticket.event_id not in events):
         return UNKNOWN, None
     if (
         ticket.totp_secret

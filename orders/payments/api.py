@@ -161,6 +161,15 @@ class CheckinApi(APIView):
             ref_name = "CheckinInput"
 
     @extend_schema(
+        summary="Check in a scanned ticket",
+        description=(
+            "Needs a partner key with the `checkin` scope, or a staff session. A key "
+            "may be limited to events (set when the key is made): it then checks in "
+            "only tickets of those events, and a ticket of any other event answers "
+            "`unknown` and stays valid. A key with no events (every key made before "
+            "this limit existed) checks in tickets of every event; a staff session "
+            "too."
+        ),
         request=InputSerializer,
         responses={
             200: inline_serializer(
@@ -178,7 +187,9 @@ class CheckinApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result, ticket = ticket_checkin(scanned=data.validated_data["code"])
+        key = partner_key(request)
+        events = key.event_ids() if key is not None else None  # staff: every event
+        result, ticket = ticket_checkin(scanned=data.validated_data["code"], events=events)
         body = None
         if ticket is not None:
             body = {

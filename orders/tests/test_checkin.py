@@ -7,7 +7,7 @@ from django.db import connection
 
 from api.models import Partner
 from api.services import api_key_create
-from orders.models import Ticket
+from orders.models import AuditEntry, Ticket
 from orders.tests.factories import event_make, order_make
 from orders.tickets import tickets_issue
 
@@ -43,6 +43,42 @@ def test_checkin_results(client, scanner_key):
     assert scan(second.code).json()["result"] == "void"
     assert scan("nope").json() == {"result": "unknown", "ticket": None}
     assert scan("").status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_checkin_key_limited_to_events_checks_in_only_their_tickets(client):
+    """A gate's key for one show must not burn tickets of another (issue 15, item 9)."""
+    [here] = _tickets(1)
+    [elsewhere] = _tickets(1)
+    partner = Partner.objects.create(slug="gate", name="Gate")
+    _key, limited = api_key_create(
+        partner=partner, scopes=["checkin"], name="door A", events=[here.event]
+    )
+    _key, everywhere = api_key_create(partner=partner, scopes=["checkin"], name="all doors")
+    audited = AuditEntry.objects.get(action="api_key.created", data__name="door A")
+    assert audited.data["events"] == [here.event_id]
+
+    def scan(raw, code):
+        return client.post(
+            "/api/v1/checkin/",
+            {"code": code},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Api-Key {raw}",
+        ).json()
+
+    assert scan(limited, elsewhere.code) == {"result": "unknown", "ticket": None}
+    elsewhere.refresh_from_db()
+    assert elsewhere.status == Ticket.Status.VALID  # untouched, still good at its own door
+    assert scan(limited, here.code)["result"] == "ok"
+    # A key without events (every key made before the limit) keeps checking in everywhere.
+    assert scan(everywhere, elsewhere.code)["result"] == "ok"
+
+
+def test_the_checkin_schema_says_how_event_limits_work(client, db):
+    schema = client.get("/api/v1/schema/?format=json")
+    assert schema.status_code == 200
+    text = schema.content.decode()
+    assert "limited to events" in text and "every key made before" in text
 
 
 @pytest.mark.django_db
