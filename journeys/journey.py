@@ -366,6 +366,15 @@ def pay_card(j: Journey, number: str, *, step: str, status: int = 200, texts=())
          status=status, texts=texts)  # fmt: skip
 
 
+def pay_and_get_tickets(j: Journey, *, email: str, count: int, step: str = "paid-at-gateway"):
+    """Checkout to tickets with a card that succeeds (CARD_OK): contact form,
+    the pay page, the gateway's card form, the paid order with its QR codes."""
+    contact_details(j, email=email)
+    card_form(j)
+    pay_card(j, CARD_OK, step=step)
+    return tickets_issued(j, count=count)
+
+
 def tickets_issued(j: Journey, *, count: int) -> list[str]:
     """The gateway sent the person back: wait (the page refreshes itself) for
     the paid order, then read every QR back and compare with the codes shown."""

@@ -5,18 +5,14 @@ from __future__ import annotations
 import pytest
 
 from journeys.journey import (
-    CARD_OK,
     DEMO_TITLE,
     best_available,
     buy_admission,
-    card_form,
-    contact_details,
     header_link,
     open_event,
-    pay_card,
+    pay_and_get_tickets,
     refused_on_event_page,
     rejoin,
-    tickets_issued,
 )
 
 pytestmark = [pytest.mark.journey, pytest.mark.browser]
@@ -40,10 +36,7 @@ def test_sign_in_after_admission(desktop, unique_email):
          texts=[j.t("My tickets")], heading=DEMO_TITLE)  # fmt: skip
     assert not page.locator("ul.messages li.error").count()
     best_available(j, quantity=2)
-    contact_details(j, email=unique_email)
-    card_form(j)
-    pay_card(j, CARD_OK, step="paid-at-gateway")
-    tickets_issued(j, count=2)
+    pay_and_get_tickets(j, email=unique_email, count=2)
     order = page.locator("h1").first.inner_text().split()[-1]
     header_link(j, "My tickets", "my-tickets", texts=[order])
     j.finish()
@@ -57,10 +50,7 @@ def test_second_purchase_up_to_the_limit(desktop, unique_email):
     j.open_home()
     buy_admission(j)
     best_available(j, quantity=4)
-    contact_details(j, email=unique_email)
-    card_form(j)
-    pay_card(j, CARD_OK, step="paid-at-gateway")
-    tickets_issued(j, count=4)
+    pay_and_get_tickets(j, email=unique_email, count=4)
 
     header_link(j, "Events", "events")
     open_event(j, step="event-again")
@@ -70,10 +60,7 @@ def test_second_purchase_up_to_the_limit(desktop, unique_email):
     refused_on_event_page(j, quantity=2, step="hold-without-pass")
     rejoin(j)
     best_available(j, quantity=LIMIT - 4)
-    contact_details(j, email=unique_email)
-    card_form(j)
-    pay_card(j, CARD_OK, step="paid-again")
-    tickets_issued(j, count=LIMIT - 4)
+    pay_and_get_tickets(j, email=unique_email, count=LIMIT - 4, step="paid-again")
 
     header_link(j, "Events", "events-third-time")
     open_event(j, step="event-third-time")

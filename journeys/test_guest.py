@@ -6,14 +6,10 @@ from __future__ import annotations
 import pytest
 
 from journeys.journey import (
-    CARD_OK,
     best_available,
     buy_admission,
-    card_form,
-    contact_details,
-    pay_card,
+    pay_and_get_tickets,
     switch_language,
-    tickets_issued,
 )
 
 pytestmark = [pytest.mark.journey, pytest.mark.browser]
@@ -24,10 +20,7 @@ def test_guest_best_available(desktop, unique_email):
     j.open_home()
     buy_admission(j)
     best_available(j, quantity=2)
-    contact_details(j, email=unique_email)
-    card_form(j)
-    pay_card(j, CARD_OK, step="paid-at-gateway")
-    tickets_issued(j, count=2)
+    pay_and_get_tickets(j, email=unique_email, count=2)
     j.finish()
 
 
@@ -47,10 +40,7 @@ def test_standing_in_russian(desktop, unique_email):
     j.page.get_by_label(j.t("Tickets")).fill("3")
     j.go("checkout", lambda: j.page.get_by_role("button", name=j.t("Hold tickets")).click(),
          texts=[j.t("Your reservation")])  # fmt: skip
-    contact_details(j, email=unique_email)
-    card_form(j)
-    pay_card(j, CARD_OK, step="paid-at-gateway")
-    tickets_issued(j, count=3)
+    pay_and_get_tickets(j, email=unique_email, count=3)
     j.finish()
 
 
@@ -131,8 +121,5 @@ def test_guest_chooses_seats_on_the_phone_map_with_zoom(phone, unique_email):
         lambda: summary.get_by_role("button", name=j.t("Hold selected seats")).tap(),
         texts=[j.t("Your reservation"), total],
     )
-    contact_details(j, email=unique_email)
-    card_form(j)
-    pay_card(j, CARD_OK, step="paid-at-gateway")
-    tickets_issued(j, count=2)
+    pay_and_get_tickets(j, email=unique_email, count=2)
     j.finish()
