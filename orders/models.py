@@ -235,11 +235,23 @@ class Payment(models.Model):
     failure_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Reconciliation (payments_reconcile): when to ask the provider about a
+    # payment still `created`, and how often it was asked. Claimed by a
+    # conditional UPDATE on the old value; null once there is nothing to ask.
+    reconcile_after = models.DateTimeField(null=True, blank=True)
+    reconcile_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_not_negative"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["reconcile_after"],
+                name="payment_reconcile_due",
+                condition=Q(status="created"),
+            ),
         ]
 
     def __str__(self) -> str:

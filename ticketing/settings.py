@@ -228,6 +228,19 @@ LOGGING = {
 # --- payments & tickets ---
 # HMAC key of the sandbox gateway's callbacks; empty = derived from SECRET_KEY.
 SANDBOX_GATEWAY_SECRET = env_str("SANDBOX_GATEWAY_SECRET", "")
+# Reconciliation (orders.payments.services.payments_reconcile): a payment
+# still unsettled this long after it started is asked from its provider, then
+# again with doubling back-off (capped at 1 h) up to MAX_ATTEMPTS times.
+# Beat runs it on the main queue (it does HTTP: not a tick).
+PAYMENT_RECONCILE_GRACE_SECONDS = env_int("PAYMENT_RECONCILE_GRACE_SECONDS", 120, minimum=1)
+PAYMENT_RECONCILE_MAX_ATTEMPTS = env_int("PAYMENT_RECONCILE_MAX_ATTEMPTS", 12, minimum=1)
+PAYMENT_RECONCILE_BATCH = env_int("PAYMENT_RECONCILE_BATCH", 50, minimum=1)
+CELERY_BEAT_SCHEDULE["orders.payments_reconcile"] = {
+    "task": "orders.payments_reconcile",
+    "schedule": env_int("PAYMENT_RECONCILE_SECONDS", 30, minimum=1),
+    # A run still queued when the next is due is dropped, not piled up.
+    "options": {"expires": env_int("PAYMENT_RECONCILE_SECONDS", 30, minimum=1)},
+}
 # Rotating QR: a per-ticket TOTP (30 s) appended to the code; check-in accepts
 # the current and previous step.
 TICKET_ROTATING_QR = env_bool("TICKET_ROTATING_QR", False)

@@ -59,3 +59,9 @@ class TicketsNotReady(KassaError):
     code = "tickets_not_ready"
     status = 409
     default_message = _("Tickets are issued once the order is paid.")
+
+
+class ProviderUnavailable(Exception):
+    """The provider's status query failed (network, non-2xx, garbage): ask later.
+
+    Not a KassaError: it never reaches a client, only reconciliation."""

@@ -110,3 +110,22 @@ def gateway_3ds(request, payment_id: uuid.UUID):
     if result.status == "expired":
         raise Http404(_("No 3-D Secure step is pending for this payment."))
     return _accepted(request, payment, result)
+
+
+@require_http_methods(["GET"])
+def gateway_status_api(request, payment_id: uuid.UUID):
+    """The acquirer's status API: what became of a payment (reconciliation asks).
+
+    Signed like the callbacks, the HMAC taken over the request path (a GET has
+    no body; see sandbox.STATUS_PATH). Without a valid signature: 401, nothing
+    said, not even whether the payment exists.
+    """
+    if not sandbox.signature_valid(
+        request.path.encode(), request.headers.get(sandbox.SIGNATURE_HEADER)
+    ):
+        return JsonResponse(
+            {"error": {"code": "bad_signature", "message": _("Missing or wrong signature.")}},
+            status=401,
+        )
+    payment = _payment(payment_id)
+    return JsonResponse(sandbox.gateway_status(payment))

@@ -34,6 +34,41 @@ class CallbackEvent:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ProviderStatus:
+    """The provider's own answer about one payment (its status query)."""
+
+    payment_id: str
+    status: str  # created | succeeded | failed | refunded
+    amount: Decimal
+    currency: str
+    card: dict[str, str] = field(default_factory=dict)  # brand, bin, last4
+    reason: str = ""
+
+    def as_callback_event(self) -> CallbackEvent:
+        """The answer as the callback it stands in for, so settlement is the
+        callback's own code path. The event id is derived from the payment and
+        the status: two runs asking the same thing are one event (deduplicated
+        like a callback sent twice)."""
+        return CallbackEvent(
+            event_id=f"reconcile:{self.payment_id}:{self.status}",
+            payment_id=self.payment_id,
+            status=self.status,
+            amount=self.amount,
+            currency=self.currency,
+            card=dict(self.card),
+            reason=self.reason,
+            payload={
+                "source": "status_query",
+                "payment_id": self.payment_id,
+                "status": self.status,
+                "amount": str(self.amount),
+                "currency": self.currency,
+                "card": dict(self.card),
+            },
+        )
+
+
 class PaymentProvider:
     name: ClassVar[str] = ""
 
@@ -51,6 +86,13 @@ class PaymentProvider:
     def refund(self, payment: Payment) -> None:
         """Ask the provider to return the money. Called outside any transaction;
         completion arrives as a `refunded` callback."""
+        raise NotImplementedError
+
+    def status_query(self, payment: Payment) -> ProviderStatus:
+        """Ask the provider what became of the payment (reconciliation).
+
+        Network I/O: called outside any transaction. Raises ProviderUnavailable
+        when the provider cannot answer (the caller backs off and asks later)."""
         raise NotImplementedError
 
 

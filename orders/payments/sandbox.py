@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -24,10 +27,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from orders.payments.exceptions import BadCallback
+from orders.payments.exceptions import BadCallback, ProviderUnavailable
 from orders.payments.providers import (  # noqa: F401 - card_rule_words: pages import it here
     CallbackEvent,
     PaymentProvider,
+    ProviderStatus,
     card_rule_refusal,
     card_rule_words,
     provider_register,
@@ -38,8 +42,16 @@ if TYPE_CHECKING:
 
     from orders.models import Payment
 
+logger = logging.getLogger(__name__)
+
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 CALLBACK_PATH = "/api/v1/payments/sandbox/callback/"
+# The status query (reconciliation). A GET has no body, so its signature is
+# the same HMAC over the request path: `X-Sandbox-Signature: sha256=<hex
+# HMAC-SHA256 of "/sandbox-gateway/api/payments/<payment_id>/">`. Binding the
+# path means a signature for one payment never reads another.
+STATUS_PATH = "/sandbox-gateway/api/payments/{payment_id}/"
+STATUS_TIMEOUT_SECONDS = 10
 THREE_DS_CODE = "123456"
 DELAYED_CALLBACK_SECONDS = 60
 
@@ -50,6 +62,7 @@ INSUFFICIENT_FUNDS = "insufficient_funds"
 THREE_DS = "3ds"
 DELAYED = "delayed"
 DUPLICATE = "duplicate"
+NO_CALLBACK = "no_callback"
 # The partner-bank numbers in API.md (4400 43…) do not pass Luhn; the listed
 # test cards are accepted as they are, every other number must pass it.
 TEST_CARDS = {
@@ -59,6 +72,7 @@ TEST_CARDS = {
     "4000000000003220": THREE_DS,
     "4000000000000119": DELAYED,
     "4400430000000019": DUPLICATE,
+    "4000000000000770": NO_CALLBACK,  # only reconciliation settles it
 }
 
 
@@ -162,6 +176,31 @@ def _charged_key(payment_id: str) -> str:
     return f"sbx:charged:{payment_id}"
 
 
+def _outcome_key(payment_id: str) -> str:
+    return f"sbx:outcome:{payment_id}"
+
+
+def _outcome_remember(payment_id: str, status: str, card: dict[str, str], reason: str = "") -> None:
+    """What the gateway did with the payment, for its status query."""
+    outcome = {"status": status, "card": card, "reason": reason}
+    cache.set(_outcome_key(payment_id), outcome, timeout=7 * 24 * 3600)
+
+
+def gateway_status(payment: Payment) -> dict:
+    """The status query's answer: the gateway's own record, not the merchant's."""
+    outcome = cache.get(_outcome_key(str(payment.pk))) or {}
+    answer = {
+        "payment_id": str(payment.pk),
+        "status": outcome.get("status", "created"),
+        "amount": str(payment.amount),
+        "currency": payment.currency,
+        "card": outcome.get("card", {}),
+    }
+    if outcome.get("reason"):
+        answer["reason"] = outcome["reason"]
+    return answer
+
+
 def _pending_3ds_key(payment_id: str) -> str:
     return f"sbx:3ds:{payment_id}"
 
@@ -260,7 +299,11 @@ def _charge(payment: Payment, card: dict[str, str], behaviour: str) -> GatewayRe
         )
         callback_schedule(body=body)
         _declined_remember(str(payment.pk), reason)
+        _outcome_remember(str(payment.pk), "failed", card, behaviour)
         return GatewayResult("declined", reason=reason)
+    _outcome_remember(str(payment.pk), "succeeded", card)
+    if behaviour == NO_CALLBACK:
+        return GatewayResult("accepted")
     body = callback_body(payment=payment, status="succeeded", event_id=event_id, card=card)
     callback_schedule(
         body=body,
@@ -341,7 +384,41 @@ class SandboxProvider(PaymentProvider):
         body = callback_body(
             payment=payment, status="refunded", event_id=f"refund-{payment.pk}", card=card
         )
+        _outcome_remember(str(payment.pk), "refunded", card)
         callback_schedule(body=body)
+
+    def status_query(self, payment: Payment) -> ProviderStatus:
+        """GET the gateway's status API over HTTP, signed (see STATUS_PATH)."""
+        if transaction.get_connection().in_atomic_block:
+            # Locks held across a network call stall every writer behind them.
+            raise RuntimeError("status_query must not run inside a transaction")
+        path = STATUS_PATH.format(payment_id=payment.pk)
+        request = urllib.request.Request(  # noqa: S310 (our own SITE_URL, http/https)
+            settings.SITE_URL + path,
+            method="GET",
+            headers={"Accept": "application/json", SIGNATURE_HEADER: sign(path.encode())},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=STATUS_TIMEOUT_SECONDS) as response:  # noqa: S310
+                data = json.loads(response.read())
+            status = data["status"]
+            if status not in ("created", "succeeded", "failed", "refunded"):
+                raise ValueError(status)
+            if str(data["payment_id"]) != str(payment.pk):
+                raise ValueError("another payment's answer")
+            card = data.get("card") or {}
+            return ProviderStatus(
+                payment_id=str(payment.pk),
+                status=status,
+                amount=Decimal(str(data["amount"])),
+                currency=str(data["currency"]),
+                card={k: str(card.get(k, ""))[:8] for k in ("brand", "bin", "last4")},
+                reason=str(data.get("reason", ""))[:200],
+            )
+        except (OSError, ValueError, KeyError, TypeError, InvalidOperation, AttributeError) as exc:
+            # urllib's HTTPError/URLError are OSErrors; a bad body is a ValueError.
+            logger.warning("sandbox status query for %s failed: %s", payment.pk, exc)
+            raise ProviderUnavailable(str(exc)) from exc
 
 
 sandbox_provider = provider_register(SandboxProvider())

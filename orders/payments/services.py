@@ -28,6 +28,7 @@ from orders.payments.exceptions import (
     OrderNotPayable,
     OrderNotRefundable,
     PaymentNotFound,
+    ProviderUnavailable,
 )
 from orders.payments.providers import CallbackEvent, card_rule_refusal, provider_get
 from orders.services import audit_log
@@ -100,6 +101,8 @@ def payment_start(
             amount=order.total,
             currency=order.currency,
             return_url=return_url or f"/orders/{order.code}/return/?t={order.access_token}",
+            reconcile_after=timezone.now()
+            + timedelta(seconds=settings.PAYMENT_RECONCILE_GRACE_SECONDS),
         )
         _extend_hold_once(order)
         audit_log(
@@ -329,8 +332,13 @@ def _callback_record(*, provider: str, payment: Payment, event: CallbackEvent) -
 
 
 @metrics.counted(metrics.PAYMENTS)
-def payment_callback_handle(*, provider: str, event: CallbackEvent) -> str:
+def payment_callback_handle(
+    *, provider: str, event: CallbackEvent, reconciled: bool = False
+) -> str:
     """Apply one verified provider callback; returns what happened.
+
+    `reconciled`: the event is the provider's answer to a status query
+    (payments_reconcile), audited as `payment.reconciled` with the outcome.
 
     Idempotent: (provider, event_id) is inserted once; a duplicate is a no-op.
     Order-safe: a `failed` after `succeeded` changes nothing; a `succeeded`
@@ -357,68 +365,149 @@ def payment_callback_handle(*, provider: str, event: CallbackEvent) -> str:
         payment = Payment.objects.select_for_update().get(pk=event.payment_id)
         if not _callback_record(provider=provider, payment=payment, event=event):
             return "duplicate"
-
-        if event.amount != payment.amount or event.currency != payment.currency:
-            logger.warning("callback amount mismatch for payment %s", payment.pk)
+        result = _callback_apply(provider=provider, order=order, payment=payment, event=event)
+        if reconciled:
             audit_log(
-                action="payment.callback_mismatch",
+                action="payment.reconciled",
                 obj=payment,
-                actor="gateway:" + provider,
-                data={"amount": str(event.amount), "currency": event.currency},
+                actor="system:reconcile",
+                data={
+                    "order": order.code,
+                    "status": event.status,
+                    "result": result,
+                    "attempts": payment.reconcile_attempts,
+                },
             )
-            # Money was taken at the provider (a `failed` may have come first,
-            # out of order): it must go back, whatever the amount.
-            if event.status == "succeeded" and payment.status in (
-                Payment.Status.CREATED,
-                Payment.Status.FAILED,
-            ):
-                _refund_payment_only(payment, order, reason="amount_mismatch")
-            return "mismatch"
+        return result
 
-        if event.status == "succeeded":
-            if payment.status not in (Payment.Status.CREATED, Payment.Status.FAILED):
-                return "ignored"
-            return _apply_success(order, payment, event)
-        if event.status == "failed":
-            if payment.status != Payment.Status.CREATED:
-                return "ignored"
-            payment.status = Payment.Status.FAILED
-            payment.failure_reason = event.reason or "declined"
-            payment.updated_at = timezone.now()
-            payment.save(update_fields=["status", "failure_reason", "updated_at"])
-            audit_log(
-                action="payment.failed",
-                obj=payment,
-                actor="gateway:" + provider,
-                data={"order": order.code, "reason": payment.failure_reason},
-            )
-            return "failed"
-        # refunded
-        if payment.status not in (Payment.Status.REFUND_PENDING, Payment.Status.SUCCEEDED):
-            return "ignored"
-        # SUCCEEDED: the provider returned money we never asked back (a
-        # dispute, the acquirer's own dashboard). If this payment paid the
-        # order (a succeeded payment of a paid order is the one that sold:
-        # every other was turned into a refund), the tickets must not stay valid.
-        provider_initiated = payment.status == Payment.Status.SUCCEEDED
-        payment.status = Payment.Status.REFUNDED
-        payment.updated_at = timezone.now()
-        payment.save(update_fields=["status", "updated_at"])
+
+def _callback_apply(*, provider: str, order: Order, payment: Payment, event: CallbackEvent) -> str:
+    """payment_callback_handle's decision, once the event is known to be new.
+    Caller holds the Hold, Order and Payment locks."""
+    if event.amount != payment.amount or event.currency != payment.currency:
+        logger.warning("callback amount mismatch for payment %s", payment.pk)
         audit_log(
-            action="payment.refunded",
+            action="payment.callback_mismatch",
             obj=payment,
             actor="gateway:" + provider,
-            data={"order": order.code, "provider_initiated": provider_initiated},
+            data={"amount": str(event.amount), "currency": event.currency},
         )
-        if provider_initiated and order.status == Order.Status.PAID:
-            unsold = _order_unsell(order)
-            audit_log(
-                action="order.refunded",
-                obj=order,
-                actor="gateway:" + provider,
-                data={"payments": [str(payment.pk)], "reason": "provider_refund", **unsold},
-            )
-        return "refunded"
+        # Money was taken at the provider (a `failed` may have come first,
+        # out of order): it must go back, whatever the amount.
+        if event.status == "succeeded" and payment.status in (
+            Payment.Status.CREATED,
+            Payment.Status.FAILED,
+        ):
+            _refund_payment_only(payment, order, reason="amount_mismatch")
+        return "mismatch"
+
+    if event.status == "succeeded":
+        if payment.status not in (Payment.Status.CREATED, Payment.Status.FAILED):
+            return "ignored"
+        return _apply_success(order, payment, event)
+    if event.status == "failed":
+        if payment.status != Payment.Status.CREATED:
+            return "ignored"
+        payment.status = Payment.Status.FAILED
+        payment.failure_reason = event.reason or "declined"
+        payment.updated_at = timezone.now()
+        payment.save(update_fields=["status", "failure_reason", "updated_at"])
+        audit_log(
+            action="payment.failed",
+            obj=payment,
+            actor="gateway:" + provider,
+            data={"order": order.code, "reason": payment.failure_reason},
+        )
+        return "failed"
+    # refunded
+    if payment.status not in (Payment.Status.REFUND_PENDING, Payment.Status.SUCCEEDED):
+        return "ignored"
+    # SUCCEEDED: the provider returned money we never asked back (a
+    # dispute, the acquirer's own dashboard). If this payment paid the
+    # order (a succeeded payment of a paid order is the one that sold:
+    # every other was turned into a refund), the tickets must not stay valid.
+    provider_initiated = payment.status == Payment.Status.SUCCEEDED
+    payment.status = Payment.Status.REFUNDED
+    payment.updated_at = timezone.now()
+    payment.save(update_fields=["status", "updated_at"])
+    audit_log(
+        action="payment.refunded",
+        obj=payment,
+        actor="gateway:" + provider,
+        data={"order": order.code, "provider_initiated": provider_initiated},
+    )
+    if provider_initiated and order.status == Order.Status.PAID:
+        unsold = _order_unsell(order)
+        audit_log(
+            action="order.refunded",
+            obj=order,
+            actor="gateway:" + provider,
+            data={"payments": [str(payment.pk)], "reason": "provider_refund", **unsold},
+        )
+    return "refunded"
+
+
+def _reconcile_backoff(attempts: int) -> timedelta:
+    """How long after its `attempts`-th question a payment is asked again."""
+    grace = settings.PAYMENT_RECONCILE_GRACE_SECONDS
+    return timedelta(seconds=min(grace * 2 ** max(attempts - 1, 0), 3600))
+
+
+def _reconcile_claim(payment_id: Any, old_after: Any, attempts: int, now: Any) -> bool:
+    """Take one due payment by conditional UPDATE (healthchecks' sendalerts).
+
+    Only the run whose UPDATE still finds the old `reconcile_after` owns it;
+    the new value is at once the back-off and the lease: a run that dies
+    after claiming leaves the payment due again later, never lost. Past the
+    last attempt the payment is left alone (reconcile_after null)."""
+    attempts += 1
+    after = None
+    if attempts < settings.PAYMENT_RECONCILE_MAX_ATTEMPTS:
+        after = now + _reconcile_backoff(attempts)
+    claimed = Payment.objects.filter(
+        pk=payment_id, status=Payment.Status.CREATED, reconcile_after=old_after
+    ).update(reconcile_after=after, reconcile_attempts=attempts)
+    return claimed == 1
+
+
+def payments_reconcile(*, now: Any = None, batch: int | None = None) -> int:
+    """Ask the provider about payments still `created` past their grace and
+    settle each answer through payment_callback_handle; returns how many
+    were settled.
+
+    For callbacks that never came (lost, dropped after their retries, a card
+    whose gateway never calls back). Not one transaction on purpose: each
+    claim is its own autocommit UPDATE, the provider is asked with no
+    transaction open (no locks held across the network), and settlement is
+    the callback's own transaction. Idempotent: the answer is deduplicated
+    like a callback, and a payment already settled is no longer `created`.
+    Bounded: at most `batch` payments per run.
+    """
+    now = now or timezone.now()
+    batch = batch or settings.PAYMENT_RECONCILE_BATCH
+    due = list(
+        Payment.objects.filter(status=Payment.Status.CREATED, reconcile_after__lte=now)
+        .order_by("reconcile_after")
+        .values_list("pk", "reconcile_after", "reconcile_attempts")[:batch]
+    )
+    settled = 0
+    for payment_id, old_after, attempts in due:
+        if not _reconcile_claim(payment_id, old_after, attempts, now):
+            continue  # another run has it
+        payment = Payment.objects.get(pk=payment_id)
+        try:
+            answer = provider_get(payment.provider).status_query(payment)
+        except ProviderUnavailable:
+            continue  # the claim already moved it to its back-off
+        if answer.status == "created":
+            continue  # not paid (yet): asked again after the back-off
+        result = payment_callback_handle(
+            provider=payment.provider, event=answer.as_callback_event(), reconciled=True
+        )
+        if result != "duplicate":
+            settled += 1
+            logger.info("payment %s reconciled: %s -> %s", payment.pk, answer.status, result)
+    return settled
 
 
 def payment_refund_issue(*, payment_id: str) -> None:

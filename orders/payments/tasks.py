@@ -73,3 +73,11 @@ def order_confirmation_send(order_id: int) -> None:
     from orders.payments.mail import order_confirmation_send as send
 
     send(order_id=order_id)
+
+
+@shared_task(name="orders.payments_reconcile", ignore_result=True)
+def payments_reconcile() -> int:
+    """Settle payments whose callback never came (beat, every PAYMENT_RECONCILE_SECONDS)."""
+    from orders.payments.services import payments_reconcile as reconcile
+
+    return reconcile()

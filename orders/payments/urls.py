@@ -12,4 +12,9 @@ urlpatterns = [
     path("orders/<str:code>/tickets/<str:ticket_code>.svg", views.ticket_qr, name="ticket_qr"),
     path("sandbox-gateway/pay/<uuid:payment_id>/", gateway_views.gateway_pay, name="gateway_pay"),
     path("sandbox-gateway/3ds/<uuid:payment_id>/", gateway_views.gateway_3ds, name="gateway_3ds"),
+    path(
+        "sandbox-gateway/api/payments/<uuid:payment_id>/",
+        gateway_views.gateway_status_api,
+        name="gateway_status_api",
+    ),
 ]
