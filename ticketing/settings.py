@@ -365,3 +365,52 @@ CELERY_TASK_ROUTES = ("ticketing.celery.route_ticks",)
 CELERY_BEAT_SCHEDULE["orders.sweep_expired_holds"]["options"] = {
     "expires": CELERY_BEAT_SCHEDULE["orders.sweep_expired_holds"]["schedule"]
 }
+
+# --- security headers (check --deploy clean with SECURE_COOKIES=true) --------
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+INSTALLED_APPS += ["csp"]
+# Inside SecurityMiddleware; FrameAncestorsMiddleware inside both the CSP and
+# the X-Frame-Options middleware, so its marks on the response are read by them.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "csp.middleware.CSPMiddleware")  # fmt: skip
+MIDDLEWARE.append("ticketing.security.FrameAncestorsMiddleware")
+# Partner origins whose apps show the buyer pages in a webview (iframe);
+# empty = nobody may frame the site. Staff admin is never framed.
+FRAME_ANCESTORS = env_list("FRAME_ANCESTORS", [])
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        # Scripts: our static files, and inline blocks carrying this request's
+        # nonce (templates: nonce="{{ request.csp_nonce }}"); no inline handlers.
+        "script-src": [SELF, NONCE],
+        # Inline style attributes stay allowed: the tier colours (staff-entered,
+        # per event) are painted with style="background: ..." on the event and
+        # standing pages, Swagger UI's page has a <style> block and the admin
+        # uses style attributes. Styles cannot run code; scripts stay strict.
+        "style-src": [SELF, UNSAFE_INLINE],
+        # data: for Swagger UI's icons (SVG data URIs in its stylesheet).
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        # No form-action: Chromium applies it to the redirect after a POST, and
+        # the pay form redirects to the acquirer's own page.
+        "frame-ancestors": FRAME_ANCESTORS or [NONE],
+    },
+}
+# HSTS only when the site is served over HTTPS (SECURE_COOKIES=true): a year,
+# subdomains included unless HSTS_INCLUDE_SUBDOMAINS=false; preload is opt-in.
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600, minimum=0) if SECURE_COOKIES else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
+SILENCED_SYSTEM_CHECKS = [
+    # SECURE_SSL_REDIRECT: the http -> https redirect belongs to the TLS
+    # terminator (the proxy in front), the only one that sees plain HTTP; Django
+    # redirecting behind a proxy that does not send X-Forwarded-Proto loops.
+    "security.W008",
+    # SECURE_HSTS_PRELOAD: a commitment the domain's owner makes at
+    # hstspreload.org (hard to undo); HSTS_PRELOAD=true once they have.
+    "security.W021",
+]
