@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core import signing
+from playwright.sync_api import expect
 
 from accounts.middleware import COOKIE, SALT
 from accounts.selectors import Buyer
@@ -24,6 +25,12 @@ def test_countdown_ticks_and_contact_form_goes_to_payment(page, live_server):
     hold = hold_create(
         event=event, buyer=Buyer(channel="web", key=f"device:{device}"), seats=seat_ids(event)[:2]
     )
+    # The countdown is an inline script: it ticks only with the policy's nonce.
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     page.goto(f"{live_server.url}/checkout/{hold.pk}/")
     left = page.locator("#countdown-left")
     first = left.inner_text()
@@ -39,3 +46,7 @@ def test_countdown_ticks_and_contact_form_goes_to_payment(page, live_server):
     page.click("button[type=submit] >> nth=0")
     order = Order.objects.get(hold=hold)
     page.wait_for_url(re.compile(rf"/orders/{order.code}/pay/$"))
+    # The header's language select (static/js/kassa.js, no inline onchange) applies on change.
+    page.select_option("form.lang select", "en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    assert not refused, refused

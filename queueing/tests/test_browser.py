@@ -4,6 +4,7 @@ import time
 
 import pytest
 from django.utils import translation
+from playwright.sync_api import expect
 
 from queueing import services, state, wait
 from queueing.tests.conftest import make_event, make_room
@@ -25,7 +26,9 @@ def test_waiting_page_polls_the_public_state_and_stores_the_pass(
     t0 = time.time()
     state.conn().hset(state.keys(room.pk)["st"], "last", t0)  # the clock starts now
     services.room_tick(room=room, now=t0 + 1)  # admits number 1: we move up
-    page.wait_for_function("document.getElementById('q-ahead')?.textContent === '0'", timeout=15000)
+    # expect(), not wait_for_function("..."): Playwright evals a string predicate
+    # in the page, which the Content-Security-Policy (no 'unsafe-eval') refuses.
+    expect(page.locator("#q-ahead")).to_have_text("0", timeout=15000)
     services.room_tick(room=room, now=t0 + 2)  # admits us
     page.wait_for_selector(f'a[href="/e/{room.event.slug}/"]', timeout=15000)
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
@@ -55,7 +58,7 @@ def test_waiting_page_says_the_wait_in_words_and_keeps_it_current(
     # The line moves (the public state's serving counter): the page follows
     # by itself, between polls, with the same rule as the server.
     state.conn().hset(state.keys(room.pk)["st"], "serving", 398)
-    page.wait_for_function("document.getElementById('q-ahead')?.textContent === '1'", timeout=15000)
+    expect(page.locator("#q-ahead")).to_have_text("1", timeout=15000)
     assert page.inner_text("#q-eta") == "меньше минуты"
     # queue.js says every wait exactly as the server does (queueing/wait.py).
     samples = [None, 0, 59, 60, 89, 90, 61 * 60, 79 * 60, 80 * 60, 83 * 60, 185 * 60,
