@@ -7,12 +7,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from api.services import idempotency_records_purge
-from ticketing.celery import app
-
-app.conf.beat_schedule["api-idempotency-purge"] = {
-    "task": "api.tasks.idempotency_purge",
-    "schedule": 3600.0,
-}
 
 
 @shared_task

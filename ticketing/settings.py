@@ -121,7 +121,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "kassa")
-CELERY_BEAT_SCHEDULE: dict = {}  # filled by the apps' tasks modules (see ticketing/celery.py)
+# Every periodic task is named here, next to the setting it depends on (one
+# place to read the schedule; the tasks modules only define tasks).
+CELERY_BEAT_SCHEDULE: dict = {
+    "api-idempotency-purge": {"task": "api.tasks.idempotency_purge", "schedule": 3600.0},
+}
 
 # --- Auth and sessions -----------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -353,6 +357,12 @@ MIDDLEWARE = ["ticketing.metrics.MetricsMiddleware", *MIDDLEWARE]
 # --pool solo): behind slow payment callbacks on the main worker the 1 s
 # admission tick waited ~20 s and the room admitted in steps.
 # The ticks queue is "<CELERY_QUEUE>-ticks" (ticketing.celery.route_ticks).
+CELERY_BEAT_SCHEDULE["queue-admission-tick"] = {
+    "task": "queueing.tasks.admission_tick",
+    "schedule": 1.0,
+    # A late tick is useless (the next one covers its interval): drop it.
+    "options": {"expires": 2},
+}
 CELERY_TICKS_TASKS = ("queueing.tasks.admission_tick", "orders.tasks.sweep_expired_holds")
 # Celery's routine lines about these (three a second for the tick) stay out of the logs.
 LOGGING["filters"]["routine_tasks"] = {
