@@ -31,7 +31,13 @@ def event(db):
 
 def production_env(**extra: str) -> dict[str, str]:
     """The environment of a production process: DEBUG off, a real key, HTTPS."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("HSTS_", "FRAME_"))}
+    # Not the test run's own switches: the browser fixture sets
+    # DJANGO_ALLOW_ASYNC_UNSAFE for the session, which no deployment does.
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HSTS_", "FRAME_")) and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "ticketing.settings",
