@@ -161,3 +161,15 @@ def test_the_return_page_sees_a_payment_settled_between_its_reads(
     response = client.get(f"/orders/{order.code}/return/?t={order.access_token}")
     assert response.status_code == 302
     assert response["Location"].startswith(f"/orders/{order.code}/")
+
+
+def test_the_pay_page_says_the_deadline_in_the_events_time_zone(client, event, order):
+    from zoneinfo import ZoneInfo
+
+    from events.models import Event
+
+    Event.objects.filter(pk=event.pk).update(time_zone="Asia/Tokyo")  # not the site's zone
+    order.refresh_from_db()
+    html = en(client, f"/orders/{order.code}/pay/?t={order.access_token}")
+    local = order.expires_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M:%S")
+    assert f"Pay before {local}" in html
