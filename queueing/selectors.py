@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
@@ -256,8 +258,6 @@ def shoppers_count(*, event_id: int) -> int:
     awaiting payment. What wakes a room in mode auto (services._auto_toggle):
     only stock really taken counts, so a refused hold (rolled back) counts for
     nothing. One aggregate query, run by the tick of auto rooms only."""
-    from django.db import connection
-
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(_SHOPPERS_SQL, [event_id, now, event_id, now])
@@ -283,8 +283,6 @@ def _paid_since(*, event_id: int, buyer_keys: set[str], since: float) -> bool:
     statement is seen; a hold whose check ran before the payment committed
     was made while the pass was still live (and its tickets still count
     against the limit, checked later in the same transaction)."""
-    from datetime import UTC, datetime
-
     from orders.models import Order
 
     return Order.objects.filter(

@@ -380,21 +380,23 @@ def buyer_limit_lock_and_count(*, event_id: int, buyer_key: str) -> int:
     never locks orders or payments, so this cannot close a cycle. No
     lock_timeout here: a callback must not fail because a hold was being made.
     """
-    now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtext(%s))", [_buyer_lock_key(event_id, buyer_key)]
         )
+    return sum(_tickets_counted(event_id, buyer_key, timezone.now()))
+
+
+def _tickets_counted(event_id: int, buyer_key: str, now: datetime) -> tuple[int, int]:
+    """(held, ordered) against the buyer's limit: live holds, and orders awaiting
+    payment or paid, in one round trip. The one count of invariant 4."""
+    with connection.cursor() as cursor:
         cursor.execute(_LIMIT_SQL, [event_id, buyer_key, now, event_id, buyer_key, now])
-        held, ordered = cursor.fetchone()
-    return held + ordered
+        return cursor.fetchone()
 
 
 def _check_limit(event: Event, buyer: Buyer, wanted: int, cap: int, now: datetime) -> None:
-    # Held (live holds) + ordered (awaiting payment or paid), in one round trip.
-    with connection.cursor() as cursor:
-        cursor.execute(_LIMIT_SQL, [event.pk, buyer.key, now, event.pk, buyer.key, now])
-        held, ordered = cursor.fetchone()
+    held, ordered = _tickets_counted(event.pk, buyer.key, now)
     if held + ordered + wanted > cap:
         raise LimitExceeded(
             details={
@@ -412,11 +414,7 @@ def buyer_tickets_taken(*, event_id: int, buyer_key: str) -> int:
     orders awaiting payment and paid orders (the rule _check_limit enforces).
     A read without the buyer's lock: the waiting room uses it to say "limit
     reached" before a re-join; the hold re-checks under the lock."""
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_LIMIT_SQL, [event_id, buyer_key, now, event_id, buyer_key, now])
-        held, ordered = cursor.fetchone()
-    return held + ordered
+    return sum(_tickets_counted(event_id, buyer_key, timezone.now()))
 
 
 # --- taking stock ----------------------------------------------------------
