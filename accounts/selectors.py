@@ -46,7 +46,7 @@ def buyer_identity(request, *, buyer_ref: str | None = None) -> Buyer:
         return Buyer(channel=channel, key=f"user:{user.pk}", user_id=user.pk, partner_id=partner_id)
     if partner is not None and buyer_ref:
         return Buyer(channel=channel, key=f"{channel}:{buyer_ref}", partner_id=partner_id)
-    return Buyer(channel=channel, key=f"device:{request.device_id}", partner_id=partner_id)
+    return Buyer(channel=channel, key=device_key(request), partner_id=partner_id)
 
 
 def orders_for_user(user) -> QuerySet:
@@ -70,3 +70,10 @@ def orders_for_user(user) -> QuerySet:
         .prefetch_related(tickets)
         .order_by("-created_at", "-id")
     )
+
+
+def device_key(request) -> str | None:
+    """This browser's guest identity, `device:<id>` (rule 3 of buyer_identity),
+    whoever is signed in; None without a device cookie."""
+    device_id = getattr(request, "device_id", None)
+    return f"device:{device_id}" if device_id else None

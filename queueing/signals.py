@@ -14,15 +14,10 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from redis.exceptions import RedisError
 
+from accounts.selectors import device_key
 from queueing import services
 
 logger = logging.getLogger(__name__)
-
-
-def device_key(request) -> str | None:
-    """The guest identity of this browser (as accounts.selectors.buyer_identity builds it)."""
-    device_id = getattr(request, "device_id", None)
-    return f"device:{device_id}" if device_id else None
 
 
 @receiver(user_logged_in, dispatch_uid="queueing.hand_over_places")

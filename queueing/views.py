@@ -9,10 +9,10 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from accounts.selectors import buyer_identity
+from accounts.selectors import buyer_identity, device_key
 from queueing import selectors, services, state, tokens, wait
 from queueing.exceptions import RoomRestarting, TokenInvalid
-from queueing.signals import device_key
+from queueing.models import WaitingRoom
 from ticketing.errors import KassaError
 
 TOKEN_COOKIE = "kassa_queue_{room}"  # noqa: S105 (a cookie name)
@@ -94,8 +94,6 @@ def queue_page(request, slug: str):
 
 def _event_title(room_id: int) -> str:
     # Only while the room's live state is not built yet (it carries the title).
-    from queueing.models import WaitingRoom
-
     room = WaitingRoom.objects.select_related("event").filter(pk=room_id).first()
     return room.event.title if room else ""
 
