@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from events.cards import card_rule_words
 from events.exceptions import EventNotFound, SectionNotFound
 from events.models import Section, StandingArea
 from events.selectors import (
@@ -24,7 +25,6 @@ from events.selectors import (
     section_of_event,
     section_seats,
 )
-from orders.payments.sandbox import card_rule_words
 from ticketing.money import money_format, money_shape
 
 WEB_CHANNEL = "web"

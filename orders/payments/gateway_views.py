@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from events.cards import card_rule_words
 from orders.models import Payment
 from orders.payments import sandbox
 
@@ -49,9 +50,7 @@ def _context(payment: Payment) -> dict:
     return {
         "payment": payment,
         "merchant": "kassa",
-        "card_rule": sandbox.card_rule_words(
-            brands=phase.card_brands, bins=phase.card_bin_prefixes
-        ),
+        "card_rule": card_rule_words(brands=phase.card_brands, bins=phase.card_bin_prefixes),
     }
 
 

@@ -27,13 +27,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from events.cards import card_rule_refusal
 from orders.payments.exceptions import BadCallback, ProviderUnavailable
-from orders.payments.providers import (  # noqa: F401 - card_rule_words: pages import it here
+from orders.payments.providers import (
     CallbackEvent,
     PaymentProvider,
     ProviderStatus,
-    card_rule_refusal,
-    card_rule_words,
     provider_register,
 )
 

@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Subquery
 from django.utils import timezone
 
+from events.cards import card_rule_refusal
 from events.models import EventSeat, StandingArea
 from orders.models import Hold, Order, Payment, PaymentCallback, Ticket
 from orders.payments.exceptions import (
@@ -30,7 +31,7 @@ from orders.payments.exceptions import (
     PaymentNotFound,
     ProviderUnavailable,
 )
-from orders.payments.providers import CallbackEvent, card_rule_refusal, provider_get
+from orders.payments.providers import CallbackEvent, provider_get
 from orders.services import audit_log
 from orders.services.holds import buyer_limit_lock_and_count
 from orders.tickets import tickets_issue
