@@ -10,6 +10,7 @@ Names are a contract (dashboards and alerts use them); add, never rename.
     kassa_queue_waiting                     gauge      room                     admission tick
     kassa_queue_admitted                    gauge      room                     admission tick
     kassa_queue_active                      gauge      room                     admission tick
+    kassa_outbox_total                      counter    kind, outcome            ticketing.outbox
 
 Other apps update them with one line, e.g.
 `transaction.on_commit(lambda: metrics.HOLDS.labels(outcome="created").inc())`,
@@ -67,6 +68,11 @@ REQUEST_LATENCY = Histogram(
 HOLDS = Counter("kassa_holds_total", "Hold attempts by outcome.", ["outcome"])
 ORDERS = Counter("kassa_orders_total", "Order state changes by outcome.", ["outcome"])
 PAYMENTS = Counter("kassa_payments_total", "Payment results by outcome.", ["outcome"])
+# Outcomes `done`, `retry`, `given_up`; kinds are the outbox's fixed names
+# ("payments.refund"), never ids. Alert on any `given_up`: that work waits for staff.
+OUTBOX = Counter(
+    "kassa_outbox_total", "Outbox message runs by kind and outcome.", ["kind", "outcome"]
+)
 QUEUE_WAITING = Gauge(
     "kassa_queue_waiting",
     "Visitors in the waiting room not yet admitted.",

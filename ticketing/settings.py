@@ -235,6 +235,31 @@ LOGGING = {
     },
 }
 
+# --- the outbox (ticketing.outbox): money-moving work recorded in Postgres ---
+# A message is first due for the sweep GRACE seconds after its delay, so the
+# sweep does not race the fast path (Celery) in the normal case. A run holds a
+# message for LEASE seconds (longer than any handler: the callback POST times
+# out at 15 s); a failure is retried with doubling back-off (2 s .. 10 min) up
+# to MAX_ATTEMPTS times, then given up (logged at ERROR, admin filter).
+OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 5, minimum=1)
+OUTBOX_GRACE_SECONDS = env_int("OUTBOX_GRACE_SECONDS", 10, minimum=0)
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120, minimum=1)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 50, minimum=1)
+OUTBOX_SWEEP_BATCH = env_int("OUTBOX_SWEEP_BATCH", 100, minimum=1)
+OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7, minimum=1)
+# On the main queue (its handlers do HTTP and SMTP: not a tick); a sweep still
+# queued when the next is due is dropped, the next one covers it.
+CELERY_BEAT_SCHEDULE["ticketing.outbox_sweep"] = {
+    "task": "ticketing.outbox_sweep",
+    "schedule": OUTBOX_SWEEP_SECONDS,
+    "options": {"expires": OUTBOX_SWEEP_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["ticketing.outbox_purge"] = {
+    "task": "ticketing.outbox_purge",
+    "schedule": 3600,
+    "options": {"expires": 3600},
+}
+
 # --- payments & tickets ---
 # HMAC key of the sandbox gateway's callbacks; empty = derived from SECRET_KEY.
 SANDBOX_GATEWAY_SECRET = env_str("SANDBOX_GATEWAY_SECRET", "")
