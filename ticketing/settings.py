@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
-from psycopg_pool import ConnectionPool
 
 from ticketing.env import (
     celery_broker_url,
@@ -95,12 +94,13 @@ if _pool_max:
         "min_size": min(2, _pool_max),
         "max_size": _pool_max,
         "timeout": env_int("DB_POOL_TIMEOUT", 10, minimum=1),
-        # A pooled connection is checked (one empty query) before it is handed
-        # out: after a PostgreSQL restart every idle connection in every
-        # process is dead, and without the check each would fail one request
-        # with a 500 long after the server is back (the faults suite).
-        "check": ConnectionPool.check_connection,
     }
+    # A pooled connection is checked (one empty query) before it is handed out
+    # (Django passes psycopg_pool's check_connection): after a PostgreSQL
+    # restart every idle connection in every process is dead, and without the
+    # check each would fail one request with a 500 long after the server is
+    # back (the faults suite).
+    _db["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", **_db}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
