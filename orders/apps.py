@@ -5,3 +5,8 @@ from django.apps import AppConfig
 
 class OrdersConfig(AppConfig):
     name = "orders"
+
+    def ready(self) -> None:
+        # The outbox handlers of payments (refunds, callbacks, ticket mail):
+        # every process that runs the outbox sweep must know them.
+        from orders.payments import outbox  # noqa: F401

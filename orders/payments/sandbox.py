@@ -1,9 +1,10 @@
 """The built-in `sandbox` gateway: card checks, test cards, HMAC signing.
 
 It plays the acquirer's part inside the project so every payment path can be
-exercised over real HTTP. Its own state (3-D Secure pending, "already
-charged") lives in the cache, never a card number: the merchant side only ever
-sees brand, BIN (first 6) and last 4.
+exercised over real HTTP. Its own books (what it charged, declined or
+refunded) are SandboxCharge rows in Postgres, the pending 3-D Secure step is in
+the cache; never a card number: the merchant side only ever sees brand, BIN
+(first 6) and last 4.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from events.cards import card_rule_refusal
+from orders.models import SandboxCharge
 from orders.payments.exceptions import BadCallback, ProviderUnavailable
 from orders.payments.providers import (
     CallbackEvent,
@@ -35,6 +38,7 @@ from orders.payments.providers import (
     ProviderStatus,
     provider_register,
 )
+from ticketing.outbox import outbox_put
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -168,35 +172,25 @@ def card_behaviour(number: str) -> str:
     return TEST_CARDS.get(card_digits(number), SUCCEED)
 
 
-# --- gateway-side state (cache) -------------------------------------------------
-
-
-def _charged_key(payment_id: str) -> str:
-    return f"sbx:charged:{payment_id}"
-
-
-def _outcome_key(payment_id: str) -> str:
-    return f"sbx:outcome:{payment_id}"
-
-
-def _outcome_remember(payment_id: str, status: str, card: dict[str, str], reason: str = "") -> None:
-    """What the gateway did with the payment, for its status query."""
-    outcome = {"status": status, "card": card, "reason": reason}
-    cache.set(_outcome_key(payment_id), outcome, timeout=7 * 24 * 3600)
+# --- gateway-side state ----------------------------------------------------------
+# What the gateway charged is its SandboxCharge row in Postgres (it must
+# survive a Redis loss: reconciliation trusts the status query). Only the
+# pending 3-D Secure step is in the cache: losing it means the buyer types the
+# card again; nothing was charged yet.
 
 
 def gateway_status(payment: Payment) -> dict:
     """The status query's answer: the gateway's own record, not the merchant's."""
-    outcome = cache.get(_outcome_key(str(payment.pk))) or {}
+    charge = SandboxCharge.objects.filter(payment_id=payment.pk).first()
     answer = {
         "payment_id": str(payment.pk),
-        "status": outcome.get("status", "created"),
+        "status": charge.status if charge else "created",
         "amount": str(payment.amount),
         "currency": payment.currency,
-        "card": outcome.get("card", {}),
+        "card": charge.card if charge else {},
     }
-    if outcome.get("reason"):
-        answer["reason"] = outcome["reason"]
+    if charge and charge.reason:
+        answer["reason"] = charge.reason
     return answer
 
 
@@ -204,28 +198,40 @@ def _pending_3ds_key(payment_id: str) -> str:
     return f"sbx:3ds:{payment_id}"
 
 
-def charge_claim(payment_id: str) -> bool:
-    """True once per payment: a double-submitted form charges once."""
-    return cache.add(_charged_key(payment_id), 1, timeout=7 * 24 * 3600)
+def charge_claim(
+    *, payment: Payment, status: str, card: dict[str, str], reason: str, event_id: str
+) -> bool:
+    """Record the charge; True once per payment: a double-submitted form charges once.
+
+    INSERT ... ON CONFLICT DO NOTHING: the unique payment_id decides between
+    two racing submits, without an IntegrityError to catch in a savepoint.
+    Call it inside the transaction that also queues the charge's callback.
+    """
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SandboxCharge._meta.db_table} "  # noqa: S608 - our table name
+            "(payment_id, status, card, reason, event_id, created_at, updated_at) "
+            "VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s) "
+            "ON CONFLICT (payment_id) DO NOTHING RETURNING id",
+            [payment.pk, status, json.dumps(card), reason, event_id, now, now],
+        )
+        return cursor.fetchone() is not None
 
 
 def already_charged(payment_id: str) -> bool:
-    return cache.get(_charged_key(payment_id)) is not None
-
-
-def _declined_remember(payment_id: str, reason: str) -> None:
-    cache.set(_charged_key(payment_id), "declined:" + reason, timeout=7 * 24 * 3600)
+    return SandboxCharge.objects.filter(payment_id=payment_id).exists()
 
 
 def _spent_result(payment: Payment) -> GatewayResult:
     """A form posted again for a payment already charged: the same answer as
     the first time. A declined attempt stays declined (the buyer starts a new
     payment from the shop); it was never 'accepted'."""
-    outcome = cache.get(_charged_key(str(payment.pk)))
+    charge = SandboxCharge.objects.filter(payment_id=payment.pk).first()
     if payment.status == payment.Status.FAILED or (
-        isinstance(outcome, str) and outcome.startswith("declined:")
+        charge is not None and charge.status == SandboxCharge.Status.FAILED
     ):
-        reason = outcome.split(":", 1)[1] if isinstance(outcome, str) else ""
+        reason = str(_DECLINE_REASONS.get(charge.reason, "")) if charge else ""
         return GatewayResult("declined", reason=reason or payment.failure_reason or "declined")
     return GatewayResult("accepted")
 
@@ -262,14 +268,13 @@ def callback_body(
 
 
 def callback_schedule(*, body: dict, countdown: int = 0, copies: int = 1) -> None:
-    """Queue the signed callback once the caller's transaction commits."""
-    from orders.payments.tasks import deliver_sandbox_callback
+    """Queue the signed callback in the caller's transaction (an outbox row per
+    copy: the DUPLICATE card sends two on purpose), delivered `countdown`
+    seconds after the commit and retried until the merchant answers 2xx."""
+    from orders.payments.outbox import SANDBOX_CALLBACK
 
-    def enqueue() -> None:
-        for _copy in range(copies):
-            deliver_sandbox_callback.apply_async(args=[body], countdown=countdown)
-
-    transaction.on_commit(enqueue)
+    for _copy in range(copies):
+        outbox_put(kind=SANDBOX_CALLBACK, payload={"body": body}, delay_seconds=countdown)
 
 
 @dataclass(frozen=True)
@@ -287,28 +292,33 @@ _DECLINE_REASONS = {
 
 
 def _charge(payment: Payment, card: dict[str, str], behaviour: str) -> GatewayResult:
-    """Take the money (once per payment) and schedule the merchant's callback."""
-    if not charge_claim(str(payment.pk)):
-        return _spent_result(payment)
+    """Take the money (once per payment) and queue the merchant's callback.
+
+    One transaction: the charge row and its callback's outbox row commit
+    together, so a charge whose callback is lost cannot exist (and the
+    status query knows the charge even if the callback never arrives)."""
     event_id = "evt_" + uuid.uuid4().hex
-    if behaviour in _DECLINE_REASONS:
-        reason = str(_DECLINE_REASONS[behaviour])
+    declined = behaviour in _DECLINE_REASONS
+    status = "failed" if declined else "succeeded"
+    reason = behaviour if declined else ""
+    with transaction.atomic():
+        if not charge_claim(
+            payment=payment, status=status, card=card, reason=reason, event_id=event_id
+        ):
+            return _spent_result(payment)
         body = callback_body(
-            payment=payment, status="failed", event_id=event_id, card=card, reason=behaviour
+            payment=payment, status=status, event_id=event_id, card=card, reason=reason
         )
-        callback_schedule(body=body)
-        _declined_remember(str(payment.pk), reason)
-        _outcome_remember(str(payment.pk), "failed", card, behaviour)
-        return GatewayResult("declined", reason=reason)
-    _outcome_remember(str(payment.pk), "succeeded", card)
-    if behaviour == NO_CALLBACK:
-        return GatewayResult("accepted")
-    body = callback_body(payment=payment, status="succeeded", event_id=event_id, card=card)
-    callback_schedule(
-        body=body,
-        countdown=DELAYED_CALLBACK_SECONDS if behaviour == DELAYED else 0,
-        copies=2 if behaviour == DUPLICATE else 1,
-    )
+        if declined:
+            callback_schedule(body=body)
+            return GatewayResult("declined", reason=str(_DECLINE_REASONS[behaviour]))
+        if behaviour == NO_CALLBACK:
+            return GatewayResult("accepted")
+        callback_schedule(
+            body=body,
+            countdown=DELAYED_CALLBACK_SECONDS if behaviour == DELAYED else 0,
+            copies=2 if behaviour == DUPLICATE else 1,
+        )
     return GatewayResult("accepted")
 
 
@@ -383,8 +393,19 @@ class SandboxProvider(PaymentProvider):
         body = callback_body(
             payment=payment, status="refunded", event_id=f"refund-{payment.pk}", card=card
         )
-        _outcome_remember(str(payment.pk), "refunded", card)
-        callback_schedule(body=body)
+        # Called by the refund's outbox handler, in autocommit: the books and
+        # the refund's callback commit together. Idempotent: a second run
+        # queues the same event_id, which the merchant applies once.
+        with transaction.atomic():
+            now = timezone.now()
+            refunded = SandboxCharge.objects.filter(payment_id=payment.pk).update(
+                status=SandboxCharge.Status.REFUNDED, updated_at=now
+            )
+            if not refunded:  # charged before the books were in Postgres
+                SandboxCharge.objects.create(
+                    payment=payment, status=SandboxCharge.Status.REFUNDED, card=card
+                )
+            callback_schedule(body=body)
 
     def status_query(self, payment: Payment) -> ProviderStatus:
         """GET the gateway's status API over HTTP, signed (see STATUS_PATH)."""

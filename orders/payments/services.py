@@ -24,6 +24,7 @@ from django.utils import timezone
 from events.cards import card_rule_refusal
 from events.models import EventSeat, StandingArea
 from orders.models import Hold, Order, Payment, PaymentCallback, Ticket
+from orders.payments import outbox
 from orders.payments.exceptions import (
     OrderExpired,
     OrderNotPayable,
@@ -36,6 +37,7 @@ from orders.services import audit_log
 from orders.services.holds import buyer_limit_lock_and_count
 from orders.tickets import tickets_issue
 from ticketing import metrics
+from ticketing.outbox import outbox_put
 
 logger = logging.getLogger(__name__)
 
@@ -164,19 +166,20 @@ def _release_hold_stock(hold: Hold) -> None:
             )
 
 
-def _on_commit_refund(payment: Payment) -> None:
-    from orders.payments.tasks import payment_refund_issue
+def _refund_request(payment: Payment) -> None:
+    """Record the refund to ask for, in the caller's transaction (the outbox):
+    it commits with the `refund_pending` that decides it, and survives Redis."""
+    outbox_put(kind=outbox.REFUND, payload={"payment_id": str(payment.pk)})
 
-    payment_id = str(payment.pk)
-    transaction.on_commit(lambda: payment_refund_issue.delay(payment_id))
 
-
-def _on_commit_paid(order: Order) -> None:
-    from orders.payments.tasks import order_confirmation_send
+def _paid_side_effects(order: Order) -> None:
+    """The ticket mail as an outbox message (it must not be lost); the queue
+    pass as a plain on-commit call (a Redis write, re-derived from Postgres
+    if lost: not money)."""
     from queueing.services import pass_complete
 
-    order_id, event_id, buyer_key = order.pk, order.event_id, order.buyer_key
-    transaction.on_commit(lambda: order_confirmation_send.delay(order_id), robust=True)
+    outbox_put(kind=outbox.CONFIRMATION_MAIL, payload={"order_id": order.pk})
+    event_id, buyer_key = order.event_id, order.buyer_key
     transaction.on_commit(
         lambda: pass_complete(event_id=event_id, buyer_key=buyer_key), robust=True
     )
@@ -238,7 +241,7 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
                 actor="gateway:" + payment.provider,
                 data={"payment": str(payment.pk), "tickets": len(tickets)},
             )
-            _on_commit_paid(order)
+            _paid_side_effects(order)
             return "paid"
 
     # Money taken but nothing to sell: refund automatically, never sell twice.
@@ -262,7 +265,7 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
         actor="system:payments",
         data={"order": order.code, "reason": "not_sellable" if reason == "stock_lost" else reason},
     )
-    _on_commit_refund(payment)
+    _refund_request(payment)
     return "refunding"
 
 
@@ -300,7 +303,7 @@ def _refund_payment_only(payment: Payment, order: Order, *, reason: str) -> str:
         actor="system:payments",
         data={"order": order.code, "reason": reason},
     )
-    _on_commit_refund(payment)
+    _refund_request(payment)
     return "refunding"
 
 
@@ -344,7 +347,8 @@ def payment_callback_handle(
     Idempotent: (provider, event_id) is inserted once; a duplicate is a no-op.
     Order-safe: a `failed` after `succeeded` changes nothing; a `succeeded`
     after `failed` wins (the money was taken). Locks Hold, then Order, then
-    Payment, then stock. Side effects (refund, mail, queue) run on commit.
+    Payment, then stock. Side effects: the refund and the mail are outbox rows in this
+    transaction, the queue pass runs on commit.
     """
     with transaction.atomic():
         # The hold is found through payment and order in the locking query
@@ -571,7 +575,7 @@ def order_refund(*, order: Order, actor_user: Any = None) -> Order:
                 actor_user=actor_user,
                 data={"order": order.code, "reason": "staff_refund"},
             )
-            _on_commit_refund(payment)
+            _refund_request(payment)
         audit_log(
             action="order.refunded",
             obj=order,

@@ -6,14 +6,19 @@ import json
 
 import pytest
 
-from orders.payments import sandbox, tasks
+from orders.payments import outbox as payments_outbox
+from orders.payments import sandbox
 from orders.tests.factories import event_make, order_make
+from ticketing import outbox as ticketing_outbox
+from ticketing.models import OutboxMessage
+from ticketing.outbox import outbox_deliver
 
 CALLBACK_URL = "/api/v1/payments/sandbox/callback/"
 
 
 class GatewayOutbox(list):
-    """Callbacks the gateway queued, captured instead of going to the broker."""
+    """Callbacks the gateway queued (body, countdown), captured at their
+    outbox message's fast path instead of being POSTed by a worker."""
 
     def bodies(self, status: str | None = None) -> list[dict]:
         return [body for body, _countdown in self if status in (None, body["status"])]
@@ -21,22 +26,20 @@ class GatewayOutbox(list):
 
 @pytest.fixture
 def gateway_outbox(monkeypatch):
-    outbox = GatewayOutbox()
-    monkeypatch.setattr(
-        tasks.deliver_sandbox_callback,
-        "apply_async",
-        lambda args, countdown=0, **kw: outbox.append((args[0], countdown)),
-    )
-    # Refunds run the provider at once (it queues a `refunded` callback above).
-    monkeypatch.setattr(
-        tasks.payment_refund_issue,
-        "delay",
-        lambda payment_id: tasks.payment_refund_issue(payment_id),
-    )
-    monkeypatch.setattr(
-        tasks.order_confirmation_send, "delay", lambda oid: tasks.order_confirmation_send(oid)
-    )
-    return outbox
+    """The outbox's fast path, run in the test: refunds and the ticket mail at
+    once; a sandbox callback captured (the test posts it, or not) and left
+    pending in the outbox, as it would be until a worker delivers it."""
+    captured = GatewayOutbox()
+
+    def enqueue(message_id, delay_seconds):
+        message = OutboxMessage.objects.get(pk=message_id)
+        if message.kind == payments_outbox.SANDBOX_CALLBACK:
+            captured.append((message.payload["body"], delay_seconds))
+        else:
+            outbox_deliver(message_id=message_id)
+
+    monkeypatch.setattr(ticketing_outbox, "_enqueue", enqueue)
+    return captured
 
 
 @pytest.fixture

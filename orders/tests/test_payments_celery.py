@@ -49,4 +49,4 @@ def test_gateway_callback_is_delivered_by_the_worker(site_on_live_server, celery
     assert payment.status == Payment.Status.SUCCEEDED
     assert order.tickets.count() == 2
     assert payment.callbacks.count() == 1
-    assert "orders.deliver_sandbox_callback" in log_path.read_text()
+    assert "ticketing.outbox_deliver" in log_path.read_text()  # the fast path, not the sweep

@@ -58,7 +58,7 @@ def test_periodic_short_tasks_go_to_the_ticks_queue_and_expire():
         assert router.route({}, name)["queue"].name == f"{default}-ticks"
         entry = next(e for e in app.conf.beat_schedule.values() if e["task"] == name)
         assert 0 < entry["options"]["expires"] <= 2 * entry["schedule"]
-    assert router.route({}, "orders.deliver_sandbox_callback")["queue"].name == default
+    assert router.route({}, "ticketing.outbox_deliver")["queue"].name == default
     assert "queueing.tasks.admission_tick" in settings.CELERY_TICKS_TASKS
 
 
