@@ -37,6 +37,7 @@ from orders.services import audit_log
 from orders.services.holds import buyer_limit_lock_and_count
 from orders.tickets import tickets_issue
 from ticketing import metrics
+from ticketing.models import OutboxMessage
 from ticketing.outbox import outbox_put
 
 logger = logging.getLogger(__name__)
@@ -458,13 +459,15 @@ def _reconcile_backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(grace * 2 ** max(attempts - 1, 0), 3600))
 
 
-def _reconcile_claim(payment_id: Any, old_after: Any, attempts: int, now: Any) -> bool:
-    """Take one due payment by conditional UPDATE (healthchecks' sendalerts).
+def _reconcile_claim(payment_id: Any, old_after: Any, attempts: int, now: Any) -> int | None:
+    """Take one due payment by conditional UPDATE (healthchecks' sendalerts);
+    returns its attempt number, or None if another run has it.
 
     Only the run whose UPDATE still finds the old `reconcile_after` owns it;
     the new value is at once the back-off and the lease: a run that dies
-    after claiming leaves the payment due again later, never lost. Past the
-    last attempt the payment is left alone (reconcile_after null)."""
+    after claiming leaves the payment due again later, never lost. The last
+    attempt sets reconcile_after null: if its answer settles nothing either,
+    the caller records that reconciliation gave up (_reconcile_gave_up)."""
     attempts += 1
     after = None
     if attempts < settings.PAYMENT_RECONCILE_MAX_ATTEMPTS:
@@ -472,13 +475,33 @@ def _reconcile_claim(payment_id: Any, old_after: Any, attempts: int, now: Any) -
     claimed = Payment.objects.filter(
         pk=payment_id, status=Payment.Status.CREATED, reconcile_after=old_after
     ).update(reconcile_after=after, reconcile_attempts=attempts)
-    return claimed == 1
+    return attempts if claimed == 1 else None
+
+
+def _reconcile_gave_up(payment: Payment, *, attempts: int, answer: str) -> None:
+    """The last question went unanswered (or the provider still says `created`):
+    nobody asks again, so staff must hear of it (audit and an ERROR line).
+    A callback that comes later still settles the payment."""
+    with transaction.atomic():
+        audit_log(
+            action="payment.reconcile_gave_up",
+            obj=payment,
+            actor="system:reconcile",
+            data={"order_id": payment.order_id, "attempts": attempts, "answer": answer},
+        )
+    logger.error(
+        "payment %s: reconciliation gave up after %s attempts (last answer: %s)",
+        payment.pk,
+        attempts,
+        answer,
+        extra={"action": "payment.reconcile_gave_up", "payment": str(payment.pk)},
+    )
 
 
 def payments_reconcile(*, now: Any = None, batch: int | None = None) -> int:
     """Ask the provider about payments still `created` past their grace and
     settle each answer through payment_callback_handle; returns how many
-    were settled.
+    were settled. Then re-drives stuck refunds (payments_refund_redrive).
 
     For callbacks that never came (lost, dropped after their retries, a card
     whose gateway never calls back). Not one transaction on purpose: each
@@ -486,7 +509,8 @@ def payments_reconcile(*, now: Any = None, batch: int | None = None) -> int:
     transaction open (no locks held across the network), and settlement is
     the callback's own transaction. Idempotent: the answer is deduplicated
     like a callback, and a payment already settled is no longer `created`.
-    Bounded: at most `batch` payments per run.
+    Bounded: at most `batch` payments per run. After the last attempt the
+    payment is left alone, audited as `payment.reconcile_gave_up`.
     """
     now = now or timezone.now()
     batch = batch or settings.PAYMENT_RECONCILE_BATCH
@@ -497,14 +521,20 @@ def payments_reconcile(*, now: Any = None, batch: int | None = None) -> int:
     )
     settled = 0
     for payment_id, old_after, attempts in due:
-        if not _reconcile_claim(payment_id, old_after, attempts, now):
+        attempt = _reconcile_claim(payment_id, old_after, attempts, now)
+        if attempt is None:
             continue  # another run has it
+        last = attempt >= settings.PAYMENT_RECONCILE_MAX_ATTEMPTS
         payment = Payment.objects.get(pk=payment_id)
         try:
             answer = provider_get(payment.provider).status_query(payment)
         except ProviderUnavailable:
+            if last:
+                _reconcile_gave_up(payment, attempts=attempt, answer="unavailable")
             continue  # the claim already moved it to its back-off
         if answer.status == "created":
+            if last:
+                _reconcile_gave_up(payment, attempts=attempt, answer="created")
             continue  # not paid (yet): asked again after the back-off
         result = payment_callback_handle(
             provider=payment.provider, event=answer.as_callback_event(), reconciled=True
@@ -512,7 +542,39 @@ def payments_reconcile(*, now: Any = None, batch: int | None = None) -> int:
         if result != "duplicate":
             settled += 1
             logger.info("payment %s reconciled: %s -> %s", payment.pk, answer.status, result)
+    payments_refund_redrive(batch=batch)
     return settled
+
+
+def payments_refund_redrive(*, batch: int | None = None) -> int:
+    """Give a refund message to each `refund_pending` payment that has none;
+    returns how many got one.
+
+    Every refund is requested through the outbox in the transaction that sets
+    `refund_pending`, so the status and its message become visible together:
+    a payment without any `payments.refund` message (pending, done or given
+    up) can only be one from before the outbox, whose Celery message Redis
+    may have lost. No age condition is needed for that reason. One bounded
+    INSERT ... SELECT (the partial index payment_refund_pending keeps the
+    usual "none stuck" case cheap); the handler is idempotent anyway.
+    """
+    batch = batch or settings.PAYMENT_RECONCILE_BATCH
+    outbox_table = OutboxMessage._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {outbox_table} "  # noqa: S608 - our table names
+            "(kind, payload, due_at, attempts, created_at, last_error) "
+            "SELECT %s, jsonb_build_object('payment_id', p.id::text), now(), 0, now(), '' "
+            f"FROM {Payment._meta.db_table} p WHERE p.status = %s AND NOT EXISTS ("
+            f"  SELECT 1 FROM {outbox_table} m"
+            "   WHERE m.kind = %s AND m.payload->>'payment_id' = p.id::text"
+            ") ORDER BY p.created_at LIMIT %s",
+            [outbox.REFUND, Payment.Status.REFUND_PENDING, outbox.REFUND, batch],
+        )
+        redriven = cursor.rowcount
+    if redriven:
+        logger.warning("%s refund_pending payments had no refund message: re-driven", redriven)
+    return redriven
 
 
 def payment_refund_issue(*, payment_id: str) -> None:

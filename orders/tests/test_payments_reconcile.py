@@ -160,6 +160,28 @@ def test_payment_never_charged_backs_off_and_stays_payable(
     assert payment.reconcile_attempts == 2 and payment.reconcile_after > first
 
 
+def test_reconciliation_that_gives_up_says_so(
+    order, gateway_outbox, gateway_on_live_server, settings, caplog
+):
+    # It used to stop after the last attempt in silence: nobody asked again
+    # and nobody was told.
+    settings.PAYMENT_RECONCILE_MAX_ATTEMPTS = 2
+    payment, _url = payment_start(order=order)
+    assert payments_reconcile(now=_later()) == 0  # attempt 1: "created", backed off
+    assert _actions("payment.reconcile_gave_up") == 0
+    payment.refresh_from_db()
+    with caplog.at_level("ERROR", logger="orders.payments.services"):
+        assert payments_reconcile(now=payment.reconcile_after) == 0  # the last
+    payment.refresh_from_db()
+    assert payment.reconcile_after is None and payment.reconcile_attempts == 2
+    entry = AuditEntry.objects.get(action="payment.reconcile_gave_up")
+    assert entry.object_id == str(payment.pk)
+    assert entry.data["attempts"] == 2 and entry.data["answer"] == "created"
+    assert "reconciliation gave up" in caplog.text
+    assert payments_reconcile(now=_later(24 * 60)) == 0  # left alone, not audited again
+    assert _actions("payment.reconcile_gave_up") == 1
+
+
 def test_provider_error_backs_off_without_settling(order, gateway_outbox, settings):
     payment = _charged_without_callback(order, gateway_outbox)
     settings.SITE_URL = "http://127.0.0.1:9"  # nothing listens: the query fails
