@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
@@ -20,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from ticketing.errors import KassaError
+from ticketing.errors import KassaError, ServiceUnavailable, backend_down
 from ticketing.middleware import request_too_large
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,9 @@ def exception_handler(exc, context):
         # A body without Content-Length (chunked) past the limit, found only
         # when read; a declared one was refused by RequestSizeLimitMiddleware.
         return request_too_large(context["request"])
+    if backend_down(exc):
+        logger.warning("API answered 503: %s: %s", type(exc).__name__, exc)
+        exc = ServiceUnavailable()
     if isinstance(exc, KassaError):
         set_rollback()
         response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
@@ -175,9 +179,28 @@ def handler404(request, exception):
 
 
 def handler500(request):
-    """ticketing.urls' handler500: JSON under /api/, the normal page elsewhere."""
+    """ticketing.urls' handler500: JSON under /api/, the normal page elsewhere;
+    a 503 saying "try again in a few seconds" when PostgreSQL or Redis is
+    unreachable (Django calls this inside its `except`, so the error is in
+    sys.exc_info()): a restart of a server is an outage, not a bug."""
+    if backend_down(sys.exc_info()[1]):
+        return service_unavailable(request)
     if is_api_path(request.path):
         return api_server_error(request)
     from django.views.defaults import server_error
 
     return server_error(request)
+
+
+def service_unavailable(request):
+    exc = ServiceUnavailable()
+    if is_api_path(request.path):
+        response = JsonResponse(error_body(exc.code, exc.message), status=exc.status)
+    else:
+        from django.http import HttpResponse
+        from django.template import loader
+
+        # No request context: its processors may need the server that is down.
+        response = HttpResponse(loader.get_template("503.html").render(), status=exc.status)
+    response["Retry-After"] = str(exc.retry_after)
+    return response

@@ -49,3 +49,28 @@ class Busy(KassaError):
     status = 409
     default_message = _("Too many people are doing this right now; try again in a moment.")
     retry_after = 1
+
+
+class ServiceUnavailable(KassaError):
+    """PostgreSQL or Redis does not answer (a restart, a failover): nothing was
+    done, and the same request will work again in a few seconds."""
+
+    code = "service_unavailable"
+    status = 503
+    default_message = _("Part of the service is restarting; try again in a few seconds.")
+    retry_after = 2
+
+
+def backend_down(exc: BaseException | None) -> bool:
+    """Is `exc` a lost connection to PostgreSQL or Redis (an outage, not a bug)?
+
+    A lock or statement timeout is an OperationalError too; the services turn
+    those into Busy before they get here, and "try again" suits any left."""
+    if exc is None:
+        return False
+    from django.db import InterfaceError, OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return isinstance(exc, (OperationalError, InterfaceError, RedisConnectionError,
+                            RedisTimeoutError))  # fmt: skip

@@ -11,4 +11,15 @@ def crash(request):
     raise RuntimeError("boom")
 
 
-urlpatterns = [path("test-crash/", crash), *urlpatterns]
+def uses_cache(request):
+    from django.core.cache import cache
+
+    cache.get("anything")  # raises when Redis does not answer
+
+
+urlpatterns = [
+    path("test-crash/", crash),
+    path("test-cache/", uses_cache),
+    path("api/v1/test-cache/", uses_cache),
+    *urlpatterns,
+]
