@@ -109,15 +109,20 @@ async def buyer(run: Run, scenario: Scenario, index: int, *, card: str, arrive_i
         return
     order = r.json()
     v.order_token = order.get("access_token")
-    payment = await start_payment(run, v, order)
-    if payment is None:
-        scenario.outcomes["no_payment"] += 1
-        return
-    result = await gateway_pay(run, v, payment["redirect_url"], card)
-    scenario.outcomes[f"gateway_{result}"] += 1
-    if result == "accepted":
-        scenario.accepted.append(str(payment["payment_id"]))
-        scenario.buyers[str(payment["payment_id"])] = v
+    # Every fourth buyer pays in two tabs: two payments of one order, both
+    # charged; one sells, the other must be refunded (money to give back in
+    # every fault).
+    tabs = 2 if index % 4 == 0 else 1
+    payments = [await start_payment(run, v, order) for _tab in range(tabs)]
+    for payment in payments:
+        if payment is None:
+            scenario.outcomes["no_payment"] += 1
+            continue
+        result = await gateway_pay(run, v, payment["redirect_url"], card)
+        scenario.outcomes[f"gateway_{result}"] += 1
+        if result == "accepted":
+            scenario.accepted.append(str(payment["payment_id"]))
+            scenario.buyers[str(payment["payment_id"])] = v
 
 
 async def room_serves(run: Run, *, index: int, timeout: float = 90) -> float | None:
