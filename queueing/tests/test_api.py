@@ -105,3 +105,21 @@ def test_schema_lists_the_queue_endpoints(db):
     schema = Client().get("/api/v1/schema/").content.decode()
     for path in ("/api/v1/queue/status/", "/queue/join/", "/queue/state/"):
         assert path in schema
+
+
+def test_join_writes_nothing_to_the_database(room):
+    """DESIGN.md invariant 6: joining is Redis work; reads of the room and the
+    event are allowed (they are cached), a write per visitor is not."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Client().get(f"/api/v1/events/{room.event.slug}/")  # warm the per-process caches
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(5):
+            assert _join(Client(), room.event.slug).status_code == 200
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE")
+    ]
+    assert writes == []
