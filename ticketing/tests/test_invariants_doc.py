@@ -12,12 +12,9 @@ REFERENCE = re.compile(r"`([\w/]+\.py)(?:::(\w+))?`")
 
 
 def _tests_in(path: Path) -> set[str]:
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
     tree = ast.parse(path.read_text())
-    return {
-        node.name
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test_")
-    }
+    return {n.name for n in tree.body if isinstance(n, functions) and n.name.startswith("test_")}
 
 
 def test_every_invariant_names_tests_that_exist():
