@@ -132,6 +132,8 @@ async def callbacks_out_of_order(stack, scenario):
 
 FAULTS = [
     Fault("kill -9 worker", kill_worker),
+    # The case: the worker held the gateway's delayed callbacks in memory.
+    Fault("kill -9 worker, late callbacks", kill_worker, card=b.CARD_DELAYED),
     Fault("kill -9 ticks worker", kill_ticks),
     Fault("kill -9 beat", kill_beat),
     Fault("kill -9 web worker", kill_web_worker),
