@@ -16,13 +16,11 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from journeys.stack import _alive, _descendants, _wait_ready, free_port
+from journeys.stack import _alive, _descendants, free_port, launcher_spawn, launcher_wait
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / ".artifacts" / "faults"
@@ -194,25 +192,13 @@ def stack_start() -> FaultStack:
         "XDG_RUNTIME_DIR",
     ):
         env.pop(key, None)
-    started = time.monotonic()
-    with stack.log_path.open("wb") as log:
-        stack.proc = subprocess.Popen(
-            [sys.executable, "-m", "ticketing.launcher", "run"],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,  # our SIGINT reaches the launcher alone, like Ctrl-C
-        )  # fmt: skip
+    started = launcher_spawn(stack, env)
     try:
-        _wait_ready(stack, started)
-        deadline = time.monotonic() + 20
-        while "Ctrl-C stops everything" not in stack.log_text():
-            if stack.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"no banner; {stack.log_path}:\n{stack.log_tail()}")
-            time.sleep(0.2)
+        launcher_wait(stack, started)
         found = re.search(r"embedded PostgreSQL at (\S+)", stack.log_text())
         if not found:
             raise RuntimeError(f"no embedded PostgreSQL in {stack.log_path}")
         stack.database_url = found.group(1)
-        stack.boot_seconds = time.monotonic() - started
     except BaseException:
         stack_stop(stack)
         raise

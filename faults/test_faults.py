@@ -22,6 +22,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -188,7 +189,10 @@ _PAID: list = []  # visitors of earlier faults whose orders are paid: their pass
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
 def test_no_paid_order_is_lost(fault_stack, fault_table, fault):
     offset = (FAULTS.index(fault) + 1) * 1000
-    scenario, seen = asyncio.run(_scenario(fault_stack, fault, offset))
+    # In a thread of its own: in a whole-suite run the browser tests' Playwright
+    # (sync API) keeps an event loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        scenario, seen = pool.submit(asyncio.run, _scenario(fault_stack, fault, offset)).result()
     # Money the gateway took, whether or not the buyer saw the answer.
     accepted = sorted(
         set(scenario.accepted) | set(b.charged_since(fault_stack, scenario.started_wall))

@@ -211,6 +211,34 @@ def _wait_ready(stack: Stack, started: float) -> None:
         time.sleep(0.5)
 
 
+def launcher_spawn(stack, env: dict[str, str]) -> float:
+    """`python -m ticketing.launcher run` as `make run` starts it, its output in
+    stack.log_path; returns when it was started (time.monotonic())."""
+    started = time.monotonic()
+    with stack.log_path.open("wb") as log:
+        stack.proc = subprocess.Popen(
+            [sys.executable, "-m", "ticketing.launcher", "run"],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # our SIGINT reaches the launcher alone, like Ctrl-C
+        )  # fmt: skip
+    return started
+
+
+def launcher_wait(stack, started: float, *, banner_timeout: float = 20) -> None:
+    """Until /readyz answers and the banner is printed; sets stack.boot_seconds."""
+    _wait_ready(stack, started)
+    stack.boot_seconds = time.monotonic() - started
+    # The launcher prints its banner after /readyz; give it a moment, then
+    # see it is still up (it stops everything when it cannot start).
+    deadline = time.monotonic() + banner_timeout
+    while "Ctrl-C stops everything" not in stack.log_text():
+        if stack.proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(
+                f"the launcher did not reach its banner; {stack.log_path}:\n" + stack.log_tail()
+            )
+        time.sleep(0.2)
+
+
 def stack_start(tmp_dir: Path) -> Stack:
     base_db = os.environ["DATABASE_URL"]
     base_redis = os.environ["REDIS_URL"]
@@ -239,25 +267,9 @@ def stack_start(tmp_dir: Path) -> Stack:
     for key in ("SITE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "PROMETHEUS_MULTIPROC_DIR"):
         env.pop(key, None)
     developer = _snapshot([ROOT / ".data" / f for f in DEVELOPER_FILES])
-    started = time.monotonic()
-    with stack.log_path.open("wb") as log:
-        stack.proc = subprocess.Popen(
-            [sys.executable, "-m", "ticketing.launcher", "run"],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,  # our SIGINT reaches the launcher alone, like Ctrl-C
-        )  # fmt: skip
+    started = launcher_spawn(stack, env)
     try:
-        _wait_ready(stack, started)
-        stack.boot_seconds = time.monotonic() - started
-        # The launcher prints its banner after /readyz; give it a moment, then
-        # see it is still up (it stops everything when it cannot start).
-        deadline = time.monotonic() + 10
-        while "Ctrl-C stops everything" not in stack.log_text():
-            if stack.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the launcher did not reach its banner; {stack.log_path}:\n" + stack.log_tail()
-                )
-            time.sleep(0.2)
+        launcher_wait(stack, started)
         stack.children = _descendants(stack.proc.pid)
     except BaseException:
         stack_stop(stack)
