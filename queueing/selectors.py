@@ -186,15 +186,14 @@ def queue_status(*, token: str | None, now: float | None = None) -> dict:
     now = time.time() if now is None else now
     room_id = int(data["r"])
     out = state.status(room_id, str(data["v"]), int(data["n"]), now)
-    if out[0] == "missing":
+    if out["code"] == "missing":
         raise RoomRestarting()
-    phase, number, serving, done, pexp = out[0], int(out[1]), int(out[2]), out[3], out[4]
-    names = ("eff", "rate", "left", "cap", "event", "guard", "paused", "draining", "sold_out",
-             "erate")  # fmt: skip
-    st = dict(zip(names, out[5:15], strict=True))
+    phase, number, serving = out["phase"], int(out["number"]), int(out["serving"])
+    done, pexp = out["done"], out["pexp"]
+    st = {name: out[name] for name in state.STATUS_FIELDS}
     # The visitor who has the place now: the token's own, or the account its
     # device's place was handed to at sign-in (state.HANDOVER).
-    visitor = out[15]
+    visitor = out["visitor"]
     st["phase"] = phase
     rate = _rate(st)
     left = st.get("left")
@@ -352,19 +351,19 @@ def pass_validate(*, event_id: int, buyer_key: str, token: str | None) -> QueueP
     # The pass's first issue is its signed expiry (to the millisecond) less
     # the pass time (the room's current one: a pass time changed by staff
     # since shifts it by the change).
-    issued = float(data["e"]) - float(pass_s or 900)
+    issued = float(data["e"]) - float(pass_s or state.pass_seconds_default())
     if _paid_since(event_id=event_id, buyer_keys={buyer_key, str(data["v"])}, since=issued):
         raise PassEnded(details=where)
     if float(data["e"]) <= now:
         raise PassExpired(details=where)  # the signed expiry rules, whatever Redis says
     result = state.claim(room_id, buyer_key, int(data["n"]), float(data["e"]), now)
-    if result == -1:
+    if result == "ended":
         # Ended with a paid order (or a place the buyer left for a new one).
         raise PassEnded(details=where)
-    if result == -2 or data["e"] <= now:
+    if result == "expired" or data["e"] <= now:
         raise PassExpired(details=where)
-    if result == -3:
+    if result == "full":
         raise ShopFull()
-    if result == -4:
+    if result == "elsewhere":
         raise PassInvalid(details=where)
     return QueuePass(room_id, buyer_key, float(data["e"]), data.get("c"), int(data["n"]))

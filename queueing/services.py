@@ -238,7 +238,8 @@ def queue_join(*, room_id: int, visitor: str, now: float | None = None) -> JoinR
     pre-queue and gets a number from the shuffle at opening.
     """
     now = time.time() if now is None else now
-    code, n, room = state.join(room_id, visitor, now)
+    room = state.join(room_id, visitor, now)
+    code, n = room["code"], int(room["number"])
     if code == "missing":
         raise RoomRestarting()
     if code == "not_open":
@@ -272,7 +273,8 @@ def queue_rejoin(*, room_id: int, visitor: str, now: float | None = None) -> Joi
         event_id=int(st.get("event") or 0), buyer_key=visitor, cap=cap
     ):
         raise BuyerLimitReached()
-    code, n = state.rejoin(room_id, visitor, now)
+    rejoined = state.rejoin(room_id, visitor, now)
+    code, n = rejoined["code"], int(rejoined["number"])
     if code == "none":
         return queue_join(room_id=room_id, visitor=visitor, now=now)
     if code == "missing":
@@ -379,8 +381,9 @@ def draw_at(room: WaitingRoom) -> float:
     return room.sale_opens_at.timestamp() - settings.QUEUE_DRAW_LEAD_SECONDS
 
 
-def room_tick(*, room: WaitingRoom, now: float | None = None) -> list[str]:
-    """One admission step for one room (see state.TICK). Safe to run twice at once."""
+def room_tick(*, room: WaitingRoom, now: float | None = None) -> dict[str, str]:
+    """One admission step for one room (see state.TICK: its named answer,
+    `admitted` and the counters after it). Safe to run twice at once."""
     now = time.time() if now is None else now
     room_state_ensure(room=room, now=now)
     ks = state.keys(room.pk)

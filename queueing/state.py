@@ -32,6 +32,10 @@ Redis Cluster slot, so each script touches one slot. Keys:
 - `series` list: recent counter points for the staff chart
 
 Numbers are returned to Python as strings: Redis truncates Lua floats.
+Scripts answer with named fields, a flat `{name, value, name, value, ...}`
+array turned into a dict by `_named`, never positions unpacked by index; the
+room's rules (settings.QUEUE_*, and the WaitingRoom defaults a room hash
+without its settings falls back to) come in as ARGV, none is written in Lua.
 """
 
 from __future__ import annotations
@@ -39,7 +43,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django_redis import get_redis_connection
+
+from queueing.models import WaitingRoom
 
 NAMES = ("st", "map", "pre", "pend", "act", "pexp", "done", "moved", "gone", "adm", "paid", "cnt",
          "series")  # fmt: skip
@@ -53,27 +60,70 @@ def conn():
     return get_redis_connection("default")
 
 
-# join: KEYS st map pre cnt moved; ARGV visitor now
-# -> {code, n, then the room fields the answer needs (JOIN_FIELDS)}: code "n" =
-#    number n; "pre" = in the pre-queue (n = its size); "drawing" = shuffle in
-#    progress; "missing" = room state not built yet; "not_open" / "closed".
+def _named(raw) -> dict[str, str]:
+    """A script's answer, `{name, value, name, value, ...}`, as a dict of strings."""
+    items = [x.decode() if isinstance(x, bytes) else str(x) for x in raw]
+    return dict(zip(items[::2], items[1::2], strict=True))
+
+
+def _default(field: str) -> int:
+    # What a room hash without its settings falls back to: the room model's
+    # own default, so the rule is written once (queueing/models.py).
+    return int(WaitingRoom._meta.get_field(field).default)
+
+
+def pass_seconds_default() -> int:
+    return _default("pass_minutes") * 60
+
+
+def tick_rules() -> list:
+    """TICK's ARGV after `now remaining`, in its order (settings read per call)."""
+    return [
+        settings.QUEUE_TICK_ELAPSED_CAP_SECONDS,
+        settings.QUEUE_NO_SHOW_MIN_SAMPLES,
+        settings.QUEUE_NO_SHOW_MAX_PERCENT / 100,
+        settings.QUEUE_RATE_SMOOTHING_SECONDS,
+        _default("no_show_grace_seconds"),
+        _default("expected_tickets_per_buyer"),
+    ]
+
+
+# The room hash's fields named in ARGV[first..], appended to `out` as name,
+# value pairs (JOIN, STATUS): the caller names what it reads, once.
+_WITH_FIELDS = """
+local function with_fields(out, first)
+  local values = redis.call('HMGET', KEYS[1], unpack(ARGV, first))
+  for i = first, #ARGV do
+    out[#out + 1] = ARGV[i]
+    out[#out + 1] = values[i - first + 1] or ''
+  end
+  return out
+end
+"""
+
+
+# join: KEYS st map pre cnt moved; ARGV visitor now field...
+# -> code, number, then the room fields named in ARGV (JOIN_FIELDS): code "n" =
+#    number n; "pre" = in the pre-queue (number = its size); "drawing" =
+#    shuffle in progress; "missing" = room state not built yet; "not_open" /
+#    "closed" (these three without the room fields).
 JOIN_FIELDS = ("phase", "serving", "eff", "rate", "guard", "paused", "draining", "sold_out", "left",
                "erate")  # fmt: skip
-JOIN = """
+JOIN = (
+    _WITH_FIELDS
+    + """
 local function answer(code, n)
-  local f = redis.call('HMGET', KEYS[1], 'phase', 'serving', 'eff', 'rate', 'guard', 'paused',
-                       'draining', 'sold_out', 'left', 'erate')
-  for i = 1, 10 do f[i] = f[i] or '' end
-  return {code, tostring(n), f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]}
+  return with_fields({'code', code, 'number', tostring(n)}, 3)
 end
+local function refused(code) return {'code', code, 'number', '0'} end
 local phase = redis.call('HGET', KEYS[1], 'phase')
-if not phase then return {'missing', '0'} end
+if not phase then return refused('missing') end
 local n = redis.call('HGET', KEYS[2], ARGV[1])
 if n then return answer('n', n) end
 local now = tonumber(ARGV[2])
 local pq = tonumber(redis.call('HGET', KEYS[1], 'pq_at') or '0')
-if now < pq then return {'not_open', '0'} end
-if redis.call('HGET', KEYS[1], 'draining') == '1' then return {'closed', '0'} end
+if now < pq then return refused('not_open') end
+if redis.call('HGET', KEYS[1], 'draining') == '1' then return refused('closed') end
 -- A visitor joining on their own is no longer a handed-over one (a device
 -- whose place went to an account, then signed out): its own place from now.
 if phase == 'pre' then
@@ -90,11 +140,13 @@ redis.call('HDEL', KEYS[5], ARGV[1])
 redis.call('HINCRBY', KEYS[4], 'joined', 1)
 return answer('n', n)
 """
+)
 
-# status: KEYS st map pre pexp done moved gone adm paid; ARGV visitor token_number now
-# -> phase, number, serving, done, pass expiry, then the settings the answer
-#    needs (eff rate cap ...), then the visitor answered for: one round trip
-#    per poll.
+# status: KEYS st map pre pexp done moved gone adm paid;
+#   ARGV visitor token_number now pass_s_default field...
+# -> code (ok | missing), phase, number, serving, done, pexp (pass expiry),
+#    visitor (the one answered for), then the room fields named in ARGV
+#    (STATUS_FIELDS): one round trip per poll.
 # A visitor without a place whose place was handed over (`moved`, a device
 # after its account signed in) is answered as the visitor who has it now, so
 # a page still polling with the device's token agrees with the account's
@@ -106,9 +158,13 @@ return answer('n', n)
 # the snapshots saw it not yet admitted (`adm`; never later than the pass's
 # real first issue, so an expired pass stays expired), and it has ended if
 # the buyer has an order paid since (`paid`, from Postgres).
-STATUS = """
+STATUS_FIELDS = ("eff", "rate", "left", "cap", "event", "guard", "paused", "draining", "sold_out",
+                 "erate")  # fmt: skip
+STATUS = (
+    _WITH_FIELDS
+    + """
 local phase = redis.call('HGET', KEYS[1], 'phase')
-if not phase then return {'missing'} end
+if not phase then return {'code', 'missing'} end
 local v = ARGV[1]
 local n = redis.call('HGET', KEYS[2], v)
 if not n then
@@ -142,7 +198,7 @@ local pexp = '0'
 if tonumber(n) > 0 and tonumber(n) <= serving and done == 0 then
   pexp = redis.call('HGET', KEYS[4], v)
   if not pexp then
-    local pass_s = tonumber(redis.call('HGET', KEYS[1], 'pass_s') or '900')
+    local pass_s = tonumber(redis.call('HGET', KEYS[1], 'pass_s') or ARGV[4])
     local issued = tonumber(ARGV[3])
     if tonumber(n) <= tonumber(redis.call('HGET', KEYS[1], 'rserv') or '0') then
       local lower = tonumber(redis.call('HGET', KEYS[1], 'sale_at') or '0') or 0
@@ -161,14 +217,15 @@ if tonumber(n) > 0 and tonumber(n) <= serving and done == 0 then
     redis.call('HSET', KEYS[4], v, pexp)
   end
 end
-local c = redis.call('HMGET', KEYS[1], 'eff', 'rate', 'left', 'cap', 'event', 'guard',
-                     'paused', 'draining', 'sold_out', 'erate')
-for i = 1, 10 do c[i] = c[i] or '' end
-return {phase, n, tostring(serving), tostring(done), pexp,
-        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], v}
+return with_fields({'code', 'ok', 'phase', phase, 'number', n, 'serving', tostring(serving),
+                    'done', tostring(done), 'pexp', pexp, 'visitor', v}, 5)
 """
+)
 
-# tick: KEYS st pend act cnt; ARGV now remaining_stock(-1 = unknown)
+# tick: KEYS st pend act cnt; ARGV now remaining_stock(-1 = unknown), then the
+#   rules (tick_rules): elapsed_cap min_samples max_no_show smoothing_s
+#   grace_default exp_default
+# -> code (ok | missing), admitted, serving, tail, active, sold_out, no_show_ratio
 # admit = min(eff_rate * elapsed + carry, max - (active + pending), tail - serving,
 #             stock cap); stock cap = ceil((remaining - pending * exp) / exp), the
 #             buyers the sellable stock can still serve once the admitted
@@ -178,16 +235,18 @@ return {phase, n, tostring(serving), tostring(done), pexp,
 TICK = """
 local st, pend, act, cnt = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = tonumber(ARGV[1])
+local elapsed_cap, min_samples = tonumber(ARGV[3]), tonumber(ARGV[4])
+local max_no_show, smoothing = tonumber(ARGV[5]), tonumber(ARGV[6])
 local phase = redis.call('HGET', st, 'phase')
-if not phase then return {'missing'} end
+if not phase then return {'code', 'missing'} end
 redis.call('ZREMRANGEBYSCORE', act, '-inf', now)
-local grace = tonumber(redis.call('HGET', st, 'grace') or '120')
+local grace = tonumber(redis.call('HGET', st, 'grace') or ARGV[7])
 local ns = redis.call('ZREMRANGEBYSCORE', pend, '-inf', now - grace)
 if ns > 0 then redis.call('HINCRBY', cnt, 'no_show', ns) end
 local last = tonumber(redis.call('HGET', st, 'last') or ARGV[1])
 local elapsed = now - last
 if elapsed < 0 then elapsed = 0 end
-if elapsed > 10 then elapsed = 10 end
+if elapsed > elapsed_cap then elapsed = elapsed_cap end
 if now > last or not redis.call('HGET', st, 'last') then redis.call('HSET', st, 'last', ARGV[1]) end
 local tail = tonumber(redis.call('HGET', st, 'tail') or '0')
 local serving = tonumber(redis.call('HGET', st, 'serving') or '0')
@@ -195,8 +254,8 @@ local active = redis.call('ZCARD', act) + redis.call('ZCARD', pend)
 local claimed = tonumber(redis.call('HGET', cnt, 'claimed') or '0')
 local noshow = tonumber(redis.call('HGET', cnt, 'no_show') or '0')
 local ratio = 0
-if claimed + noshow >= 20 then ratio = noshow / (claimed + noshow) end
-if ratio > 0.5 then ratio = 0.5 end
+if claimed + noshow >= min_samples then ratio = noshow / (claimed + noshow) end
+if ratio > max_no_show then ratio = max_no_show end
 local eff = tonumber(redis.call('HGET', st, 'rate') or '0') / 60 / (1 - ratio)
 local want = eff * elapsed + tonumber(redis.call('HGET', st, 'carry') or '0')
 local admit = math.floor(want)
@@ -205,7 +264,7 @@ local room = tonumber(redis.call('HGET', st, 'max') or '0') - active
 if room < admit then admit = room end
 if tail - serving < admit then admit = tail - serving end
 local remaining = tonumber(ARGV[2])
-local per = tonumber(redis.call('HGET', st, 'exp') or '2')
+local per = tonumber(redis.call('HGET', st, 'exp') or ARGV[8])
 if per <= 0 then per = 1 end
 if remaining >= 0 then
   redis.call('HSET', st, 'left', ARGV[2])
@@ -231,7 +290,8 @@ end
 if admit < 0 then admit = 0 end
 -- The rate the waiting pages compute their wait from (`erate`, admissions a
 -- minute): it starts at the configured effective rate and follows what the
--- ticks really admit, smoothed (time constant 60 s) so an ETA never jumps.
+-- ticks really admit, smoothed (time constant `smoothing`, 60 s by default)
+-- so an ETA never jumps.
 -- A tick admitting all it planned moved the line at exactly `eff` (no
 -- rounding noise); one held back by the shop or the stock at what it
 -- admitted. Only ticks that could admit and left people waiting count: a
@@ -241,7 +301,7 @@ if not stopped and elapsed > 0 and tail - serving - admit > 0 then
   local flow = eff * 60
   if admit < math.floor(want) then flow = admit * 60 / elapsed end
   local est = tonumber(redis.call('HGET', st, 'erate') or '') or eff * 60
-  est = est + (1 - math.exp(-elapsed / 60)) * (flow - est)
+  est = est + (1 - math.exp(-elapsed / smoothing)) * (flow - est)
   redis.call('HSET', st, 'erate', tostring(est))
 end
 -- Sold out for everyone still waiting only when not one ticket is left to
@@ -257,32 +317,34 @@ if admit > 0 then
   redis.call('HINCRBY', cnt, 'admitted', admit)
 end
 redis.call('HSET', st, 'carry', tostring(carry), 'eff', tostring(eff * 60))
-return {'ok', tostring(admit), tostring(serving + admit), tostring(tail),
-        tostring(active), tostring(sold_out), tostring(ratio)}
+return {'code', 'ok', 'admitted', tostring(admit), 'serving', tostring(serving + admit),
+        'tail', tostring(tail), 'active', tostring(active), 'sold_out', tostring(sold_out),
+        'no_show_ratio', tostring(ratio)}
 """
 
 # claim: KEYS st act pend done cnt map gone; ARGV visitor number expiry now
-# -> 1 already shopping, 2 claimed now, -1 ended (paid, or a place the visitor
-# left), -2 expired, -3 full, -4 not the visitor's place (they keep another).
+# -> "shopping" (already), "claimed" (now), "ended" (paid, or a place the
+# visitor left), "expired", "full", "elsewhere" (not the visitor's place: they
+# keep another).
 # The first use of a pass takes the slot its admission reserved in `pend`;
 # a late claim (counted as a no-show meanwhile) needs a free slot, checked
 # atomically so concurrent claims never exceed max. A pass counts only for
 # the visitor's current number: one place, one pass, per person.
 CLAIM = """
-if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1 then return -1 end
+if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1 then return 'ended' end
 local number = tonumber(ARGV[2])
-if number <= tonumber(redis.call('HGET', KEYS[7], ARGV[1]) or '0') then return -1 end
+if number <= tonumber(redis.call('HGET', KEYS[7], ARGV[1]) or '0') then return 'ended' end
 local n = redis.call('HGET', KEYS[6], ARGV[1])
-if n and tonumber(n) ~= number then return -4 end
-if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 1 end
-if tonumber(ARGV[3]) <= tonumber(ARGV[4]) then return -2 end
+if n and tonumber(n) ~= number then return 'elsewhere' end
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 'shopping' end
+if tonumber(ARGV[3]) <= tonumber(ARGV[4]) then return 'expired' end
 if redis.call('ZREM', KEYS[3], ARGV[2]) == 0 then
   local max = tonumber(redis.call('HGET', KEYS[1], 'max') or '0')
-  if redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) >= max then return -3 end
+  if redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) >= max then return 'full' end
 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('HINCRBY', KEYS[5], 'claimed', 1)
-return 2
+return 'claimed'
 """
 
 # complete: KEYS act done cnt map moved; ARGV visitor. An order placed under
@@ -371,19 +433,19 @@ return keep
 # a new number after everyone already waiting (the tail, exactly as for a
 # fresh arrival), never their old one, which becomes void (`gone`) so no
 # old token or pass can bring it back. A live place is kept as it is.
-# -> {code, n}: "n" = number n; "none" = no place yet (a plain join);
-#    "closed" (draining); "missing" (state not built).
+# -> code, number: code "n" = number n; "none" = no place yet (a plain
+#    join); "closed" (draining); "missing" (state not built).
 REJOIN = """
 local st, map, done, pexp, gone = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-if not redis.call('HGET', st, 'phase') then return {'missing', '0'} end
+if not redis.call('HGET', st, 'phase') then return {'code', 'missing', 'number', '0'} end
 local v = ARGV[1]
 local n = redis.call('HGET', map, v)
-if not n then return {'none', '0'} end
+if not n then return {'code', 'none', 'number', '0'} end
 if redis.call('SISMEMBER', done, v) == 0 then
   local e = tonumber(redis.call('HGET', pexp, v) or '0')
-  if e == 0 or e > tonumber(ARGV[2]) then return {'n', n} end
+  if e == 0 or e > tonumber(ARGV[2]) then return {'code', 'n', 'number', n} end
 end
-if redis.call('HGET', st, 'draining') == '1' then return {'closed', '0'} end
+if redis.call('HGET', st, 'draining') == '1' then return {'code', 'closed', 'number', '0'} end
 if tonumber(n) > tonumber(redis.call('HGET', gone, v) or '0') then
   redis.call('HSET', gone, v, n)
 end
@@ -394,7 +456,7 @@ redis.call('ZREM', KEYS[8], n)
 local fresh = redis.call('HINCRBY', st, 'tail', 1)
 redis.call('HSET', map, v, fresh)
 redis.call('HINCRBY', KEYS[6], 'joined', 1)
-return {'n', tostring(fresh)}
+return {'code', 'n', 'number', tostring(fresh)}
 """
 
 # init: KEYS st cnt adm paid; ARGV json(state fields) json(counters)
@@ -496,38 +558,42 @@ def k(room_id: int, *names: str) -> list[str]:
     return [ks[name] for name in names]
 
 
-def join(room_id: int, visitor: str, now: float) -> tuple[str, int, dict[str, str]]:
-    raw = scripts().join(keys=k(room_id, "st", "map", "pre", "cnt", "moved"), args=[visitor, now])
-    out = [x.decode() for x in raw]
-    return out[0], int(out[1]), dict(zip(JOIN_FIELDS, out[2:], strict=False))
+def join(room_id: int, visitor: str, now: float) -> dict[str, str]:
+    """JOIN's answer: code, number and the JOIN_FIELDS of the room."""
+    keys = k(room_id, "st", "map", "pre", "cnt", "moved")
+    return _named(scripts().join(keys=keys, args=[visitor, now, *JOIN_FIELDS]))
 
 
-def rejoin(room_id: int, visitor: str, now: float) -> tuple[str, int]:
+def rejoin(room_id: int, visitor: str, now: float) -> dict[str, str]:
+    """REJOIN's answer: code, number."""
     names = ("st", "map", "done", "pexp", "gone", "cnt", "act", "pend")
-    code, n = scripts().rejoin(keys=k(room_id, *names), args=[visitor, now])
-    return code.decode(), int(n)
+    return _named(scripts().rejoin(keys=k(room_id, *names), args=[visitor, now]))
 
 
-def status(room_id: int, visitor: str, token_number: int, now: float) -> list[str]:
+def status(room_id: int, visitor: str, token_number: int, now: float) -> dict[str, str]:
+    """STATUS's answer: code, phase, number, serving, done, pexp, visitor, STATUS_FIELDS."""
     out = scripts().status(
         keys=k(room_id, "st", "map", "pre", "pexp", "done", "moved", "gone", "adm", "paid"),
-        args=[visitor, token_number, now],
+        args=[visitor, token_number, now, pass_seconds_default(), *STATUS_FIELDS],
     )
-    return [x.decode() for x in out]
+    return _named(out)
 
 
-def tick(room_id: int, now: float, remaining: int) -> list[str]:
-    out = scripts().tick(keys=k(room_id, "st", "pend", "act", "cnt"), args=[now, remaining])
-    return [x.decode() for x in out]
-
-
-def claim(room_id: int, visitor: str, number: int, expiry: float, now: float) -> int:
-    return int(
-        scripts().claim(
-            keys=k(room_id, "st", "act", "pend", "done", "cnt", "map", "gone"),
-            args=[visitor, number, expiry, now],
-        )
+def tick(room_id: int, now: float, remaining: int) -> dict[str, str]:
+    """TICK's answer: code, admitted, serving, tail, active, sold_out, no_show_ratio."""
+    out = scripts().tick(
+        keys=k(room_id, "st", "pend", "act", "cnt"), args=[now, remaining, *tick_rules()]
     )
+    return _named(out)
+
+
+def claim(room_id: int, visitor: str, number: int, expiry: float, now: float) -> str:
+    """CLAIM's outcome by name (see CLAIM)."""
+    out = scripts().claim(
+        keys=k(room_id, "st", "act", "pend", "done", "cnt", "map", "gone"),
+        args=[visitor, number, expiry, now],
+    )
+    return out.decode()
 
 
 def complete(room_id: int, visitor: str) -> int:

@@ -376,6 +376,26 @@ QUEUE_SNAPSHOT_SECONDS = env_int("QUEUE_SNAPSHOT_SECONDS", 10, minimum=1)
 # buying yet, instead of 36,000 status calls landing on the first minute of
 # the sale. 0 draws at the opening itself.
 QUEUE_DRAW_LEAD_SECONDS = env_int("QUEUE_DRAW_LEAD_SECONDS", 60, minimum=0)
+# The admission rules the Lua scripts apply (queueing/state.py passes them in
+# on every call; the per-room ones, rate, capacity, pass time, grace, are the
+# WaitingRoom's own, edited in admin).
+# A tick admits for at most this many seconds since the previous one: after a
+# stalled beat (worker restart) the room does not let a burst in at once.
+QUEUE_TICK_ELAPSED_CAP_SECONDS = env_int("QUEUE_TICK_ELAPSED_CAP_SECONDS", 10, minimum=1)
+# The no-show correction (rate / (1 - no-show ratio), so the shop stays full)
+# starts once this many admitted visitors have claimed their pass or lapsed:
+# a ratio from a handful of visitors says nothing.
+QUEUE_NO_SHOW_MIN_SAMPLES = env_int("QUEUE_NO_SHOW_MIN_SAMPLES", 20, minimum=1)
+# The no-show ratio is counted as at most this share (percent): at 50 the rate
+# is at most doubled, however many admitted visitors never come.
+QUEUE_NO_SHOW_MAX_PERCENT = env_int("QUEUE_NO_SHOW_MAX_PERCENT", 50, minimum=0)
+if QUEUE_NO_SHOW_MAX_PERCENT >= 100:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("QUEUE_NO_SHOW_MAX_PERCENT must be below 100 (rate / (1 - ratio))")
+# The rate the waits are computed from follows the admissions the ticks really
+# make with this time constant (seconds), so an ETA never jumps.
+QUEUE_RATE_SMOOTHING_SECONDS = env_int("QUEUE_RATE_SMOOTHING_SECONDS", 60, minimum=1)
 
 # --- metrics ---------------------------------------------------------------
 # /metrics answers loopback callers (not proxied) or `Authorization: Bearer <token>`.

@@ -46,7 +46,7 @@ def test_tick_admits_at_the_rate_and_never_past_the_tail(room):
     state.conn().hset(state.keys(room.pk)["st"], "last", t0)
     services.room_tick(room=room, now=t0)
     result = services.room_tick(room=room, now=t0 + 2)  # 60/min over 2 s = 2
-    assert result[1] == "2"
+    assert result["admitted"] == "2"
     services.room_tick(room=room, now=t0 + 8)  # would be 6 more, only 1 waits
     assert state.read(room.pk)["serving"] == "3"
 
@@ -63,7 +63,7 @@ def test_two_ticks_at_once_admit_exactly_the_planned_number(db):
 
     def racer(offset: float) -> None:
         barrier.wait()
-        admitted.append(int(state.tick(room.pk, t0 + offset, -1)[1]))
+        admitted.append(int(state.tick(room.pk, t0 + offset, -1)["admitted"]))
 
     # Eight ticks race, some with the same clock, some with earlier clocks.
     threads = [threading.Thread(target=racer, args=(off,)) for off in (5, 5, 5, 3, 5, 1, 4, 5)]
@@ -140,7 +140,7 @@ def test_sold_out_stops_admission(db):
     # admission while the 3 admitted visitors, not yet shopping, expect 6.
     EventSeat.objects.filter(event=event).update(status="available")
     result = services.room_tick(room=room, now=t0 + 7)
-    assert (result[1], state.read(room.pk)["sold_out"]) == ("0", "0")
+    assert (result["admitted"], state.read(room.pk)["sold_out"]) == ("0", "0")
 
 
 def test_no_shows_are_counted_and_raise_the_effective_rate(db):
@@ -253,7 +253,7 @@ def test_a_sale_moved_later_before_anyone_joined_takes_joins_into_the_prequeue(
     assert joined.number == 0  # drawn at the opening
     t0 = time.time()
     services.room_tick(room=room, now=t0)
-    assert services.room_tick(room=room, now=t0 + 5)[1] == "0"
+    assert services.room_tick(room=room, now=t0 + 5)["admitted"] == "0"
     assert state.read(room.pk)["serving"] == "0"
 
 
@@ -268,10 +268,10 @@ def test_an_open_room_admits_nobody_before_the_sale_time(room, django_capture_on
     assert state.read(room.pk)["phase"] == "open"
     t0 = time.time()
     state.conn().hset(state.keys(room.pk)["st"], "last", t0)
-    assert services.room_tick(room=room, now=t0 + 5)[1] == "0"
+    assert services.room_tick(room=room, now=t0 + 5)["admitted"] == "0"
     opened = later.timestamp()
     state.conn().hset(state.keys(room.pk)["st"], "last", opened)
-    assert services.room_tick(room=room, now=opened + 2)[1] == "2"  # 60/min over 2 s
+    assert services.room_tick(room=room, now=opened + 2)["admitted"] == "2"  # 60/min over 2 s
 
 
 def test_the_prequeue_is_drawn_ahead_of_the_opening_and_admitted_at_it(db, settings):
@@ -291,7 +291,7 @@ def test_the_prequeue_is_drawn_ahead_of_the_opening_and_admitted_at_it(db, setti
     numbers = sorted(selectors.queue_status(token=j.token)["number"] for j in joined)
     assert numbers == [1, 2, 3, 4, 5]
     assert services.queue_join(room_id=room.pk, visitor="d:late").number == 6  # FIFO now
-    assert services.room_tick(room=room, now=opening - 30)[1] == "0"
+    assert services.room_tick(room=room, now=opening - 30)["admitted"] == "0"
     assert state.read(room.pk)["serving"] == "0"
     state.conn().hset(state.keys(room.pk)["st"], "last", opening)
-    assert services.room_tick(room=room, now=opening + 2)[1] == "2"
+    assert services.room_tick(room=room, now=opening + 2)["admitted"] == "2"

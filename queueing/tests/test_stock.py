@@ -66,7 +66,7 @@ def test_shoppers_holding_seats_do_not_sell_the_room_out_early(db):
     # 10 admitted (rate 10/s) x 2 expected tickets = the 20 seats: admission
     # holds; not "sold out" (nothing is sold yet, the admitted may not come).
     assert (st["serving"], st["sold_out"]) == ("10", "0")
-    assert services.room_tick(room=room, now=t0 + 1.5)[1] == "0"
+    assert services.room_tick(room=room, now=t0 + 1.5)["admitted"] == "0"
     assert selectors.queue_status(token=tokens[20])["state"] == "waiting"
 
     holds = [_hold(event, i, tokens[i]) for i in range(6)]  # 12 seats held
@@ -82,7 +82,7 @@ def test_shoppers_holding_seats_do_not_sell_the_room_out_early(db):
     # 6 seats left and nobody admitted still on the way: 3 more buyers. (The
     # old rule reserved 9 shoppers x 2 on top of their holds: admitted nobody.)
     result = services.room_tick(room=room, now=t0 + 2)
-    assert result[1] == "3"
+    assert result["admitted"] == "3"
     assert selectors.queue_status(token=tokens[12])["state"] == "admitted"
     st = state.read(room.pk)
     assert (st["serving"], st["left"], st["sold_out"]) == ("13", "6", "0")
@@ -97,7 +97,7 @@ def test_shoppers_holding_seats_do_not_sell_the_room_out_early(db):
     )
     result = services.room_tick(room=room, now=t0 + 3)
     # 18 sellable, the 3 just admitted expect 6: 12 left = 6 more buyers.
-    assert result[1] == "6"
+    assert result["admitted"] == "6"
     assert state.read(room.pk)["serving"] == "19"
 
 
@@ -112,7 +112,7 @@ def test_no_stock_at_all_is_sold_out(db):
     event, room, tokens, t0 = _open_room(seats=4, visitors=5)
     EventSeat.objects.filter(event=event).update(status="sold")
     result = services.room_tick(room=room, now=t0 + 1)
-    assert result[1] == "0"
+    assert result["admitted"] == "0"
     assert selectors.room_public_state(room_id=room.pk)["state"] == "sold_out"
     EventSeat.objects.filter(event=event).update(status="available")  # a refund, say
     services.room_tick(room=room, now=t0 + 2)
@@ -128,14 +128,14 @@ def test_expired_and_completed_passes_free_their_shop_slots(db):
     for i in range(3):
         _hold(event, i, tokens[i], quantity=1)
     assert state.counters(room.pk)["active"] == 3
-    assert services.room_tick(room=room, now=t0 + 2)[1] == "0"  # the shop is full
+    assert services.room_tick(room=room, now=t0 + 2)["admitted"] == "0"  # the shop is full
 
     services.pass_complete(event_id=event.pk, buyer_key=_buyer(0).key)  # paid
-    assert services.room_tick(room=room, now=t0 + 3)[1] == "1"
+    assert services.room_tick(room=room, now=t0 + 3)["admitted"] == "1"
 
     # The other two passes expire (pass_minutes=1): dropped from the shop, so
     # their slots go to the next visitors (one is taken by number 4, pending).
     result = services.room_tick(room=room, now=t0 + 65)
-    assert result[1] == "2"
+    assert result["admitted"] == "2"
     cnt = state.counters(room.pk)
     assert (cnt["active"], cnt["pending"]) == (0, 3)
