@@ -31,8 +31,8 @@ from redis.exceptions import RedisError
 
 from accounts import exceptions, sms
 from accounts.models import OneTimeCode, Profile, new_session_epoch
-from orders.services import audit_log
 from orders.services.orders import order_attach_guest_orders
+from ticketing.audit import AuditAction, audit_log
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -235,7 +235,9 @@ def _user_for_identity(identity: Identity):
             user.set_unusable_password()
             user.save()
             Profile.objects.create(user=user, **{field: identity.value})
-            audit_log(action="account.created", obj=user, actor_user=user, data={"via": field})
+            audit_log(
+                action=AuditAction.ACCOUNT_CREATED, obj=user, actor_user=user, data={"via": field}
+            )
             return user
     except IntegrityError:
         return Profile.objects.select_related("user").get(**{field: identity.value}).user
@@ -320,7 +322,7 @@ def sessions_revoke_all(*, user) -> None:
         profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
         profile.session_epoch = new_session_epoch()
         profile.save(update_fields=["session_epoch"])
-        audit_log(action="account.sessions_revoked", obj=user, actor_user=user)
+        audit_log(action=AuditAction.ACCOUNT_SESSIONS_REVOKED, obj=user, actor_user=user)
 
 
 def codes_purge(*, older_than: timedelta = timedelta(days=1)) -> int:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from api.exceptions import InvalidScopes
 from api.models import ApiKey, IdempotencyRecord, Partner, Scope
-from orders.services import audit_log
+from ticketing.audit import AuditAction, audit_log
 
 
 @transaction.atomic
@@ -42,7 +42,7 @@ def api_key_create(
     if event_ids:
         key.events.set(event_ids)
     audit_log(
-        action="api_key.created",
+        action=AuditAction.API_KEY_CREATED,
         obj=key,
         actor_user=actor_user,
         data={
@@ -69,7 +69,7 @@ def api_key_revoke(*, key: ApiKey, actor_user: Any = None) -> bool:
         return False
     key.revoked_at = now
     audit_log(
-        action="api_key.revoked",
+        action=AuditAction.API_KEY_REVOKED,
         obj=key,
         actor_user=actor_user,
         data={"partner": key.partner.slug, "prefix": key.prefix},

@@ -17,7 +17,7 @@ from events.models import (
     StandingArea,
     Venue,
 )
-from orders.services import audit_log
+from ticketing.audit import AuditAction, audit_log
 
 
 @transaction.atomic
@@ -180,7 +180,7 @@ _UNBLOCK_SQL = """
 """
 
 
-def _move(*, sql: str, action: str, event_seat_ids: list[int], actor: Any) -> int:
+def _move(*, sql: str, action: AuditAction, event_seat_ids: list[int], actor: Any) -> int:
     ids = sorted({int(i) for i in event_seat_ids})
     with connection.cursor() as cursor:
         cursor.execute(sql, [ids])
@@ -208,7 +208,10 @@ def eventseat_block(*, event_seat_ids: list[int], actor: Any = None) -> int:
     how many seats moved; writes one audit entry per event.
     """
     return _move(
-        sql=_BLOCK_SQL, action="eventseat.block", event_seat_ids=event_seat_ids, actor=actor
+        sql=_BLOCK_SQL,
+        action=AuditAction.EVENTSEAT_BLOCK,
+        event_seat_ids=event_seat_ids,
+        actor=actor,
     )
 
 
@@ -216,5 +219,8 @@ def eventseat_block(*, event_seat_ids: list[int], actor: Any = None) -> int:
 def eventseat_unblock(*, event_seat_ids: list[int], actor: Any = None) -> int:
     """Put blocked seats back on sale (blocked → available). Returns how many moved."""
     return _move(
-        sql=_UNBLOCK_SQL, action="eventseat.unblock", event_seat_ids=event_seat_ids, actor=actor
+        sql=_UNBLOCK_SQL,
+        action=AuditAction.EVENTSEAT_UNBLOCK,
+        event_seat_ids=event_seat_ids,
+        actor=actor,
     )

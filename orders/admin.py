@@ -3,10 +3,11 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
-from orders.models import AuditEntry, Order, Payment, Ticket
+from orders.models import Order, Payment, Ticket
 from orders.payments.services import order_refund
 from orders.services.orders import order_cancel
 from ticketing.errors import KassaError
+from ticketing.models import AuditEntry
 from ticketing.money import money_format
 
 

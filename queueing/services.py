@@ -14,11 +14,11 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from orders.services import audit_log
 from queueing import selectors, shuffle, state, tokens
 from queueing.exceptions import BuyerLimitReached, RoomClosed, RoomNotOpen, RoomRestarting
 from queueing.models import WaitingRoom, WaitingRoomSnapshot
 from ticketing import metrics
+from ticketing.audit import audit_log
 
 logger = logging.getLogger(__name__)
 

@@ -291,7 +291,7 @@ def test_codes_purge_drops_only_old_codes(send, settings):
 
 
 def test_first_sign_in_and_sign_out_everywhere_are_audited(send, sms_code):
-    from orders.models import AuditEntry
+    from ticketing.models import AuditEntry
 
     send()
     user = services.code_verify(identity_raw=PHONE, code=sms_code())

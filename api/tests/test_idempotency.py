@@ -13,7 +13,7 @@ from api.services import api_key_create
 from api.tasks import idempotency_purge
 from api.tests import urls as test_urls
 from api.tests.conftest import assert_error
-from orders.models import AuditEntry
+from ticketing.models import AuditEntry
 
 pytestmark = pytest.mark.urls("api.tests.urls")
 THINGS = "/api/v1/test/things/"

@@ -10,7 +10,7 @@ from api.exceptions import InvalidScopes
 from api.models import ApiKey
 from api.services import api_key_create, api_key_revoke
 from api.tests.conftest import assert_error
-from orders.models import AuditEntry
+from ticketing.models import AuditEntry
 
 ME = "/api/v1/me/"
 

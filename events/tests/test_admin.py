@@ -6,7 +6,7 @@ import pytest
 
 from events.models import Event, EventSeat, Seat, Venue
 from events.tests.conftest import make_event
-from orders.models import AuditEntry
+from ticketing.models import AuditEntry
 
 
 @pytest.fixture

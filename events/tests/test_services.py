@@ -18,7 +18,7 @@ from events.services import (
     venue_create_from_spec,
 )
 from events.tests.conftest import make_event
-from orders.models import AuditEntry
+from ticketing.models import AuditEntry
 
 
 def test_venue_from_spec_creates_sections_seats_and_ranks(db, small_spec):

@@ -33,10 +33,10 @@ from orders.payments.exceptions import (
     ProviderUnavailable,
 )
 from orders.payments.providers import CallbackEvent, provider_get
-from orders.services import audit_log
 from orders.services.holds import buyer_limit_lock_and_count
 from orders.tickets import tickets_issue
 from ticketing import metrics
+from ticketing.audit import AuditAction, audit_log
 from ticketing.models import OutboxMessage
 from ticketing.outbox import outbox_put
 
@@ -69,7 +69,7 @@ def _extend_hold_once(order: Order) -> bool:
     order.save(update_fields=["expires_at"])
     hold.extended, hold.expires_at = True, new_expiry
     audit_log(
-        action="hold.extended_for_payment",
+        action=AuditAction.HOLD_EXTENDED_FOR_PAYMENT,
         obj=hold,
         actor="system:payments",
         data={"expires_at": new_expiry.isoformat(), "order": order.code},
@@ -110,7 +110,7 @@ def payment_start(
         )
         _extend_hold_once(order)
         audit_log(
-            action="payment.started",
+            action=AuditAction.PAYMENT_STARTED,
             obj=order,
             actor_user=actor_user,
             data={"payment": str(payment.pk), "provider": provider, "amount": str(payment.amount)},
@@ -196,7 +196,7 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
     payment.updated_at = timezone.now()
     payment.save(update_fields=fields)
     audit_log(
-        action="payment.succeeded",
+        action=AuditAction.PAYMENT_SUCCEEDED,
         obj=payment,
         actor="gateway:" + payment.provider,
         data={"order": order.code, "event_id": event.event_id},
@@ -237,7 +237,7 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
                 hold.status = Hold.Status.CONVERTED
                 hold.save(update_fields=["status"])
             audit_log(
-                action="order.paid",
+                action=AuditAction.ORDER_PAID,
                 obj=order,
                 actor="gateway:" + payment.provider,
                 data={"payment": str(payment.pk), "tickets": len(tickets)},
@@ -255,13 +255,13 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
         order.status = Order.Status.REFUNDED
         order.save(update_fields=["status"])
         audit_log(
-            action="order.refunded",
+            action=AuditAction.ORDER_REFUNDED,
             obj=order,
             actor="system:payments",
             data={"payment": str(payment.pk), "reason": reason},
         )
     audit_log(
-        action="payment.refund_requested",
+        action=AuditAction.PAYMENT_REFUND_REQUESTED,
         obj=payment,
         actor="system:payments",
         data={"order": order.code, "reason": "not_sellable" if reason == "stock_lost" else reason},
@@ -299,7 +299,7 @@ def _refund_payment_only(payment: Payment, order: Order, *, reason: str) -> str:
     payment.updated_at = timezone.now()
     payment.save(update_fields=["status", "failure_reason", "updated_at"])
     audit_log(
-        action="payment.refund_requested",
+        action=AuditAction.PAYMENT_REFUND_REQUESTED,
         obj=payment,
         actor="system:payments",
         data={"order": order.code, "reason": reason},
@@ -374,7 +374,7 @@ def payment_callback_handle(
         result = _callback_apply(provider=provider, order=order, payment=payment, event=event)
         if reconciled:
             audit_log(
-                action="payment.reconciled",
+                action=AuditAction.PAYMENT_RECONCILED,
                 obj=payment,
                 actor="system:reconcile",
                 data={
@@ -393,7 +393,7 @@ def _callback_apply(*, provider: str, order: Order, payment: Payment, event: Cal
     if event.amount != payment.amount or event.currency != payment.currency:
         logger.warning("callback amount mismatch for payment %s", payment.pk)
         audit_log(
-            action="payment.callback_mismatch",
+            action=AuditAction.PAYMENT_CALLBACK_MISMATCH,
             obj=payment,
             actor="gateway:" + provider,
             data={"amount": str(event.amount), "currency": event.currency},
@@ -419,7 +419,7 @@ def _callback_apply(*, provider: str, order: Order, payment: Payment, event: Cal
         payment.updated_at = timezone.now()
         payment.save(update_fields=["status", "failure_reason", "updated_at"])
         audit_log(
-            action="payment.failed",
+            action=AuditAction.PAYMENT_FAILED,
             obj=payment,
             actor="gateway:" + provider,
             data={"order": order.code, "reason": payment.failure_reason},
@@ -437,7 +437,7 @@ def _callback_apply(*, provider: str, order: Order, payment: Payment, event: Cal
     payment.updated_at = timezone.now()
     payment.save(update_fields=["status", "updated_at"])
     audit_log(
-        action="payment.refunded",
+        action=AuditAction.PAYMENT_REFUNDED,
         obj=payment,
         actor="gateway:" + provider,
         data={"order": order.code, "provider_initiated": provider_initiated},
@@ -445,7 +445,7 @@ def _callback_apply(*, provider: str, order: Order, payment: Payment, event: Cal
     if provider_initiated and order.status == Order.Status.PAID:
         unsold = _order_unsell(order)
         audit_log(
-            action="order.refunded",
+            action=AuditAction.ORDER_REFUNDED,
             obj=order,
             actor="gateway:" + provider,
             data={"payments": [str(payment.pk)], "reason": "provider_refund", **unsold},
@@ -484,7 +484,7 @@ def _reconcile_gave_up(payment: Payment, *, attempts: int, answer: str) -> None:
     A callback that comes later still settles the payment."""
     with transaction.atomic():
         audit_log(
-            action="payment.reconcile_gave_up",
+            action=AuditAction.PAYMENT_RECONCILE_GAVE_UP,
             obj=payment,
             actor="system:reconcile",
             data={"order_id": payment.order_id, "attempts": attempts, "answer": answer},
@@ -632,14 +632,14 @@ def order_refund(*, order: Order, actor_user: Any = None) -> Order:
             payment.status = Payment.Status.REFUND_PENDING
             payment.save(update_fields=["status"])
             audit_log(
-                action="payment.refund_requested",
+                action=AuditAction.PAYMENT_REFUND_REQUESTED,
                 obj=payment,
                 actor_user=actor_user,
                 data={"order": order.code, "reason": "staff_refund"},
             )
             _refund_request(payment)
         audit_log(
-            action="order.refunded",
+            action=AuditAction.ORDER_REFUNDED,
             obj=order,
             actor_user=actor_user,
             data={**unsold, "payments": [str(p.pk) for p in payments]},

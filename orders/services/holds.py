@@ -53,8 +53,8 @@ from orders.exceptions import (
     ValidationFailed,
 )
 from orders.models import Hold, HoldStanding, Order
-from orders.services.audit import audit_log
 from ticketing import metrics
+from ticketing.audit import AuditAction, audit_log
 
 # A lock wait longer than this becomes "busy, try again" instead of a hung request.
 LOCK_TIMEOUT = "3s"
@@ -171,7 +171,7 @@ def hold_create(
                     hold=hold, area=standing_take[0], quantity=standing_take[1]
                 )
             audit_log(
-                action="hold.created",
+                action=AuditAction.HOLD_CREATED,
                 obj=hold,
                 actor_user=user,
                 actor=buyer.key,
@@ -206,8 +206,15 @@ def hold_release(*, hold: Hold, actor: str = "", actor_user: Any = None) -> Hold
         _return_stock(hold)
         hold.status = Hold.Status.RELEASED
         hold.save(update_fields=["status"])
-        audit_log(action="hold.released", obj=hold, actor=actor, actor_user=actor_user)
+        audit_log(action=AuditAction.HOLD_RELEASED, obj=hold, actor=actor, actor_user=actor_user)
     return hold
+
+
+# The audit action of each final status a hold's stock is returned with.
+_HOLD_ENDED = {
+    Hold.Status.RELEASED: AuditAction.HOLD_RELEASED,
+    Hold.Status.EXPIRED: AuditAction.HOLD_EXPIRED,
+}
 
 
 def hold_return_stock(*, hold: Hold, status: str, actor: str) -> None:
@@ -218,7 +225,7 @@ def hold_return_stock(*, hold: Hold, status: str, actor: str) -> None:
     _return_stock(hold)
     hold.status = status
     hold.save(update_fields=["status"])
-    audit_log(action=f"hold.{status}", obj=hold, actor=actor)
+    audit_log(action=_HOLD_ENDED[status], obj=hold, actor=actor)
 
 
 def holds_expire(*, now: datetime | None = None, batch: int = 500) -> int:
@@ -670,10 +677,10 @@ def _expire_hold(hold: Hold, *, actor: str) -> None:
         )
     )
     Order.objects.filter(pk__in=expired_orders).update(status=Order.Status.EXPIRED)
-    audit_log(action="hold.expired", obj=hold, actor=actor)
+    audit_log(action=AuditAction.HOLD_EXPIRED, obj=hold, actor=actor)
     for order_id in expired_orders:
         audit_log(
-            action="order.expired",
+            action=AuditAction.ORDER_EXPIRED,
             object_type="orders.order",
             object_id=str(order_id),
             actor=actor,

@@ -31,9 +31,9 @@ from orders.exceptions import (
     ValidationFailed,
 )
 from orders.models import Hold, Order
-from orders.services.audit import audit_log
 from orders.services.holds import hold_return_stock
 from ticketing import metrics
+from ticketing.audit import AuditAction, audit_log
 
 # No 0/O, 1/I/L: a code read out over the phone is never ambiguous.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -159,7 +159,7 @@ def _order_create(
             **contact,
         )
         audit_log(
-            action="order.created",
+            action=AuditAction.ORDER_CREATED,
             obj=order,
             actor_user=user,
             actor=buyer.key,
@@ -197,7 +197,7 @@ def order_cancel(*, order: Order, actor: str = "", actor_user: Any = None) -> Or
             hold_return_stock(hold=hold, status=Hold.Status.RELEASED, actor=actor)
         order.status = Order.Status.CANCELLED
         order.save(update_fields=["status"])
-        audit_log(action="order.cancelled", obj=order, actor=actor, actor_user=actor_user)
+        audit_log(action=AuditAction.ORDER_CANCELLED, obj=order, actor=actor, actor_user=actor_user)
     return order
 
 
@@ -226,7 +226,7 @@ def order_attach_guest_orders(
         Order.objects.filter(pk__in=ids, user__isnull=True).update(user=user)
         for order_id in ids:
             audit_log(
-                action="order.attached",
+                action=AuditAction.ORDER_ATTACHED,
                 object_type="orders.order",
                 object_id=str(order_id),
                 actor_user=user,

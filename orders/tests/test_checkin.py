@@ -7,9 +7,10 @@ from django.db import connection
 
 from api.models import Partner
 from api.services import api_key_create
-from orders.models import AuditEntry, Ticket
+from orders.models import Ticket
 from orders.tests.factories import event_make, order_make
 from orders.tickets import tickets_issue
+from ticketing.models import AuditEntry
 
 
 def _tickets(count: int = 1) -> list[Ticket]:

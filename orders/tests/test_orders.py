@@ -16,7 +16,7 @@ from orders.exceptions import (
     OrderNotCancellable,
     ValidationFailed,
 )
-from orders.models import AuditEntry, Hold, Order
+from orders.models import Hold, Order
 from orders.services.holds import hold_create, holds_expire
 from orders.services.orders import (
     CODE_ALPHABET,
@@ -26,6 +26,7 @@ from orders.services.orders import (
 )
 from orders.tasks import sweep_expired_holds
 from orders.tests.conftest import seat_ids, web_buyer
+from ticketing.models import AuditEntry
 
 CONTACT = {"email": "a@example.kz", "name": "Aigerim", "phone": "+7 701 234 5678"}
 

@@ -16,14 +16,14 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from orders.models import AuditEntry, Order, Payment, SandboxCharge, Ticket
+from orders.models import Order, Payment, SandboxCharge, Ticket
 from orders.payments import sandbox
 from orders.payments.outbox import CONFIRMATION_MAIL, REFUND, SANDBOX_CALLBACK
 from orders.payments.services import order_refund, payment_start, payments_reconcile
 from orders.tests.conftest_payments import pay_with_card
 from orders.tests.factories import event_make, order_make
 from ticketing.celery import app
-from ticketing.models import OutboxMessage
+from ticketing.models import AuditEntry, OutboxMessage
 from ticketing.outbox import outbox_sweep
 
 pytestmark = pytest.mark.django_db(transaction=True)

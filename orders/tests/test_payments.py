@@ -7,12 +7,13 @@ from django.core import mail
 from django.utils import timezone
 
 from events.models import EventSeat
-from orders.models import AuditEntry, Hold, Order, Payment, PaymentCallback, Ticket
+from orders.models import Hold, Order, Payment, PaymentCallback, Ticket
 from orders.payments.exceptions import OrderExpired, OrderNotPayable
 from orders.payments.services import payment_start
 from orders.tests.conftest_payments import *  # noqa: F403
 from orders.tests.conftest_payments import pay_with_card, post_callback
 from orders.tests.factories import event_make, order_expire_and_resell, order_make
+from ticketing.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -143,7 +143,8 @@ def test_late_success_racing_a_rival_hold_never_sells_twice(gateway_outbox):  # 
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_payment_starts_extend_the_hold_once():
-    from orders.models import AuditEntry, Hold
+    from orders.models import Hold
+    from ticketing.models import AuditEntry
 
     order = order_make(event=event_make(seats=2), seat_count=2, minutes=1)
     racers = 20

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from events.models import EventSeat, StandingArea
 from orders.exceptions import LimitExceeded, SeatUnavailable
-from orders.models import AuditEntry, Hold, Order, Payment, Ticket
+from orders.models import Hold, Order, Payment, Ticket
 from orders.payments.services import order_refund, payment_start
 from orders.services.holds import hold_create, holds_expire
 from orders.services.orders import order_create
@@ -30,6 +30,7 @@ from orders.tests.conftest_payments import *  # noqa: F403
 from orders.tests.conftest_payments import pay_with_card, post_callback
 from orders.tests.factories import event_make, order_make, standing_order_make
 from orders.tickets import ticket_checkin, tickets_issue
+from ticketing.models import AuditEntry
 
 PARTNER_VISA = "4400 4300 0000 0001"
 

@@ -5,9 +5,9 @@ import time
 import pytest
 from django.utils import timezone
 
-from orders.models import AuditEntry
 from queueing import services, state, tasks
 from queueing.models import WaitingRoom
+from ticketing.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

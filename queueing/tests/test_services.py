@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 
 from events.models import EventSeat
-from orders.models import AuditEntry
 from queueing import selectors, services, state
 from queueing.models import WaitingRoom, WaitingRoomSnapshot
 from queueing.tests.conftest import make_event, make_room
+from ticketing.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

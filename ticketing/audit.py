@@ -1,17 +1,25 @@
+"""The audit trail (STYLE.md rule 6): every app records its state changes here.
+
+It lives in the base layer so that events, queueing, accounts and api can
+audit without importing orders (DESIGN.md, layers).
+"""
+
 from __future__ import annotations
 
 from typing import Any
 
 from django.db import models
 
-from orders.models import AuditEntry
+from ticketing.models import AuditAction, AuditEntry
+
+__all__ = ["AuditAction", "audit_log"]
 
 _ACTOR_MAX = AuditEntry._meta.get_field("actor").max_length
 
 
 def audit_log(
     *,
-    action: str,
+    action: AuditAction,
     obj: models.Model | None = None,
     object_type: str = "",
     object_id: str = "",
@@ -19,7 +27,12 @@ def audit_log(
     actor: str = "",
     data: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Record one state change. Call it inside the transaction that makes the change."""
+    """Record one state change. Call it inside the transaction that makes the change.
+
+    `action` must be an AuditAction; a plain string is accepted only if it is
+    one's value (ValueError otherwise), so no free-form action reaches the table.
+    """
+    action = AuditAction(action)
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
