@@ -5,8 +5,6 @@ Every change goes through services.room_update (audited in its transaction).
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -70,8 +68,7 @@ class WaitingRoomAdmin(admin.ModelAdmin):
         room = get_object_or_404(WaitingRoom.objects.select_related("event"), pk=pk)
         st = state.read(room.pk)
         cnt = state.counters(room.pk)
-        raw = state.conn().lrange(state.keys(room.pk)["series"], 0, 119)
-        series = [json.loads(x) for x in reversed(raw)]
+        series = state.series(room.pk)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Live: %(event)s") % {"event": room.event},

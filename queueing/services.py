@@ -3,7 +3,6 @@ in Redis (join, admission tick, shuffle, pass completion, recovery)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -156,7 +155,7 @@ def room_state_ensure(*, room: WaitingRoom, now: float | None = None) -> bool:
     with theirs, and their tokens re-register their numbers on the next status.
     """
     now = time.time() if now is None else now
-    if state.conn().exists(state.keys(room.pk)["st"]):
+    if state.exists(room.pk):
         return False
     admitted: dict[str, int] = {}
     paid: dict[str, str] = {}
@@ -216,9 +215,7 @@ def room_push(*, room: WaitingRoom) -> None:
     """Copy the room's settings into Redis and refresh the slug/event lookups."""
     room = WaitingRoom.objects.select_related("event").get(pk=room.pk)
     room_state_ensure(room=room)
-    st_key = state.keys(room.pk)["st"]
-    r = state.conn()
-    r.hset(st_key, mapping=_config(room, (r.hget(st_key, "guard") or b"0").decode()))
+    state.settings_write(room.pk, _config(room, state.field(room.pk, "guard") or "0"))
     if time.time() < draw_at(room):
         state.reopen_pre(room.pk)  # the sale was moved later (see state.REOPEN_PRE)
     selectors.room_lookup_forget(slug=room.event.slug, event_id=room.event_id)
@@ -290,22 +287,16 @@ def room_shuffle_open(*, room_id: int, seed: str) -> dict | None:
     queueing/shuffle.py). Redis only; idempotent and resumable: a crash between
     steps is finished by the next tick. Returns the public export once done.
     """
-    ks = state.keys(room_id)
-    s = state.scripts()
-    s.close_pre(keys=[ks["st"], ks["pre"]])
-    if (state.conn().hget(ks["st"], "phase") or b"").decode() != "shuffling":
+    state.close_pre(room_id)
+    st = state.read(room_id)
+    if st.get("phase") != "shuffling":
         return None
-    base = int(state.conn().hget(ks["st"], "base") or 0)
-    visitors = [v.decode() for v in state.conn().zrange(ks["pre"], 0, -1)]
-    by_pseudonym = {shuffle.pseudonym(v): v for v in visitors}
+    base = int(st.get("base") or 0)
+    by_pseudonym = {shuffle.pseudonym(v): v for v in state.prequeue(room_id)}
     ordered = shuffle.order(seed, list(by_pseudonym))
     pairs = [(p, base + i) for i, p in enumerate(ordered, start=1)]
-    for start in range(0, len(pairs), 1000):
-        args: list = []
-        for p, n in pairs[start : start + 1000]:
-            args += [by_pseudonym[p], n]
-        s.assign(keys=[ks["map"]], args=args)
-    s.finish(keys=[ks["st"], ks["pre"]], args=[seed])
+    state.assign(room_id, [(by_pseudonym[p], n) for p, n in pairs])
+    state.finish(room_id, seed)
     return {"commitment": shuffle.commitment(seed), "base": base, "order": pairs}
 
 
@@ -324,7 +315,7 @@ def _room_open(*, room: WaitingRoom) -> None:
             data={"commitment": export["commitment"], "prequeue": len(export["order"])},
         )
     room.seed_revealed_at = timezone.now()
-    state.conn().hset(state.keys(room.pk)["st"], "seed", room.seed)
+    state.settings_write(room.pk, {"seed": room.seed})
 
 
 def room_snapshot(*, room: WaitingRoom, now: float) -> WaitingRoomSnapshot:
@@ -340,11 +331,8 @@ def room_snapshot(*, room: WaitingRoom, now: float) -> WaitingRoomSnapshot:
     )
     point = {"t": int(now), "waiting": max(int(st.get("tail", 0)) - int(st.get("serving", 0)), 0)}
     point |= {k: cnt.get(k, 0) for k in ("admitted", "active", "no_show", "completed", "prequeue")}
-    r = state.conn()
-    series = state.keys(room.pk)["series"]
-    r.lpush(series, json.dumps(point))
-    r.ltrim(series, 0, 119)
-    r.hset(state.keys(room.pk)["st"], "snap_at", str(now))
+    state.series_push(room.pk, point)
+    state.settings_write(room.pk, {"snap_at": str(now)})
     return snap
 
 
@@ -366,10 +354,8 @@ def _auto_toggle(*, room: WaitingRoom, st: dict[str, str], cnt: dict[str, int]) 
     elif guard and waiting <= 0 and busy < room.auto_threshold:
         new = False
     if new != guard:
-        ks = state.keys(room.pk)
-        r = state.conn()
         # Holds and orders already made keep going; a new hold needs a pass.
-        r.hset(ks["st"], "guard", "1" if new else "0")
+        state.settings_write(room.pk, {"guard": "1" if new else "0"})
         with transaction.atomic():
             action = "queue.auto_on" if new else "queue.auto_off"
             audit_log(action=action, obj=room, actor="system:tick")
@@ -386,9 +372,7 @@ def room_tick(*, room: WaitingRoom, now: float | None = None) -> dict[str, str]:
     `admitted` and the counters after it). Safe to run twice at once."""
     now = time.time() if now is None else now
     room_state_ensure(room=room, now=now)
-    ks = state.keys(room.pk)
-    r = state.conn()
-    r.hset(ks["st"], mapping=_config(room, (r.hget(ks["st"], "guard") or b"0").decode()))
+    state.settings_write(room.pk, _config(room, state.field(room.pk, "guard") or "0"))
     st = state.read(room.pk)
     if st.get("phase") != "open" and now >= draw_at(room):
         _room_open(room=room)

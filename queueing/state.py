@@ -1,4 +1,7 @@
-"""A waiting room's live state in Redis, changed only by the Lua scripts below.
+"""A waiting room's live state in Redis, changed only from this module: by the
+Lua scripts below, and for the room settings no script writes by
+`settings_write` (which says why a plain HSET is safe there). Nothing else in
+queueing writes these keys.
 
 Every key of room R is `q:{R}:<name>`: the hash tag keeps one room in one
 Redis Cluster slot, so each script touches one slot. Keys:
@@ -553,6 +556,50 @@ def scripts() -> _Scripts:
     return _scripts
 
 
+# The room hash's fields that Python writes with a plain HSET: the room's
+# settings copied from Postgres (services._config, by the push and by every
+# tick) and the snapshot clock. Scripts only read these (Redis runs a script
+# atomically, so an HSET lands wholly before or after it) and compute none of
+# them, so this writer cannot undo a script's work. One exception, harmless:
+# `seed`, which FINISH writes at the draw and the push writes too, with the
+# same value (a room's seed is fixed when the room is created).
+SETTINGS_FIELDS = frozenset({"event", "slug", "title", "mode", "guard", "rate", "max", "pass_s",
+                             "grace", "thr", "exp", "cap", "paused", "draining", "pq_at",
+                             "sale_at", "commitment", "seed", "snap_at"})  # fmt: skip
+SERIES_LENGTH = 120  # points of the staff chart kept (one a snapshot)
+
+
+def settings_write(room_id: int, fields: dict[str, str]) -> None:
+    """The one plain write of the room hash, for SETTINGS_FIELDS only."""
+    owned = set(fields) - SETTINGS_FIELDS
+    if owned:
+        raise ValueError(f"only the scripts write {sorted(owned)}")
+    conn().hset(keys(room_id)["st"], mapping=fields)
+
+
+def field(room_id: int, name: str) -> str:
+    """One field of the room hash ('' if absent)."""
+    return (conn().hget(keys(room_id)["st"], name) or b"").decode()
+
+
+def exists(room_id: int) -> bool:
+    return bool(conn().exists(keys(room_id)["st"]))
+
+
+def series_push(room_id: int, point: dict) -> None:
+    """Add a point to the staff chart (newest first, SERIES_LENGTH kept)."""
+    pipe = conn().pipeline(transaction=False)
+    pipe.lpush(keys(room_id)["series"], json.dumps(point))
+    pipe.ltrim(keys(room_id)["series"], 0, SERIES_LENGTH - 1)
+    pipe.execute()
+
+
+def series(room_id: int) -> list[dict]:
+    """The staff chart's points, oldest first."""
+    raw = conn().lrange(keys(room_id)["series"], 0, SERIES_LENGTH - 1)
+    return [json.loads(x) for x in reversed(raw)]
+
+
 def k(room_id: int, *names: str) -> list[str]:
     ks = keys(room_id)
     return [ks[name] for name in names]
@@ -637,6 +684,30 @@ def init(
 
 def reopen_pre(room_id: int) -> bool:
     return bool(scripts().reopen_pre(keys=k(room_id, "st")))
+
+
+def close_pre(room_id: int) -> int:
+    """CLOSE_PRE: the pre-queue's size, -1 if the room was not in it."""
+    return int(scripts().close_pre(keys=k(room_id, "st", "pre")))
+
+
+def prequeue(room_id: int) -> list[str]:
+    """The visitors in the pre-queue (being drawn once CLOSE_PRE has run)."""
+    return [v.decode() for v in conn().zrange(keys(room_id)["pre"], 0, -1)]
+
+
+def assign(room_id: int, numbers: list[tuple[str, int]]) -> None:
+    """ASSIGN the drawn numbers (visitor, number), a thousand per call."""
+    for start in range(0, len(numbers), 1000):
+        args: list = []
+        for visitor, n in numbers[start : start + 1000]:
+            args += [visitor, n]
+        scripts().assign(keys=k(room_id, "map"), args=args)
+
+
+def finish(room_id: int, seed: str) -> bool:
+    """FINISH the draw: the room opens and publishes its seed."""
+    return bool(scripts().finish(keys=k(room_id, "st", "pre"), args=[seed]))
 
 
 def read(room_id: int) -> dict[str, str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +95,22 @@ def test_a_room_hash_without_its_settings_falls_back_to_the_room_defaults(room):
     state.conn().hdel(state.keys(room.pk)["st"], "pass_s")
     status = state.status(room.pk, "device:a", 1, t0 + 2)
     assert float(status["pexp"]) == pytest.approx(t0 + 2 + 15 * 60)  # pass_minutes' default
+
+
+def test_a_plain_write_of_the_room_hash_is_refused_for_what_the_scripts_own(room):
+    state.settings_write(room.pk, {"paused": "1", "snap_at": "5"})
+    assert state.read(room.pk)["paused"] == "1"
+    with pytest.raises(ValueError, match="serving"):
+        state.settings_write(room.pk, {"serving": "100"})
+    assert state.read(room.pk)["serving"] == "0"
+
+
+def test_only_state_py_writes_the_live_state():
+    writes = re.compile(
+        r"\.(hset|hsetnx|hdel|hincrby|lpush|ltrim|zadd|zrem|sadd|srem)\(|scripts\(\)"
+    )
+    here = Path(state.__file__).parent
+    for module in here.glob("*.py"):
+        if module.name != "state.py":
+            source = module.read_text()
+            assert not writes.search(source) and "scripts()" not in source, module.name
