@@ -1,14 +1,12 @@
+"""Errors of payments. An order that does not exist or cannot be cancelled is
+orders' own error (orders.exceptions.OrderNotFound, OrderNotCancellable): one
+class per code, so a handler catching one catches every raise of it."""
+
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
 from ticketing.errors import KassaError
-
-
-class OrderNotFound(KassaError):
-    code = "order_not_found"
-    status = 404
-    default_message = _("Order not found.")
 
 
 class OrderNotPayable(KassaError):
@@ -27,12 +25,6 @@ class OrderNotRefundable(KassaError):
     code = "order_not_refundable"
     status = 409
     default_message = _("Only paid orders can be refunded.")
-
-
-class OrderNotCancellable(KassaError):
-    code = "order_not_cancellable"
-    status = 409
-    default_message = _("Only unpaid orders can be cancelled.")
 
 
 class UnknownProvider(KassaError):
