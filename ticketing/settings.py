@@ -50,20 +50,43 @@ INSTALLED_APPS = [
     "events",
     "orders",
     "queueing",
+    "axes",  # the staff-login lockout (accounts section)
+    "drf_spectacular_sidecar",  # the API docs' own static files, no CDN
+    "csp",  # the content security policy (security headers section)
 ]
 
+# The whole chain, outermost first; the order is part of the behaviour, so it
+# is written once here (the sections below only configure what each one does).
 MIDDLEWARE = [
+    # First, so the latency covers every other middleware too.
+    "ticketing.metrics.MetricsMiddleware",
     "ticketing.middleware.RequestIdMiddleware",
+    # Outermost after the request id: strips cookies/Vary from public, cacheable
+    # answers (the queue's public state) set by the middleware inside it.
+    "queueing.middleware.PublicCacheMiddleware",
+    # A body past DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB) is a 413 before
+    # anything reads it (it was a 500 from the API).
+    "ticketing.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Inside SecurityMiddleware (the security headers section configures it).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Right after authentication: drops a session of an account that signed out
+    # everywhere before anything below trusts request.user.
+    "accounts.middleware.SessionEpochMiddleware",
     "accounts.middleware.DeviceCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The staff-login lockout (django-axes, see the accounts section).
+    "axes.middleware.AxesMiddleware",
+    # Inside both the CSP and the X-Frame-Options middleware, so its marks on
+    # the response are read by them.
+    "ticketing.security.FrameAncestorsMiddleware",
 ]
 
 ROOT_URLCONF = "ticketing.urls"
@@ -127,11 +150,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "kassa")
-# Every periodic task is named here, next to the setting it depends on (one
-# place to read the schedule; the tasks modules only define tasks).
-CELERY_BEAT_SCHEDULE: dict = {
-    "api-idempotency-purge": {"task": "api.tasks.idempotency_purge", "schedule": 3600.0},
-}
+# The periodic tasks: CELERY_BEAT_SCHEDULE, one dict in the "celery: the ticks
+# queue" section below (after the settings their intervals come from).
 
 # --- Auth and sessions -----------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -247,18 +267,6 @@ OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120, minimum=1)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 50, minimum=1)
 OUTBOX_SWEEP_BATCH = env_int("OUTBOX_SWEEP_BATCH", 100, minimum=1)
 OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7, minimum=1)
-# On the main queue (its handlers do HTTP and SMTP: not a tick); a sweep still
-# queued when the next is due is dropped, the next one covers it.
-CELERY_BEAT_SCHEDULE["ticketing.outbox_sweep"] = {
-    "task": "ticketing.outbox_sweep",
-    "schedule": OUTBOX_SWEEP_SECONDS,
-    "options": {"expires": OUTBOX_SWEEP_SECONDS},
-}
-CELERY_BEAT_SCHEDULE["ticketing.outbox_purge"] = {
-    "task": "ticketing.outbox_purge",
-    "schedule": 3600,
-    "options": {"expires": 3600},
-}
 
 # --- payments & tickets ---
 # HMAC key of the sandbox gateway's callbacks; empty = derived from SECRET_KEY.
@@ -266,16 +274,11 @@ SANDBOX_GATEWAY_SECRET = env_str("SANDBOX_GATEWAY_SECRET", "")
 # Reconciliation (orders.payments.services.payments_reconcile): a payment
 # still unsettled this long after it started is asked from its provider, then
 # again with doubling back-off (capped at 1 h) up to MAX_ATTEMPTS times.
-# Beat runs it on the main queue (it does HTTP: not a tick).
+# Beat runs it every PAYMENT_RECONCILE_SECONDS.
+PAYMENT_RECONCILE_SECONDS = env_int("PAYMENT_RECONCILE_SECONDS", 30, minimum=1)
 PAYMENT_RECONCILE_GRACE_SECONDS = env_int("PAYMENT_RECONCILE_GRACE_SECONDS", 120, minimum=1)
 PAYMENT_RECONCILE_MAX_ATTEMPTS = env_int("PAYMENT_RECONCILE_MAX_ATTEMPTS", 12, minimum=1)
 PAYMENT_RECONCILE_BATCH = env_int("PAYMENT_RECONCILE_BATCH", 50, minimum=1)
-CELERY_BEAT_SCHEDULE["orders.payments_reconcile"] = {
-    "task": "orders.payments_reconcile",
-    "schedule": env_int("PAYMENT_RECONCILE_SECONDS", 30, minimum=1),
-    # A run still queued when the next is due is dropped, not piled up.
-    "options": {"expires": env_int("PAYMENT_RECONCILE_SECONDS", 30, minimum=1)},
-}
 # Rotating QR: a per-ticket TOTP (30 s) appended to the code; check-in accepts
 # the current and previous step.
 TICKET_ROTATING_QR = env_bool("TICKET_ROTATING_QR", False)
@@ -303,12 +306,10 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # username at an address after AXES_FAILURE_LIMIT wrong passwords, for the
 # cool-off; a right password then is refused too (django-axes, failures kept
 # in Postgres and listed in admin, where staff can lift a lockout).
-INSTALLED_APPS += ["axes"]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out callers
     "django.contrib.auth.backends.ModelBackend",
 ]
-MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AXES_FAILURE_LIMIT = env_int("STAFF_LOGIN_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("STAFF_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 # Per username and address together: a guesser cannot lock a colleague out
@@ -321,13 +322,6 @@ AXES_RESET_ON_SUCCESS = True
 # Buyers sign in by code, not password: no access-log row per sign-in.
 AXES_ONLY_ADMIN_SITE = True
 AXES_DISABLE_ACCESS_LOG = True
-# A body past DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB) is a 413 before
-# anything reads it (it was a 500 from the API).
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("ticketing.middleware.RequestIdMiddleware") + 1,
-    "ticketing.middleware.RequestSizeLimitMiddleware",
-)
-CELERY_BEAT_SCHEDULE["accounts.codes_purge"] = {"task": "accounts.codes_purge", "schedule": 3600}
 LOGIN_URL = "/account/signin/"
 LOGIN_REDIRECT_URL = "/account/tickets/"
 # Two weeks; a lost or shared phone is the main risk, hence "sign out
@@ -337,13 +331,8 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = False
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-    "accounts.middleware.SessionEpochMiddleware",
-)
 
 # --- API platform ------------------------------------------------------------
-INSTALLED_APPS += ["drf_spectacular_sidecar"]
 from api.rates import parse_rate  # noqa: E402 - validates the rates at start-up
 
 API_THROTTLE_PARTNER = env_str("API_THROTTLE_PARTNER", "1200/min")  # per API key
@@ -361,15 +350,9 @@ HOLD_MINUTES = env_int("HOLD_MINUTES", 10, minimum=1)
 HOLD_PAYMENT_EXTENSION_MINUTES = env_int("HOLD_PAYMENT_EXTENSION_MINUTES", 5, minimum=0)
 HOLD_MAX_MINUTES = env_int("HOLD_MAX_MINUTES", 20, minimum=1)
 # The sweeper only tidies (expiry is exact without it), so 15 s is plenty.
-CELERY_BEAT_SCHEDULE["orders.sweep_expired_holds"] = {
-    "task": "orders.tasks.sweep_expired_holds",
-    "schedule": env_int("HOLD_SWEEP_SECONDS", 15, minimum=1),
-}
+HOLD_SWEEP_SECONDS = env_int("HOLD_SWEEP_SECONDS", 15, minimum=1)
 
 # --- queueing (waiting rooms) ----------------------------------------------
-# Outermost after the request id: strips cookies/Vary from public, cacheable
-# answers (the queue's public state) set by the middleware inside it.
-MIDDLEWARE.insert(1, "queueing.middleware.PublicCacheMiddleware")
 QUEUE_SNAPSHOT_SECONDS = env_int("QUEUE_SNAPSHOT_SECONDS", 10, minimum=1)
 # The pre-queue is drawn this long before the sale opens (admission still
 # starts at the opening): waiting pages learn their numbers while nobody is
@@ -400,20 +383,12 @@ QUEUE_RATE_SMOOTHING_SECONDS = env_int("QUEUE_RATE_SMOOTHING_SECONDS", 60, minim
 # --- metrics ---------------------------------------------------------------
 # /metrics answers loopback callers (not proxied) or `Authorization: Bearer <token>`.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
-# First, so the latency covers every other middleware too.
-MIDDLEWARE = ["ticketing.metrics.MetricsMiddleware", *MIDDLEWARE]
 
 # --- celery: the ticks queue -----------------------------------------------
 # Periodic, short tasks run on their own queue and worker (launcher: `ticks`,
 # --pool solo): behind slow payment callbacks on the main worker the 1 s
 # admission tick waited ~20 s and the room admitted in steps.
 # The ticks queue is "<CELERY_QUEUE>-ticks" (ticketing.celery.route_ticks).
-CELERY_BEAT_SCHEDULE["queue-admission-tick"] = {
-    "task": "queueing.tasks.admission_tick",
-    "schedule": 1.0,
-    # A late tick is useless (the next one covers its interval): drop it.
-    "options": {"expires": 2},
-}
 CELERY_TICKS_TASKS = ("queueing.tasks.admission_tick", "orders.tasks.sweep_expired_holds")
 # Celery's routine lines about these (three a second for the tick) stay out of the logs.
 LOGGING["filters"]["routine_tasks"] = {
@@ -422,20 +397,45 @@ LOGGING["filters"]["routine_tasks"] = {
 }
 LOGGING["handlers"]["stdout"]["filters"].append("routine_tasks")
 CELERY_TASK_ROUTES = ("ticketing.celery.route_ticks",)
-# A late sweep is covered by the next one: drop it rather than pile them up.
-CELERY_BEAT_SCHEDULE["orders.sweep_expired_holds"]["options"] = {
-    "expires": CELERY_BEAT_SCHEDULE["orders.sweep_expired_holds"]["schedule"]
+# Every periodic task, in one place (the tasks modules only define tasks). A
+# run still queued when the next is due is dropped ("expires"): the next one
+# covers its interval, so late runs never pile up.
+CELERY_BEAT_SCHEDULE = {
+    # The ticks queue: the waiting rooms' admission, and the hold sweeper.
+    "queue-admission-tick": {
+        "task": "queueing.tasks.admission_tick",
+        "schedule": 1.0,
+        "options": {"expires": 2},
+    },
+    "orders.sweep_expired_holds": {
+        "task": "orders.tasks.sweep_expired_holds",
+        "schedule": HOLD_SWEEP_SECONDS,
+        "options": {"expires": HOLD_SWEEP_SECONDS},
+    },
+    # The main queue (these do HTTP and SMTP: not ticks).
+    "ticketing.outbox_sweep": {
+        "task": "ticketing.outbox_sweep",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+        "options": {"expires": OUTBOX_SWEEP_SECONDS},
+    },
+    "orders.payments_reconcile": {
+        "task": "orders.payments_reconcile",
+        "schedule": PAYMENT_RECONCILE_SECONDS,
+        "options": {"expires": PAYMENT_RECONCILE_SECONDS},
+    },
+    # Housekeeping, hourly.
+    "ticketing.outbox_purge": {
+        "task": "ticketing.outbox_purge",
+        "schedule": 3600,
+        "options": {"expires": 3600},
+    },
+    "api-idempotency-purge": {"task": "api.tasks.idempotency_purge", "schedule": 3600.0},
+    "accounts.codes_purge": {"task": "accounts.codes_purge", "schedule": 3600},
 }
 
 # --- security headers (check --deploy clean with SECURE_COOKIES=true) --------
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
 
-INSTALLED_APPS += ["csp"]
-# Inside SecurityMiddleware; FrameAncestorsMiddleware inside both the CSP and
-# the X-Frame-Options middleware, so its marks on the response are read by them.
-MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-                  "csp.middleware.CSPMiddleware")  # fmt: skip
-MIDDLEWARE.append("ticketing.security.FrameAncestorsMiddleware")
 # Partner origins whose apps show the buyer pages in a webview (iframe);
 # empty = nobody may frame the site. Staff admin is never framed.
 FRAME_ANCESTORS = env_list("FRAME_ANCESTORS", [])
