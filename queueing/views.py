@@ -64,6 +64,8 @@ def queue_page(request, slug: str):
             "slug": slug,
             "title": st.get("title") or _event_title(room_id),
             "event_id": st.get("event"),
+            # The name queue.js stores the pass under: the server's one name.
+            "pass_cookie": tokens.pass_cookie(int(st["event"])) if st.get("event") else "",
             # When the page should look for its drawn number (services.draw_at).
             "draw_at": int(float(st.get("sale_at") or 0)) - settings.QUEUE_DRAW_LEAD_SECONDS,
             "public": public,

@@ -6,7 +6,7 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import expect
 
-from queueing import services, state, wait
+from queueing import services, state, tokens, wait
 from queueing.tests.conftest import make_event, make_room
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -32,7 +32,7 @@ def test_waiting_page_polls_the_public_state_and_stores_the_pass(
     services.room_tick(room=room, now=t0 + 2)  # admits us
     page.wait_for_selector(f'a[href="/e/{room.event.slug}/"]', timeout=15000)
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    assert f"kassa_pass_{room.event_id}" in cookies
+    assert tokens.pass_cookie(room.event_id) in cookies
     status_calls = [u for u in requests if "/queue/status/" in u]
     state_calls = [u for u in requests if "/queue/state/" in u]
     assert state_calls and len(status_calls) == 1  # per-visitor status only once admitted
@@ -66,6 +66,10 @@ def test_waiting_page_says_the_wait_in_words_and_keeps_it_current(
     in_js = page.evaluate("s => s.map(x => window.kassaQueueWait.words(x))", samples)
     with translation.override("ru"):
         assert in_js == [wait.words(x) for x in samples]
-    figures = page.evaluate("window.kassaQueueWait.wait(400, 0, 30)")
-    assert figures == {"position": 400, "ahead": 399, "eta": 800}
-    assert wait.wait(400, 0, 30) == {"position": 400, "ahead": 399, "eta_seconds": 800}
+    # ... and computes place, people ahead and wait by the server's rule
+    # (queueing/wait.py `wait`, its definition) on the same inputs.
+    cases = [(400, 0, 30), (400, 398, 30), (1, 0, 600), (5, 5, 60), (3, 9, 60), (10, 0, 0),
+             (7, 2, 7), (100000, 1, 1), (61, 0, 59)]  # fmt: skip
+    in_js = page.evaluate("cs => cs.map(c => window.kassaQueueWait.wait(c[0], c[1], c[2]))", cases)
+    assert in_js == [wait.wait(*c) for c in cases]
+    assert in_js[0] == {"position": 400, "ahead": 399, "eta_seconds": 800}

@@ -49,7 +49,7 @@ def _admit_everyone(room) -> None:
 
 
 def _pass_visitor(client: Client, room) -> str:
-    raw = client.cookies[f"kassa_pass_{room.event_id}"].value
+    raw = client.cookies[tokens.pass_cookie(room.event_id)].value
     return signing.loads(raw, salt=tokens.PASS_SALT)["v"]
 
 

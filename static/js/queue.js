@@ -17,13 +17,14 @@
   var number = cfg.number || 0;
   var box = document.getElementById("queue-status");
 
-  // Place, people ahead and wait: the same rule as queueing/wait.py `wait`
-  // (the server's figures on the page and in the API; this keeps them
-  // current between polls of the public state).
+  // Place, people ahead and wait. The definition is the server's,
+  // queueing/wait.py `wait` (the figures on the page and in the API); this is
+  // its one copy here, to keep them current between polls of the public
+  // state, with the same names. test_browser.py runs both on the same inputs.
   function wait(num, serving, rate) {
     var position = Math.max(num - serving, 0);
     var eta = position === 0 ? 0 : rate > 0 ? Math.ceil(position * 60 / rate) : null;
-    return { position: position, ahead: Math.max(position - 1, 0), eta: eta };
+    return { position: position, ahead: Math.max(position - 1, 0), eta_seconds: eta };
   }
   // The wait in words: queueing/wait.py `words`, with the phrases the server
   // rendered in the page's language (plural forms included).
@@ -87,7 +88,8 @@
   function admitted(s) {
     if (s.pass) {
       var ttl = Math.max(1, s.pass_expires_at - Math.floor(Date.now() / 1000));
-      document.cookie = "kassa_pass_" + cfg.eventId + "=" + s.pass + "; path=/; max-age=" + ttl + "; samesite=lax";
+      // The cookie's name is the server's (queueing.tokens.pass_cookie).
+      document.cookie = cfg.passCookie + "=" + s.pass + "; path=/; max-age=" + ttl + "; samesite=lax";
     }
     say(cfg.labels.admitted, true);
   }
@@ -119,7 +121,7 @@
         if (figures) {
           text("q-number", number);
           text("q-ahead", figures.ahead);
-          text("q-eta", words(figures.eta));
+          text("q-eta", words(figures.eta_seconds));
           var bar = document.getElementById("q-progress");
           if (bar) bar.value = Math.min(100, Math.floor(100 * pub.serving / number));
         }
