@@ -194,6 +194,11 @@ def _is_standing(section: dict) -> bool:
     return section.get("kind", section.get("type")) == "standing"
 
 
+# The place rule is the room's, defined by queueing/wait.py (position =
+# number - serving); the bench keeps these two small inversions of it because
+# it is a client of API.md, whose join/status answers promise `position` but
+# not `number` (kassa sends both; bench/fake_server.py, API.md's shape, only
+# the position), and because between polls it knows only the public state.
 def _number_after(position, serving) -> int | None:
     if isinstance(position, int) and isinstance(serving, int):
         return position + serving
@@ -285,6 +290,7 @@ async def wait_for_admission(run: Run, v: Visitor, joined: dict) -> str | None:
                 return v.queue_pass
             if due and v.number is not None and v.number <= serving:
                 v.number = serving + 1  # status still says waiting: look again soon
+        # position = number - serving (queueing/wait.py), unclamped: poll_interval floors it.
         ahead = v.number - serving if v.number is not None and isinstance(serving, int) else None
         rate = state.get("rate_per_minute") or 60
         interval = poll_interval(
