@@ -1,0 +1,217 @@
+"""Stock: the only code that moves EventSeat rows and StandingArea counters.
+
+Holds, payments, refunds and the hold sweeper all call these functions; none
+of them updates a seat or an area itself. Every move is a conditional UPDATE
+whose row count is checked by the caller (invariant 1: all of a hold's stock
+or none); the function answers with the count or with whether it moved all.
+
+Ids, not orders' models, come in: events sits below orders (a hold and an
+order are `hold_id` and `order_id`, as on EventSeat).
+
+Locks (the caller's transaction holds them to commit; see the lock order in
+orders/services/holds.py, which these are steps of):
+
+  - a StandingArea row, by standing_lock, before any Hold row is read with
+    SKIP LOCKED for it;
+  - EventSeat rows in ascending id order (seats_take, seats_lock): two holds
+    asking for overlapping seats in different orders would otherwise
+    deadlock; ORDER BY id + FOR UPDATE makes PostgreSQL lock them in that order.
+
+Expiry is exact without a worker (invariant 2): a seat with status 'held' and
+held_until in the past is available to the next conditional UPDATE (AVAILABLE
+below). Standing places of an expired hold stay counted in `held` until the
+hold is expired (by the next hold of that area or the sweeper), which returns
+them with standing_return.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import F
+
+from events.models import EventSeat, StandingArea
+
+# A seat free to take now: available, or held by a hold that has expired.
+AVAILABLE = "(es.status = 'available' OR (es.status = 'held' AND es.held_until < %s))"
+_LOCK_SQL = (
+    "SELECT es.id, t.price, " + AVAILABLE + ", es.section_id, sec.name, s.row_index, "  # noqa: S608
+    "s.row_label, s.number, t.name FROM events_eventseat es "
+    "JOIN events_pricetier t ON t.id = es.tier_id "
+    "JOIN events_seat s ON s.id = es.seat_id "
+    "JOIN events_section sec ON sec.id = es.section_id "
+    "WHERE es.event_id = %s AND es.id = ANY(%s) ORDER BY es.id FOR UPDATE OF es {suffix}"
+)
+_MARK_HELD_SQL = (
+    "UPDATE events_eventseat es SET status = 'held', hold_id = %s, held_until = %s "  # noqa: S608
+    "WHERE es.id = ANY(%s) AND " + AVAILABLE
+)
+
+
+# --- seats -------------------------------------------------------------------
+
+
+def seats_take(
+    *, event_id: int, seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime
+) -> tuple[list[tuple], int]:
+    """Lock these seats in id order and mark the free ones held, in one round trip.
+
+    Exactly the two statements seats_lock and seats_mark_held run, in that
+    order (the SELECT locks every row in id order before the UPDATE touches
+    one), so the locking and deadlock argument is theirs. The UPDATE may mark
+    some seats when others are gone or unknown: the caller then raises and the
+    transaction rolls them back (all or nothing). Returns (locked rows as
+    seats_lock gives them, UPDATE row count).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LOCK_SQL.format(suffix="") + "; " + _MARK_HELD_SQL + " AND es.event_id = %s",
+            [now, event_id, list(seat_ids), hold_id, until, list(seat_ids), now, event_id],
+        )
+        rows = cursor.fetchall()
+        cursor.nextset()
+        return rows, cursor.rowcount
+
+
+def seats_lock(
+    *, event_id: int, seat_ids: list[int], now: datetime, skip_locked: bool
+) -> list[tuple]:
+    """Lock these seat rows in id order: [(id, price, free now?, section id,
+    section name, row index, row label, number, tier name)].
+
+    ORDER BY id + FOR UPDATE: PostgreSQL locks the rows in that order, so
+    overlapping requests queue up instead of deadlocking. Under READ COMMITTED
+    a waiter gets the winner's committed row version, so `free` is computed
+    on what the winner left. With skip_locked, rows locked by others are left out.
+    The seat, section and tier columns feed the response body (no re-read).
+    """
+    suffix = "SKIP LOCKED" if skip_locked else ""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_SQL.format(suffix=suffix), [now, event_id, list(seat_ids)])
+        return cursor.fetchall()
+
+
+def seats_mark_held(
+    *, seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime
+) -> int:
+    """Mark locked seats held by this hold; returns how many moved.
+
+    The conditional UPDATE (invariant 1): it repeats the availability test so
+    it can never overwrite someone else's live hold. The caller checks the
+    count against len(seat_ids).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_MARK_HELD_SQL, [hold_id, until, list(seat_ids), now])
+        return cursor.rowcount
+
+
+def seats_extend(*, hold_id: uuid.UUID, seat_ids: list[int], until: datetime) -> int:
+    """Move held_until of the seats this hold still owns (the payment extension)."""
+    return EventSeat.objects.filter(
+        pk__in=seat_ids, hold_id=hold_id, status=EventSeat.Status.HELD
+    ).update(held_until=until)
+
+
+def seats_return(*, hold_id: uuid.UUID, seat_ids: list[int]) -> int:
+    """Free the seats this hold still owns; returns how many.
+
+    Only rows still owned by the hold: after expiry a seat may already be
+    someone else's, and that hold must keep it.
+    """
+    return EventSeat.objects.filter(
+        pk__in=seat_ids, hold_id=hold_id, status=EventSeat.Status.HELD
+    ).update(status=EventSeat.Status.AVAILABLE, hold_id=None, held_until=None)
+
+
+def seats_sell(*, hold_id: uuid.UUID, seat_ids: list[int], order_id: int) -> bool:
+    """Move the hold's seats to sold for this order; True only if all moved.
+
+    A seat is still the hold's when hold_id matches and status is 'held', even
+    if held_until has passed: nobody else took it (taking it would have
+    changed hold_id), so selling it cannot double-sell. On False the caller
+    rolls back (a savepoint), so a partial sale never stays.
+    """
+    sold = EventSeat.objects.filter(
+        pk__in=seat_ids, hold_id=hold_id, status=EventSeat.Status.HELD
+    ).update(status=EventSeat.Status.SOLD, order_id=order_id, held_until=None)
+    return sold == len(seat_ids)
+
+
+def seats_unsell(*, order_id: int, keep: Iterable[int] = ()) -> int:
+    """Put this order's sold seats back on sale, except `keep` (seats whose
+    ticket was used at the gate: the person is inside). Returns how many."""
+    return (
+        EventSeat.objects.filter(order_id=order_id, status=EventSeat.Status.SOLD)
+        .exclude(pk__in=list(keep))
+        .update(status=EventSeat.Status.AVAILABLE, order_id=None, hold_id=None, held_until=None)
+    )
+
+
+# --- standing places ---------------------------------------------------------
+
+
+def standing_lock(*, event_id: int, section_id: int | None) -> StandingArea:
+    """Lock the area's row (with its tier, unlocked): the first stock lock a
+    standing hold takes, before it expires that area's old holds."""
+    return (
+        StandingArea.objects.select_for_update(of=("self",))
+        .select_related("tier")
+        .get(event_id=event_id, section_id=section_id)
+    )
+
+
+def standing_take(*, area_id: int, quantity: int) -> bool:
+    """Count `quantity` more places held, if they fit; True if they did.
+
+    The conditional UPDATE with its row-count check; the DB check constraint
+    held + sold <= capacity is the last line of defence.
+    """
+    return (
+        StandingArea.objects.filter(
+            pk=area_id, capacity__gte=F("held") + F("sold") + quantity
+        ).update(held=F("held") + quantity)
+        == 1
+    )
+
+
+def standing_return(*, area_id: int, quantity: int) -> bool:
+    """Give back `quantity` held places (a released, expired or lost hold)."""
+    return (
+        StandingArea.objects.filter(pk=area_id, held__gte=quantity).update(
+            held=F("held") - quantity
+        )
+        == 1
+    )
+
+
+def standing_sell(*, area_id: int, quantity: int, still_held: bool) -> bool:
+    """Move `quantity` places to sold; True if they moved.
+
+    `still_held`: the places are still counted in `held` (the hold is active
+    or ordered), so they move from held to sold. Otherwise the hold was
+    expired or released (its places were given back) and fresh capacity must
+    be free.
+    """
+    areas = StandingArea.objects.filter(pk=area_id)
+    if still_held:
+        moved = areas.filter(held__gte=quantity).update(
+            held=F("held") - quantity, sold=F("sold") + quantity
+        )
+    else:
+        moved = areas.filter(capacity__gte=F("held") + F("sold") + quantity).update(
+            sold=F("sold") + quantity
+        )
+    return moved == 1
+
+
+def standing_unsell(*, area_id: int, quantity: int) -> bool:
+    """Put `quantity` sold places back on sale (a refund)."""
+    return (
+        StandingArea.objects.filter(pk=area_id, sold__gte=quantity).update(
+            sold=F("sold") - quantity
+        )
+        == 1
+    )
