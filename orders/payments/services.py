@@ -18,11 +18,11 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Subquery
+from django.db.models import Subquery
 from django.utils import timezone
 
+from events import stock
 from events.cards import card_rule_refusal
-from events.models import EventSeat, StandingArea
 from orders.models import Hold, Order, Payment, PaymentCallback, Ticket
 from orders.payments import outbox
 from orders.payments.exceptions import (
@@ -33,7 +33,7 @@ from orders.payments.exceptions import (
     ProviderUnavailable,
 )
 from orders.payments.providers import CallbackEvent, provider_get
-from orders.services.holds import buyer_limit_lock_and_count
+from orders.services.holds import buyer_limit_lock_and_count, hold_stock_return
 from orders.tickets import tickets_issue
 from ticketing import metrics
 from ticketing.audit import AuditAction, audit_log
@@ -62,9 +62,7 @@ def _extend_hold_once(order: Order) -> bool:
     )
     if not updated:
         return False
-    EventSeat.objects.filter(
-        pk__in=hold.seat_ids, hold_id=hold.pk, status=EventSeat.Status.HELD
-    ).update(held_until=new_expiry)
+    stock.seats_extend(hold_id=hold.pk, seat_ids=list(hold.seat_ids), until=new_expiry)
     order.expires_at = new_expiry
     order.save(update_fields=["expires_at"])
     hold.extended, hold.expires_at = True, new_expiry
@@ -124,47 +122,20 @@ def payment_start(
 def _sell_stock(order: Order, hold: Hold) -> bool:
     """Move the hold's stock to sold; all or nothing (caller rolls back on False).
 
-    A seat is still ours when hold_id matches and status is 'held', even if
-    held_until has passed: nobody else took it (taking it would have changed
-    hold_id), so selling it cannot double-sell. Standing places still count in
-    `held` unless the hold was expired/released (the sweeper gave them back),
-    in which case fresh capacity must be free.
+    Standing places still count in `held` unless the hold was expired or
+    released (the sweeper gave them back); see stock.standing_sell.
     """
     seat_ids = list(hold.seat_ids)
     if seat_ids:
-        sold = EventSeat.objects.filter(
-            pk__in=seat_ids, hold_id=hold.pk, status=EventSeat.Status.HELD
-        ).update(status=EventSeat.Status.SOLD, order_id=order.pk, held_until=None)
-        if sold != len(seat_ids):
-            return False
-    if seat_ids:
-        return True  # a hold is seats or standing, never both: no standing lines to read
-    still_counted = hold.status in (Hold.Status.ACTIVE, Hold.Status.CONVERTED)
+        # A hold is seats or standing, never both: no standing lines to read.
+        return stock.seats_sell(hold_id=hold.pk, seat_ids=seat_ids, order_id=order.pk)
+    still_held = hold.status in (Hold.Status.ACTIVE, Hold.Status.CONVERTED)
     for line in hold.standing.all():
-        areas = StandingArea.objects.filter(pk=line.area_id)
-        if still_counted:
-            moved = areas.filter(held__gte=line.quantity).update(
-                held=F("held") - line.quantity, sold=F("sold") + line.quantity
-            )
-        else:
-            moved = areas.filter(capacity__gte=F("held") + F("sold") + line.quantity).update(
-                sold=F("sold") + line.quantity
-            )
-        if moved != 1:
+        if not stock.standing_sell(
+            area_id=line.area_id, quantity=line.quantity, still_held=still_held
+        ):
             return False
     return True
-
-
-def _release_hold_stock(hold: Hold) -> None:
-    """Give back whatever this hold still owns (after a lost race or a cancel)."""
-    EventSeat.objects.filter(
-        pk__in=hold.seat_ids, hold_id=hold.pk, status=EventSeat.Status.HELD
-    ).update(status=EventSeat.Status.AVAILABLE, hold_id=None, held_until=None)
-    if hold.status in (Hold.Status.ACTIVE, Hold.Status.CONVERTED):
-        for line in hold.standing.all():
-            StandingArea.objects.filter(pk=line.area_id, held__gte=line.quantity).update(
-                held=F("held") - line.quantity
-            )
 
 
 def _refund_request(payment: Payment) -> None:
@@ -249,7 +220,7 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
     payment.status = Payment.Status.REFUND_PENDING
     payment.save(update_fields=["status"])
     if order.status != Order.Status.PAID:
-        _release_hold_stock(hold)
+        hold_stock_return(hold=hold)
         hold.status = Hold.Status.RELEASED
         hold.save(update_fields=["status"])
         order.status = Order.Status.REFUNDED
@@ -597,15 +568,11 @@ def _order_unsell(order: Order) -> dict[str, int]:
     """
     used = order.tickets.filter(status=Ticket.Status.USED)
     used_seats = [pk for pk in used.values_list("event_seat_id", flat=True) if pk is not None]
-    EventSeat.objects.filter(order_id=order.pk, status=EventSeat.Status.SOLD).exclude(
-        pk__in=used_seats
-    ).update(status=EventSeat.Status.AVAILABLE, order_id=None, hold_id=None, held_until=None)
+    stock.seats_unsell(order_id=order.pk, keep=used_seats)
     for line in order.hold.standing.all():
         back = line.quantity - used.filter(standing_area_id=line.area_id).count()
         if back > 0:
-            StandingArea.objects.filter(pk=line.area_id, sold__gte=back).update(
-                sold=F("sold") - back
-            )
+            stock.standing_unsell(area_id=line.area_id, quantity=back)
     voided = order.tickets.filter(status=Ticket.Status.VALID).update(status=Ticket.Status.VOID)
     order.status = Order.Status.REFUNDED
     order.save(update_fields=["status"])

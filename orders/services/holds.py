@@ -22,6 +22,9 @@ Expiry is exact without a worker (invariant 2): a seat row with
 status='held' and held_until in the past is taken directly by the next
 conditional UPDATE; standing places of expired holds are returned lazily by
 hold_create under the area's row lock. The sweeper (holds_expire) only tidies.
+
+Every seat and standing counter moves through events/stock.py (conditional
+UPDATEs with checked row counts); this module decides what to move and when.
 """
 
 from __future__ import annotations
@@ -35,12 +38,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.selectors import Buyer
-from events.models import Event, EventSeat, SalePhase, Section, StandingArea
+from events import stock
+from events.models import Event, SalePhase, Section, StandingArea
 from events.selectors import SaleSnapshot, sale_snapshot
 from orders.exceptions import (
     AccessCodeRequired,
@@ -64,7 +68,6 @@ BEST_WINDOW = 2000
 # How many candidate blocks best-available tries to lock before giving up.
 BEST_ATTEMPTS = 25
 
-_AVAILABLE = "(es.status = 'available' OR (es.status = 'held' AND es.held_until < %s))"
 _LIMIT_SQL = """
 SELECT
   (SELECT coalesce(sum(quantity), 0) FROM orders_hold
@@ -73,18 +76,6 @@ SELECT
    WHERE event_id = %s AND buyer_key = %s
      AND (status = 'paid' OR (status = 'pending_payment' AND expires_at > %s)))
 """
-_LOCK_SQL = (
-    "SELECT es.id, t.price, " + _AVAILABLE + ", es.section_id, sec.name, s.row_index, "  # noqa: S608
-    "s.row_label, s.number, t.name FROM events_eventseat es "
-    "JOIN events_pricetier t ON t.id = es.tier_id "
-    "JOIN events_seat s ON s.id = es.seat_id "
-    "JOIN events_section sec ON sec.id = es.section_id "
-    "WHERE es.event_id = %s AND es.id = ANY(%s) ORDER BY es.id FOR UPDATE OF es {suffix}"
-)
-_MARK_HELD_SQL = (
-    "UPDATE events_eventseat es SET status = 'held', hold_id = %s, held_until = %s "  # noqa: S608
-    "WHERE es.id = ANY(%s) AND " + _AVAILABLE
-)
 
 
 @dataclass(frozen=True)
@@ -203,7 +194,7 @@ def hold_release(*, hold: Hold, actor: str = "", actor_user: Any = None) -> Hold
         hold = Hold.objects.select_for_update().get(pk=hold.pk)
         if hold.status != Hold.Status.ACTIVE:
             raise HoldNotActive()
-        _return_stock(hold)
+        hold_stock_return(hold=hold)
         hold.status = Hold.Status.RELEASED
         hold.save(update_fields=["status"])
         audit_log(action=AuditAction.HOLD_RELEASED, obj=hold, actor=actor, actor_user=actor_user)
@@ -222,7 +213,7 @@ def hold_return_stock(*, hold: Hold, status: str, actor: str) -> None:
 
     Precondition: inside a transaction holding the Hold row lock.
     """
-    _return_stock(hold)
+    hold_stock_return(hold=hold)
     hold.status = status
     hold.save(update_fields=["status"])
     audit_log(action=_HOLD_ENDED[status], obj=hold, actor=actor)
@@ -432,11 +423,13 @@ def _take_seats(
 ) -> list[tuple]:
     """All of `seat_ids` or nothing: lock them in id order, then one conditional UPDATE.
 
-    Returns the locked rows (see _lock_seats). Unknown ids → validation_error;
+    Returns the locked rows (see stock.seats_lock). Unknown ids → validation_error;
     any seat not free → seat_unavailable listing those ids (the transaction
     rolls back).
     """
-    rows, marked = _lock_and_mark(event, seat_ids, hold_id, until, now)
+    rows, marked = stock.seats_take(
+        event_id=event.pk, seat_ids=seat_ids, hold_id=hold_id, until=until, now=now
+    )
     unknown = sorted(set(seat_ids) - {row[0] for row in rows})
     if unknown:
         raise ValidationFailed(
@@ -449,46 +442,6 @@ def _take_seats(
         # Cannot happen while we hold the row locks; fail closed if it does.
         raise SeatUnavailable(details={"seats": sorted(seat_ids)})
     return rows
-
-
-def _lock_and_mark(
-    event: Event, seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime
-) -> tuple[list[tuple], int]:
-    """The locking read and the conditional UPDATE, sent in one round trip.
-
-    Exactly the two statements _lock_seats and _mark_held run, in that order
-    (the SELECT locks every row in id order before the UPDATE touches one), so
-    the locking and deadlock argument is unchanged. The UPDATE may mark some
-    seats when others are gone or unknown: the caller then raises and the
-    transaction rolls them back (all or nothing). Returns (locked rows,
-    UPDATE row count).
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _LOCK_SQL.format(suffix="") + "; " + _MARK_HELD_SQL + " AND es.event_id = %s",
-            [now, event.pk, list(seat_ids), hold_id, until, list(seat_ids), now, event.pk],
-        )
-        rows = cursor.fetchall()
-        cursor.nextset()
-        return rows, cursor.rowcount
-
-
-def _lock_seats(
-    event: Event, seat_ids: list[int], now: datetime, *, skip_locked: bool
-) -> list[tuple]:
-    """Lock these seat rows in id order: [(id, price, free now?, section id,
-    section name, row index, row label, number, tier name)].
-
-    ORDER BY id + FOR UPDATE: PostgreSQL locks the rows in that order, so
-    overlapping requests queue up instead of deadlocking. Under READ COMMITTED
-    a waiter gets the winner's committed row version, so `free` is computed
-    on what the winner left. With skip_locked, rows locked by others are left out.
-    The seat, section and tier columns feed the response body (no re-read).
-    """
-    suffix = "SKIP LOCKED" if skip_locked else ""
-    with connection.cursor() as cursor:
-        cursor.execute(_LOCK_SQL.format(suffix=suffix), [now, event.pk, list(seat_ids)])
-        return cursor.fetchall()
 
 
 def _seat_items(rows: list[tuple]) -> list[dict]:
@@ -518,13 +471,10 @@ def _standing_item(sale: SaleSnapshot, area: StandingArea, quantity: int) -> dic
 
 
 def _mark_held(seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime) -> None:
-    # The conditional UPDATE with its row-count check (invariant 1): it repeats
-    # the availability test so it can never overwrite someone else's live hold.
-    with connection.cursor() as cursor:
-        cursor.execute(_MARK_HELD_SQL, [hold_id, until, list(seat_ids), now])
-        if cursor.rowcount != len(seat_ids):
-            # Cannot happen while we hold the row locks; fail closed if it does.
-            raise SeatUnavailable(details={"seats": sorted(seat_ids)})
+    marked = stock.seats_mark_held(seat_ids=seat_ids, hold_id=hold_id, until=until, now=now)
+    if marked != len(seat_ids):
+        # Cannot happen while we hold the row locks; fail closed if it does.
+        raise SeatUnavailable(details={"seats": sorted(seat_ids)})
 
 
 def _take_best(
@@ -554,7 +504,9 @@ def _take_best(
             tried.add(tuple(block))
             try:
                 with transaction.atomic():
-                    rows = _lock_seats(event, block, now, skip_locked=True)
+                    rows = stock.seats_lock(
+                        event_id=event.pk, seat_ids=block, now=now, skip_locked=True
+                    )
                     if sum(1 for row in rows if row[2]) != n:
                         raise _BlockTaken()
                     _mark_held(block, hold_id, until, now)
@@ -574,7 +526,7 @@ def _best_blocks(
     event: Event, request: _Request, now: datetime, *, limit: int | None
 ) -> tuple[list[list[int]], bool]:
     """Candidate blocks, best first, and whether every free seat was read."""
-    where = [f"es.event_id = %s AND {_AVAILABLE}"]
+    where = [f"es.event_id = %s AND {stock.AVAILABLE}"]
     params: list[Any] = [event.pk, now]
     if request.tier_id is not None:
         where.append("es.tier_id = %s")
@@ -612,32 +564,15 @@ def _best_blocks(
 
 
 def _take_standing(event: Event, request: _Request, now: datetime) -> StandingArea:
-    area = (
-        StandingArea.objects.select_for_update(of=("self",))
-        .select_related("tier")
-        .get(event=event, section_id=request.section_id)
-    )
+    area = stock.standing_lock(event_id=event.pk, section_id=request.section_id)
     _return_expired_standing(area, now)
-    # The conditional UPDATE with its row-count check; the DB check constraint
-    # held + sold <= capacity is the last line of defence.
-    updated = StandingArea.objects.filter(
-        pk=area.pk, capacity__gte=_held_plus_sold_plus(request.quantity)
-    ).update(held=_held_plus(request.quantity))
-    if updated != 1:
+    if not stock.standing_take(area_id=area.pk, quantity=request.quantity):
         area.refresh_from_db(fields=["held", "sold", "capacity"])
         raise NotEnoughSeats(
             _("Not enough places left in this area."),
             details={"available": area.available, "requested": request.quantity},
         )
     return area
-
-
-def _held_plus(q: int) -> F:
-    return F("held") + q
-
-
-def _held_plus_sold_plus(q: int) -> F:
-    return F("held") + F("sold") + q
 
 
 def _return_expired_standing(area: StandingArea, now: datetime) -> None:
@@ -668,7 +603,7 @@ def _stock_holding_q() -> Q:
 
 def _expire_hold(hold: Hold, *, actor: str) -> None:
     """Caller holds the Hold row lock."""
-    _return_stock(hold)
+    hold_stock_return(hold=hold)
     hold.status = Hold.Status.EXPIRED
     hold.save(update_fields=["status"])
     expired_orders = list(
@@ -687,15 +622,15 @@ def _expire_hold(hold: Hold, *, actor: str) -> None:
         )
 
 
-def _return_stock(hold: Hold) -> None:
-    """Free the seats this hold still owns and its standing places (caller locks the hold)."""
-    # Only rows still owned by this hold: after expiry a seat may already be
-    # someone else's, and that hold must keep it.
-    EventSeat.objects.filter(hold_id=hold.pk, status=EventSeat.Status.HELD).update(
-        status=EventSeat.Status.AVAILABLE, hold_id=None, held_until=None
-    )
-    for line in HoldStanding.objects.filter(hold=hold):
-        StandingArea.objects.filter(pk=line.area_id).update(held=_held_plus(-line.quantity))
+def hold_stock_return(*, hold: Hold) -> None:
+    """Give back whatever this hold still owns: its seats not taken over since,
+    and its standing places while they still count (an active or ordered hold;
+    an expired or released one gave them back already). Caller locks the hold.
+    """
+    stock.seats_return(hold_id=hold.pk, seat_ids=list(hold.seat_ids))
+    if hold.status in (Hold.Status.ACTIVE, Hold.Status.CONVERTED):
+        for line in HoldStanding.objects.filter(hold=hold):
+            stock.standing_return(area_id=line.area_id, quantity=line.quantity)
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:
