@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 
 from accounts import exceptions, sms
 from accounts.models import OneTimeCode, Profile, new_session_epoch
-from orders.services.orders import order_attach_guest_orders
+from accounts.signals import identity_verified
 from ticketing.audit import AuditAction, audit_log
 
 User = get_user_model()
@@ -299,8 +299,10 @@ def code_verify(*, identity_raw: str, code: str):
                 error, user = exceptions.AccountDisabled(), None
             else:
                 # The buyer just proved this e-mail/phone: orders they placed
-                # as a guest with it become theirs ("my tickets" everywhere).
-                order_attach_guest_orders(
+                # as a guest with it become theirs ("my tickets" everywhere,
+                # orders.signals), in this transaction.
+                identity_verified.send(
+                    sender=User,
                     user=user,
                     email=identity.value if identity.kind == EMAIL else None,
                     phone=identity.value if identity.kind == PHONE else None,
