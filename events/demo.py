@@ -31,6 +31,8 @@ from api.services import api_key_create
 from events.layout import spec_places, spec_scaled
 from events.models import Event, PriceTier, SalePhase
 from events.services import event_inventory_create, venue_create_from_spec
+from queueing.models import WaitingRoom
+from queueing.services import room_create
 
 logger = logging.getLogger(__name__)
 
@@ -221,9 +223,6 @@ def presale_demo_load() -> Event:
 def _waiting_room_ensure(*, event: Event, mode: str = "on") -> None:
     """The stadium sale is guarded by a live waiting room (FIFO: its sale is open);
     the concert's room exists switched off, for staff to turn on if demand calls."""
-    from queueing.models import WaitingRoom
-    from queueing.services import room_create
-
     if WaitingRoom.objects.filter(event=event).exists():
         return
     general = event.phases.order_by("-starts_at").first()

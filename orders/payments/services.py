@@ -35,6 +35,7 @@ from orders.payments.exceptions import (
 from orders.payments.providers import CallbackEvent, provider_get
 from orders.services.holds import buyer_limit_lock_and_count, hold_stock_return
 from orders.tickets import tickets_issue
+from queueing import services as queue_services
 from ticketing import metrics
 from ticketing.audit import AuditAction, audit_log
 from ticketing.models import OutboxMessage
@@ -148,12 +149,10 @@ def _paid_side_effects(order: Order) -> None:
     """The ticket mail as an outbox message (it must not be lost); the queue
     pass as a plain on-commit call (a Redis write, re-derived from Postgres
     if lost: not money)."""
-    from queueing.services import pass_complete
-
     outbox_put(kind=outbox.CONFIRMATION_MAIL, payload={"order_id": order.pk})
     event_id, buyer_key = order.event_id, order.buyer_key
     transaction.on_commit(
-        lambda: pass_complete(event_id=event_id, buyer_key=buyer_key), robust=True
+        lambda: queue_services.pass_complete(event_id=event_id, buyer_key=buyer_key), robust=True
     )
 
 

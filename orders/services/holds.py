@@ -57,6 +57,7 @@ from orders.exceptions import (
     ValidationFailed,
 )
 from orders.models import Hold, HoldStanding, Order
+from queueing import selectors as queue_selectors
 from ticketing import metrics
 from ticketing.audit import AuditAction, audit_log
 
@@ -341,9 +342,6 @@ def _check_entry(
             raise AccessCodeRequired(details={"access_code": [_("Enter a valid access code.")]})
     cap = phase.per_buyer_limit
     if phase.requires_waiting_room:
-        # Imported here: queueing must stay swappable in tests (monkeypatch).
-        from queueing import selectors as queue_selectors
-
         queue = queue_selectors.pass_validate(
             event_id=event.pk, buyer_key=buyer.key, token=queue_pass
         )
