@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from events.models import EventSeat
+from orders import holdkinds
 from orders.models import Ticket
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def rotating_qr_enabled() -> bool:
 
 
 def tickets_issue(*, order: Order, hold: Hold) -> list[Ticket]:
-    """One ticket per seat and per standing place of the hold.
+    """One ticket per place of the hold (its kind says which: holdkinds).
 
     Runs inside the payment transaction, after the stock was sold; the partial
     unique index on valid tickets per seat is the last line against a double sale.
@@ -53,19 +53,7 @@ def tickets_issue(*, order: Order, hold: Hold) -> list[Ticket]:
             **fields,
         )
 
-    tickets = [
-        new(event_seat=seat, tier_id=seat.tier_id, price=seat.tier.price)
-        for seat in EventSeat.objects.filter(pk__in=hold.seat_ids)
-        .select_related("tier", "seat")
-        .order_by("seat__section_id", "seat__row_index", "seat__number")
-    ]
-    # A hold is seats or standing, never both: a seat hold has no lines to read.
-    standing = hold.standing.select_related("area__tier") if not hold.seat_ids else ()
-    for line in standing:
-        tickets += [
-            new(standing_area=line.area, tier_id=line.area.tier_id, price=line.area.tier.price)
-            for _place in range(line.quantity)
-        ]
+    tickets = [new(**place) for place in holdkinds.kind_of(hold).ticket_places(hold)]
     return Ticket.objects.bulk_create(tickets)
 
 
@@ -143,17 +131,5 @@ def ticket_checkin(
 
 
 def ticket_describe(ticket: Ticket) -> dict[str, str | None]:
-    seat = ticket.event_seat
-    if seat is not None:
-        return {
-            "section": seat.section.localized_name,
-            "row": seat.seat.row_label,
-            "seat": str(seat.seat.number),
-            "tier": ticket.tier.localized_name,
-        }
-    return {
-        "section": ticket.standing_area.section.localized_name,
-        "row": None,
-        "seat": None,
-        "tier": ticket.tier.localized_name,
-    }
+    """A ticket's place (section, row, seat, tier), as its hold kind describes it."""
+    return holdkinds.kind_of_ticket(ticket).describe(ticket)

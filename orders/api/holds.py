@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from accounts.selectors import buyer_identity
 from api.idempotency import idempotent
 from api.permissions import HasScope
-from events.models import EventSeat, StandingArea
+from orders import holdkinds
 from orders.api.common import error, event_from_ref
 from orders.exceptions import HoldNotFound
 from orders.models import Hold
@@ -33,42 +33,7 @@ class HoldOut(serializers.Serializer):
 def hold_items(hold: Hold) -> list[dict]:
     if getattr(hold, "items", None) is not None:  # hold_create built them from its locked rows
         return hold.items
-    items: list[dict] = []
-    if not hold.seat_ids:  # a standing hold (a hold is seats or standing, never both)
-        return _standing_items(hold)
-    seats = (
-        EventSeat.objects.filter(id__in=hold.seat_ids)
-        .select_related("seat", "section", "tier")
-        .order_by("seat__section_id", "seat__row_index", "seat__number")
-    )
-    for es in seats:
-        items.append(
-            {
-                "seat": es.pk,
-                "section": es.section.localized_name,
-                "row": es.seat.row_label,
-                "number": es.seat.number,
-                "tier": es.tier.localized_name,
-                "price": str(es.tier.price),
-            }
-        )
-    return items
-
-
-def _standing_items(hold: Hold) -> list[dict]:
-    items: list[dict] = []
-    for line in hold.standing.select_related("area__section", "area__tier"):
-        area: StandingArea = line.area
-        items.append(
-            {
-                "standing": area.section_id,
-                "section": area.section.localized_name,
-                "quantity": line.quantity,
-                "tier": area.tier.localized_name,
-                "price": str(area.tier.price),
-            }
-        )
-    return items
+    return holdkinds.kind_of(hold).items(hold)
 
 
 def hold_body(hold: Hold) -> dict:

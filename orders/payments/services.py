@@ -21,8 +21,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
-from events import stock
 from events.cards import card_rule_refusal
+from orders import holdkinds
 from orders.models import Hold, Order, Payment, PaymentCallback, Ticket
 from orders.payments import outbox
 from orders.payments.exceptions import (
@@ -63,7 +63,7 @@ def _extend_hold_once(order: Order) -> bool:
     )
     if not updated:
         return False
-    stock.seats_extend(hold_id=hold.pk, seat_ids=list(hold.seat_ids), until=new_expiry)
+    holdkinds.kind_of(hold).extend(hold, new_expiry)
     order.expires_at = new_expiry
     order.save(update_fields=["expires_at"])
     hold.extended, hold.expires_at = True, new_expiry
@@ -118,25 +118,6 @@ def payment_start(
     if payment.provider_ref:
         Payment.objects.filter(pk=payment.pk).update(provider_ref=payment.provider_ref)
     return payment, redirect_url
-
-
-def _sell_stock(order: Order, hold: Hold) -> bool:
-    """Move the hold's stock to sold; all or nothing (caller rolls back on False).
-
-    Standing places still count in `held` unless the hold was expired or
-    released (the sweeper gave them back); see stock.standing_sell.
-    """
-    seat_ids = list(hold.seat_ids)
-    if seat_ids:
-        # A hold is seats or standing, never both: no standing lines to read.
-        return stock.seats_sell(hold_id=hold.pk, seat_ids=seat_ids, order_id=order.pk)
-    still_held = hold.status in (Hold.Status.ACTIVE, Hold.Status.CONVERTED)
-    for line in hold.standing.all():
-        if not stock.standing_sell(
-            area_id=line.area_id, quantity=line.quantity, still_held=still_held
-        ):
-            return False
-    return True
 
 
 def _refund_request(payment: Payment) -> None:
@@ -194,7 +175,7 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
     if sellable:
         try:
             with transaction.atomic():  # savepoint: partial stock moves roll back
-                if not _sell_stock(order, hold):
+                if not holdkinds.kind_of(hold).sell(order, hold):
                     raise _StockLost()
                 tickets = tickets_issue(order=order, hold=hold)
         except (_StockLost, IntegrityError):
@@ -566,12 +547,7 @@ def _order_unsell(order: Order) -> dict[str, int]:
     order's rows only.
     """
     used = order.tickets.filter(status=Ticket.Status.USED)
-    used_seats = [pk for pk in used.values_list("event_seat_id", flat=True) if pk is not None]
-    stock.seats_unsell(order_id=order.pk, keep=used_seats)
-    for line in order.hold.standing.all():
-        back = line.quantity - used.filter(standing_area_id=line.area_id).count()
-        if back > 0:
-            stock.standing_unsell(area_id=line.area_id, quantity=back)
+    holdkinds.kind_of(order.hold).unsell(order, used)
     voided = order.tickets.filter(status=Ticket.Status.VALID).update(status=Ticket.Status.VOID)
     order.status = Order.Status.REFUNDED
     order.save(update_fields=["status"])

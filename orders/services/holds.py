@@ -30,10 +30,7 @@ UPDATEs with checked row counts); this module decides what to move and when.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -43,32 +40,24 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.selectors import Buyer
-from events import stock
-from events.models import Event, SalePhase, Section, StandingArea
+from events.models import Event, SalePhase
 from events.selectors import SaleSnapshot, sale_snapshot
+from orders import holdkinds
 from orders.exceptions import (
     AccessCodeRequired,
     HoldNotActive,
     LimitExceeded,
-    NotEnoughSeats,
     PhaseClosed,
-    SeatUnavailable,
     StockBusy,
     ValidationFailed,
 )
-from orders.models import Hold, HoldStanding, Order
+from orders.models import Hold, Order
 from queueing import selectors as queue_selectors
 from ticketing import metrics
 from ticketing.audit import AuditAction, audit_log
 
 # A lock wait longer than this becomes "busy, try again" instead of a hung request.
 LOCK_TIMEOUT = "3s"
-# Best-available first looks at this many of the best free seats; only when no
-# block fits there does it read the whole tier/section.
-BEST_WINDOW = 2000
-# How many candidate blocks best-available tries to lock before giving up.
-BEST_ATTEMPTS = 25
-
 _LIMIT_SQL = """
 SELECT
   (SELECT coalesce(sum(quantity), 0) FROM orders_hold
@@ -79,15 +68,6 @@ SELECT
 """
 
 
-@dataclass(frozen=True)
-class _Request:
-    kind: str  # "seats" | "best" | "standing"
-    quantity: int
-    seat_ids: tuple[int, ...] = ()
-    tier_id: int | None = None
-    section_id: int | None = None
-
-
 # --- public services -------------------------------------------------------
 
 
@@ -96,17 +76,17 @@ def hold_create(
     *,
     event: Event,
     buyer: Buyer,
-    seats: list[int] | None = None,
-    best_available: dict[str, Any] | None = None,
-    standing: dict[str, Any] | None = None,
     access_code: str | None = None,
     queue_pass: str | None = None,
     user: Any = None,
+    **requested: Any,
 ) -> Hold:
     """Reserve stock for `buyer`: explicit seats, N best seats together, or standing places.
 
-    Exactly one of `seats` (EventSeat ids), `best_available` ({quantity, tier?,
-    section?}) or `standing` ({section, quantity}) is given. All of it is held
+    `requested` is exactly one hold kind's key with a value that is not None
+    (orders/holdkinds: `seats` = EventSeat ids, `best_available` = {quantity,
+    tier?, section?}, `standing` = {section, quantity}); that kind parses it
+    and takes the stock. All of it is held
     or nothing (conditional UPDATEs with row-count checks, one transaction).
     Enforces, in the same transaction: a sale phase open for the buyer's
     channel, its access code, its queue pass, and its per-buyer limit
@@ -115,7 +95,7 @@ def hold_create(
     sale = sale_snapshot(event.pk)
     if sale is None:  # deleted since the caller looked it up
         raise PhaseClosed()
-    request = _parse_request(sale, seats, best_available, standing)
+    request = holdkinds.request_parse(sale, requested)
     now = timezone.now()
     expires_at = now + timedelta(minutes=settings.HOLD_MINUTES)
     try:
@@ -129,21 +109,16 @@ def hold_create(
             _lock_buyer(event, buyer)
             _check_limit(event, buyer, request.quantity, cap, now)
             hold_id = uuid.uuid4()
-            standing_take: tuple[StandingArea, int] | None = None
-            if request.kind == "standing":
-                area = _take_standing(event, request, now)
-                standing_take = (area, request.quantity)
-                taken: list[int] = []
-                total = area.tier.price * request.quantity
-                items = [_standing_item(sale, area, request.quantity)]
-            else:
-                if request.kind == "seats":
-                    rows = _take_seats(event, list(request.seat_ids), hold_id, expires_at, now)
-                else:
-                    rows = _take_best(event, request, hold_id, expires_at, now)
-                taken = sorted(row[0] for row in rows)
-                total = sum((row[1] for row in rows), Decimal("0"))
-                items = _seat_items(rows)
+            taken = request.take(
+                holdkinds.Take(
+                    event=event,
+                    sale=sale,
+                    hold_id=hold_id,
+                    until=expires_at,
+                    now=now,
+                    expire_lapsed=_expire_lapsed,
+                )
+            )
             hold = Hold.objects.create(
                 id=hold_id,
                 event=event,
@@ -151,33 +126,30 @@ def hold_create(
                 buyer_key=buyer.key,
                 channel=buyer.channel,
                 user_id=buyer.user_id or getattr(user, "pk", None),
-                seat_ids=taken,
+                seat_ids=taken.seat_ids,
                 quantity=request.quantity,
-                total=total,
+                total=taken.total,
                 currency=event.currency,
                 expires_at=expires_at,
                 created_at=now,
             )
-            if standing_take is not None:
-                HoldStanding.objects.create(
-                    hold=hold, area=standing_take[0], quantity=standing_take[1]
-                )
+            taken.record(hold)
             audit_log(
                 action=AuditAction.HOLD_CREATED,
                 obj=hold,
                 actor_user=user,
                 actor=buyer.key,
                 data={
-                    "kind": request.kind,
-                    "seats": taken,
+                    "kind": request.name,
+                    "seats": taken.seat_ids,
                     "quantity": request.quantity,
-                    "total": str(total),
+                    "total": str(taken.total),
                     "phase": phase.pk,
                 },
             )
             # What the response shows, from the rows already read under lock
             # (saves re-reading seats, sections and tiers for the body).
-            hold.items = items
+            hold.items = taken.items
             return hold
     except OperationalError as exc:
         if _is_lock_timeout(exc):
@@ -241,84 +213,6 @@ def holds_expire(*, now: datetime | None = None, batch: int = 500) -> int:
 
 
 # --- checks ----------------------------------------------------------------
-
-
-def _parse_request(
-    sale: SaleSnapshot,
-    seats: list[int] | None,
-    best: dict[str, Any] | None,
-    standing: dict[str, Any] | None,
-) -> _Request:
-    given = [v for v in (seats, best, standing) if v is not None]
-    if len(given) != 1:
-        raise ValidationFailed(
-            details={
-                "non_field_errors": [_("Give exactly one of seats, best_available or standing.")]
-            }
-        )
-    if seats is not None:
-        return _Request(kind="seats", quantity=len(seats), seat_ids=_check_seat_ids(seats))
-    if best is not None:
-        quantity = _check_quantity(best.get("quantity"), "best_available")
-        tiers: dict[int | str, int] = {pk: pk for pk in sale.tiers}
-        tier_id = _check_ref(best.get("tier"), tiers, "tier")
-        seated = _sections(sale, Section.Kind.SEATED)
-        section_id = _check_ref(best.get("section"), seated, "section")
-        return _Request(kind="best", quantity=quantity, tier_id=tier_id, section_id=section_id)
-    assert standing is not None
-    quantity = _check_quantity(standing.get("quantity"), "standing")
-    if standing.get("section") in (None, ""):
-        raise ValidationFailed(details={"standing": [_("Choose a standing area.")]})
-    section_id = _check_ref(
-        standing.get("section"), _sections(sale, Section.Kind.STANDING), "section"
-    )
-    if section_id not in sale.standing:
-        raise ValidationFailed(details={"section": [_("This area is not on sale.")]})
-    return _Request(kind="standing", quantity=quantity, section_id=section_id)
-
-
-def _sections(sale: SaleSnapshot, kind: str) -> dict[int | str, int]:
-    """The venue's sections of one kind, by id and by code."""
-    found: dict[int | str, int] = {}
-    for section in sale.sections.values():
-        if section.kind == kind:
-            found[section.pk] = found[section.code] = section.pk
-    return found
-
-
-def _check_seat_ids(seats: list[Any]) -> tuple[int, ...]:
-    if not isinstance(seats, list | tuple) or not seats:
-        raise ValidationFailed(details={"seats": [_("Choose at least one seat.")]})
-    if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in seats):
-        raise ValidationFailed(details={"seats": [_("Seat ids must be positive integers.")]})
-    if len(set(seats)) != len(seats):
-        dupes = sorted({s for s in seats if seats.count(s) > 1})
-        raise ValidationFailed(
-            details={"seats": [_("Each seat may be chosen once: %(ids)s") % {"ids": dupes}]}
-        )
-    # Unknown ids are found by the locking read in _take_seats (one round trip less).
-    return tuple(sorted(seats))
-
-
-def _check_quantity(value: Any, field: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValidationFailed(details={field: [_("Quantity must be a whole number from 1.")]})
-    return value
-
-
-def _check_ref(value: Any, known: dict[int | str, int], field: str) -> int | None:
-    """Resolve a tier/section given by id (or, for sections, by code)."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        found = known.get(value)
-    elif isinstance(value, str) and field == "section":
-        found = known.get(value)
-    else:
-        found = None
-    if found is None:
-        raise ValidationFailed(details={field: [_("Unknown %(field)s.") % {"field": field}]})
-    return found
 
 
 def _open_phase(sale: SaleSnapshot, buyer: Buyer, now: datetime) -> SalePhase:
@@ -413,176 +307,18 @@ def buyer_tickets_taken(*, event_id: int, buyer_key: str) -> int:
     return sum(_tickets_counted(event_id, buyer_key, timezone.now()))
 
 
-# --- taking stock ----------------------------------------------------------
+def _expire_lapsed(now: datetime, **stock_filter: Any) -> None:
+    """Expire the lapsed, unpaid holds matching `stock_filter` (a Hold filter
+    such as standing__area=area), for a kind taking counted stock under that
+    stock's lock (holdkinds.Take.expire_lapsed).
 
-
-def _take_seats(
-    event: Event, seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime
-) -> list[tuple]:
-    """All of `seat_ids` or nothing: lock them in id order, then one conditional UPDATE.
-
-    Returns the locked rows (see stock.seats_lock). Unknown ids → validation_error;
-    any seat not free → seat_unavailable listing those ids (the transaction
-    rolls back).
-    """
-    rows, marked = stock.seats_take(
-        event_id=event.pk, seat_ids=seat_ids, hold_id=hold_id, until=until, now=now
-    )
-    unknown = sorted(set(seat_ids) - {row[0] for row in rows})
-    if unknown:
-        raise ValidationFailed(
-            details={"seats": [_("Unknown seats for this event: %(ids)s") % {"ids": unknown}]}
-        )
-    gone = [row[0] for row in rows if not row[2]]
-    if gone:
-        raise SeatUnavailable(details={"seats": gone})
-    if marked != len(seat_ids):
-        # Cannot happen while we hold the row locks; fail closed if it does.
-        raise SeatUnavailable(details={"seats": sorted(seat_ids)})
-    return rows
-
-
-def _seat_items(rows: list[tuple]) -> list[dict]:
-    """The hold's seats for the response, in map order (section, row, number)."""
-    rows = sorted(rows, key=lambda row: (row[3], row[5], row[7]))
-    return [
-        {
-            "seat": seat_id,
-            "section": section_name,
-            "row": row_label,
-            "number": number,
-            "tier": tier_name,
-            "price": str(price),
-        }
-        for seat_id, price, _free, _sec, section_name, _ri, row_label, number, tier_name in rows
-    ]
-
-
-def _standing_item(sale: SaleSnapshot, area: StandingArea, quantity: int) -> dict:
-    return {
-        "standing": area.section_id,
-        "section": sale.sections[area.section_id].name,
-        "quantity": quantity,
-        "tier": area.tier.name,
-        "price": str(area.tier.price),
-    }
-
-
-def _mark_held(seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime) -> None:
-    marked = stock.seats_mark_held(seat_ids=seat_ids, hold_id=hold_id, until=until, now=now)
-    if marked != len(seat_ids):
-        # Cannot happen while we hold the row locks; fail closed if it does.
-        raise SeatUnavailable(details={"seats": sorted(seat_ids)})
-
-
-def _take_best(
-    event: Event, request: _Request, hold_id: uuid.UUID, until: datetime, now: datetime
-) -> list[tuple]:
-    """N seats side by side in one row, the best block first.
-
-    Reads candidate free seats without locks, ranks every run of N adjacent
-    numbers by total quality (lower is better), then tries to lock each block
-    with FOR UPDATE SKIP LOCKED inside a savepoint: a block partly locked or
-    taken by another buyer is skipped (savepoint rolled back, its locks
-    dropped) and the next best is tried. Only N rows are locked per attempt,
-    so concurrent buyers spread over different blocks instead of queueing.
-
-    The first read looks at the BEST_WINDOW best free seats only. When no
-    block there can be had (none fits, or rivals took every one), the whole
-    tier/section is read once more: late in a sale the best area is full of
-    single leftover seats, and a buyer must not be told "not enough seats"
-    while blocks are free further back.
-    """
-    n = request.quantity
-    tried: set[tuple[int, ...]] = set()
-    for limit in (BEST_WINDOW, None):
-        blocks, complete = _best_blocks(event, request, now, limit=limit)
-        fresh = [block for block in blocks if tuple(block) not in tried]
-        for block in fresh[:BEST_ATTEMPTS]:
-            tried.add(tuple(block))
-            try:
-                with transaction.atomic():
-                    rows = stock.seats_lock(
-                        event_id=event.pk, seat_ids=block, now=now, skip_locked=True
-                    )
-                    if sum(1 for row in rows if row[2]) != n:
-                        raise _BlockTaken()
-                    _mark_held(block, hold_id, until, now)
-                    return rows
-            except _BlockTaken:
-                continue
-        if complete:
-            break
-    raise NotEnoughSeats(details={"quantity": n})
-
-
-class _BlockTaken(Exception):
-    pass
-
-
-def _best_blocks(
-    event: Event, request: _Request, now: datetime, *, limit: int | None
-) -> tuple[list[list[int]], bool]:
-    """Candidate blocks, best first, and whether every free seat was read."""
-    where = [f"es.event_id = %s AND {stock.AVAILABLE}"]
-    params: list[Any] = [event.pk, now]
-    if request.tier_id is not None:
-        where.append("es.tier_id = %s")
-        params.append(request.tier_id)
-    if request.section_id is not None:
-        where.append("es.section_id = %s")
-        params.append(request.section_id)
-    sql = (
-        "SELECT es.id, es.section_id, s.row_index, s.number, s.quality_rank, es.tier_id "  # noqa: S608
-        "FROM events_eventseat es JOIN events_seat s ON s.id = es.seat_id "
-        f"WHERE {' AND '.join(where)} ORDER BY s.quality_rank, es.id"
-    )
-    if limit is not None:
-        sql += " LIMIT %s"
-        params.append(limit)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    by_row: dict[tuple[int, int, int], list[tuple[int, int, int]]] = defaultdict(list)
-    for seat_id, section_id, row_index, number, rank, tier_id in rows:
-        # A block stays within one price tier so its price is what was asked for.
-        by_row[(section_id, row_index, tier_id)].append((number, seat_id, rank))
-    n = request.quantity
-    ranked: list[tuple[int, int, list[int]]] = []
-    for seats in by_row.values():
-        seats.sort()
-        for i in range(len(seats) - n + 1):
-            window = seats[i : i + n]
-            if window[-1][0] - window[0][0] == n - 1:  # consecutive numbers
-                score = sum(rank for _, _, rank in window)
-                ranked.append((score, window[0][1], [seat_id for _, seat_id, _ in window]))
-    ranked.sort(key=lambda item: (item[0], item[1]))
-    complete = limit is None or len(rows) < limit
-    return [ids for _, _, ids in ranked], complete
-
-
-def _take_standing(event: Event, request: _Request, now: datetime) -> StandingArea:
-    area = stock.standing_lock(event_id=event.pk, section_id=request.section_id)
-    _return_expired_standing(area, now)
-    if not stock.standing_take(area_id=area.pk, quantity=request.quantity):
-        area.refresh_from_db(fields=["held", "sold", "capacity"])
-        raise NotEnoughSeats(
-            _("Not enough places left in this area."),
-            details={"available": area.available, "requested": request.quantity},
-        )
-    return area
-
-
-def _return_expired_standing(area: StandingArea, now: datetime) -> None:
-    """Give back the places of this area's expired, unpaid holds (caller holds the area lock).
-
-    This is what makes standing expiry exact without a worker. Holds locked
-    by someone else right now (payment or sweeper) are skipped: whoever holds
-    them settles them.
+    This is what makes counted (standing) expiry exact without a worker.
+    Holds locked by someone else right now (payment or sweeper) are skipped:
+    whoever holds them settles them.
     """
     expired = list(
         Hold.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-            _stock_holding_q(), standing__area=area, expires_at__lt=now
+            _stock_holding_q(), expires_at__lt=now, **stock_filter
         )
     )
     for hold in expired:
@@ -621,14 +357,10 @@ def _expire_hold(hold: Hold, *, actor: str) -> None:
 
 
 def hold_stock_return(*, hold: Hold) -> None:
-    """Give back whatever this hold still owns: its seats not taken over since,
-    and its standing places while they still count (an active or ordered hold;
-    an expired or released one gave them back already). Caller locks the hold.
-    """
-    stock.seats_return(hold_id=hold.pk, seat_ids=list(hold.seat_ids))
-    if hold.status in (Hold.Status.ACTIVE, Hold.Status.CONVERTED):
-        for line in HoldStanding.objects.filter(hold=hold):
-            stock.standing_return(area_id=line.area_id, quantity=line.quantity)
+    """Give back whatever this hold still owns (its kind knows what that is:
+    seats not taken over since, standing places while they still count).
+    Caller locks the hold."""
+    holdkinds.kind_of(hold).return_stock(hold)
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:

@@ -179,11 +179,11 @@ def test_best_available_looks_past_a_window_whose_blocks_rivals_hold(monkeypatch
 
     from django.db import connection, transaction
 
-    from orders.services import holds as hold_services
+    from orders.holdkinds import best
 
     event = make_event(rows=3, per_row=4)
-    monkeypatch.setattr(hold_services, "BEST_WINDOW", 4)  # row 1 only
-    monkeypatch.setattr(hold_services, "BEST_ATTEMPTS", 3)  # the three pairs of row 1
+    monkeypatch.setattr(best, "BEST_WINDOW", 4)  # row 1 only
+    monkeypatch.setattr(best, "BEST_ATTEMPTS", 3)  # the three pairs of row 1
     row1 = seat_ids(event, row=1)
     locked, release = threading.Event(), threading.Event()
 

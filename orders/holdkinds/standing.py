@@ -1,0 +1,126 @@
+"""Standing places: a quantity of one standing area, counted in
+StandingArea.held/sold (no rows per place). The hold's places are its
+HoldStanding lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from events import stock
+from events.models import Section
+from events.selectors import SaleSnapshot
+from orders.exceptions import NotEnoughSeats, ValidationFailed
+from orders.holdkinds.base import HoldKind, Take, Taken, check_quantity, check_ref, sections_of_kind
+from orders.models import Hold, HoldStanding
+
+if TYPE_CHECKING:
+    from orders.models import Order, Ticket
+
+
+@dataclass(frozen=True)
+class Standing(HoldKind):
+    """`quantity` places of the standing area of section `section_id`."""
+
+    field = "standing"
+    name = "standing"
+    quantity: int
+    section_id: int
+
+    @classmethod
+    def parse(cls, sale: SaleSnapshot, value: Any) -> Standing:
+        quantity = check_quantity(value.get("quantity"), "standing")
+        if value.get("section") in (None, ""):
+            raise ValidationFailed(details={"standing": [_("Choose a standing area.")]})
+        areas = sections_of_kind(sale, Section.Kind.STANDING)
+        section_id = check_ref(value.get("section"), areas, "section")
+        if section_id not in sale.standing:
+            raise ValidationFailed(details={"section": [_("This area is not on sale.")]})
+        return cls(quantity=quantity, section_id=section_id)
+
+    def take(self, take: Take) -> Taken:
+        """Lock the area's row, expire its lapsed holds (what makes standing
+        expiry exact without a worker: their places still count in `held`),
+        then one conditional UPDATE for the places (stock.standing_take)."""
+        area = stock.standing_lock(event_id=take.event.pk, section_id=self.section_id)
+        take.expire_lapsed(take.now, standing__area=area)
+        if not stock.standing_take(area_id=area.pk, quantity=self.quantity):
+            area.refresh_from_db(fields=["held", "sold", "capacity"])
+            raise NotEnoughSeats(
+                _("Not enough places left in this area."),
+                details={"available": area.available, "requested": self.quantity},
+            )
+        item = {
+            "standing": area.section_id,
+            "section": take.sale.sections[area.section_id].name,
+            "quantity": self.quantity,
+            "tier": area.tier.name,
+            "price": str(area.tier.price),
+        }
+        quantity = self.quantity
+
+        def record(hold: Hold) -> None:
+            HoldStanding.objects.create(hold=hold, area=area, quantity=quantity)
+
+        return Taken(seat_ids=[], total=area.tier.price * quantity, items=[item], record=record)
+
+    @classmethod
+    def return_stock(cls, hold: Hold) -> None:
+        # An expired or released hold gave its places back already.
+        if hold.status in (Hold.Status.ACTIVE, Hold.Status.CONVERTED):
+            for line in HoldStanding.objects.filter(hold=hold):
+                stock.standing_return(area_id=line.area_id, quantity=line.quantity)
+
+    @classmethod
+    def sell(cls, order: Order, hold: Hold) -> bool:
+        # Places still count in `held` unless the hold was expired or released
+        # (the sweeper gave them back): then fresh capacity must be free.
+        still_held = hold.status in (Hold.Status.ACTIVE, Hold.Status.CONVERTED)
+        return all(
+            stock.standing_sell(area_id=line.area_id, quantity=line.quantity, still_held=still_held)
+            for line in hold.standing.all()
+        )
+
+    @classmethod
+    def unsell(cls, order: Order, used: QuerySet[Ticket]) -> None:
+        for line in order.hold.standing.all():
+            back = line.quantity - used.filter(standing_area_id=line.area_id).count()
+            if back > 0:
+                stock.standing_unsell(area_id=line.area_id, quantity=back)
+
+    @classmethod
+    def ticket_places(cls, hold: Hold) -> list[dict[str, Any]]:
+        return [
+            {
+                "standing_area": line.area,
+                "tier_id": line.area.tier_id,
+                "price": line.area.tier.price,
+            }
+            for line in hold.standing.select_related("area__tier")
+            for _place in range(line.quantity)
+        ]
+
+    @classmethod
+    def items(cls, hold: Hold) -> list[dict]:
+        return [
+            {
+                "standing": line.area.section_id,
+                "section": line.area.section.localized_name,
+                "quantity": line.quantity,
+                "tier": line.area.tier.localized_name,
+                "price": str(line.area.tier.price),
+            }
+            for line in hold.standing.select_related("area__section", "area__tier")
+        ]
+
+    @classmethod
+    def describe(cls, ticket: Ticket) -> dict[str, str | None]:
+        return {
+            "section": ticket.standing_area.section.localized_name,
+            "row": None,
+            "seat": None,
+            "tier": ticket.tier.localized_name,
+        }
