@@ -34,8 +34,8 @@ from orders.payments.exceptions import (
 )
 from orders.payments.providers import CallbackEvent, provider_get
 from orders.services.holds import buyer_limit_lock_and_count, hold_stock_return
+from orders.signals import order_announce, order_paid, order_refunded
 from orders.tickets import tickets_issue
-from queueing import services as queue_services
 from ticketing import metrics
 from ticketing.audit import AuditAction, audit_log
 from ticketing.models import OutboxMessage
@@ -127,14 +127,11 @@ def _refund_request(payment: Payment) -> None:
 
 
 def _paid_side_effects(order: Order) -> None:
-    """The ticket mail as an outbox message (it must not be lost); the queue
-    pass as a plain on-commit call (a Redis write, re-derived from Postgres
-    if lost: not money)."""
+    """The ticket mail as an outbox message (it must not be lost); order_paid
+    after commit for the rest (the queue pass ends: a Redis write, re-derived
+    from Postgres if lost, not money)."""
     outbox_put(kind=outbox.CONFIRMATION_MAIL, payload={"order_id": order.pk})
-    event_id, buyer_key = order.event_id, order.buyer_key
-    transaction.on_commit(
-        lambda: queue_services.pass_complete(event_id=event_id, buyer_key=buyer_key), robust=True
-    )
+    order_announce(signal=order_paid, order=order)
 
 
 def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
@@ -205,6 +202,7 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
         hold.save(update_fields=["status"])
         order.status = Order.Status.REFUNDED
         order.save(update_fields=["status"])
+        order_announce(signal=order_refunded, order=order)
         audit_log(
             action=AuditAction.ORDER_REFUNDED,
             obj=order,
@@ -551,6 +549,7 @@ def _order_unsell(order: Order) -> dict[str, int]:
     voided = order.tickets.filter(status=Ticket.Status.VALID).update(status=Ticket.Status.VOID)
     order.status = Order.Status.REFUNDED
     order.save(update_fields=["status"])
+    order_announce(signal=order_refunded, order=order)
     return {"tickets_voided": voided, "tickets_used": used.count()}
 
 
