@@ -12,3 +12,9 @@ class OrdersConfig(AppConfig):
         # Receivers of other apps' signals (accounts' identity_verified).
         from orders import signals  # noqa: F401
         from orders.payments import outbox  # noqa: F401
+        from orders.purchases import OrderPurchases
+        from queueing.purchases import purchases_register
+
+        # The waiting room asks orders what buyers took and paid through this
+        # (it sits below orders and may not import it).
+        purchases_register(OrderPurchases())

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
@@ -24,6 +23,7 @@ from queueing.exceptions import (
     ShopFull,
     TokenInvalid,
 )
+from queueing.purchases import purchases
 
 _LOCAL_TTL = 10.0  # seconds a process trusts its own memo of a lookup
 _CACHE_TTL = 60
@@ -241,37 +241,23 @@ def queue_status(*, token: str | None, now: float | None = None) -> dict:
     return body
 
 
-_SHOPPERS_SQL = """
-SELECT count(*) FROM (
-  SELECT buyer_key FROM orders_hold
-   WHERE event_id = %s AND status = 'active' AND expires_at > %s
-  UNION
-  SELECT buyer_key FROM orders_order
-   WHERE event_id = %s AND status = 'pending_payment' AND expires_at > %s
-) shopping
-"""
-
-
 def shoppers_count(*, event_id: int) -> int:
     """Buyers shopping an event now, from Postgres: a live hold or an order
     awaiting payment. What wakes a room in mode auto (services._auto_toggle):
     only stock really taken counts, so a refused hold (rolled back) counts for
-    nothing. One aggregate query, run by the tick of auto rooms only."""
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_SHOPPERS_SQL, [event_id, now, event_id, now])
-        return cursor.fetchone()[0]
+    nothing. One aggregate query (orders', queueing.purchases), run by the tick
+    of auto rooms only."""
+    return purchases().shoppers_count(event_id=event_id, now=timezone.now())
 
 
 def buyer_limit_reached(*, event_id: int, buyer_key: str, cap: int | None) -> bool:
     """Has the buyer taken the guarded phase's per-buyer limit (held + ordered
-    + paid, orders.services.holds.buyer_tickets_taken)? Then joining again
-    would only lead to a refused hold: the waiting page says so instead."""
-    from orders.services.holds import buyer_tickets_taken
-
+    + paid, Purchases.tickets_taken: orders.services.holds.buyer_tickets_taken)?
+    Then joining again would only lead to a refused hold: the waiting page
+    says so instead."""
     if not cap:
         return False
-    return buyer_tickets_taken(event_id=event_id, buyer_key=buyer_key) >= cap
+    return purchases().tickets_taken(event_id=event_id, buyer_key=buyer_key) >= cap
 
 
 def _paid_since(*, event_id: int, buyer_keys: set[str], since: float) -> bool:
@@ -282,14 +268,9 @@ def _paid_since(*, event_id: int, buyer_keys: set[str], since: float) -> bool:
     statement is seen; a hold whose check ran before the payment committed
     was made while the pass was still live (and its tickets still count
     against the limit, checked later in the same transaction)."""
-    from orders.models import Order
-
-    return Order.objects.filter(
-        event_id=event_id,
-        buyer_key__in=sorted(buyer_keys),
-        status__in=[Order.Status.PAID, Order.Status.REFUNDED],
-        paid_at__gte=datetime.fromtimestamp(since, UTC),
-    ).exists()
+    return purchases().paid_since(
+        event_id=event_id, buyer_keys=buyer_keys, since=datetime.fromtimestamp(since, UTC)
+    )
 
 
 def _room_mode_from_db(room_id: int) -> str | None:

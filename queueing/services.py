@@ -16,6 +16,7 @@ from django.utils import timezone
 from queueing import selectors, shuffle, state, tokens
 from queueing.exceptions import BuyerLimitReached, RoomClosed, RoomNotOpen, RoomRestarting
 from queueing.models import WaitingRoom, WaitingRoomSnapshot
+from queueing.purchases import purchases
 from ticketing import metrics
 from ticketing.audit import audit_log
 
@@ -194,19 +195,13 @@ def _recovery_records(room: WaitingRoom) -> tuple[dict[str, int], dict[str, str]
     given no more than it had. paid: buyer -> their latest paid_at for the
     event: a pass issued before it ended with that order.
     """
-    from orders.models import Order
-
     admitted = {
         f"{row['at'].timestamp():.3f}": row["serving"]
         for row in room.snapshots.values("serving").annotate(at=Max("taken_at")).order_by()
     }
     paid = {
-        row["buyer_key"]: f"{row['at'].timestamp():.3f}"
-        for row in Order.objects.filter(event_id=room.event_id, paid_at__isnull=False)
-        .filter(status__in=[Order.Status.PAID, Order.Status.REFUNDED])
-        .values("buyer_key")
-        .annotate(at=Max("paid_at"))
-        .order_by()
+        buyer: f"{at.timestamp():.3f}"
+        for buyer, at in purchases().last_paid(event_id=room.event_id).items()
     }
     return admitted, paid
 
