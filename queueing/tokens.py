@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from django.core import signing
 
-# The pass cookie's name lives in ticketing.cookies (events reads it and may
-# not import queueing). Re-exported only until orders/views/checkout.py imports
-# it from there.
-from ticketing.cookies import pass_cookie as pass_cookie
-
 TOKEN_SALT = "kassa.queue.token"  # noqa: S105 (a signing salt, not a secret)
 PASS_SALT = "kassa.queue.pass"  # noqa: S105
+
+
+def pass_cookie(event_id: int) -> str:
+    """The one name of the browser cookie that carries an event's queue pass:
+    the queue page sets it, the hold form sends it, a refused hold drops it."""
+    return f"kassa_pass_{event_id}"
 
 
 def token_make(*, room_id: int, visitor: str, number: int, issued_at: float) -> str:

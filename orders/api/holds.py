@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -51,34 +50,20 @@ def hold_body(hold: Hold) -> dict:
     ).data
 
 
-class BestAvailableIn(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=1)
-    tier = serializers.IntegerField(required=False, allow_null=True)
-    section = serializers.IntegerField(required=False, allow_null=True)
-    together = serializers.BooleanField(default=True)
-
-
-class StandingIn(serializers.Serializer):
-    section = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=1)
-
-
+# The hold request: the event, exactly one hold kind's field (seats,
+# best_available, standing: each kind declares its own in orders/holdkinds),
+# an access code and a partner's buyer reference. A comment, not a docstring:
+# drf-spectacular would publish a docstring in the API schema.
 class HoldCreateIn(serializers.Serializer):
     event = serializers.CharField(help_text="Event id or slug.")
-    seats = serializers.ListField(child=serializers.IntegerField(), required=False)
-    best_available = BestAvailableIn(required=False)
-    standing = StandingIn(required=False)
     access_code = serializers.CharField(required=False, allow_blank=True)
     # 100, as queue join: with "partner:<slug>:" it fits the buyer key (200).
     buyer_ref = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
-    def validate_best_available(self, value):
-        if not value["together"]:
-            raise serializers.ValidationError(_("Only together=true is supported."))
-        return dict(value)
-
-    def validate_standing(self, value):
-        return dict(value)
+    def get_fields(self):
+        fields = super().get_fields()
+        # The kinds' fields right after event, where API.md lists them.
+        return {"event": fields.pop("event"), **holdkinds.api_fields(), **fields}
 
 
 class HoldCreateApi(APIView):
@@ -106,12 +91,10 @@ class HoldCreateApi(APIView):
         hold = hold_create(
             event=event_from_ref(d["event"]),
             buyer=buyer_identity(request, buyer_ref=d.get("buyer_ref") or None),
-            seats=d.get("seats"),
-            best_available=d.get("best_available"),
-            standing=d.get("standing"),
             access_code=d.get("access_code"),
             queue_pass=request.headers.get("X-Queue-Pass"),
             user=request.user if getattr(request.user, "is_authenticated", False) else None,
+            **{field: d.get(field) for field in holdkinds.FIELDS},
         )
         return Response(hold_body(hold), status=status.HTTP_201_CREATED)
 

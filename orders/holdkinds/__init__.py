@@ -16,7 +16,9 @@ To add a kind (say, accessible seats with a companion seat):
      base.HoldKind (or from seats.Seated when its stock is seats): `field`
      (the request's key), `name` (the audit's kind), `parse` and `take`, and
      the stored-hold methods it does not inherit;
-  2. add it to KINDS below (the order is the page form's precedence);
+  2. add it to KINDS below (the order is the page form's precedence); the
+     API body (HoldCreateIn) and the page form (form_request) take their
+     field from the kind (`api_field`, `form_value`);
   3. its tests in `orders/tests/test_holdkinds_<kind>.py`, with real
      concurrent racers if it takes stock its own way (STYLE.md rule 11).
 A stored hold's kind is told from its stock (`kind_of`): seat ids or
@@ -28,7 +30,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.http import QueryDict
 from django.utils.translation import gettext as _
+from rest_framework import serializers
 
 from events.selectors import SaleSnapshot
 from orders.exceptions import ValidationFailed
@@ -40,7 +44,17 @@ from orders.holdkinds.standing import Standing
 if TYPE_CHECKING:
     from orders.models import Hold, Ticket
 
-__all__ = ["KINDS", "HoldKind", "Take", "Taken", "kind_of", "kind_of_ticket", "request_parse"]
+__all__ = [
+    "KINDS",
+    "HoldKind",
+    "Take",
+    "Taken",
+    "api_fields",
+    "form_request",
+    "kind_of",
+    "kind_of_ticket",
+    "request_parse",
+]
 
 KINDS: tuple[type[HoldKind], ...] = (Seats, BestAvailable, Standing)
 FIELDS: tuple[str, ...] = tuple(kind.field for kind in KINDS)
@@ -60,6 +74,21 @@ def request_parse(sale: SaleSnapshot, requested: dict[str, Any]) -> HoldKind:
         )
     kind = given[0]
     return kind.parse(sale, requested[kind.field])
+
+
+def api_fields() -> dict[str, serializers.Field]:
+    """The request body's field of each kind (HoldCreateIn)."""
+    return {kind.field: kind.api_field() for kind in KINDS}
+
+
+def form_request(post: QueryDict) -> dict[str, Any]:
+    """The event page's form → hold_create's stock argument: the first kind
+    (in KINDS' order) whose fields the form fills in."""
+    for kind in KINDS:
+        value = kind.form_value(post)
+        if value is not None:
+            return {kind.field: value}
+    raise ValidationFailed(details={"seats": [_("Choose seats or a quantity first.")]})
 
 
 def kind_of(hold: Hold) -> type[HoldKind]:

@@ -11,7 +11,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils.translation import gettext as _
+from rest_framework import serializers
 
 from events.models import Event
 from events.selectors import SaleSnapshot
@@ -60,6 +62,17 @@ class HoldKind:
     quantity: int
 
     @classmethod
+    def api_field(cls) -> serializers.Field:
+        """The request body's field for this kind (HoldCreateIn, API.md)."""
+        raise NotImplementedError
+
+    @classmethod
+    def form_value(cls, post: QueryDict) -> Any:
+        """The event page form's value for this kind, or None if the form asks
+        for another kind (bad numbers → ValidationFailed)."""
+        raise NotImplementedError
+
+    @classmethod
     def parse(cls, sale: SaleSnapshot, value: Any) -> HoldKind:
         """Check the request's value (ValidationFailed) and return the typed request."""
         raise NotImplementedError
@@ -102,6 +115,16 @@ class HoldKind:
     def describe(cls, ticket: Ticket) -> dict[str, str | None]:
         """A ticket's place: section, row, seat, tier."""
         raise NotImplementedError
+
+
+def form_number(post: QueryDict, name: str) -> int | None:
+    """A whole number from a form field, None if empty."""
+    raw = (post.get(name) or "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is True; int("²") raises
+        raise ValidationFailed(details={name: [_("Enter a whole number.")]})
+    return int(raw)
 
 
 def check_quantity(value: Any, field: str) -> int:

@@ -8,12 +8,23 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+from rest_framework.fields import empty
 
 from events import stock
 from events.models import Section
 from events.selectors import SaleSnapshot
 from orders.exceptions import NotEnoughSeats, SeatUnavailable
-from orders.holdkinds.base import Take, Taken, check_quantity, check_ref, sections_of_kind
+from orders.holdkinds.base import (
+    Take,
+    Taken,
+    check_quantity,
+    check_ref,
+    form_number,
+    sections_of_kind,
+)
 from orders.holdkinds.seats import Seated, taken_seats
 
 # Best-available first looks at this many of the best free seats; only when no
@@ -21,6 +32,21 @@ from orders.holdkinds.seats import Seated, taken_seats
 BEST_WINDOW = 2000
 # How many candidate blocks best-available tries to lock before giving up.
 BEST_ATTEMPTS = 25
+
+
+class BestAvailableIn(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=1)
+    tier = serializers.IntegerField(required=False, allow_null=True)
+    section = serializers.IntegerField(required=False, allow_null=True)
+    together = serializers.BooleanField(default=True)
+
+    def run_validation(self, data=empty):
+        # Here, not in validate(): the message stays a list under
+        # "best_available", as API.md's error body shows it.
+        value = super().run_validation(data)
+        if not value["together"]:
+            raise serializers.ValidationError(_("Only together=true is supported."))
+        return dict(value)
 
 
 @dataclass(frozen=True)
@@ -32,6 +58,20 @@ class BestAvailable(Seated):
     quantity: int
     tier_id: int | None = None
     section_id: int | None = None
+
+    @classmethod
+    def api_field(cls) -> serializers.Field:
+        return BestAvailableIn(required=False)
+
+    @classmethod
+    def form_value(cls, post: QueryDict) -> dict[str, Any] | None:
+        if not post.get("best_quantity"):
+            return None
+        return {
+            "quantity": form_number(post, "best_quantity"),
+            "tier": form_number(post, "tier"),
+            "section": form_number(post, "section"),
+        }
 
     @classmethod
     def parse(cls, sale: SaleSnapshot, value: Any) -> BestAvailable:

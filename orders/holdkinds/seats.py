@@ -10,7 +10,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils.translation import gettext as _
+from rest_framework import serializers
 
 from events import stock
 from events.models import EventSeat
@@ -119,6 +121,19 @@ class Seats(Seated):
     @property
     def quantity(self) -> int:  # type: ignore[override]
         return len(self.seat_ids)
+
+    @classmethod
+    def api_field(cls) -> serializers.Field:
+        return serializers.ListField(child=serializers.IntegerField(), required=False)
+
+    @classmethod
+    def form_value(cls, post: QueryDict) -> list[int] | None:
+        raw = post.getlist("seats")
+        if not raw:
+            return None
+        if not all(s.strip().isascii() and s.strip().isdigit() for s in raw):
+            raise ValidationFailed(details={"seats": [_("Choose seats on the map.")]})
+        return [int(s) for s in raw]
 
     @classmethod
     def parse(cls, sale: SaleSnapshot, value: Any) -> Seats:

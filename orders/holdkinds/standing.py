@@ -8,17 +8,36 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils.translation import gettext as _
+from rest_framework import serializers
+from rest_framework.fields import empty
 
 from events import stock
 from events.models import Section
 from events.selectors import SaleSnapshot
 from orders.exceptions import NotEnoughSeats, ValidationFailed
-from orders.holdkinds.base import HoldKind, Take, Taken, check_quantity, check_ref, sections_of_kind
+from orders.holdkinds.base import (
+    HoldKind,
+    Take,
+    Taken,
+    check_quantity,
+    check_ref,
+    form_number,
+    sections_of_kind,
+)
 from orders.models import Hold, HoldStanding
 
 if TYPE_CHECKING:
     from orders.models import Order, Ticket
+
+
+class StandingIn(serializers.Serializer):
+    section = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1)
+
+    def run_validation(self, data=empty):
+        return dict(super().run_validation(data))
 
 
 @dataclass(frozen=True)
@@ -29,6 +48,19 @@ class Standing(HoldKind):
     name = "standing"
     quantity: int
     section_id: int
+
+    @classmethod
+    def api_field(cls) -> serializers.Field:
+        return StandingIn(required=False)
+
+    @classmethod
+    def form_value(cls, post: QueryDict) -> dict[str, Any] | None:
+        if not post.get("standing_section"):
+            return None
+        return {
+            "section": form_number(post, "standing_section"),
+            "quantity": form_number(post, "quantity"),
+        }
 
     @classmethod
     def parse(cls, sale: SaleSnapshot, value: Any) -> Standing:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.selectors import buyer_identity
 from events.models import Event
+from orders import holdkinds
 from orders.api.holds import hold_items
 from orders.exceptions import OrderExists, ValidationFailed
 from orders.models import Hold, Order
@@ -45,31 +46,6 @@ class ContactForm(forms.Form):
         return phone
 
 
-def _hold_args(post) -> dict:
-    """The event page's form → hold_create's stock arguments (bad numbers → validation_error)."""
-
-    def number(name: str) -> int | None:
-        raw = (post.get(name) or "").strip()
-        if not raw:
-            return None
-        if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is True; int("²") raises
-            raise ValidationFailed(details={name: [_("Enter a whole number.")]})
-        return int(raw)
-
-    if post.getlist("seats"):
-        raw = post.getlist("seats")
-        if not all(s.strip().isascii() and s.strip().isdigit() for s in raw):
-            raise ValidationFailed(details={"seats": [_("Choose seats on the map.")]})
-        return {"seats": [int(s) for s in raw]}
-    if post.get("best_quantity"):
-        best = {"quantity": number("best_quantity"), "tier": number("tier")}
-        best["section"] = number("section")
-        return {"best_available": best}
-    if post.get("standing_section"):
-        return {"standing": {"section": number("standing_section"), "quantity": number("quantity")}}
-    raise ValidationFailed(details={"seats": [_("Choose seats or a quantity first.")]})
-
-
 def _error_text(exc: KassaError) -> str:
     parts = [str(exc.message)]
     for messages_ in exc.details.values():
@@ -88,7 +64,7 @@ def hold_create_page(request: HttpRequest, slug: str) -> HttpResponse:
             access_code=request.POST.get("access_code") or None,
             queue_pass=request.COOKIES.get(pass_cookie(event.pk)),
             user=request.user if request.user.is_authenticated else None,
-            **_hold_args(request.POST),
+            **holdkinds.form_request(request.POST),
         )
     except KassaError as exc:
         messages.error(request, _error_text(exc))
