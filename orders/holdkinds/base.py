@@ -60,6 +60,9 @@ class HoldKind:
     field: ClassVar[str]
     name: ClassVar[str]
     quantity: int
+    # The event page form's number fields, by key of this kind's request
+    # value; the first one filled in says the form asks for this kind.
+    form_fields: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def api_field(cls) -> serializers.Field:
@@ -70,7 +73,10 @@ class HoldKind:
     def form_value(cls, post: QueryDict) -> Any:
         """The event page form's value for this kind, or None if the form asks
         for another kind (bad numbers → ValidationFailed)."""
-        raise NotImplementedError
+        names = list(cls.form_fields.values())
+        if not names or not post.get(names[0]):
+            return None
+        return {key: form_number(post, name) for key, name in cls.form_fields.items()}
 
     @classmethod
     def parse(cls, sale: SaleSnapshot, value: Any) -> HoldKind:

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.http import QueryDict
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -22,7 +21,6 @@ from orders.holdkinds.base import (
     Taken,
     check_quantity,
     check_ref,
-    form_number,
     sections_of_kind,
 )
 from orders.holdkinds.seats import Seated, taken_seats
@@ -58,20 +56,11 @@ class BestAvailable(Seated):
     quantity: int
     tier_id: int | None = None
     section_id: int | None = None
+    form_fields = {"quantity": "best_quantity", "tier": "tier", "section": "section"}
 
     @classmethod
     def api_field(cls) -> serializers.Field:
         return BestAvailableIn(required=False)
-
-    @classmethod
-    def form_value(cls, post: QueryDict) -> dict[str, Any] | None:
-        if not post.get("best_quantity"):
-            return None
-        return {
-            "quantity": form_number(post, "best_quantity"),
-            "tier": form_number(post, "tier"),
-            "section": form_number(post, "section"),
-        }
 
     @classmethod
     def parse(cls, sale: SaleSnapshot, value: Any) -> BestAvailable:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
-from django.http import QueryDict
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -23,7 +22,6 @@ from orders.holdkinds.base import (
     Taken,
     check_quantity,
     check_ref,
-    form_number,
     sections_of_kind,
 )
 from orders.models import Hold, HoldStanding
@@ -48,19 +46,11 @@ class Standing(HoldKind):
     name = "standing"
     quantity: int
     section_id: int
+    form_fields = {"section": "standing_section", "quantity": "quantity"}
 
     @classmethod
     def api_field(cls) -> serializers.Field:
         return StandingIn(required=False)
-
-    @classmethod
-    def form_value(cls, post: QueryDict) -> dict[str, Any] | None:
-        if not post.get("standing_section"):
-            return None
-        return {
-            "section": form_number(post, "standing_section"),
-            "quantity": form_number(post, "quantity"),
-        }
 
     @classmethod
     def parse(cls, sale: SaleSnapshot, value: Any) -> Standing:
