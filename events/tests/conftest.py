@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
-
 import pytest
-from django.utils import timezone
 
-from events.models import Event, PriceTier, SalePhase
+from events.models import Event
 from events.services import event_inventory_create, venue_create_from_spec
+
+# Builders live in factories modules; this name stays importable from here only
+# for events/tests/test_views.py, which another change is editing right now.
+from events.tests.factories import make_event
 
 
 @pytest.fixture
@@ -57,48 +57,6 @@ def small_spec() -> dict:
             },
         ],
     }
-
-
-def make_event(*, venue, slug: str = "small-show", status=Event.Status.ON_SALE) -> Event:
-    now = timezone.now()
-    event = Event.objects.create(
-        venue=venue,
-        title="Small show",
-        slug=slug,
-        starts_at=now + timedelta(days=30),
-        doors_at=now + timedelta(days=30, hours=-3),
-        time_zone="Asia/Almaty",
-        currency="KZT",
-        status=status,
-    )
-    for i, (key, price, colour) in enumerate(
-        [("front", "30000", "#ff0000"), ("back", "10000", "#0000ff"), ("floor", "20000", "#00ff00")]
-    ):
-        PriceTier.objects.create(
-            event=event, key=key, name=key.title(), price=Decimal(price), colour=colour,
-            sort_order=i,
-        )  # fmt: skip
-    SalePhase.objects.create(
-        event=event,
-        name="Presale",
-        starts_at=now - timedelta(hours=1),
-        ends_at=now + timedelta(days=1),
-        channels=["partner:halyk"],
-        card_brands=["visa"],
-        card_bin_prefixes=["440043"],
-        per_buyer_limit=4,
-        requires_waiting_room=True,
-    )
-    SalePhase.objects.create(
-        event=event,
-        name="General",
-        starts_at=now + timedelta(days=1),
-        ends_at=now + timedelta(days=30),
-        channels=["web", "app", "partner:*"],
-        per_buyer_limit=6,
-        requires_waiting_room=True,
-    )
-    return event
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from events.models import Event, EventSeat, Seat, Venue
-from events.tests.conftest import make_event
+from events.tests.factories import make_event
 from ticketing.models import AuditEntry
 
 

@@ -11,7 +11,7 @@ from drf_spectacular.generators import SchemaGenerator
 from api.models import Partner
 from api.services import api_key_create
 from events.models import Event, EventSeat, Section
-from events.tests.conftest import make_event
+from events.tests.factories import make_event
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from events.selectors import (
     phase_status,
     section_seats,
 )
-from events.tests.conftest import make_event
+from events.tests.factories import make_event
 
 
 def _flip(seat: EventSeat, status: str, *, minutes: int = 5) -> None:

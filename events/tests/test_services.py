@@ -17,7 +17,7 @@ from events.services import (
     eventseat_unblock,
     venue_create_from_spec,
 )
-from events.tests.conftest import make_event
+from events.tests.factories import make_event
 from ticketing.models import AuditEntry
 
 
