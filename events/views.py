@@ -25,6 +25,7 @@ from events.selectors import (
     section_of_event,
     section_seats,
 )
+from ticketing.cookies import pass_cookie
 from ticketing.money import money_format, money_shape
 
 WEB_CHANNEL = "web"
@@ -104,7 +105,7 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
             "needs_queue": bool(
                 status.can_buy
                 and status.phase.requires_waiting_room
-                and not request.COOKIES.get(f"kassa_pass_{event.pk}")
+                and not request.COOKIES.get(pass_cookie(event.pk))
             ),
         },
     )

@@ -405,7 +405,7 @@ def rooms_tick(*, now: float | None = None) -> int:
 def pass_complete(*, event_id: int, buyer_key: str) -> None:
     """The buyer's order was paid: end their pass and free its shopper slot.
 
-    Called from orders through transaction.on_commit (it writes Redis).
+    Called by orders' order_paid receiver, after the commit (it writes Redis).
     """
     room_id = selectors.room_id_for_event(event_id)
     if room_id:

@@ -11,12 +11,6 @@ TOKEN_SALT = "kassa.queue.token"  # noqa: S105 (a signing salt, not a secret)
 PASS_SALT = "kassa.queue.pass"  # noqa: S105
 
 
-def pass_cookie(event_id: int) -> str:
-    """The one name of the browser cookie that carries an event's queue pass:
-    the queue page sets it, the hold form sends it, a refused hold drops it."""
-    return f"kassa_pass_{event_id}"
-
-
 def token_make(*, room_id: int, visitor: str, number: int, issued_at: float) -> str:
     return signing.dumps(
         {"r": room_id, "v": visitor, "n": number, "t": int(issued_at)}, salt=TOKEN_SALT

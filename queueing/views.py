@@ -13,6 +13,7 @@ from accounts.selectors import buyer_identity, device_key
 from queueing import selectors, services, state, tokens, wait
 from queueing.exceptions import RoomRestarting, TokenInvalid
 from queueing.models import WaitingRoom
+from ticketing.cookies import pass_cookie
 from ticketing.errors import KassaError
 
 TOKEN_COOKIE = "kassa_queue_{room}"  # noqa: S105 (a cookie name)
@@ -65,7 +66,7 @@ def queue_page(request, slug: str):
             "title": st.get("title") or _event_title(room_id),
             "event_id": st.get("event"),
             # The name queue.js stores the pass under: the server's one name.
-            "pass_cookie": tokens.pass_cookie(int(st["event"])) if st.get("event") else "",
+            "pass_cookie": pass_cookie(int(st["event"])) if st.get("event") else "",
             # When the page should look for its drawn number (services.draw_at).
             "draw_at": int(float(st.get("sale_at") or 0)) - settings.QUEUE_DRAW_LEAD_SECONDS,
             "public": public,
@@ -88,7 +89,7 @@ def queue_page(request, slug: str):
     elif cookie_token and not token:
         response.delete_cookie(cookie, samesite="Lax")
     if status and status.get("pass"):
-        response.set_cookie(tokens.pass_cookie(status["event_id"]), status["pass"],
+        response.set_cookie(pass_cookie(status["event_id"]), status["pass"],
                             max_age=max(status["pass_expires_at"] - int(_now()), 1),
                             samesite="Lax", secure=request.is_secure())  # fmt: skip
     return response

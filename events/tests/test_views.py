@@ -8,6 +8,7 @@ from django.core.management import call_command
 from events.models import Event, EventSeat, Section
 from events.selectors import event_availability_forget
 from events.tests.conftest import make_event
+from ticketing.cookies import pass_cookie
 
 
 def test_event_list_shows_public_events(client, small_event):
@@ -131,7 +132,7 @@ def test_a_guarded_sale_sends_visitors_to_the_waiting_room_until_they_hold_a_pas
     url = f"/e/{small_event.slug}/"
     body = client.get(url).content.decode()
     assert f'href="/e/{small_event.slug}/queue/"' in body
-    client.cookies[f"kassa_pass_{small_event.pk}"] = "a-pass"
+    client.cookies[pass_cookie(small_event.pk)] = "a-pass"
     assert f'href="/e/{small_event.slug}/queue/"' not in client.get(url).content.decode()
 
 

@@ -24,7 +24,7 @@ from orders.models import Hold, Order
 from orders.services.holds import hold_create, hold_release
 from orders.services.orders import contact_clean, hold_visible_to, order_create
 from queueing.exceptions import PassExpired, PassInvalid
-from queueing.tokens import pass_cookie
+from ticketing.cookies import pass_cookie
 from ticketing.errors import KassaError
 
 

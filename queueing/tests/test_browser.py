@@ -6,8 +6,9 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import expect
 
-from queueing import services, state, tokens, wait
+from queueing import services, state, wait
 from queueing.tests.conftest import make_event, make_room
+from ticketing.cookies import pass_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,7 +33,7 @@ def test_waiting_page_polls_the_public_state_and_stores_the_pass(
     services.room_tick(room=room, now=t0 + 2)  # admits us
     page.wait_for_selector(f'a[href="/e/{room.event.slug}/"]', timeout=15000)
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    assert tokens.pass_cookie(room.event_id) in cookies
+    assert pass_cookie(room.event_id) in cookies
     status_calls = [u for u in requests if "/queue/status/" in u]
     state_calls = [u for u in requests if "/queue/state/" in u]
     assert state_calls and len(status_calls) == 1  # per-visitor status only once admitted

@@ -12,6 +12,7 @@ from django.test import Client
 from accounts.sms import FileSmsBackend
 from queueing import selectors, services, state, tokens
 from queueing.exceptions import PassExpired
+from ticketing.cookies import pass_cookie
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +50,7 @@ def _admit_everyone(room) -> None:
 
 
 def _pass_visitor(client: Client, room) -> str:
-    raw = client.cookies[tokens.pass_cookie(room.event_id)].value
+    raw = client.cookies[pass_cookie(room.event_id)].value
     return signing.loads(raw, salt=tokens.PASS_SALT)["v"]
 
 

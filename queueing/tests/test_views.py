@@ -5,7 +5,8 @@ import time
 import pytest
 from django.test import Client
 
-from queueing import services, tokens
+from queueing import services
+from ticketing.cookies import pass_cookie
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ def test_join_form_then_status_page_without_javascript(room):
     services.room_tick(room=room, now=t0)
     services.room_tick(room=room, now=t0 + 2)
     admitted = client.get(f"/e/{room.event.slug}/queue/")
-    assert tokens.pass_cookie(room.event_id) in admitted.cookies
+    assert pass_cookie(room.event_id) in admitted.cookies
     assert f'href="/e/{room.event.slug}/"'.encode() in admitted.content
     assert b'http-equiv="refresh"' not in admitted.content
 

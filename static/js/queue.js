@@ -88,7 +88,7 @@
   function admitted(s) {
     if (s.pass) {
       var ttl = Math.max(1, s.pass_expires_at - Math.floor(Date.now() / 1000));
-      // The cookie's name is the server's (queueing.tokens.pass_cookie).
+      // The cookie's name is the server's (ticketing.cookies.pass_cookie).
       document.cookie = cfg.passCookie + "=" + s.pass + "; path=/; max-age=" + ttl + "; samesite=lax";
     }
     say(cfg.labels.admitted, true);

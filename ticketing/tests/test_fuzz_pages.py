@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from orders.tests.conftest import guard_with_waiting_room, make_event
+from ticketing.cookies import pass_cookie
 
 FORMS = hypothesis_settings(
     max_examples=40,
@@ -64,7 +65,7 @@ def test_the_hold_form_never_500s(event):
     def post(seats, queue_pass, **values):
         client = Client()  # a new device each time: no per-buyer limit in the way
         if queue_pass is not None:
-            client.cookies[f"kassa_pass_{event.pk}"] = queue_pass
+            client.cookies[pass_cookie(event.pk)] = queue_pass
         response = client.post(f"/e/{event.slug}/hold/", {"seats": seats, **_fields(**values)})
         assert_answered(response)
 
