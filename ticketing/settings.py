@@ -270,6 +270,9 @@ OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7, minimum=1)
 
 # --- payments & tickets ---
 # HMAC key of the sandbox gateway's callbacks; empty = derived from SECRET_KEY.
+# Payment providers: name -> PaymentProvider class (orders.payments.providers).
+# A real acquirer is one more entry; payments find it here, never by import.
+PAYMENT_PROVIDERS = {"sandbox": "orders.payments.sandbox.SandboxProvider"}
 SANDBOX_GATEWAY_SECRET = env_str("SANDBOX_GATEWAY_SECRET", "")
 # Reconciliation (orders.payments.services.payments_reconcile): a payment
 # still unsettled this long after it started is asked from its provider, then

@@ -6,9 +6,14 @@ services only ever talk to `provider_get(name)`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from orders.payments.exceptions import UnknownProvider
 
@@ -94,19 +99,19 @@ class PaymentProvider:
         raise NotImplementedError
 
 
-_registry: dict[str, PaymentProvider] = {}
-
-
-def provider_register(provider: PaymentProvider) -> PaymentProvider:
-    _registry[provider.name] = provider
-    return provider
-
-
 def provider_get(name: str) -> PaymentProvider:
-    # The sandbox registers itself on import; importing here avoids a cycle.
-    from orders.payments import sandbox  # noqa: F401
-
+    """The provider named `name` in settings.PAYMENT_PROVIDERS (name -> dotted
+    path of a PaymentProvider class), built once per process. A real acquirer
+    plugs in as one more entry: no import of it anywhere else."""
     try:
-        return _registry[name]
+        return _provider(name, settings.PAYMENT_PROVIDERS[name])
     except KeyError:
         raise UnknownProvider(details={"provider": [name]}) from None
+
+
+@functools.cache
+def _provider(name: str, path: str) -> PaymentProvider:
+    provider = import_string(path)()
+    if provider.name != name:
+        raise ImproperlyConfigured(f"PAYMENT_PROVIDERS[{name!r}] is a {provider.name!r} provider")
+    return provider

@@ -36,7 +36,6 @@ from orders.payments.providers import (
     CallbackEvent,
     PaymentProvider,
     ProviderStatus,
-    provider_register,
 )
 from ticketing.outbox import outbox_put
 
@@ -439,6 +438,3 @@ class SandboxProvider(PaymentProvider):
             # urllib's HTTPError/URLError are OSErrors; a bad body is a ValueError.
             logger.warning("sandbox status query for %s failed: %s", payment.pk, exc)
             raise ProviderUnavailable(str(exc)) from exc
-
-
-sandbox_provider = provider_register(SandboxProvider())
