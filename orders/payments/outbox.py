@@ -14,13 +14,14 @@ from typing import Any
 
 from django.conf import settings
 
+from orders.payments.mail import order_confirmation_send
+from orders.payments.messages import CONFIRMATION_MAIL, REFUND, SANDBOX_CALLBACK
+from orders.payments.sandbox import CALLBACK_PATH, SIGNATURE_HEADER, sign
+from orders.payments.services import payment_refund_issue
 from ticketing.outbox import outbox_handler
 
 logger = logging.getLogger(__name__)
 
-REFUND = "payments.refund"
-CONFIRMATION_MAIL = "orders.confirmation_mail"
-SANDBOX_CALLBACK = "sandbox.callback"
 # Bounded, yet above a busy site's p99 (~10 s in the on-sale bench); below
 # the outbox lease (OUTBOX_LEASE_SECONDS), so a slow merchant is never
 # called twice at once for one message.
@@ -35,8 +36,6 @@ class CallbackNotAccepted(Exception):
 def refund_issue(payload: dict[str, Any]) -> None:
     """Ask the provider for the money back. Idempotent: payment_refund_issue
     acts only on a payment still `refund_pending`."""
-    from orders.payments.services import payment_refund_issue
-
     payment_refund_issue(payment_id=payload["payment_id"])
 
 
@@ -45,8 +44,6 @@ def confirmation_mail(payload: dict[str, Any]) -> None:
     """The ticket mail. One message per paid order and one runner at a time
     (the claim), the message marked done once sent: one mail in the normal
     path; a worker dying between the send and the mark may send it twice."""
-    from orders.payments.mail import order_confirmation_send
-
     order_confirmation_send(order_id=payload["order_id"])
 
 
@@ -57,8 +54,6 @@ def sandbox_callback_deliver(payload: dict[str, Any]) -> int:
     A non-2xx answer or a network error raises: the outbox retries. The
     merchant deduplicates by event_id, so a retry after a lost 2xx is harmless.
     """
-    from orders.payments.sandbox import CALLBACK_PATH, SIGNATURE_HEADER, sign
-
     raw = json.dumps(payload["body"], separators=(",", ":")).encode()
     request = urllib.request.Request(  # noqa: S310 (our own SITE_URL, http/https)
         settings.SITE_URL + CALLBACK_PATH,

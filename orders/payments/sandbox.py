@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy
 from events.cards import card_rule_refusal
 from orders.models import SandboxCharge
 from orders.payments.exceptions import BadCallback, ProviderUnavailable
+from orders.payments.messages import SANDBOX_CALLBACK
 from orders.payments.providers import (
     CallbackEvent,
     PaymentProvider,
@@ -270,8 +271,6 @@ def callback_schedule(*, body: dict, countdown: int = 0, copies: int = 1) -> Non
     """Queue the signed callback in the caller's transaction (an outbox row per
     copy: the DUPLICATE card sends two on purpose), delivered `countdown`
     seconds after the commit and retried until the merchant answers 2xx."""
-    from orders.payments.outbox import SANDBOX_CALLBACK
-
     for _copy in range(copies):
         outbox_put(kind=SANDBOX_CALLBACK, payload={"body": body}, delay_seconds=countdown)
 

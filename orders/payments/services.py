@@ -24,7 +24,6 @@ from django.utils import timezone
 from events.cards import card_rule_refusal
 from orders import holdkinds
 from orders.models import Hold, Order, Payment, PaymentCallback, Ticket
-from orders.payments import outbox
 from orders.payments.exceptions import (
     OrderExpired,
     OrderNotPayable,
@@ -32,6 +31,7 @@ from orders.payments.exceptions import (
     PaymentNotFound,
     ProviderUnavailable,
 )
+from orders.payments.messages import CONFIRMATION_MAIL, REFUND
 from orders.payments.providers import CallbackEvent, provider_get
 from orders.services.holds import buyer_limit_lock_and_count, hold_stock_return
 from orders.signals import order_announce, order_paid, order_refunded
@@ -123,14 +123,14 @@ def payment_start(
 def _refund_request(payment: Payment) -> None:
     """Record the refund to ask for, in the caller's transaction (the outbox):
     it commits with the `refund_pending` that decides it, and survives Redis."""
-    outbox_put(kind=outbox.REFUND, payload={"payment_id": str(payment.pk)})
+    outbox_put(kind=REFUND, payload={"payment_id": str(payment.pk)})
 
 
 def _paid_side_effects(order: Order) -> None:
     """The ticket mail as an outbox message (it must not be lost); order_paid
     after commit for the rest (the queue pass ends: a Redis write, re-derived
     from Postgres if lost, not money)."""
-    outbox_put(kind=outbox.CONFIRMATION_MAIL, payload={"order_id": order.pk})
+    outbox_put(kind=CONFIRMATION_MAIL, payload={"order_id": order.pk})
     order_announce(signal=order_paid, order=order)
 
 
@@ -518,7 +518,7 @@ def payments_refund_redrive(*, batch: int | None = None) -> int:
             f"  SELECT 1 FROM {outbox_table} m"
             "   WHERE m.kind = %s AND m.payload->>'payment_id' = p.id::text"
             ") ORDER BY p.created_at LIMIT %s",
-            [outbox.REFUND, Payment.Status.REFUND_PENDING, outbox.REFUND, batch],
+            [REFUND, Payment.Status.REFUND_PENDING, REFUND, batch],
         )
         redriven = cursor.rowcount
     if redriven:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from orders.payments import outbox as payments_outbox
 from orders.payments import sandbox
+from orders.payments.messages import SANDBOX_CALLBACK
 from orders.tests.factories import event_make, order_make
 from ticketing import outbox as ticketing_outbox
 from ticketing.models import OutboxMessage
@@ -33,7 +33,7 @@ def gateway_outbox(monkeypatch):
 
     def enqueue(message_id, delay_seconds):
         message = OutboxMessage.objects.get(pk=message_id)
-        if message.kind == payments_outbox.SANDBOX_CALLBACK:
+        if message.kind == SANDBOX_CALLBACK:
             captured.append((message.payload["body"], delay_seconds))
         else:
             outbox_deliver(message_id=message_id)

@@ -179,7 +179,7 @@ class Callbacks(list):
 def callbacks(monkeypatch):
     # At the outbox's fast path: the callbacks' bodies are kept, the rest
     # (the ticket mail) stays in the outbox as if no worker ran.
-    from orders.payments.outbox import SANDBOX_CALLBACK
+    from orders.payments.messages import SANDBOX_CALLBACK
     from ticketing import outbox
     from ticketing.models import OutboxMessage
 

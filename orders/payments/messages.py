@@ -1,0 +1,11 @@
+"""The kinds of payments' outbox messages (ticketing.outbox).
+
+Named apart from their handlers (orders.payments.outbox), which import the
+services that put these messages: the services import only the names.
+"""
+
+from __future__ import annotations
+
+REFUND = "payments.refund"
+CONFIRMATION_MAIL = "orders.confirmation_mail"
+SANDBOX_CALLBACK = "sandbox.callback"
