@@ -45,6 +45,7 @@ def event_build(
     channels: Sequence[str] = ("web", "partner:*"),
     card_brands: Sequence[str] = (),
     card_bin_prefixes: Sequence[str] = (),
+    access_codes: Sequence[str] = (),
     requires_waiting_room: bool = False,
     opened_ago: timedelta = timedelta(hours=1),
     closes_in: timedelta = timedelta(days=1),
@@ -71,7 +72,7 @@ def event_build(
 
     Phases: `phases` (SalePhase fields each) or else one phase `phase_name`,
     open from `opened_ago` before now until `closes_in` from now, with the per-buyer limit,
-    channels, card brands/BIN prefixes and waiting-room flag given.
+    channels, card brands/BIN prefixes, access codes and waiting-room flag given.
 
     `slug`/`title` default to a unique tag; other Event fields (doors_at,
     currency, time_zone…) pass through `event_fields`.
@@ -129,6 +130,7 @@ def event_build(
             "channels": list(channels),
             "card_brands": list(card_brands),
             "card_bin_prefixes": list(card_bin_prefixes),
+            "access_codes": list(access_codes),
             "per_buyer_limit": per_buyer_limit,
             "requires_waiting_room": requires_waiting_room,
         }

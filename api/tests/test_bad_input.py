@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from api.models import Partner
 from api.services import api_key_create
 from api.tests.conftest import assert_error
-from orders.tests.conftest import make_event, seat_ids
+from orders.tests.factories import make_event, seat_ids
 
 HOLDS = "/api/v1/holds/"
 SUPERSCRIPT_TWO = "\u00b2"  # "²".isdigit() is True, int("²") raises

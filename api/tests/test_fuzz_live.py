@@ -25,7 +25,7 @@ from schemathesis.core.failures import FailureGroup, ServerError
 
 from api.models import Partner
 from api.services import api_key_create
-from orders.tests.conftest import make_event
+from orders.tests.factories import make_event
 
 pytestmark = pytest.mark.slow
 

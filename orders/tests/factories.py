@@ -1,55 +1,113 @@
-"""ORM-only builders for payment/ticket tests (independent of hold_create/order_create)."""
+"""Builders for orders' tests: events (through events.factories), orders, buyers, races.
+
+ORM-only builders for payment/ticket tests (order_make and friends) are
+independent of hold_create/order_create on purpose.
+"""
 
 from __future__ import annotations
 
 import secrets
+import threading
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.utils import timezone
 
-from events.models import (
-    Event,
-    EventSeat,
-    PriceTier,
-    SalePhase,
-    Seat,
-    Section,
-    StandingArea,
-    Venue,
-)
+from accounts.selectors import Buyer
+from events.factories import event_build
+from events.models import Event, EventSeat, PriceTier, SalePhase, Section, StandingArea
 from orders.models import Hold, Order
 
 
-def event_make(*, seats: int = 4, price: str = "10000.00", brands=(), bins=()) -> Event:
-    tag = uuid.uuid4().hex[:8]
-    venue = Venue.objects.create(name="Arena " + tag, slug="arena-" + tag)
-    section = Section.objects.create(venue=venue, code="A", name="Sector A")
-    event = Event.objects.create(
-        venue=venue,
-        title="Concert " + tag,
-        slug="concert-" + tag,
-        starts_at=timezone.now() + timedelta(days=30),
-        status="on_sale",
+def make_event(
+    *,
+    rows: int = 4,
+    per_row: int = 10,
+    standing: int = 50,
+    limit: int = 6,
+    channels: Sequence[str] = ("web", "partner:*"),
+    access_codes: Sequence[str] = (),
+    requires_waiting_room: bool = False,
+) -> Event:
+    """Venue with one seated section (rows x per_row; row 1 is best, VIP at 25000, the
+    rest Standard at 10000.50) and a standing area; one phase "General" open now.
+    requires_waiting_room=True also puts a live waiting room in front of it."""
+    event = event_build(
+        seats=rows * per_row,
+        per_row=per_row,
+        standing=standing,
+        front_price="25000.00",
+        price="10000.50",
+        per_buyer_limit=limit,
+        channels=channels,
+        access_codes=access_codes,
+        requires_waiting_room=requires_waiting_room,
     )
-    tier = PriceTier.objects.create(event=event, name="Standard", price=Decimal(price))
-    now = timezone.now()
-    SalePhase.objects.create(
-        event=event,
-        name="General",
-        starts_at=now - timedelta(days=1),
-        ends_at=now + timedelta(days=1),
-        channels=["web", "partner:*"],
-        card_brands=list(brands),
-        card_bin_prefixes=list(bins),
-    )
-    for number in range(1, seats + 1):
-        seat = Seat.objects.create(
-            section=section, row_label="1", row_index=1, number=number, x=number * 10.0, y=10.0
-        )
-        EventSeat.objects.create(event=event, seat=seat, section=section, tier=tier)
+    if requires_waiting_room:
+        guard_with_waiting_room(event)
     return event
+
+
+def guard_with_waiting_room(event):
+    """Put a live waiting room (mode on, sale open) in front of the event's sales."""
+    from events.selectors import sale_snapshot_forget
+    from queueing.services import room_create, room_push
+
+    SalePhase.objects.filter(event=event).update(requires_waiting_room=True)
+    sale_snapshot_forget()  # a raw UPDATE fires no signal (admin saves do)
+    room = room_create(event=event, sale_opens_at=timezone.now() - timedelta(hours=1))
+    room_push(room=room)  # on_commit does not fire inside a test transaction
+    return room
+
+
+def seat_ids(event, *, row: int | None = None) -> list[int]:
+    qs = EventSeat.objects.filter(event=event).order_by("seat__row_index", "seat__number")
+    if row is not None:
+        qs = qs.filter(seat__row_index=row)
+    return list(qs.values_list("id", flat=True))
+
+
+def web_buyer(name: str = "alice") -> Buyer:
+    return Buyer(channel="web", key=f"device:{name}")
+
+
+def race(n: int, work) -> list:
+    """Run work(i) in n threads released at once; returns results (or exceptions)."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except Exception as exc:
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def event_make(*, seats: int = 4, price: str = "10000.00", brands=(), bins=()) -> Event:
+    """One row of `seats` seats at one price; a web/partner phase open since yesterday,
+    optionally limited to card brands / BIN prefixes; no standing area."""
+    return event_build(
+        seats=seats,
+        per_row=max(seats, 1),
+        price=price,
+        seat_spacing=10.0,
+        card_brands=brands,
+        card_bin_prefixes=bins,
+        opened_ago=timedelta(days=1),
+    )
 
 
 def order_make(

@@ -19,7 +19,7 @@ from orders.exceptions import (
 )
 from orders.models import Hold
 from orders.services.holds import hold_create, hold_release, holds_expire
-from orders.tests.conftest import make_event, seat_ids, web_buyer
+from orders.tests.factories import make_event, seat_ids, web_buyer
 from queueing.exceptions import PassRequired
 from queueing.selectors import QueuePass
 from ticketing.models import AuditEntry

@@ -13,7 +13,7 @@ from events.models import EventSeat, StandingArea
 from orders.exceptions import LimitExceeded, NotEnoughSeats, SeatUnavailable
 from orders.models import Hold
 from orders.services.holds import hold_create
-from orders.tests.conftest import make_event, race, seat_ids, web_buyer
+from orders.tests.factories import make_event, race, seat_ids, web_buyer
 
 RACERS = 60
 

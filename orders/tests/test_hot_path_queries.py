@@ -16,7 +16,7 @@ from events.models import Section
 from events.selectors import sale_snapshot
 from orders.models import Payment
 from orders.payments import sandbox
-from orders.tests.conftest import seat_ids
+from orders.tests.factories import seat_ids
 
 pytestmark = pytest.mark.django_db
 CALLBACK_URL = "/api/v1/payments/sandbox/callback/"
@@ -131,7 +131,7 @@ def test_order_refusals_keep_their_codes(warm, buyer):
     from orders.models import Hold
     from orders.services.holds import hold_create
     from orders.services.orders import order_create
-    from orders.tests.conftest import web_buyer
+    from orders.tests.factories import web_buyer
 
     contact = {"email": "a@example.com", "name": "A"}
     hold = hold_create(event=warm, buyer=buyer, seats=seat_ids(warm)[:1])

@@ -25,7 +25,7 @@ from orders.services.orders import (
     order_create,
 )
 from orders.tasks import sweep_expired_holds
-from orders.tests.conftest import seat_ids, web_buyer
+from orders.tests.factories import seat_ids, web_buyer
 from ticketing.models import AuditEntry
 
 CONTACT = {"email": "a@example.kz", "name": "Aigerim", "phone": "+7 701 234 5678"}

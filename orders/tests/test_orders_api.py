@@ -13,7 +13,7 @@ from api.services import api_key_create
 from events.models import EventSeat, SalePhase, StandingArea
 from events.selectors import sale_snapshot_forget
 from orders.models import Hold, Order
-from orders.tests.conftest import guard_with_waiting_room, seat_ids
+from orders.tests.factories import guard_with_waiting_room, seat_ids
 
 CONTACT = {"email": "a@example.kz", "name": "Aigerim"}
 

@@ -12,7 +12,7 @@ from accounts.middleware import COOKIE, SALT
 from accounts.selectors import Buyer
 from orders.models import Order
 from orders.services.holds import hold_create
-from orders.tests.conftest import make_event, seat_ids
+from orders.tests.factories import make_event, seat_ids
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from events.models import EventSeat, StandingArea
 from orders.models import Hold, Order
-from orders.tests.conftest import seat_ids
+from orders.tests.factories import seat_ids
 
 
 @pytest.fixture

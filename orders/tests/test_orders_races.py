@@ -12,7 +12,7 @@ from orders.exceptions import HoldNotActive, OrderExists, OrderNotCancellable
 from orders.models import Hold, Order
 from orders.services.holds import hold_create, hold_release, holds_expire
 from orders.services.orders import order_cancel, order_create
-from orders.tests.conftest import make_event, race, seat_ids, web_buyer
+from orders.tests.factories import make_event, race, seat_ids, web_buyer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,9 +14,8 @@ from django.utils import timezone
 from events.models import EventSeat
 from orders.models import Order, PaymentCallback
 from orders.payments.services import payment_start
-from orders.tests.conftest import race
 from orders.tests.conftest_payments import gateway_outbox, pay_with_card, post_callback  # noqa: F401
-from orders.tests.factories import event_make, order_make
+from orders.tests.factories import event_make, order_make, race
 
 
 def _race(body_for, racers: int) -> list[str]:

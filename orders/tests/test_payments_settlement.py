@@ -25,10 +25,16 @@ from orders.models import Hold, Order, Payment, Ticket
 from orders.payments.services import order_refund, payment_start
 from orders.services.holds import hold_create, holds_expire
 from orders.services.orders import order_create
-from orders.tests.conftest import make_event, seat_ids, web_buyer
 from orders.tests.conftest_payments import *  # noqa: F403
 from orders.tests.conftest_payments import pay_with_card, post_callback
-from orders.tests.factories import event_make, order_make, standing_order_make
+from orders.tests.factories import (
+    event_make,
+    make_event,
+    order_make,
+    seat_ids,
+    standing_order_make,
+    web_buyer,
+)
 from orders.tickets import ticket_checkin, tickets_issue
 from ticketing.models import AuditEntry
 

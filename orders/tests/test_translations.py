@@ -18,8 +18,7 @@ from rest_framework.test import APIClient
 from api.pagination import KassaCursorPagination
 from orders.models import Hold
 from orders.payments.services import payment_start
-from orders.tests.conftest import seat_ids
-from orders.tests.factories import event_make, order_make
+from orders.tests.factories import event_make, order_make, seat_ids
 
 pytestmark = pytest.mark.django_db
 

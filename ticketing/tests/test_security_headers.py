@@ -17,7 +17,7 @@ from django.test import Client, override_settings
 
 from events.models import Section
 from orders.models import Hold
-from orders.tests.conftest import make_event, seat_ids
+from orders.tests.factories import make_event, seat_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 # Script types a browser does not run: data blocks need no nonce.
