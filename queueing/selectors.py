@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from events.models import EventSeat, StandingArea
 from queueing import state, tokens, wait
 from queueing.exceptions import (
     PassEnded,
@@ -23,6 +24,7 @@ from queueing.exceptions import (
     ShopFull,
     TokenInvalid,
 )
+from queueing.models import WaitingRoom
 from queueing.purchases import purchases
 
 _LOCAL_TTL = 10.0  # seconds a process trusts its own memo of a lookup
@@ -54,8 +56,6 @@ def _lookup(key: str, load) -> int:
 
 def room_id_for_slug(slug: str) -> int:
     """The room id of an event slug, 0 if none (cached: no query per request)."""
-    from queueing.models import WaitingRoom
-
     return _lookup(
         f"queue:slug:{slug}",
         lambda: WaitingRoom.objects.filter(event__slug=slug).values_list("pk", flat=True).first(),
@@ -63,8 +63,6 @@ def room_id_for_slug(slug: str) -> int:
 
 
 def room_id_for_event(event_id: int) -> int:
-    from queueing.models import WaitingRoom
-
     return _lookup(
         f"queue:event:{event_id}",
         lambda: WaitingRoom.objects.filter(event_id=event_id).values_list("pk", flat=True).first(),
@@ -81,8 +79,6 @@ def stock_remaining(*, event_id: int) -> int:
     """Tickets still sellable: available seats (expired holds count as
     available, DESIGN invariant 2) plus free standing places. Two aggregate
     queries, run by the tick once per second, never per poll."""
-    from events.models import EventSeat, StandingArea
-
     seats = (
         EventSeat.objects.filter(event_id=event_id)
         .filter(
@@ -146,8 +142,6 @@ def room_public_state(*, room_id: int) -> dict:
 def room_shuffle_export(*, slug: str) -> dict:
     """The public shuffle record of a room: commitment, and once the sale has
     opened the seed and the (sha256(visitor), number) list, to re-check."""
-    from queueing.models import WaitingRoom
-
     room = WaitingRoom.objects.filter(event__slug=slug).first()
     if room is None:
         raise RoomNotFound()
@@ -274,8 +268,6 @@ def _paid_since(*, event_id: int, buyer_keys: set[str], since: float) -> bool:
 
 
 def _room_mode_from_db(room_id: int) -> str | None:
-    from queueing.models import WaitingRoom
-
     return WaitingRoom.objects.filter(pk=room_id).values_list("mode", flat=True).first()
 
 

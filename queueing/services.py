@@ -13,12 +13,13 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from events.models import SalePhase
 from queueing import selectors, shuffle, state, tokens
 from queueing.exceptions import BuyerLimitReached, RoomClosed, RoomNotOpen, RoomRestarting
 from queueing.models import WaitingRoom, WaitingRoomSnapshot
 from queueing.purchases import purchases
 from ticketing import metrics
-from ticketing.audit import audit_log
+from ticketing.audit import AuditAction, audit_log
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def room_create(*, event, actor: Any = None, **fields: Any) -> WaitingRoom:
         room.full_clean(exclude=["seed_hash"])
         room.save()
         audit_log(
-            action="queue.room_created",
+            action=AuditAction.QUEUE_ROOM_CREATED,
             obj=room,
             actor_user=actor,
             data={f: _json(getattr(room, f)) for f in EDITABLE} | {"commitment": room.seed_hash},
@@ -85,7 +86,7 @@ def room_update(*, room: WaitingRoom, changes: dict[str, Any], actor: Any = None
         if changed:
             locked.save(update_fields=[*changed, "updated_at"])
             audit_log(
-                action="queue.room_updated",
+                action=AuditAction.QUEUE_ROOM_UPDATED,
                 obj=locked,
                 actor_user=actor,
                 data={
@@ -104,8 +105,6 @@ def room_action(*, room: WaitingRoom, action: str, actor: Any = None) -> Waiting
 
 
 def _guarded_cap(room: WaitingRoom) -> int | None:
-    from events.models import SalePhase
-
     phase = (
         SalePhase.objects.filter(
             event_id=room.event_id, requires_waiting_room=True, ends_at__gt=timezone.now()
@@ -304,7 +303,7 @@ def _room_open(*, room: WaitingRoom) -> None:
             seed_revealed_at=timezone.now(), shuffle_export=export
         )
         audit_log(
-            action="queue.shuffle_revealed",
+            action=AuditAction.QUEUE_SHUFFLE_REVEALED,
             obj=room,
             actor="system:tick",
             data={"commitment": export["commitment"], "prequeue": len(export["order"])},
@@ -352,7 +351,7 @@ def _auto_toggle(*, room: WaitingRoom, st: dict[str, str], cnt: dict[str, int]) 
         # Holds and orders already made keep going; a new hold needs a pass.
         state.settings_write(room.pk, {"guard": "1" if new else "0"})
         with transaction.atomic():
-            action = "queue.auto_on" if new else "queue.auto_off"
+            action = AuditAction.QUEUE_AUTO_ON if new else AuditAction.QUEUE_AUTO_OFF
             audit_log(action=action, obj=room, actor="system:tick")
 
 
@@ -423,8 +422,6 @@ def queue_handover(*, from_visitor: str, to_visitor: str) -> dict[int, str]:
     (state.HANDOVER). Redis only; rooms whose state is not built are skipped.
     Returns room id -> what happened, for the rooms where anything did.
     """
-    from queueing.models import WaitingRoom
-
     if from_visitor == to_visitor:
         return {}
     done: dict[int, str] = {}
