@@ -4,9 +4,6 @@ import pytest
 
 from events.models import Event
 from events.services import event_inventory_create, venue_create_from_spec
-
-# Builders live in factories modules; this name stays importable from here only
-# for events/tests/test_views.py, which another change is editing right now.
 from events.tests.factories import make_event
 
 

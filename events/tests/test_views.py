@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from events.models import Event, EventSeat, Section
 from events.selectors import event_availability_forget
-from events.tests.conftest import make_event
+from events.tests.factories import make_event
 from ticketing.cookies import pass_cookie
 
 

@@ -12,7 +12,7 @@ from orders.services.holds import hold_create
 from queueing import services, state
 from queueing.exceptions import PassRequired
 from queueing.models import WaitingRoom
-from queueing.tests.conftest import make_event, make_room
+from queueing.tests.factories import make_event, make_room
 
 pytestmark = pytest.mark.django_db
 

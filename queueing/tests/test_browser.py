@@ -7,7 +7,7 @@ from django.utils import translation
 from playwright.sync_api import expect
 
 from queueing import services, state, wait
-from queueing.tests.conftest import make_event, make_room
+from queueing.tests.factories import make_event, make_room
 from ticketing.cookies import pass_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -14,7 +14,7 @@ from orders.models import Hold, Order
 from queueing import selectors, services, state
 from queueing.exceptions import PassEnded, PassExpired
 from queueing.models import WaitingRoomSnapshot
-from queueing.tests.conftest import make_event, make_room
+from queueing.tests.factories import make_event, make_room
 
 pytestmark = pytest.mark.django_db
 

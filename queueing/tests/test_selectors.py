@@ -9,7 +9,7 @@ from django.core import signing
 from queueing import selectors, services, state, tokens
 from queueing.exceptions import PassExpired, PassInvalid, PassRequired, ShopFull, TokenInvalid
 from queueing.models import WaitingRoom
-from queueing.tests.conftest import make_event, make_room
+from queueing.tests.factories import make_event, make_room
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from events.models import EventSeat
 from queueing import selectors, services, state
 from queueing.models import WaitingRoom, WaitingRoomSnapshot
-from queueing.tests.conftest import make_event, make_room
+from queueing.tests.factories import make_event, make_room
 from ticketing.models import AuditEntry
 
 pytestmark = pytest.mark.django_db

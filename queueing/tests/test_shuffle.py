@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from queueing import selectors, services, shuffle, state
 from queueing.models import WaitingRoom
-from queueing.tests.conftest import make_room
+from queueing.tests.factories import make_room
 
 
 @pytest.fixture

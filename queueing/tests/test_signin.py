@@ -134,7 +134,7 @@ def test_a_prequeue_entry_is_handed_over(db):
 
     from django.utils import timezone
 
-    from queueing.tests.conftest import make_room
+    from queueing.tests.factories import make_room
 
     now = timezone.now()
     room = make_room(prequeue_opens_at=now - dt.timedelta(minutes=5),

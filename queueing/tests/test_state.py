@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from queueing import services, state
-from queueing.tests.conftest import make_room
+from queueing.tests.factories import make_room
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from events.models import EventSeat
 from orders.models import Hold
 from orders.services.holds import hold_create
 from queueing import selectors, services, state
-from queueing.tests.conftest import make_event, make_room
+from queueing.tests.factories import make_event, make_room
 
 pytestmark = pytest.mark.django_db
 

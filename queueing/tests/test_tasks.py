@@ -6,7 +6,7 @@ import pytest
 
 from conftest import wait_for
 from queueing import services, state
-from queueing.tests.conftest import make_room
+from queueing.tests.factories import make_room
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import pytest
 from django.utils import translation
 
 from queueing import selectors, services, state, wait
-from queueing.tests.conftest import make_event, make_room
+from queueing.tests.factories import make_event, make_room
 
 
 def _words(number: int, serving: int, rate: float, lang: str = "en") -> str:

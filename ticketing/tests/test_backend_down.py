@@ -57,7 +57,7 @@ def test_an_api_url_outside_drf_while_redis_is_down_gets_the_error_body(redis_do
 
 @pytest.mark.django_db
 def test_an_api_view_while_redis_is_down_answers_503_with_the_error_body(settings):
-    from queueing.tests.conftest import make_room
+    from queueing.tests.factories import make_room
 
     room = make_room(admission_rate_per_minute=60, max_active_shoppers=5)
     with socket.socket() as sock:  # then Redis goes away

@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from orders.tests.conftest import guard_with_waiting_room, make_event
+from orders.tests.factories import guard_with_waiting_room, make_event
 from ticketing.cookies import pass_cookie
 
 FORMS = hypothesis_settings(
