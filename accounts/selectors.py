@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
-
 WEB_CHANNEL = "web"
 
 
@@ -47,29 +45,6 @@ def buyer_identity(request, *, buyer_ref: str | None = None) -> Buyer:
     if partner is not None and buyer_ref:
         return Buyer(channel=channel, key=f"{channel}:{buyer_ref}", partner_id=partner_id)
     return Buyer(channel=channel, key=device_key(request), partner_id=partner_id)
-
-
-def orders_for_user(user) -> QuerySet:
-    """The signed-in buyer's orders, newest first, with event and tickets loaded.
-
-    Orders across channels count as long as they are linked to the account
-    (`Order.user`); attaching guest orders by verified e-mail/phone is done
-    at sign-in by the orders side.
-    """
-    from orders.models import Order, Ticket
-    from orders.payments.selectors import TICKET_PLACE
-
-    if user is None or not user.is_authenticated:
-        return Order.objects.none()
-    tickets = Prefetch(
-        "tickets", queryset=Ticket.objects.select_related(*TICKET_PLACE).order_by("id")
-    )
-    return (
-        Order.objects.filter(user=user)
-        .select_related("event__venue")
-        .prefetch_related(tickets)
-        .order_by("-created_at", "-id")
-    )
 
 
 def device_key(request) -> str | None:

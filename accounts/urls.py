@@ -11,5 +11,4 @@ urlpatterns = [
     path("signin/code/resend/", views.signin_resend, name="signin_resend"),
     path("signout/", views.signout, name="signout"),
     path("signout/everywhere/", views.signout_everywhere, name="signout_everywhere"),
-    path("tickets/", views.tickets, name="tickets"),
 ]

@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import selectors, services
+from accounts import services
 from accounts.forms import CodeForm, SigninForm
 from ticketing.errors import KassaError
 from ticketing.middleware import client_ip
@@ -106,9 +106,3 @@ def signout_everywhere(request):
     logout(request)
     messages.success(request, _("You have been signed out on all devices."))
     return redirect("accounts:signin")
-
-
-@login_required
-def tickets(request):
-    orders = selectors.orders_for_user(request.user)
-    return render(request, "accounts/tickets.html", {"orders": orders})

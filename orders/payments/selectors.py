@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 
+from django.db.models import Prefetch, QuerySet
+
 from accounts.selectors import Buyer, buyer_identity
 from orders.api.holds import hold_items
 from orders.exceptions import OrderNotFound
@@ -67,3 +69,23 @@ def order_last_payment(order: Order) -> Payment | None:
 
 def ticket_for_order(order: Order, code: str) -> Ticket | None:
     return order.tickets.filter(code=code).first()
+
+
+def orders_for_user(user) -> QuerySet:
+    """The signed-in buyer's orders, newest first, with event and tickets loaded.
+
+    Orders across channels count as long as they are linked to the account
+    (`Order.user`); attaching guest orders by verified e-mail/phone is done
+    at sign-in by the orders side.
+    """
+    if user is None or not user.is_authenticated:
+        return Order.objects.none()
+    tickets = Prefetch(
+        "tickets", queryset=Ticket.objects.select_related(*TICKET_PLACE).order_by("id")
+    )
+    return (
+        Order.objects.filter(user=user)
+        .select_related("event__venue")
+        .prefetch_related(tickets)
+        .order_by("-created_at", "-id")
+    )
