@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,63 +43,31 @@ REQUEST_TIMEOUT = 30.0
 
 
 def make_event(seats: int, standing: int) -> tuple[int, str, list[int], int]:
-    """A fresh event: `seats` seats in rows of 50 (front rows best) + a standing area."""
-    from django.utils import timezone
+    """A fresh event: `seats` seats in rows of 50 (front rows best) + a standing area.
 
-    from events.models import (
-        Event,
-        EventSeat,
-        PriceTier,
-        SalePhase,
-        Seat,
-        Section,
-        StandingArea,
-        Venue,
-    )
+    Built by events.factories.event_build, the builder the tests use; returns
+    (event id, slug, event-seat ids in seat order, the standing section's id).
+    """
+    from events.factories import event_build
+    from events.models import EventSeat, Section
 
     tag = f"bench-{int(time.time())}-{random.randrange(10**6)}"
-    now = timezone.now()
-    venue = Venue.objects.create(name=tag, slug=tag)
-    seated = Section.objects.create(venue=venue, code="A", name="Sector A")
-    floor = Section.objects.create(
-        venue=venue, code="F", name="Floor", kind=Section.Kind.STANDING, capacity=standing
-    )
-    event = Event.objects.create(
-        venue=venue,
-        title=tag,
+    event = event_build(
+        seats=seats,
+        per_row=50,
+        standing=standing,
+        standing_name="Floor",
+        price="15000",
         slug=tag,
-        starts_at=now + timedelta(days=30),
-        status=Event.Status.ON_SALE,
-    )
-    tier = PriceTier.objects.create(event=event, name="Standard", price=Decimal("15000"))
-    per_row = 50
-    seat_rows = Seat.objects.bulk_create(
-        [
-            Seat(
-                section=seated,
-                row_label=str(i // per_row + 1),
-                row_index=i // per_row + 1,
-                number=i % per_row + 1,
-                x=i % per_row,
-                y=i // per_row,
-                quality_rank=(i // per_row) * 100 + abs(per_row // 2 - i % per_row),
-            )
-            for i in range(seats)
-        ]
-    )
-    event_seats = EventSeat.objects.bulk_create(
-        [EventSeat(event=event, seat=s, section=seated, tier=tier) for s in seat_rows]
-    )
-    StandingArea.objects.create(event=event, section=floor, tier=tier, capacity=standing)
-    SalePhase.objects.create(
-        event=event,
-        name="General",
-        starts_at=now - timedelta(minutes=5),
-        ends_at=now + timedelta(hours=2),
+        title=tag,
         channels=["web"],
-        per_buyer_limit=6,
+        opened_ago=timedelta(minutes=5),
+        closes_in=timedelta(hours=2),
     )
-    return event.pk, event.slug, [es.pk for es in event_seats], floor.pk
+    stock = EventSeat.objects.filter(event=event).order_by("seat_id")
+    seat_ids = stock.values_list("id", flat=True)
+    floor = Section.objects.get(venue=event.venue, kind=Section.Kind.STANDING)
+    return event.pk, event.slug, list(seat_ids), floor.pk
 
 
 def audit(event_id: int) -> dict[str, int]:
