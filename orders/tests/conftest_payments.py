@@ -1,19 +1,15 @@
-"""Fixtures of the payment/ticket tests (imported by them: `from ... import *`)."""
+"""Fixtures of the payment/ticket tests (imported by them: `from ... import *`); the
+helpers they call (post_callback, pay_with_card) are in orders/tests/factories.py."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from orders.payments import sandbox
 from orders.payments.messages import SANDBOX_CALLBACK
-from orders.tests.factories import event_make, order_make
+from orders.tests.factories import event_make, order_make, pay_with_card, post_callback  # noqa: F401
 from ticketing import outbox as ticketing_outbox
 from ticketing.models import OutboxMessage
 from ticketing.outbox import outbox_deliver
-
-CALLBACK_URL = "/api/v1/payments/sandbox/callback/"
 
 
 class GatewayOutbox(list):
@@ -49,27 +45,6 @@ def passes_completed(monkeypatch):
         "queueing.services.pass_complete", lambda **kw: calls.append(kw), raising=True
     )
     return calls
-
-
-def post_callback(client, body: dict, *, signature: str | None = None):
-    raw = json.dumps(body).encode()
-    headers = {
-        "HTTP_X_SANDBOX_SIGNATURE": signature if signature is not None else sandbox.sign(raw)
-    }
-    return client.post(CALLBACK_URL, data=raw, content_type="application/json", **headers)
-
-
-def pay_with_card(client, payment, number: str, *, json_client: bool = False, **extra):
-    fields = {
-        "card_number": number,
-        "exp_month": "12",
-        "exp_year": "2099",
-        "cvc": "123",
-        "holder": "A TEST",
-    }
-    fields.update(extra)
-    headers = {"HTTP_ACCEPT": "application/json"} if json_client else {}
-    return client.post(f"/sandbox-gateway/pay/{payment.pk}/", fields, **headers)
 
 
 @pytest.fixture

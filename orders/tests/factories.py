@@ -6,6 +6,7 @@ independent of hold_create/order_create on purpose.
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import uuid
@@ -20,6 +21,9 @@ from accounts.selectors import Buyer
 from events.factories import event_build
 from events.models import Event, EventSeat, PriceTier, SalePhase, Section, StandingArea
 from orders.models import Hold, Order
+from orders.payments import sandbox
+
+CALLBACK_URL = "/api/v1/payments/sandbox/callback/"
 
 
 def make_event(
@@ -220,3 +224,26 @@ def standing_order_make(*, event: Event, quantity: int, capacity: int, held_by_o
         expires_at=expires,
     )
     return order, area
+
+
+def post_callback(client, body: dict, *, signature: str | None = None):
+    """POST a sandbox callback, signed as the gateway signs it unless `signature` is given."""
+    raw = json.dumps(body).encode()
+    headers = {
+        "HTTP_X_SANDBOX_SIGNATURE": signature if signature is not None else sandbox.sign(raw)
+    }
+    return client.post(CALLBACK_URL, data=raw, content_type="application/json", **headers)
+
+
+def pay_with_card(client, payment, number: str, *, json_client: bool = False, **extra):
+    """Submit the sandbox gateway's card form for `payment`."""
+    fields = {
+        "card_number": number,
+        "exp_month": "12",
+        "exp_year": "2099",
+        "cvc": "123",
+        "holder": "A TEST",
+    }
+    fields.update(extra)
+    headers = {"HTTP_ACCEPT": "application/json"} if json_client else {}
+    return client.post(f"/sandbox-gateway/pay/{payment.pk}/", fields, **headers)

@@ -20,8 +20,7 @@ from orders.models import Order, Payment
 from orders.payments.services import payment_start
 from orders.services.orders import order_cancel
 from orders.tests.conftest_payments import *  # noqa: F403
-from orders.tests.conftest_payments import pay_with_card, post_callback
-from orders.tests.factories import order_make, standing_order_make
+from orders.tests.factories import order_make, pay_with_card, post_callback, standing_order_make
 from ticketing.money import money_format
 
 pytestmark = pytest.mark.django_db

@@ -20,8 +20,7 @@ from orders.models import Order, Payment, SandboxCharge, Ticket
 from orders.payments import sandbox
 from orders.payments.messages import CONFIRMATION_MAIL, REFUND, SANDBOX_CALLBACK
 from orders.payments.services import order_refund, payment_start, payments_reconcile
-from orders.tests.conftest_payments import pay_with_card
-from orders.tests.factories import event_make, order_make
+from orders.tests.factories import event_make, order_make, pay_with_card
 from ticketing.celery import app
 from ticketing.models import AuditEntry, OutboxMessage
 from ticketing.outbox import outbox_sweep

@@ -11,8 +11,13 @@ from orders.models import Hold, Order, Payment, PaymentCallback, Ticket
 from orders.payments.exceptions import OrderExpired, OrderNotPayable
 from orders.payments.services import payment_start
 from orders.tests.conftest_payments import *  # noqa: F403
-from orders.tests.conftest_payments import pay_with_card, post_callback
-from orders.tests.factories import event_make, order_expire_and_resell, order_make
+from orders.tests.factories import (
+    event_make,
+    order_expire_and_resell,
+    order_make,
+    pay_with_card,
+    post_callback,
+)
 from ticketing.models import AuditEntry
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from orders.tests.conftest_payments import gateway_outbox, post_callback  # noqa: F401
-from orders.tests.factories import event_make, order_make
+from orders.tests.conftest_payments import gateway_outbox  # noqa: F401
+from orders.tests.factories import event_make, order_make, post_callback
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -14,31 +14,13 @@ from django.utils import timezone
 from events.models import EventSeat
 from orders.models import Order, PaymentCallback
 from orders.payments.services import payment_start
-from orders.tests.conftest_payments import gateway_outbox, pay_with_card, post_callback  # noqa: F401
-from orders.tests.factories import event_make, order_make, race
+from orders.tests.conftest_payments import gateway_outbox  # noqa: F401
+from orders.tests.factories import event_make, order_make, pay_with_card, post_callback, race
 
 
 def _race(body_for, racers: int) -> list[str]:
-    barrier = threading.Barrier(racers)
-    results: list[str] = []
-    lock = threading.Lock()
-
-    def run(index: int):
-        try:
-            client = Client()
-            barrier.wait()
-            response = post_callback(client, body_for(index))
-            with lock:
-                results.append(response.json()["result"])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    """Post body_for(i) from `racers` threads at once; the callbacks' results."""
+    return race(racers, lambda i: post_callback(Client(), body_for(i)).json()["result"])
 
 
 @pytest.mark.django_db(transaction=True)

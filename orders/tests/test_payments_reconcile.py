@@ -19,8 +19,7 @@ from orders.models import Order, Payment, Ticket
 from orders.payments import sandbox
 from orders.payments.services import payment_start, payments_reconcile
 from orders.tests.conftest_payments import *  # noqa: F403
-from orders.tests.conftest_payments import pay_with_card, post_callback
-from orders.tests.factories import order_expire_and_resell
+from orders.tests.factories import order_expire_and_resell, pay_with_card, post_callback
 from ticketing.models import AuditEntry
 
 NO_CALLBACK = "4000 0000 0000 0770"

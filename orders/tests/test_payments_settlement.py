@@ -26,11 +26,12 @@ from orders.payments.services import order_refund, payment_start
 from orders.services.holds import hold_create, holds_expire
 from orders.services.orders import order_create
 from orders.tests.conftest_payments import *  # noqa: F403
-from orders.tests.conftest_payments import pay_with_card, post_callback
 from orders.tests.factories import (
     event_make,
     make_event,
     order_make,
+    pay_with_card,
+    post_callback,
     seat_ids,
     standing_order_make,
     web_buyer,

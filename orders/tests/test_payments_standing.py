@@ -6,8 +6,7 @@ from events.models import StandingArea
 from orders.models import Hold, Order
 from orders.payments.services import payment_start
 from orders.tests.conftest_payments import *  # noqa: F403
-from orders.tests.conftest_payments import pay_with_card, post_callback
-from orders.tests.factories import standing_order_make
+from orders.tests.factories import pay_with_card, post_callback, standing_order_make
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from orders.models import Order, Ticket
 from orders.payments.services import order_refund, payment_start
 from orders.services.orders import order_cancel
 from orders.tests.conftest_payments import *  # noqa: F403
-from orders.tests.conftest_payments import pay_with_card, post_callback
+from orders.tests.factories import pay_with_card, post_callback
 from orders.tickets import (
     qr_svg,
     ticket_checkin,
