@@ -85,18 +85,6 @@ def celery_worker_process(tmp_path, transactional_db, settings):
             proc.wait(15)
 
 
-def wait_for(predicate, timeout: float = 20, interval: float = 0.1):
-    """Poll until predicate() is truthy; return its value or fail the test."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout}s")
-        time.sleep(interval)
-
-
 @pytest.fixture(scope="session")
 def browser():
     """Debian's headless Chromium driven by Playwright (never a downloaded browser)."""

@@ -7,8 +7,7 @@ from django.core import mail
 from django.utils import translation
 
 from accounts.sms import FileSmsBackend
-
-PHONE = "+77012345678"
+from accounts.tests.factories import PHONE
 
 
 @pytest.fixture(autouse=True)

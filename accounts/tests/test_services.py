@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts import exceptions, services
 from accounts.models import OneTimeCode, Profile
-from accounts.tests.conftest import PHONE
+from accounts.tests.factories import PHONE
 
 User = get_user_model()
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 from django.utils import translation
 
 from accounts import exceptions, services
-from accounts.tests.conftest import PHONE
+from accounts.tests.factories import PHONE
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import OneTimeCode, Profile
-from accounts.tests.conftest import PHONE
+from accounts.tests.factories import PHONE
 
 User = get_user_model()
 pytestmark = pytest.mark.django_db

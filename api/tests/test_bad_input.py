@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from api.models import Partner
 from api.services import api_key_create
-from api.tests.conftest import assert_error
+from api.tests.factories import assert_error
 from orders.tests.factories import make_event, seat_ids
 
 HOLDS = "/api/v1/holds/"

@@ -7,7 +7,7 @@ import logging
 import pytest
 from django.test import Client
 
-from api.tests.conftest import assert_error
+from api.tests.factories import assert_error
 
 pytestmark = pytest.mark.urls("api.tests.urls")
 THINGS = "/api/v1/test/things/"

@@ -12,7 +12,7 @@ from api.models import IdempotencyRecord, Partner
 from api.services import api_key_create
 from api.tasks import idempotency_purge
 from api.tests import urls as test_urls
-from api.tests.conftest import assert_error
+from api.tests.factories import assert_error
 from ticketing.models import AuditEntry
 
 pytestmark = pytest.mark.urls("api.tests.urls")

@@ -9,7 +9,7 @@ from django.utils import timezone
 from api.exceptions import InvalidScopes
 from api.models import ApiKey
 from api.services import api_key_create, api_key_revoke
-from api.tests.conftest import assert_error
+from api.tests.factories import assert_error
 from ticketing.models import AuditEntry
 
 ME = "/api/v1/me/"

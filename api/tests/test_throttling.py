@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from api import throttling
 from api.rates import parse_rate
-from api.tests.conftest import assert_error
+from api.tests.factories import assert_error
 
 ME = "/api/v1/me/"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from conftest import wait_for
 from orders.models import Order, Payment
 from orders.payments.services import payment_start
 from orders.tests.factories import event_make, order_make
+from ticketing.tests.factories import wait_for
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-from conftest import wait_for
 from queueing import services, state
 from queueing.tests.factories import make_room
+from ticketing.tests.factories import wait_for
 
 
 @pytest.mark.slow

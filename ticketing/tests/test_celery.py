@@ -5,9 +5,9 @@ import json
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from conftest import wait_for
 from ticketing.middleware import RequestIdMiddleware
 from ticketing.tasks import ping
+from ticketing.tests.factories import wait_for
 
 
 def _log_lines(path):
