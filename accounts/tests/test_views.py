@@ -158,28 +158,23 @@ def test_tickets_page_requires_sign_in(client):
 
 
 def _order_for(user, *, code="ABC123", email="buyer@example.com"):
-    from events.models import Event, PriceTier, SalePhase, Section, StandingArea, Venue
+    from events.factories import event_build
+    from events.models import Event
     from orders.models import Hold, Order, Ticket
 
     now = timezone.now()
-    venue, _ = Venue.objects.get_or_create(slug="arena", defaults={"name": "Arena"})
-    section, _ = Section.objects.get_or_create(
-        venue=venue, code="FAN", defaults={"name": "Fan zone", "kind": "standing", "capacity": 100}
-    )
-    event, _ = Event.objects.get_or_create(
+    # One event (a fan zone of 100 at 15000) for all the orders of a test.
+    event = Event.objects.filter(slug="concert").first() or event_build(
+        seats=0,
+        standing=100,
+        tier_name="Fan",
+        price="15000",
         slug="concert",
-        defaults={"venue": venue, "title": "Big Concert", "starts_at": now + timedelta(days=30)},
+        title="Big Concert",
+        status=Event.Status.DRAFT,
+        opened_ago=timedelta(days=1),
     )
-    tier, _ = PriceTier.objects.get_or_create(event=event, name="Fan", price=Decimal("15000"))
-    area, _ = StandingArea.objects.get_or_create(
-        event=event, section=section, defaults={"tier": tier, "capacity": 100}
-    )
-    phase, _ = SalePhase.objects.get_or_create(
-        event=event,
-        name="General",
-        starts_at=now - timedelta(days=1),
-        ends_at=now + timedelta(days=1),
-    )
+    tier, area, phase = event.tiers.get(), event.standing_areas.get(), event.phases.get()
     hold = Hold.objects.create(
         event=event, phase=phase, buyer_key="x", channel="web", quantity=1,
         total=Decimal("15000"), currency="KZT", expires_at=now, status="converted",

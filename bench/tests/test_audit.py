@@ -11,7 +11,8 @@ from django.db import connection
 from django.utils import timezone
 
 from bench.audit import audit, stock
-from events.models import Event, EventSeat, PriceTier, SalePhase, Seat, Section, StandingArea, Venue
+from events.factories import event_build
+from events.models import Event, EventSeat, StandingArea
 from orders.models import Hold, Order, Ticket
 
 _codes = itertools.count(1)
@@ -19,30 +20,28 @@ _codes = itertools.count(1)
 
 @pytest.fixture
 def sale(db):
-    now = timezone.now()
-    venue = Venue.objects.create(name="Arena", slug="arena")
-    seated = Section.objects.create(venue=venue, code="A", name="A")
-    floor = Section.objects.create(venue=venue, code="F", name="Floor", kind="standing", capacity=2)
-    event = Event.objects.create(
-        venue=venue, title="Show", slug="show", starts_at=now + timedelta(days=9)
+    event = event_build(
+        seats=4,
+        per_row=4,
+        standing=2,
+        section_name="A",
+        standing_name="Floor",
+        tier_name="Std",
+        price="5000.00",
+        slug="show",
+        title="Show",
+        status=Event.Status.DRAFT,
+        starts_in=timedelta(days=9),
+        opened_ago=timedelta(0),
     )
-    tier = PriceTier.objects.create(event=event, name="Std", price=Decimal("5000.00"))
-    phase = SalePhase.objects.create(
-        event=event, name="General", starts_at=now, ends_at=now + timedelta(days=1)
-    )
-    seats = [
-        EventSeat.objects.create(
-            event=event,
-            seat=Seat.objects.create(
-                section=seated, row_label="1", row_index=1, number=n, x=n, y=0
-            ),
-            section=seated,
-            tier=tier,
-        )
-        for n in range(1, 5)
-    ]
-    area = StandingArea.objects.create(event=event, section=floor, tier=tier, capacity=2)
-    return {"event": event, "tier": tier, "phase": phase, "seats": seats, "area": area}
+    seats = list(EventSeat.objects.filter(event=event).order_by("seat__number"))
+    return {
+        "event": event,
+        "tier": event.tiers.get(),
+        "phase": event.phases.get(),
+        "seats": seats,
+        "area": event.standing_areas.get(),
+    }
 
 
 def _order(sale, *, status="paid", quantity=1):
