@@ -8,7 +8,6 @@ import ast
 import io
 import re
 import shutil
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -287,17 +286,6 @@ class Journey:
             assert len(results) == 1, f"{self.name}: ticket {shown}: {len(results)} QR codes read"
             decoded[shown] = results[0].text
         return decoded
-
-
-def wait_until(predicate: Callable[[], object], *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        time.sleep(0.25)
 
 
 # --- the stretches every purchase walks ---------------------------------------
