@@ -210,7 +210,7 @@ def test_my_tickets_lists_only_my_orders_with_their_tickets(client, post, sms_co
 def test_orders_for_user_is_empty_for_guests():
     from django.contrib.auth.models import AnonymousUser
 
-    from orders.payments.selectors import orders_for_user
+    from orders.selectors import orders_for_user
 
     assert list(orders_for_user(AnonymousUser())) == []
 

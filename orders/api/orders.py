@@ -12,7 +12,7 @@ from api.idempotency import idempotent
 from api.permissions import HasScope
 from orders.api.common import error
 from orders.models import Order
-from orders.payments.selectors import order_for_buyer
+from orders.selectors import order_for_buyer
 from orders.services.orders import order_cancel, order_create
 
 TOKEN_PARAMS = [

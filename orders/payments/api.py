@@ -18,6 +18,7 @@ from orders.payments import selectors
 from orders.payments.exceptions import TicketsNotReady
 from orders.payments.providers import provider_get
 from orders.payments.services import payment_callback_handle, payment_start
+from orders.selectors import order_for_buyer
 from orders.tickets import ticket_checkin, ticket_describe
 
 ORDER_TOKEN = OpenApiParameter(
@@ -71,9 +72,7 @@ class PaymentStartApi(APIView):
     )
     @idempotent
     def post(self, request, order_id: int):
-        order = selectors.order_for_buyer(
-            request, token=request.headers.get("X-Order-Token"), pk=order_id
-        )
+        order = order_for_buyer(request, token=request.headers.get("X-Order-Token"), pk=order_id)
         data = self.InputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         payment, redirect_url = payment_start(
@@ -138,9 +137,7 @@ class OrderTicketsApi(APIView):
         responses={200: OutputSerializer(many=True), 404: ErrorSerializer, 409: ErrorSerializer},
     )
     def get(self, request, order_id: int):
-        order = selectors.order_for_buyer(
-            request, token=request.headers.get("X-Order-Token"), pk=order_id
-        )
+        order = order_for_buyer(request, token=request.headers.get("X-Order-Token"), pk=order_id)
         if order.status != Order.Status.PAID:
             raise TicketsNotReady()
         rows = []

@@ -1,53 +1,11 @@
-"""Reads of orders for their buyers: the one access rule, and the buyer-facing pages/API."""
+"""Reads of orders for their buyers' payment pages and API (the access rule is
+orders.selectors.order_readable_by)."""
 
 from __future__ import annotations
 
-import hmac
-
-from django.db.models import Prefetch, QuerySet
-
-from accounts.selectors import Buyer, buyer_identity
 from orders.api.holds import hold_items
-from orders.exceptions import OrderNotFound
 from orders.models import Order, Payment, Ticket
-
-
-def order_readable_by(*, order: Order, buyer: Buyer, token: str | None) -> bool:
-    """THE rule for every read of an order: its pages (order, pay, return), its
-    tickets and QR images, and the API's order, payment and ticket reads.
-
-    Readable by the order's token (the e-mail link), the signed-in account that
-    owns it, the partner whose key made it, or the device buyer that made it
-    (the buyer identity its hold was taken with, accounts.selectors.
-    buyer_identity): a guest goes from checkout to payment on the same device
-    without a token in the URL. Nobody else: another guest, another account,
-    another partner.
-    """
-    # Bytes: compare_digest refuses a str with non-ASCII characters (TypeError).
-    if token and hmac.compare_digest(token.encode(), order.access_token.encode()):
-        return True
-    if buyer.partner_id is not None:
-        return order.partner_id == buyer.partner_id
-    if buyer.user_id is not None:
-        return order.user_id == buyer.user_id
-    # A device key ("device:<signed id>") matches only orders made on that device.
-    return order.buyer_key == buyer.key
-
-
-def order_for_buyer(request, *, token: str | None, pk: int | None = None, code: str | None = None):
-    """The order if this request may read it (order_readable_by), else
-    OrderNotFound: a refusal looks exactly like a missing order."""
-    lookup = {"pk": pk} if pk is not None else {"code": code}
-    order = Order.objects.select_related("event", "hold").filter(**lookup).first()
-    if order is None or not order_readable_by(
-        order=order, buyer=buyer_identity(request), token=token
-    ):
-        raise OrderNotFound()
-    return order
-
-
-# What describing a ticket's place reads (orders/_ticket_place.txt, tickets.ticket_describe).
-TICKET_PLACE = ("event_seat__seat", "event_seat__section", "standing_area__section", "tier")
+from orders.selectors import TICKET_PLACE
 
 
 def order_tickets(order: Order):
@@ -69,23 +27,3 @@ def order_last_payment(order: Order) -> Payment | None:
 
 def ticket_for_order(order: Order, code: str) -> Ticket | None:
     return order.tickets.filter(code=code).first()
-
-
-def orders_for_user(user) -> QuerySet:
-    """The signed-in buyer's orders, newest first, with event and tickets loaded.
-
-    Orders across channels count as long as they are linked to the account
-    (`Order.user`); attaching guest orders by verified e-mail/phone is done
-    at sign-in by the orders side.
-    """
-    if user is None or not user.is_authenticated:
-        return Order.objects.none()
-    tickets = Prefetch(
-        "tickets", queryset=Ticket.objects.select_related(*TICKET_PLACE).order_by("id")
-    )
-    return (
-        Order.objects.filter(user=user)
-        .select_related("event__venue")
-        .prefetch_related(tickets)
-        .order_by("-created_at", "-id")
-    )

@@ -11,13 +11,14 @@ from orders.exceptions import OrderNotFound
 from orders.models import Order, Payment
 from orders.payments import selectors
 from orders.payments.services import payment_start
+from orders.selectors import order_for_buyer
 from orders.tickets import qr_svg, rotating_qr_enabled, ticket_describe, ticket_qr_content
 from ticketing.errors import KassaError
 
 
 def _order(request, code: str) -> Order:
     try:
-        return selectors.order_for_buyer(
+        return order_for_buyer(
             request, token=request.GET.get("t") or request.POST.get("t"), code=code
         )
     except OrderNotFound as exc:

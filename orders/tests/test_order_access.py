@@ -1,4 +1,4 @@
-"""One access rule for every read of an order (orders.payments.selectors.order_readable_by).
+"""One access rule for every read of an order (orders.selectors.order_readable_by).
 
 Pages (order, pay, return), QR images and the API's order reads all answer
 the order's token, the signed-in account that owns it, the partner whose key
@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from accounts.selectors import Buyer
 from events.models import EventSeat
 from orders.models import Order
-from orders.payments.selectors import order_readable_by
+from orders.selectors import order_readable_by
 from orders.tests.test_orders_api import CONTACT, partner_client
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from orders.payments.selectors import orders_for_user
+from orders.selectors import orders_for_user
 
 
 @login_required
