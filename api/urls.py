@@ -7,7 +7,7 @@ from api.api import MeView
 from events import api as events_api
 from orders.api import holds as holds_api
 from orders.api import orders as orders_api
-from orders.payments.api import CheckinApi, OrderTicketsApi, PaymentCallbackApi, PaymentStartApi
+from payments.api import CheckinApi, OrderTicketsApi, PaymentCallbackApi, PaymentStartApi
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

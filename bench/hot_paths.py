@@ -48,7 +48,7 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
 
     from bench.holds import make_event
-    from orders.payments.sandbox import SIGNATURE_HEADER, callback_body, sign
+    from payments.sandbox import SIGNATURE_HEADER, callback_body, sign
 
     _event_id, slug, seat_ids, floor_id = make_event(args.rounds * 4 + 200, standing=10_000)
     free = iter(reversed(seat_ids))  # best-available takes the front rows
@@ -100,7 +100,7 @@ def main() -> int:
             "POST orders/{id}/payments/", buyer, "post", f"/api/v1/orders/{order['id']}/payments/",
             {}, expect=201, **token,
         )  # fmt: skip
-        from orders.models import Payment
+        from payments.models import Payment
 
         body = callback_body(
             payment=Payment.objects.get(pk=payment["payment_id"]),

@@ -1,7 +1,7 @@
 """A sale phase's card rule (SalePhase.card_brands + card_bin_prefixes), in words
 and as a check. Provider-neutral: the event pages say the rule before checkout,
 the sandbox form refuses such a card before charging, and settlement
-(orders.payments.services) checks the card every provider reports, so a real
+(payments.services) checks the card every provider reports, so a real
 acquirer's payment obeys the rule too.
 """
 

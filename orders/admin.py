@@ -3,8 +3,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
-from orders.models import Order, Payment, Ticket
-from orders.payments.services import order_refund
+from orders.models import Order, Ticket
 from orders.services.orders import order_cancel
 from ticketing.errors import KassaError
 from ticketing.models import AuditEntry
@@ -22,28 +21,7 @@ class TicketInline(admin.TabularInline):
         return False
 
 
-class PaymentInline(admin.TabularInline):
-    model = Payment
-    extra = 0
-    can_delete = False
-    fields = [
-        "id",
-        "provider",
-        "amount",
-        "status",
-        "card_brand",
-        "card_bin",
-        "card_last4",
-        "failure_reason",
-        "created_at",
-    ]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-
-def _run(modeladmin, request, queryset, service, done: str) -> None:
+def admin_run(modeladmin, request, queryset, service, done: str) -> None:
     """Each order through its service; one failure does not stop the others."""
     for order in queryset:
         try:
@@ -54,14 +32,9 @@ def _run(modeladmin, request, queryset, service, done: str) -> None:
             modeladmin.message_user(request, f"{order.code}: {done}", messages.SUCCESS)
 
 
-@admin.action(description="Refund (paid orders): void tickets, seats back on sale")
-def refund_orders(modeladmin, request, queryset):
-    _run(modeladmin, request, queryset, order_refund, "refunded")
-
-
 @admin.action(description="Cancel (unpaid orders): release the held stock")
 def cancel_orders(modeladmin, request, queryset):
-    _run(modeladmin, request, queryset, order_cancel, "cancelled")
+    admin_run(modeladmin, request, queryset, order_cancel, "cancelled")
 
 
 @admin.register(Order)
@@ -70,8 +43,10 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ["status", "event", "channel"]
     search_fields = ["code", "email", "phone", "name"]
     date_hierarchy = "created_at"
-    inlines = [TicketInline, PaymentInline]
-    actions = [refund_orders, cancel_orders]
+    # payments/admin.py re-registers Order with its payments inline and the
+    # refund action (payments sits above orders, which may not import it).
+    inlines = [TicketInline]
+    actions = [cancel_orders]
     readonly_fields = [
         "code",
         "event",
@@ -119,35 +94,6 @@ class OrderAdmin(admin.ModelAdmin):
             ),
         )
         return format_html("<ul>{}</ul>", rows) if entries else "—"
-
-
-@admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "order",
-        "provider",
-        "amount_display",
-        "status",
-        "card_brand",
-        "card_last4",
-        "created_at",
-    ]
-    list_filter = ["status", "provider", "card_brand"]
-    search_fields = ["id", "provider_ref", "order__code"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Payment._meta.fields]
-
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, obj: Payment) -> str:
-        return money_format(obj.amount, obj.currency)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Ticket)

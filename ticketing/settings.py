@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "accounts",
     "events",
     "orders",
+    "payments",
     "queueing",
     "axes",  # the staff-login lockout (accounts section)
     "drf_spectacular_sidecar",  # the API docs' own static files, no CDN
@@ -270,11 +271,11 @@ OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7, minimum=1)
 
 # --- payments & tickets ---
 # HMAC key of the sandbox gateway's callbacks; empty = derived from SECRET_KEY.
-# Payment providers: name -> PaymentProvider class (orders.payments.providers).
+# Payment providers: name -> PaymentProvider class (payments.providers).
 # A real acquirer is one more entry; payments find it here, never by import.
-PAYMENT_PROVIDERS = {"sandbox": "orders.payments.sandbox.SandboxProvider"}
+PAYMENT_PROVIDERS = {"sandbox": "payments.sandbox.SandboxProvider"}
 SANDBOX_GATEWAY_SECRET = env_str("SANDBOX_GATEWAY_SECRET", "")
-# Reconciliation (orders.payments.services.payments_reconcile): a payment
+# Reconciliation (payments.services.payments_reconcile): a payment
 # still unsettled this long after it started is asked from its provider, then
 # again with doubling back-off (capped at 1 h) up to MAX_ATTEMPTS times.
 # Beat runs it every PAYMENT_RECONCILE_SECONDS.

@@ -16,7 +16,7 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("", include("queueing.urls")),
     path("", include("orders.urls")),
-    path("", include("orders.payments.urls")),
+    path("", include("payments.urls")),
     path("", include("events.urls")),
 ]
 

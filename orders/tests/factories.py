@@ -21,7 +21,7 @@ from accounts.selectors import Buyer
 from events.factories import event_build
 from events.models import Event, EventSeat, PriceTier, SalePhase, Section, StandingArea
 from orders.models import Hold, Order
-from orders.payments import sandbox
+from payments import sandbox
 
 CALLBACK_URL = "/api/v1/payments/sandbox/callback/"
 

@@ -14,9 +14,9 @@ from django.test import Client
 
 from events.models import Section
 from events.selectors import sale_snapshot
-from orders.models import Payment
-from orders.payments import sandbox
 from orders.tests.factories import seat_ids
+from payments import sandbox
+from payments.models import Payment
 
 pytestmark = pytest.mark.django_db
 CALLBACK_URL = "/api/v1/payments/sandbox/callback/"

@@ -16,11 +16,12 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
 
-from orders.models import Order, Payment
-from orders.payments.services import payment_start
+from orders.models import Order
 from orders.services.orders import order_cancel
 from orders.tests.conftest_payments import *  # noqa: F403
 from orders.tests.factories import order_make, pay_with_card, post_callback, standing_order_make
+from payments.models import Payment
+from payments.services import payment_start
 from ticketing.money import money_format
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +145,7 @@ def test_the_return_page_sees_a_payment_settled_between_its_reads(
     """The callback commits after the return page read the order (pending) and
     before it reads the payment (succeeded): the buyer goes to the paid order,
     never to "pay again" (seen by the journeys in 2 of 4 runs)."""
-    from orders.payments import views
+    from payments import views
 
     payment, _url = payment_start(order=order)
     with django_capture_on_commit_callbacks(execute=True):

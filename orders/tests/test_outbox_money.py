@@ -16,11 +16,12 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from orders.models import Order, Payment, SandboxCharge, Ticket
-from orders.payments import sandbox
-from orders.payments.messages import CONFIRMATION_MAIL, REFUND, SANDBOX_CALLBACK
-from orders.payments.services import order_refund, payment_start, payments_reconcile
+from orders.models import Order, Ticket
 from orders.tests.factories import event_make, order_make, pay_with_card
+from payments import sandbox
+from payments.messages import CONFIRMATION_MAIL, REFUND, SANDBOX_CALLBACK
+from payments.models import Payment, SandboxCharge
+from payments.services import order_refund, payment_start, payments_reconcile
 from ticketing.celery import app
 from ticketing.models import AuditEntry, OutboxMessage
 from ticketing.outbox import outbox_sweep

@@ -7,9 +7,7 @@ from django.core import mail
 from django.utils import timezone
 
 from events.models import EventSeat
-from orders.models import Hold, Order, Payment, PaymentCallback, Ticket
-from orders.payments.exceptions import OrderExpired, OrderNotPayable
-from orders.payments.services import payment_start
+from orders.models import Hold, Order, Ticket
 from orders.tests.conftest_payments import *  # noqa: F403
 from orders.tests.factories import (
     event_make,
@@ -18,6 +16,9 @@ from orders.tests.factories import (
     pay_with_card,
     post_callback,
 )
+from payments.exceptions import OrderExpired, OrderNotPayable
+from payments.models import Payment, PaymentCallback
+from payments.services import payment_start
 from ticketing.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -426,7 +427,7 @@ def test_double_submitted_form_charges_once(
 
 
 def test_brand_detection():
-    from orders.payments.sandbox import card_brand
+    from payments.sandbox import card_brand
 
     assert card_brand("4111111111111111") == "visa"
     assert card_brand("5555555555554444") == "mastercard"

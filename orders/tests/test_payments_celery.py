@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from orders.models import Order, Payment
-from orders.payments.services import payment_start
+from orders.models import Order
 from orders.tests.factories import event_make, order_make
+from payments.models import Payment
+from payments.services import payment_start
 from ticketing.tests.factories import wait_for
 
 

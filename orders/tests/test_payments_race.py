@@ -12,10 +12,11 @@ from django.test import Client
 from django.utils import timezone
 
 from events.models import EventSeat
-from orders.models import Order, PaymentCallback
-from orders.payments.services import payment_start
+from orders.models import Order
 from orders.tests.conftest_payments import gateway_outbox  # noqa: F401
 from orders.tests.factories import event_make, order_make, pay_with_card, post_callback, race
+from payments.models import PaymentCallback
+from payments.services import payment_start
 
 
 def _race(body_for, racers: int) -> list[str]:
@@ -165,8 +166,8 @@ def _two_at_once(first, second) -> list[BaseException]:
 def test_cancel_racing_payment_start_never_deadlocks():
     """Both lock the hold before the order: one waits for the other, never a cycle."""
     from orders.exceptions import OrderNotCancellable
-    from orders.payments.exceptions import OrderNotPayable
     from orders.services.orders import order_cancel
+    from payments.exceptions import OrderNotPayable
 
     event = event_make(seats=2 * 16)
     for _ in range(16):

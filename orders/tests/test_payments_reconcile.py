@@ -15,11 +15,12 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from orders.models import Order, Payment, Ticket
-from orders.payments import sandbox
-from orders.payments.services import payment_start, payments_reconcile
+from orders.models import Order, Ticket
 from orders.tests.conftest_payments import *  # noqa: F403
 from orders.tests.factories import order_expire_and_resell, pay_with_card, post_callback
+from payments import sandbox
+from payments.models import Payment
+from payments.services import payment_start, payments_reconcile
 from ticketing.models import AuditEntry
 
 NO_CALLBACK = "4000 0000 0000 0770"
@@ -170,7 +171,7 @@ def test_reconciliation_that_gives_up_says_so(
     assert payments_reconcile(now=_later()) == 0  # attempt 1: "created", backed off
     assert _actions("payment.reconcile_gave_up") == 0
     payment.refresh_from_db()
-    with caplog.at_level("ERROR", logger="orders.payments.services"):
+    with caplog.at_level("ERROR", logger="payments.services"):
         assert payments_reconcile(now=payment.reconcile_after) == 0  # the last
     payment.refresh_from_db()
     assert payment.reconcile_after is None and payment.reconcile_attempts == 2
@@ -243,7 +244,7 @@ def test_status_endpoint_unknown_payment_is_404(client):
 
 def test_reconcile_runs_periodically_on_the_main_queue(settings):
     # It does HTTP to the provider: never on the ticks queue behind the 1 s tick.
-    from orders.payments import tasks
+    from payments import tasks
     from ticketing.celery import app
 
     entry = settings.CELERY_BEAT_SCHEDULE["orders.payments_reconcile"]

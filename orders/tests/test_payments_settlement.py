@@ -21,8 +21,7 @@ from django.utils import timezone
 
 from events.models import EventSeat, StandingArea
 from orders.exceptions import LimitExceeded, SeatUnavailable
-from orders.models import Hold, Order, Payment, Ticket
-from orders.payments.services import order_refund, payment_start
+from orders.models import Hold, Order, Ticket
 from orders.services.holds import hold_create, holds_expire
 from orders.services.orders import order_create
 from orders.tests.conftest_payments import *  # noqa: F403
@@ -37,6 +36,8 @@ from orders.tests.factories import (
     web_buyer,
 )
 from orders.tickets import ticket_checkin, tickets_issue
+from payments.models import Payment
+from payments.services import order_refund, payment_start
 from ticketing.models import AuditEntry
 
 PARTNER_VISA = "4400 4300 0000 0001"

@@ -4,9 +4,9 @@ import pytest
 
 from events.models import StandingArea
 from orders.models import Hold, Order
-from orders.payments.services import payment_start
 from orders.tests.conftest_payments import *  # noqa: F403
 from orders.tests.factories import pay_with_card, post_callback, standing_order_make
+from payments.services import payment_start
 
 pytestmark = pytest.mark.django_db
 

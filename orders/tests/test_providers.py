@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from orders.payments.exceptions import UnknownProvider
-from orders.payments.providers import PaymentProvider, provider_get
+from payments.exceptions import UnknownProvider
+from payments.providers import PaymentProvider, provider_get
 
 
 class AcmeAcquirer(PaymentProvider):

@@ -8,11 +8,12 @@ import pytest
 from django.db import transaction
 
 from events.models import EventSeat
-from orders.models import Order, Payment
-from orders.payments.services import order_refund
+from orders.models import Order
 from orders.signals import order_announce, order_paid, order_refunded
 from orders.tests.conftest_payments import *  # noqa: F403
 from orders.tests.factories import event_make, order_make
+from payments.models import Payment
+from payments.services import order_refund
 
 pytestmark = pytest.mark.django_db
 

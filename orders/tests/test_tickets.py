@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from orders.models import Order, Ticket
-from orders.payments.services import order_refund, payment_start
 from orders.services.orders import order_cancel
 from orders.tests.conftest_payments import *  # noqa: F403
 from orders.tests.factories import pay_with_card, post_callback
@@ -18,6 +17,7 @@ from orders.tickets import (
     totp_accepts,
     totp_at,
 )
+from payments.services import order_refund, payment_start
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from rest_framework.test import APIClient
 
 from api.pagination import KassaCursorPagination
 from orders.models import Hold
-from orders.payments.services import payment_start
 from orders.tests.factories import event_make, order_make, seat_ids
+from payments.services import payment_start
 
 pytestmark = pytest.mark.django_db
 

@@ -179,7 +179,7 @@ class Callbacks(list):
 def callbacks(monkeypatch):
     # At the outbox's fast path: the callbacks' bodies are kept, the rest
     # (the ticket mail) stays in the outbox as if no worker ran.
-    from orders.payments.messages import SANDBOX_CALLBACK
+    from payments.messages import SANDBOX_CALLBACK
     from ticketing import outbox
     from ticketing.models import OutboxMessage
 
@@ -195,7 +195,7 @@ def callbacks(monkeypatch):
 
 
 def _deliver(client: Client, bodies: list[dict]) -> None:
-    from orders.payments import sandbox
+    from payments import sandbox
 
     for body in bodies:
         raw = json.dumps(body).encode()

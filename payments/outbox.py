@@ -14,10 +14,10 @@ from typing import Any
 
 from django.conf import settings
 
-from orders.payments.mail import order_confirmation_send
-from orders.payments.messages import CONFIRMATION_MAIL, REFUND, SANDBOX_CALLBACK
-from orders.payments.sandbox import CALLBACK_PATH, SIGNATURE_HEADER, sign
-from orders.payments.services import payment_refund_issue
+from payments.mail import order_confirmation_send
+from payments.messages import CONFIRMATION_MAIL, REFUND, SANDBOX_CALLBACK
+from payments.sandbox import CALLBACK_PATH, SIGNATURE_HEADER, sign
+from payments.services import payment_refund_issue
 from ticketing.outbox import outbox_handler
 
 logger = logging.getLogger(__name__)

@@ -23,25 +23,31 @@ from django.utils import timezone
 
 from events.cards import card_rule_refusal
 from orders import holdkinds
-from orders.models import Hold, Order, Payment, PaymentCallback, Ticket
-from orders.payments.exceptions import (
+from orders.models import Hold, Order, Ticket
+from orders.services.holds import buyer_limit_lock_and_count, hold_stock_return
+from orders.signals import order_announce, order_paid, order_refunded
+from orders.tickets import tickets_issue
+from payments.exceptions import (
     OrderExpired,
     OrderNotPayable,
     OrderNotRefundable,
     PaymentNotFound,
     ProviderUnavailable,
 )
-from orders.payments.messages import CONFIRMATION_MAIL, REFUND
-from orders.payments.providers import CallbackEvent, provider_get
-from orders.services.holds import buyer_limit_lock_and_count, hold_stock_return
-from orders.signals import order_announce, order_paid, order_refunded
-from orders.tickets import tickets_issue
+from payments.messages import CONFIRMATION_MAIL, REFUND
+from payments.models import Payment, PaymentCallback
+from payments.providers import CallbackEvent, provider_get
 from ticketing import metrics
 from ticketing.audit import AuditAction, audit_log
 from ticketing.models import OutboxMessage
 from ticketing.outbox import outbox_put
 
 logger = logging.getLogger(__name__)
+
+# Payments' audit entries keep the object type they had while Payment was
+# orders' model ("orders.payment"): the rows written before the move and the
+# order admin's audit trail read it.
+PAYMENT_AUDIT_TYPE = "orders.payment"
 
 
 def _extend_hold_once(order: Order) -> bool:
@@ -146,6 +152,7 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
     audit_log(
         action=AuditAction.PAYMENT_SUCCEEDED,
         obj=payment,
+        object_type=PAYMENT_AUDIT_TYPE,
         actor="gateway:" + payment.provider,
         data={"order": order.code, "event_id": event.event_id},
     )
@@ -212,6 +219,7 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
     audit_log(
         action=AuditAction.PAYMENT_REFUND_REQUESTED,
         obj=payment,
+        object_type=PAYMENT_AUDIT_TYPE,
         actor="system:payments",
         data={"order": order.code, "reason": "not_sellable" if reason == "stock_lost" else reason},
     )
@@ -250,6 +258,7 @@ def _refund_payment_only(payment: Payment, order: Order, *, reason: str) -> str:
     audit_log(
         action=AuditAction.PAYMENT_REFUND_REQUESTED,
         obj=payment,
+        object_type=PAYMENT_AUDIT_TYPE,
         actor="system:payments",
         data={"order": order.code, "reason": reason},
     )
@@ -325,6 +334,7 @@ def payment_callback_handle(
             audit_log(
                 action=AuditAction.PAYMENT_RECONCILED,
                 obj=payment,
+                object_type=PAYMENT_AUDIT_TYPE,
                 actor="system:reconcile",
                 data={
                     "order": order.code,
@@ -344,6 +354,7 @@ def _callback_apply(*, provider: str, order: Order, payment: Payment, event: Cal
         audit_log(
             action=AuditAction.PAYMENT_CALLBACK_MISMATCH,
             obj=payment,
+            object_type=PAYMENT_AUDIT_TYPE,
             actor="gateway:" + provider,
             data={"amount": str(event.amount), "currency": event.currency},
         )
@@ -370,6 +381,7 @@ def _callback_apply(*, provider: str, order: Order, payment: Payment, event: Cal
         audit_log(
             action=AuditAction.PAYMENT_FAILED,
             obj=payment,
+            object_type=PAYMENT_AUDIT_TYPE,
             actor="gateway:" + provider,
             data={"order": order.code, "reason": payment.failure_reason},
         )
@@ -388,6 +400,7 @@ def _callback_apply(*, provider: str, order: Order, payment: Payment, event: Cal
     audit_log(
         action=AuditAction.PAYMENT_REFUNDED,
         obj=payment,
+        object_type=PAYMENT_AUDIT_TYPE,
         actor="gateway:" + provider,
         data={"order": order.code, "provider_initiated": provider_initiated},
     )
@@ -435,6 +448,7 @@ def _reconcile_gave_up(payment: Payment, *, attempts: int, answer: str) -> None:
         audit_log(
             action=AuditAction.PAYMENT_RECONCILE_GAVE_UP,
             obj=payment,
+            object_type=PAYMENT_AUDIT_TYPE,
             actor="system:reconcile",
             data={"order_id": payment.order_id, "attempts": attempts, "answer": answer},
         )
@@ -575,6 +589,7 @@ def order_refund(*, order: Order, actor_user: Any = None) -> Order:
             audit_log(
                 action=AuditAction.PAYMENT_REFUND_REQUESTED,
                 obj=payment,
+                object_type=PAYMENT_AUDIT_TYPE,
                 actor_user=actor_user,
                 data={"order": order.code, "reason": "staff_refund"},
             )

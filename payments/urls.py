@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from orders.payments import gateway_views, views
+from payments import gateway_views, views
 
 app_name = "orders_payments"
 urlpatterns = [

@@ -9,7 +9,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from orders.models import Order
-from orders.payments.selectors import order_tickets
+from payments.selectors import order_tickets
 
 
 def order_confirmation_send(*, order_id: int) -> None:

@@ -30,10 +30,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from events.cards import card_rule_refusal
-from orders.models import SandboxCharge
-from orders.payments.exceptions import BadCallback, ProviderUnavailable
-from orders.payments.messages import SANDBOX_CALLBACK
-from orders.payments.providers import (
+from payments.exceptions import BadCallback, ProviderUnavailable
+from payments.messages import SANDBOX_CALLBACK
+from payments.models import SandboxCharge
+from payments.providers import (
     CallbackEvent,
     PaymentProvider,
     ProviderStatus,
@@ -43,7 +43,7 @@ from ticketing.outbox import outbox_put
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from orders.models import Payment
+    from payments.models import Payment
 
 logger = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from api.idempotency import idempotent
 from api.permissions import HasScope, RequiresScope, partner_key
 from api.schema import ErrorSerializer as ApiErrorSerializer
 from orders.models import Order
-from orders.payments import selectors
-from orders.payments.exceptions import TicketsNotReady
-from orders.payments.providers import provider_get
-from orders.payments.services import payment_callback_handle, payment_start
 from orders.selectors import order_for_buyer
 from orders.tickets import ticket_checkin, ticket_describe
+from payments import selectors
+from payments.exceptions import TicketsNotReady
+from payments.providers import provider_get
+from payments.services import payment_callback_handle, payment_start
 
 ORDER_TOKEN = OpenApiParameter(
     "X-Order-Token",

@@ -1,7 +1,7 @@
 """Celery tasks of payments.
 
 Refunds, callback deliveries and the ticket mail are outbox messages (kinds in
-orders.payments.messages, handlers in orders.payments.outbox), run by
+payments.messages, handlers in payments.outbox), run by
 ticketing's outbox tasks: a Celery message alone was lost with Redis.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from orders.payments.services import payments_reconcile as reconcile
+from payments.services import payments_reconcile as reconcile
 
 
 @shared_task(name="orders.payments_reconcile", ignore_result=True)

@@ -1,6 +1,6 @@
 """The kinds of payments' outbox messages (ticketing.outbox).
 
-Named apart from their handlers (orders.payments.outbox), which import the
+Named apart from their handlers (payments.outbox), which import the
 services that put these messages: the services import only the names.
 """
 

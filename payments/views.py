@@ -8,11 +8,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from orders.exceptions import OrderNotFound
-from orders.models import Order, Payment
-from orders.payments import selectors
-from orders.payments.services import payment_start
+from orders.models import Order
 from orders.selectors import order_for_buyer
 from orders.tickets import qr_svg, rotating_qr_enabled, ticket_describe, ticket_qr_content
+from payments import selectors
+from payments.models import Payment
+from payments.services import payment_start
 from ticketing.errors import KassaError
 
 

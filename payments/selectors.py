@@ -4,8 +4,9 @@ orders.selectors.order_readable_by)."""
 from __future__ import annotations
 
 from orders.api.holds import hold_items
-from orders.models import Order, Payment, Ticket
+from orders.models import Order, Ticket
 from orders.selectors import TICKET_PLACE
+from payments.models import Payment
 
 
 def order_tickets(order: Order):

@@ -15,12 +15,12 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from orders.payments.exceptions import UnknownProvider
+from payments.exceptions import UnknownProvider
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from orders.models import Payment
+    from payments.models import Payment
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from events.cards import card_rule_words
-from orders.models import Payment
-from orders.payments import sandbox
+from payments import sandbox
+from payments.models import Payment
 
 
 def _payment(payment_id: uuid.UUID) -> Payment:

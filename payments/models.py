@@ -1,0 +1,118 @@
+"""Payments' models. Their tables keep the names they had when payments was
+part of orders (db_table): the move was state only (payments 0001)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Order
+
+
+class Payment(models.Model):
+    class Status(models.TextChoices):
+        CREATED = "created", _("Created")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        REFUND_PENDING = "refund_pending", _("Refund pending")
+        REFUNDED = "refunded", _("Refunded")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    provider = models.CharField(max_length=30, default="sandbox")
+    provider_ref = models.CharField(max_length=100, blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
+    return_url = models.CharField(max_length=500, blank=True)
+    # Never the full card number: brand, BIN (first 6) and last 4 only.
+    card_brand = models.CharField(max_length=20, blank=True)
+    card_bin = models.CharField(max_length=8, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    failure_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Reconciliation (payments_reconcile): when to ask the provider about a
+    # payment still `created`, and how often it was asked. Claimed by a
+    # conditional UPDATE on the old value; null once there is nothing to ask.
+    reconcile_after = models.DateTimeField(null=True, blank=True)
+    reconcile_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        db_table = "orders_payment"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_not_negative"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["reconcile_after"],
+                name="payment_reconcile_due",
+                condition=Q(status="created"),
+            ),
+            # payments_refund_redrive: refund_pending payments without an
+            # outbox message (rows from before the outbox), every reconcile run.
+            models.Index(
+                fields=["created_at"],
+                name="payment_refund_pending",
+                condition=Q(status="refund_pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"payment {self.pk} {self.status}"
+
+
+class PaymentCallback(models.Model):
+    """Each provider callback processed once: (provider, event_id) is unique."""
+
+    provider = models.CharField(max_length=30)
+    event_id = models.CharField(max_length=100)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="callbacks")
+    status = models.CharField(max_length=20)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "orders_paymentcallback"
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="callback_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.event_id}"
+
+
+class SandboxCharge(models.Model):
+    """The sandbox gateway's own books: what it did with a payment's money.
+
+    The acquirer's record, not the merchant's: its status query
+    (sandbox.gateway_status, which reconciliation trusts) answers from this
+    row. It lived in the Redis cache, and a FLUSHALL made the gateway forget
+    that it had taken the money, so the payment was never settled. One row per
+    payment (the unique key is the "charge once" rule for a double-submitted
+    form); never a card number, only brand, BIN and last 4.
+    """
+
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        REFUNDED = "refunded", _("Refunded")
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="sandbox_charge")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    card = models.JSONField(default=dict, blank=True)  # brand, bin, last4
+    reason = models.CharField(max_length=200, blank=True)  # the decline's reason
+    event_id = models.CharField(max_length=100, blank=True)  # the charge's callback
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "orders_sandboxcharge"
+
+    def __str__(self) -> str:
+        return f"sandbox charge {self.payment_id} {self.status}"
