@@ -14,17 +14,22 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from journeys.stack import _alive, _descendants, free_port, launcher_spawn, launcher_wait
+from journeys.stack import (
+    _alive,
+    _descendants,
+    free_port,
+    launcher_interrupt,
+    launcher_spawn,
+    launcher_wait,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / ".artifacts" / "faults"
-STOP_TIMEOUT = 60
 DEMO_EVENT = "backstreet-boys-almaty"
 
 # What the suite sets is what an operator may set (README's environment
@@ -207,25 +212,8 @@ def stack_start() -> FaultStack:
 
 def stack_stop(stack: FaultStack) -> list[str]:
     """Ctrl-C the launcher; it stops its children and its embedded servers."""
-    problems: list[str] = []
-    proc = stack.proc
-    if proc is not None and proc.poll() is None:
-        children = _descendants(proc.pid)
-        os.kill(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            problems.append(f"the launcher did not stop within {STOP_TIMEOUT}s of SIGINT")
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        if proc.returncode != 0:
-            problems.append(f"the launcher exited with {proc.returncode} on SIGINT")
-        lingering = [pid for pid, started in children.items() if _alive(pid, started)]
-        for pid in lingering:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    # Its processes now, not at boot: the faults restarted several of them.
+    problems = launcher_interrupt(stack.proc, None)
     # A PostgreSQL restarted by the suite is no longer the launcher's child:
     # make sure no server is left on the throwaway data dir.
     if (stack.pgdata / "postmaster.pid").exists():

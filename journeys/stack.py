@@ -287,13 +287,16 @@ def stack_start(tmp_dir: Path) -> Stack:
     return stack
 
 
-def stack_stop(stack: Stack) -> list[str]:
-    """Ctrl-C the launcher, wait for it, drop its database; return what went wrong."""
+def launcher_interrupt(proc: subprocess.Popen | None, children: dict[int, str] | None) -> list[str]:
+    """Ctrl-C the launcher as a developer does and wait for it; kill what it
+    left of `children` (pid -> start time; None: its processes right now).
+    Returns what went wrong."""
     problems: list[str] = []
-    proc = stack.proc
-    if proc is not None and proc.poll() is None:
-        if not stack.children:
-            stack.children = _descendants(proc.pid)
+    if proc is None:
+        return problems
+    if children is None:
+        children = _descendants(proc.pid)
+    if proc.poll() is None:
         os.kill(proc.pid, signal.SIGINT)
         try:
             proc.wait(STOP_TIMEOUT)
@@ -303,7 +306,7 @@ def stack_stop(stack: Stack) -> list[str]:
             proc.wait()
         if proc.returncode != 0:
             problems.append(f"the launcher exited with {proc.returncode} on SIGINT")
-    lingering = [pid for pid, started in stack.children.items() if _alive(pid, started)]
+    lingering = [pid for pid, started in children.items() if _alive(pid, started)]
     if lingering:
         problems.append(f"processes left running after the launcher stopped: {lingering}")
         for pid in lingering:
@@ -311,6 +314,12 @@ def stack_stop(stack: Stack) -> list[str]:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+    return problems
+
+
+def stack_stop(stack: Stack) -> list[str]:
+    """Ctrl-C the launcher, wait for it, drop its database; return what went wrong."""
+    problems = launcher_interrupt(stack.proc, stack.children or None)
     import redis
 
     conn = redis.Redis.from_url(stack.redis_url)
