@@ -25,6 +25,7 @@ from events.cards import card_rule_refusal
 from orders import holdkinds
 from orders.models import Hold, Order, Ticket
 from orders.services.holds import buyer_limit_lock_and_count, hold_stock_return
+from orders.services.orders import order_lock
 from orders.signals import order_announce, order_paid, order_refunded
 from orders.tickets import tickets_issue
 from payments.exceptions import (
@@ -97,9 +98,7 @@ def payment_start(
     """
     gateway = provider_get(provider)
     with transaction.atomic():
-        hold = Hold.objects.select_for_update().get(pk=order.hold_id)  # never changes
-        order = Order.objects.select_for_update().get(pk=order.pk)
-        order.hold = hold
+        order = order_lock(order=order)
         if order.status != Order.Status.PENDING_PAYMENT:
             raise OrderNotPayable()
         if order.expires_at <= timezone.now():
@@ -574,9 +573,7 @@ def order_refund(*, order: Order, actor_user: Any = None) -> Order:
     Locks the Hold, then the order, then its payments (the module's lock order).
     """
     with transaction.atomic():
-        hold = Hold.objects.select_for_update().get(pk=order.hold_id)  # never changes
-        order = Order.objects.select_for_update().get(pk=order.pk)
-        order.hold = hold
+        order = order_lock(order=order)
         if order.status != Order.Status.PAID:
             raise OrderNotRefundable()
         payments = list(

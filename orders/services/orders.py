@@ -181,6 +181,18 @@ def _refuse_order(hold_id: Any, buyer: Buyer, now: Any) -> NoReturn:
     raise HoldExpired()
 
 
+def order_lock(*, order: Order) -> Order:
+    """Lock the order's Hold row, then the Order row: the one lock order of
+    every service that changes an order (cancel, payment start, callbacks,
+    refunds, the hold sweeper), so two of them queue instead of deadlocking.
+    Returns the order as locked, with `.hold` set. Caller is in a transaction.
+    """
+    hold = Hold.objects.select_for_update().get(pk=order.hold_id)  # an order's hold never changes
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    locked.hold = hold
+    return locked
+
+
 def order_cancel(*, order: Order, actor: str = "", actor_user: Any = None) -> Order:
     """Cancel an unpaid order and give its stock back at once.
 
@@ -189,10 +201,10 @@ def order_cancel(*, order: Order, actor: str = "", actor_user: Any = None) -> Or
     order row, so a payment success and a cancel cannot both win.
     """
     with transaction.atomic():
-        hold = Hold.objects.select_for_update().get(pk=order.hold_id)
-        order = Order.objects.select_for_update().get(pk=order.pk)
+        order = order_lock(order=order)
         if order.status != Order.Status.PENDING_PAYMENT:
             raise OrderNotCancellable(details={"status": order.status})
+        hold = order.hold
         if hold.status in (Hold.Status.ACTIVE, Hold.Status.CONVERTED):
             hold_return_stock(hold=hold, status=Hold.Status.RELEASED, actor=actor)
         order.status = Order.Status.CANCELLED
