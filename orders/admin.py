@@ -82,7 +82,7 @@ class OrderAdmin(admin.ModelAdmin):
     def audit_trail(self, obj: Order):
         payment_ids = [str(pk) for pk in obj.payments.values_list("pk", flat=True)]
         entries = AuditEntry.objects.filter(
-            object_type__in=["orders.order", "orders.hold", "orders.payment"],
+            object_type__in=["orders.order", "orders.hold", "payments.payment"],
             object_id__in=[str(obj.pk), str(obj.hold_id), *payment_ids],
         ).order_by("created_at", "id")
         rows = format_html_join(

@@ -45,11 +45,6 @@ from ticketing.outbox import outbox_put
 
 logger = logging.getLogger(__name__)
 
-# Payments' audit entries keep the object type they had while Payment was
-# orders' model ("orders.payment"): the rows written before the move and the
-# order admin's audit trail read it.
-PAYMENT_AUDIT_TYPE = "orders.payment"
-
 
 def _extend_hold_once(order: Order) -> bool:
     """Give the buyer time to type a card: once per hold, capped from its creation.
@@ -151,7 +146,6 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
     audit_log(
         action=AuditAction.PAYMENT_SUCCEEDED,
         obj=payment,
-        object_type=PAYMENT_AUDIT_TYPE,
         actor="gateway:" + payment.provider,
         data={"order": order.code, "event_id": event.event_id},
     )
@@ -218,7 +212,6 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
     audit_log(
         action=AuditAction.PAYMENT_REFUND_REQUESTED,
         obj=payment,
-        object_type=PAYMENT_AUDIT_TYPE,
         actor="system:payments",
         data={"order": order.code, "reason": "not_sellable" if reason == "stock_lost" else reason},
     )
@@ -257,7 +250,6 @@ def _refund_payment_only(payment: Payment, order: Order, *, reason: str) -> str:
     audit_log(
         action=AuditAction.PAYMENT_REFUND_REQUESTED,
         obj=payment,
-        object_type=PAYMENT_AUDIT_TYPE,
         actor="system:payments",
         data={"order": order.code, "reason": reason},
     )
@@ -333,7 +325,6 @@ def payment_callback_handle(
             audit_log(
                 action=AuditAction.PAYMENT_RECONCILED,
                 obj=payment,
-                object_type=PAYMENT_AUDIT_TYPE,
                 actor="system:reconcile",
                 data={
                     "order": order.code,
@@ -353,7 +344,6 @@ def _callback_apply(*, provider: str, order: Order, payment: Payment, event: Cal
         audit_log(
             action=AuditAction.PAYMENT_CALLBACK_MISMATCH,
             obj=payment,
-            object_type=PAYMENT_AUDIT_TYPE,
             actor="gateway:" + provider,
             data={"amount": str(event.amount), "currency": event.currency},
         )
@@ -380,7 +370,6 @@ def _callback_apply(*, provider: str, order: Order, payment: Payment, event: Cal
         audit_log(
             action=AuditAction.PAYMENT_FAILED,
             obj=payment,
-            object_type=PAYMENT_AUDIT_TYPE,
             actor="gateway:" + provider,
             data={"order": order.code, "reason": payment.failure_reason},
         )
@@ -399,7 +388,6 @@ def _callback_apply(*, provider: str, order: Order, payment: Payment, event: Cal
     audit_log(
         action=AuditAction.PAYMENT_REFUNDED,
         obj=payment,
-        object_type=PAYMENT_AUDIT_TYPE,
         actor="gateway:" + provider,
         data={"order": order.code, "provider_initiated": provider_initiated},
     )
@@ -447,7 +435,6 @@ def _reconcile_gave_up(payment: Payment, *, attempts: int, answer: str) -> None:
         audit_log(
             action=AuditAction.PAYMENT_RECONCILE_GAVE_UP,
             obj=payment,
-            object_type=PAYMENT_AUDIT_TYPE,
             actor="system:reconcile",
             data={"order_id": payment.order_id, "attempts": attempts, "answer": answer},
         )
@@ -586,7 +573,6 @@ def order_refund(*, order: Order, actor_user: Any = None) -> Order:
             audit_log(
                 action=AuditAction.PAYMENT_REFUND_REQUESTED,
                 obj=payment,
-                object_type=PAYMENT_AUDIT_TYPE,
                 actor_user=actor_user,
                 data={"order": order.code, "reason": "staff_refund"},
             )

@@ -199,6 +199,7 @@ def test_admin_search_and_audit_trail(admin_client, paid_order):
     assert listing.status_code == 200 and paid_order.code in listing.content.decode()
     page = admin_client.get(f"/admin/orders/order/{paid_order.pk}/change/")
     assert page.status_code == 200 and "order.paid" in page.content.decode()
+    assert "payment.succeeded" in page.content.decode()  # the payments' entries too
     refund = admin_client.post(
         "/admin/orders/order/", {"action": "refund_orders", "_selected_action": [paid_order.pk]}
     )
