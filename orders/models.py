@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -182,4 +183,11 @@ class Ticket(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.code
+        # What staff look for: where it admits to ("Lower 1, row 3, seat 12"),
+        # the one description of a ticket's place (orders/_ticket_place.txt).
+        return self.place
+
+    @property
+    def place(self) -> str:
+        """The ticket's place as mail and My tickets say it (orders/_ticket_place.txt)."""
+        return render_to_string("orders/_ticket_place.txt", {"ticket": self}).strip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -108,6 +109,9 @@ class SandboxCharge(models.Model):
     card = models.JSONField(default=dict, blank=True)  # brand, bin, last4
     reason = models.CharField(max_length=200, blank=True)  # the decline's reason
     event_id = models.CharField(max_length=100, blank=True)  # the charge's callback
+    # Partial refunds given back so far: {refund reference: "amount"}; keyed by
+    # the merchant's reference, so asking twice for one refund returns it once.
+    partial_refunds = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -116,3 +120,43 @@ class SandboxCharge(models.Model):
 
     def __str__(self) -> str:
         return f"sandbox charge {self.payment_id} {self.status}"
+
+
+class Refund(models.Model):
+    """One staff refund of a paid order: which tickets, how much, why, by whom.
+
+    A whole refund (every ticket not refunded before) turns the order
+    `refunded` and its payment `refund_pending` (the provider returns what is
+    left). A partial one leaves the order paid for its other tickets, lowers
+    `Order.quantity` by the refunded tickets and asks the provider for this
+    amount only (`requested` until the provider's refund callback: `done`).
+    """
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        DONE = "done", _("Done")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    whole = models.BooleanField(_("whole order"))
+    ticket_ids = models.JSONField(default=list)
+    reason = models.TextField(_("reason"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund {self.pk} of {self.order_id}"

@@ -211,8 +211,8 @@ def charge_claim(
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {SandboxCharge._meta.db_table} "  # noqa: S608 - our table name
-            "(payment_id, status, card, reason, event_id, created_at, updated_at) "
-            "VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s) "
+            "(payment_id, status, card, reason, event_id, partial_refunds, created_at, updated_at) "
+            "VALUES (%s, %s, %s::jsonb, %s, %s, '{}'::jsonb, %s, %s) "
             "ON CONFLICT (payment_id) DO NOTHING RETURNING id",
             [payment.pk, status, json.dumps(card), reason, event_id, now, now],
         )
@@ -382,12 +382,16 @@ class SandboxProvider(PaymentProvider):
                 card={k: str(card.get(k, ""))[:8] for k in ("brand", "bin", "last4")},
                 reason=str(data.get("reason", ""))[:200],
                 payload=data,
+                refund_id=str(data.get("refund_id") or "")[:40] if status == "refunded" else "",
             )
         except (ValueError, KeyError, TypeError, InvalidOperation, AttributeError) as exc:
             raise BadCallback(_("Malformed callback body.")) from exc
 
-    def refund(self, payment: Payment) -> None:
+    def refund(self, payment: Payment, amount: Decimal | None = None, reference: str = "") -> None:
         card = {"brand": payment.card_brand, "bin": payment.card_bin, "last4": payment.card_last4}
+        if amount is not None:
+            self._refund_partial(payment, amount=amount, reference=reference, card=card)
+            return
         body = callback_body(
             payment=payment, status="refunded", event_id=f"refund-{payment.pk}", card=card
         )
@@ -403,6 +407,35 @@ class SandboxProvider(PaymentProvider):
                 SandboxCharge.objects.create(
                     payment=payment, status=SandboxCharge.Status.REFUNDED, card=card
                 )
+            callback_schedule(body=body)
+
+    def _refund_partial(
+        self, payment: Payment, *, amount: Decimal, reference: str, card: dict[str, str]
+    ) -> None:
+        """Give back part of a charge: the books remember each reference, and
+        never give back more than was charged (a ValueError: the outbox retries
+        and finally gives up, loudly). Asked again for a reference, it only
+        queues the same callback again (the merchant applies it once)."""
+        if not reference or amount <= 0:
+            raise ValueError("a partial refund needs a reference and a positive amount")
+        with transaction.atomic():
+            charge = SandboxCharge.objects.select_for_update().filter(payment_id=payment.pk).first()
+            if charge is None or charge.status != SandboxCharge.Status.SUCCEEDED:
+                raise ValueError(f"payment {payment.pk} has no charge to refund part of")
+            if reference not in charge.partial_refunds:
+                given = sum((Decimal(v) for v in charge.partial_refunds.values()), Decimal(0))
+                if given + amount > payment.amount:
+                    raise ValueError(f"refunds of {payment.pk} would pass what was charged")
+                charge.partial_refunds[reference] = str(amount)
+                charge.updated_at = timezone.now()
+                charge.save(update_fields=["partial_refunds", "updated_at"])
+            body = callback_body(
+                payment=payment,
+                status="refunded",
+                event_id=f"refund-{payment.pk}-{reference}",
+                card=card,
+            )
+            body |= {"amount": charge.partial_refunds[reference], "refund_id": reference}
             callback_schedule(body=body)
 
     def status_query(self, payment: Payment) -> ProviderStatus:
