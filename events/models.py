@@ -253,7 +253,13 @@ class EventSeat(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_id}:{self.seat_id} {self.status}"
+        # "Lower 1, row 3, seat 12 (sold)": what staff see in admin, not ids.
+        return _("%(section)s, row %(row)s, seat %(number)s (%(status)s)") % {
+            "section": self.section.localized_name,
+            "row": self.seat.row_label,
+            "number": self.seat.number,
+            "status": self.get_status_display(),
+        }
 
 
 class StandingArea(models.Model):
