@@ -233,7 +233,10 @@ class EventAdmin(admin.ModelAdmin):
             event_status_set(event=obj, status=status, actor=request.user)
             obj.status = status
 
-    @admin.action(description=_("Create inventory (seats and standing areas) for the events"))
+    @admin.action(
+        description=_("Create inventory (seats and standing areas) for the events"),
+        permissions=["change"],
+    )
     def create_inventory(self, request, queryset):
         for event in queryset:
             try:
@@ -263,7 +266,7 @@ class EventAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, _inventory_words(event, counts), messages.SUCCESS)
 
-    @admin.action(description=_("Duplicate to another date…"))
+    @admin.action(description=_("Duplicate to another date…"), permissions=["add"])
     def duplicate(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(
@@ -366,14 +369,16 @@ class EventSeatAdmin(admin.ModelAdmin):
     def number(self, obj):
         return obj.seat.number
 
-    @admin.action(description=_("Block the selected seats (only free ones move)"))
+    @admin.action(
+        description=_("Block the selected seats (only free ones move)"), permissions=["change"]
+    )
     def block(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True))
         moved = eventseat_block(event_seat_ids=ids, actor=request.user)
         message = _("%(moved)d of %(n)d seats blocked.") % {"moved": moved, "n": len(ids)}
         self.message_user(request, message)
 
-    @admin.action(description=_("Unblock the selected seats"))
+    @admin.action(description=_("Unblock the selected seats"), permissions=["change"])
     def unblock(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True))
         moved = eventseat_unblock(event_seat_ids=ids, actor=request.user)

@@ -37,7 +37,7 @@ def admin_run(modeladmin, request, queryset, service, done: str) -> None:
             modeladmin.message_user(request, f"{order.code}: {done}", messages.SUCCESS)
 
 
-@admin.action(description="Cancel (unpaid orders): release the held stock")
+@admin.action(description="Cancel (unpaid orders): release the held stock", permissions=["change"])
 def cancel_orders(modeladmin, request, queryset):
     admin_run(modeladmin, request, queryset, order_cancel, "cancelled")
 

@@ -58,7 +58,10 @@ class RefundInline(admin.TabularInline):
         return False
 
 
-@admin.action(description=gettext_lazy("Refund… (one paid order: choose tickets and reason)"))
+@admin.action(
+    description=gettext_lazy("Refund… (one paid order: choose tickets and reason)"),
+    permissions=["refund"],
+)
 def refund_orders(modeladmin, request, queryset):
     """No refund happens here: it opens the order's confirmation page."""
     if queryset.count() != 1:
@@ -76,13 +79,8 @@ class OrderAdmin(OrdersOrderAdmin):
     actions = [refund_orders, cancel_orders]
     change_form_template = "admin/payments/order_change_form.html"
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if not request.user.has_perm(REFUND_PERMISSION):
-            actions.pop("refund_orders", None)
-        if not self.has_change_permission(request):
-            actions.pop("cancel_orders", None)
-        return actions
+    def has_refund_permission(self, request) -> bool:
+        return request.user.has_perm(REFUND_PERMISSION)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.refund_view)
@@ -91,7 +89,7 @@ class OrderAdmin(OrdersOrderAdmin):
     def refund_view(self, request, pk: int):
         """The confirmation page: the order's refundable tickets with checkboxes,
         a required reason, one confirm button, one service call."""
-        if not request.user.has_perm(REFUND_PERMISSION):
+        if not self.has_refund_permission(request):
             raise PermissionDenied
         order = get_object_or_404(Order.objects.select_related("event"), pk=pk)
         done = {i for ids in order.refunds.values_list("ticket_ids", flat=True) for i in ids}

@@ -6,6 +6,7 @@ Every change goes through services.room_update (audited in its transaction).
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -48,15 +49,18 @@ class WaitingRoomAdmin(admin.ModelAdmin):
             services.room_action(room=room, action=action, actor=request.user)
         self.message_user(request, _("Done."), messages.SUCCESS)
 
-    @admin.action(description=_("Pause admission"))
+    @admin.action(description=_("Pause admission"), permissions=["change"])
     def pause(self, request, queryset):
         self._act(request, queryset, "pause")
 
-    @admin.action(description=_("Resume admission (ends pause and drain)"))
+    @admin.action(description=_("Resume admission (ends pause and drain)"), permissions=["change"])
     def resume(self, request, queryset):
         self._act(request, queryset, "resume")
 
-    @admin.action(description=_("Drain: admit nobody new, let admitted shoppers finish"))
+    @admin.action(
+        description=_("Drain: admit nobody new, let admitted shoppers finish"),
+        permissions=["change"],
+    )
     def drain(self, request, queryset):
         self._act(request, queryset, "drain")
 
@@ -65,6 +69,8 @@ class WaitingRoomAdmin(admin.ModelAdmin):
         return [path("<int:pk>/live/", live, name="queueing_room_live"), *super().get_urls()]
 
     def live_view(self, request, pk: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         room = get_object_or_404(WaitingRoom.objects.select_related("event"), pk=pk)
         st = state.read(room.pk)
         cnt = state.counters(room.pk)
