@@ -130,6 +130,10 @@ class SalePhaseForm(forms.ModelForm):
             "per_buyer_limit",
             "requires_waiting_room",
         ]
+        labels = {
+            "per_buyer_limit": _("per-buyer limit"),
+            "requires_waiting_room": _("only through the waiting room"),
+        }
         help_texts = {
             "starts_at": _("In the event's time zone."),
             "per_buyer_limit": _(
@@ -176,15 +180,15 @@ class PriceTierForm(forms.ModelForm):
 
 
 def venue_tier_keys(venue_id: int | None) -> list[tuple[str, str]]:
-    """(tier key, "key — sections that use it") for the venue's sections."""
+    """(tier key, "key — the codes of the sections that use it") for the venue."""
     if not venue_id:
         return []
     keys: dict[str, list[str]] = {}
     for section in Section.objects.filter(venue_id=venue_id).exclude(tier_key=""):
-        keys.setdefault(section.tier_key, []).append(section.localized_name)
+        keys.setdefault(section.tier_key, []).append(section.code)
     return [
-        (key, f"{key} — {', '.join(names[:4])}{'…' if len(names) > 4 else ''}")
-        for key, names in sorted(keys.items())
+        (key, f"{key} — {' '.join(codes[:8])}{' …' if len(codes) > 8 else ''}")
+        for key, codes in sorted(keys.items())
     ]
 
 

@@ -51,11 +51,16 @@ class RefundInline(admin.TabularInline):
     model = Refund
     extra = 0
     can_delete = False
-    fields = ["created_at", "amount", "whole", "reason", "status", "actor_user", "ticket_ids"]
+    fields = ["created_at", "amount", "whole", "reason", "status", "actor_user", "places"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description=gettext_lazy("Tickets to refund"))
+    def places(self, obj: Refund) -> str:
+        tickets = order_tickets(obj.order).filter(pk__in=obj.ticket_ids)
+        return "; ".join(t.place for t in tickets)
 
 
 @admin.action(

@@ -159,4 +159,4 @@ class Refund(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"refund {self.pk} of {self.order_id}"
+        return f"{self.amount} {self.currency} · {self.created_at:%Y-%m-%d %H:%M}"
