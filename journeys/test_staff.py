@@ -128,7 +128,8 @@ def test_staff_refunds_one_ticket_with_a_reason_and_the_buyer_is_told(desktop, s
     for text in (place, amount, reason, buyer.t("Refunded tickets (no longer valid)")):
         assert text in body, f"{text!r} is not in the refund e-mail:\n{body}"
     # The order page: one ticket void (no QR), the other still valid with its QR.
-    buyer.step("order-after-refund", buyer.page.reload())
+    buyer.step("order-after-refund", buyer.page.reload(),
+                texts=[f"{buyer.t('Refunded to you')}: {amount}"])  # fmt: skip
     assert buyer.page.locator("section.ticket").count() == 2
     assert buyer.page.locator("section.ticket img.qr").count() == 1
     buyer.finish()
