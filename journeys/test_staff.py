@@ -54,6 +54,12 @@ def staff_sign_in(j: Journey) -> None:
     assert page.locator("#user-tools").count(), f"{j.name}: not signed in: {page.url}"
 
 
+def admin_model(j: Journey, plural: str) -> None:
+    """The admin index's link to a model's list, by its (translated) plural name."""
+    name = re.compile(f"^{re.escape(j.t(plural))}$", re.I)
+    j.go(plural, lambda: j.page.locator("#content-main th a", has_text=name).first.click())
+
+
 def buy_presale(
     j: Journey, *, email: str, quantity: int, title_link=None, path: str | None = None
 ) -> str:
@@ -94,8 +100,7 @@ def test_staff_refunds_one_ticket_with_a_reason_and_the_buyer_is_told(desktop, s
 
     j, page = staff, staff.page
     staff_sign_in(j)
-    j.go("orders", lambda: page.locator("#content-main th a", has_text=re.compile("^Orders$", re.I))
-         .first.click())  # fmt: skip
+    admin_model(j, "orders")
     page.locator("#searchbar").fill(unique_email)
     j.go("order-found", lambda: page.locator("#changelist-search input[type=submit]").click(),
          texts=[code])  # fmt: skip
@@ -138,8 +143,7 @@ def test_staff_refunds_one_ticket_with_a_reason_and_the_buyer_is_told(desktop, s
 def test_staff_duplicates_an_event_and_a_buyer_buys_the_new_date(phone, staff, unique_email):
     j, page = staff, staff.page
     staff_sign_in(j)
-    j.go("events", lambda: page.locator("#content-main th a", has_text=re.compile("^Events$", re.I))
-         .first.click())  # fmt: skip
+    admin_model(j, "events")
     j.go("event", lambda: page.get_by_role("link", name=PRESALE_TITLE, exact=True).click())
     j.go("duplicate-page",
          lambda: page.get_by_role("link", name=j.t("Duplicate to another date…")).click(),

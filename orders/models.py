@@ -42,6 +42,8 @@ class Hold(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("hold")
+        verbose_name_plural = _("holds")
         ordering = ["-created_at"]
         indexes = [
             # Per-buyer limit: this buyer's live holds for an event.
@@ -69,6 +71,8 @@ class HoldStanding(models.Model):
     quantity = models.PositiveIntegerField()
 
     class Meta:
+        verbose_name = _("standing places of a hold")
+        verbose_name_plural = _("standing places of holds")
         constraints = [
             models.UniqueConstraint(fields=["hold", "area"], name="holdstanding_unique"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="holdstanding_positive"),
@@ -122,6 +126,8 @@ class Order(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["email"], name="order_email_idx"),
@@ -167,6 +173,8 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
         ordering = ["id"]
         constraints = [
             # Invariant 1: a seat is in at most one valid ticket.

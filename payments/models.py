@@ -44,6 +44,8 @@ class Payment(models.Model):
     reconcile_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         db_table = "orders_payment"
         ordering = ["-created_at"]
         constraints = [
@@ -79,6 +81,8 @@ class PaymentCallback(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("payment callback")
+        verbose_name_plural = _("payment callbacks")
         db_table = "orders_paymentcallback"
         constraints = [
             models.UniqueConstraint(fields=["provider", "event_id"], name="callback_once"),
@@ -116,6 +120,8 @@ class SandboxCharge(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("sandbox charge")
+        verbose_name_plural = _("sandbox charges")
         db_table = "orders_sandboxcharge"
 
     def __str__(self) -> str:

@@ -92,9 +92,9 @@ class Migration(migrations.Migration):
         ('ticketing', '0002_auditentry_from_orders'),
         ('auth', '0012_alter_user_first_name_max_length'),
         ('contenttypes', '0002_remove_content_type_name'),
-        ('events', '0003_localized_names'),
-        ('orders', '0007_payments_to_payments_app'),
-        ('payments', '0003_refund'),
+        ('events', '0004_verbose_names'),
+        ('orders', '0008_verbose_names'),
+        ('payments', '0003_refund_and_verbose_names'),
         ('queueing', '0001_initial'),
         ('api', '0003_apikey_events'),
     ]
