@@ -392,6 +392,11 @@ def _callback_apply(*, provider: str, order: Order, payment: Payment, event: Cal
     payment.status = Payment.Status.REFUNDED
     payment.updated_at = timezone.now()
     payment.save(update_fields=["status", "updated_at"])
+    # Everything left of the payment is back: the whole staff refund, and any
+    # partial one the provider had not done yet (it is part of what came back).
+    Refund.objects.filter(payment=payment, status=Refund.Status.REQUESTED).update(
+        status=Refund.Status.DONE, completed_at=payment.updated_at
+    )
     audit_log(
         action=AuditAction.PAYMENT_REFUNDED,
         obj=payment,
@@ -548,6 +553,10 @@ def refund_partial_issue(*, refund_id: int) -> None:
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
     if refund.status != Refund.Status.REQUESTED or refund.whole:
         return
+    if refund.payment.status != Payment.Status.SUCCEEDED:
+        # A whole refund of the payment came first: it returns all that is
+        # left, this part included (its callback marks this refund done).
+        return
     provider_get(refund.payment.provider).refund(
         refund.payment, amount=refund.amount, reference=str(refund.pk)
     )
@@ -596,15 +605,14 @@ def _refund_choice(order: Order, ticket_ids: list[int] | None) -> tuple[list[Tic
     ]
     if ticket_ids is None:
         return refundable, True
-    else:
-        by_id = {t.pk: t for t in refundable}
-        unknown = sorted({pk for pk in ticket_ids if pk not in by_id})
-        if unknown:
-            raise RefundInvalid(
-                _("Some of the chosen tickets are not this order's or are refunded already."),
-                details={"tickets": [str(pk) for pk in unknown]},
-            )
-        chosen = [by_id[pk] for pk in sorted(set(ticket_ids))]
+    by_id = {t.pk: t for t in refundable}
+    unknown = sorted({pk for pk in ticket_ids if pk not in by_id})
+    if unknown:
+        raise RefundInvalid(
+            _("Some of the chosen tickets are not this order's or are refunded already."),
+            details={"tickets": [str(pk) for pk in unknown]},
+        )
+    chosen = [by_id[pk] for pk in sorted(set(ticket_ids))]
     if not chosen:
         raise RefundInvalid(
             _("Choose at least one ticket to refund."), details={"tickets": ["empty"]}

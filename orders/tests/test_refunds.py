@@ -113,6 +113,9 @@ def test_refunding_the_rest_after_a_partial_refund_refunds_the_whole_payment(
     with django_capture_on_commit_callbacks(execute=True):
         post_callback(client, whole[0])
     assert paid_order.payments.get().status == Payment.Status.REFUNDED
+    # The whole refund's callback closes both refunds: the partial one's own
+    # callback was never posted here, and the whole one returned it too.
+    assert set(paid_order.refunds.values_list("status", flat=True)) == {"done"}
     assert set(paid_order.tickets.values_list("status", flat=True)) == {"void"}
     assert not EventSeat.objects.filter(event=paid_order.event, status="sold").exists()
     _audit_clean(paid_order.event_id)
@@ -148,6 +151,26 @@ def test_bad_refunds_are_refused_and_change_nothing(paid_order):
     paid_order.refresh_from_db()
     assert paid_order.quantity == 2 and paid_order.refunds.count() == 1
     assert paid_order.refunds.get().amount == Decimal("10000.00")
+
+
+def test_a_partial_refund_queued_behind_a_whole_one_is_not_asked_for_again(
+    paid_order, gateway_outbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    from payments import services
+
+    # The partial refund's outbox message runs only after the whole refund.
+    real = services.refund_partial_issue
+    delayed: list[int] = []
+    monkeypatch.setattr("payments.outbox.refund_partial_issue", lambda **kw: delayed.append(kw))
+    first = paid_order.tickets.order_by("id").first()
+    with django_capture_on_commit_callbacks(execute=True):
+        order_refund(order=paid_order, ticket_ids=[first.pk], reason="One")
+    with django_capture_on_commit_callbacks(execute=True):
+        order_refund(order=paid_order, reason="All the rest")
+    assert len(delayed) == 1
+    real(**delayed[0])  # no ValueError from the gateway, no second callback
+    assert len(gateway_outbox.bodies("refunded")) == 1
+    assert SandboxCharge.objects.get(payment__order=paid_order).partial_refunds == {}
 
 
 def test_the_sandbox_never_refunds_more_than_it_charged(paid_order):
