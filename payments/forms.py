@@ -25,8 +25,14 @@ class RefundForm(forms.Form):
 
     def __init__(self, *args, tickets=(), currency: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # A used ticket is refunded too, but its place stays sold: staff see it.
         self.fields["tickets"].choices = [
-            (str(t.pk), f"{t} — {money_format(t.price, currency)}") for t in tickets
+            (
+                str(t.pk),
+                f"{t} — {money_format(t.price, currency)}"
+                + (f" — {t.get_status_display()}" if t.status == t.Status.USED else ""),
+            )
+            for t in tickets
         ]
 
     def clean_reason(self) -> str:

@@ -14,7 +14,7 @@ from django.utils import translation
 
 from bench.audit import audit
 from events.models import EventSeat
-from orders.models import Order
+from orders.models import Order, Ticket
 from orders.tests.conftest_payments import *  # noqa: F403
 from orders.tests.factories import event_make, order_make, pay_with_card, post_callback, race
 from payments.exceptions import OrderNotRefundable, RefundInvalid
@@ -272,3 +272,24 @@ def test_the_refund_page_needs_the_refund_permission(client, paid_order):
     clerk = User.objects.get(pk=clerk.pk)
     client.force_login(clerk)
     assert client.get(url).status_code == 200
+
+
+def test_a_used_ticket_is_offered_marked_used_and_keeps_its_place_sold(
+    admin_client, paid_order, django_capture_on_commit_callbacks
+):
+    from django.utils import translation
+
+    used = paid_order.tickets.order_by("id").first()
+    Ticket.objects.filter(pk=used.pk).update(status=Ticket.Status.USED)
+    page = admin_client.get(f"/admin/orders/order/{paid_order.pk}/refund/")
+    with translation.override(page.wsgi_request.LANGUAGE_CODE):
+        assert f"— {Ticket.Status.USED.label}" in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = order_refund(order=paid_order, ticket_ids=[used.pk], reason="Left early")
+    assert refund.amount == used.price
+    assert EventSeat.objects.get(pk=used.event_seat_id).status == "sold"
+    used.refresh_from_db()
+    assert used.status == Ticket.Status.USED
+    with pytest.raises(RefundInvalid):  # refunded once, though it stays `used`
+        order_refund(order=paid_order, ticket_ids=[used.pk], reason="again")
+    _audit_clean(paid_order.event_id)
