@@ -160,6 +160,12 @@ class PriceTierForm(forms.ModelForm):
     class Meta:
         model = PriceTier
         fields = ["key", "name", "name_kk", "name_en", "price", "colour", "sort_order"]
+        help_texts = {
+            "key": _(
+                "The tier key of the venue's sections sold at this tier (see the venue's "
+                "sections); save the event with its venue first to choose it from a list."
+            ),
+        }
 
     def __init__(self, *args, venue_keys: list[tuple[str, str]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -221,6 +221,15 @@ def test_tier_key_is_chosen_from_the_venues_section_keys(admin_client, small_eve
         assert f'<option value="{key}"' in page
 
 
+def test_a_new_events_tier_key_says_what_it_must_match(admin_client):
+    from events.forms import PriceTierForm
+
+    page = admin_client.get("/admin/events/event/add/")
+    assert page.status_code == 200
+    with translation.override(page.wsgi_request.LANGUAGE_CODE):
+        assert str(PriceTierForm.base_fields["key"].help_text) in page.content.decode()
+
+
 def test_seats_and_tickets_read_as_places_in_admin(admin_client, source):
     seat = EventSeat.objects.filter(event=source).order_by("seat__row_index", "seat__number")[0]
     with translation.override("en"):
