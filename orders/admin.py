@@ -37,7 +37,9 @@ def admin_run(modeladmin, request, queryset, service, done: str) -> None:
             modeladmin.message_user(request, f"{order.code}: {done}", messages.SUCCESS)
 
 
-@admin.action(description="Cancel (unpaid orders): release the held stock", permissions=["change"])
+@admin.action(
+    description=_("Cancel (unpaid orders): release the held stock"), permissions=["change"]
+)
 def cancel_orders(modeladmin, request, queryset):
     admin_run(modeladmin, request, queryset, order_cancel, "cancelled")
 
@@ -79,11 +81,11 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="Total", ordering="total")
+    @admin.display(description=_("Total"), ordering="total")
     def total_amount(self, obj: Order) -> str:
         return money_format(obj.total, obj.currency)
 
-    @admin.display(description="Audit trail")
+    @admin.display(description=_("Audit trail"))
     def audit_trail(self, obj: Order):
         payment_ids = [str(pk) for pk in obj.payments.values_list("pk", flat=True)]
         entries = AuditEntry.objects.filter(

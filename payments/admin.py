@@ -164,7 +164,7 @@ class PaymentAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Payment._meta.fields]
 
-    @admin.display(description="Amount", ordering="amount")
+    @admin.display(description=gettext_lazy("amount"), ordering="amount")
     def amount_display(self, obj: Payment) -> str:
         return money_format(obj.amount, obj.currency)
 
