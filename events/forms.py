@@ -135,7 +135,6 @@ class SalePhaseForm(forms.ModelForm):
             "requires_waiting_room": _("only through the waiting room"),
         }
         help_texts = {
-            "starts_at": _("In the event's time zone."),
             "per_buyer_limit": _(
                 "Tickets one buyer may hold and buy in this phase, all orders together."
             ),
@@ -151,6 +150,9 @@ class SalePhaseForm(forms.ModelForm):
         # A channel stored before (a partner since removed) stays visible and kept.
         extra = [(c, c) for c in (self.initial.get("channels") or []) if c not in known]
         self.fields["channels"].choices = [*choices, *extra]
+        # The admin shows and reads times in the site's zone, not the event's.
+        zone = _("By %(zone)s time.") % {"zone": timezone.get_current_timezone_name()}
+        self.fields["starts_at"].help_text = self.fields["ends_at"].help_text = zone
 
 
 class PriceTierForm(forms.ModelForm):
