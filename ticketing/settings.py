@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "queueing",
+    "sales",  # the on-sale console and the post-sale report (the top layer)
     "axes",  # the staff-login lockout (accounts section)
     "drf_spectacular_sidecar",  # the API docs' own static files, no CDN
     "csp",  # the content security policy (security headers section)
@@ -61,6 +62,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so the latency covers every other middleware too.
     "ticketing.metrics.MetricsMiddleware",
+    # Per-minute request outcomes in Postgres, for the post-sale report.
+    "sales.middleware.RequestRollupMiddleware",
     "ticketing.middleware.RequestIdMiddleware",
     # Outermost after the request id: strips cookies/Vary from public, cacheable
     # answers (the queue's public state) set by the middleware inside it.
