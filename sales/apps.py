@@ -13,4 +13,4 @@ class SalesConfig(AppConfig):
 
         # A worker that stops (gunicorn's graceful exit, the launcher's Ctrl-C)
         # writes what it counted since its last flush.
-        atexit.register(rollup.flush_quietly)
+        atexit.register(rollup.flush_at_exit)

@@ -154,6 +154,13 @@ def flush_quietly() -> None:
         logger.exception("request rollup flush failed")
 
 
+def flush_at_exit() -> None:
+    """atexit: what this process counted since its last flush (not in the
+    test process, whose database is gone by then)."""
+    if background_flush:
+        flush_quietly()
+
+
 def pending() -> int:
     """Requests counted and not yet written (tests, and the console's health)."""
     with _lock:
