@@ -53,6 +53,8 @@ class Hold(models.Model):
             models.Index(
                 fields=["expires_at"], name="hold_expiry_idx", condition=Q(status="active")
             ),
+            # The on-sale console and the post-sale report: an event's holds per minute.
+            models.Index(fields=["event", "created_at"], name="hold_event_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="hold_quantity_positive"),
@@ -127,6 +129,9 @@ class Order(models.Model):
             models.Index(fields=["phone"], name="order_phone_idx"),
             # Per-buyer limit: this buyer's paid tickets for an event.
             models.Index(fields=["event", "buyer_key", "status"], name="order_buyer_idx"),
+            # The on-sale console and the post-sale report: orders made and paid per minute.
+            models.Index(fields=["event", "created_at"], name="order_event_created_idx"),
+            models.Index(fields=["event", "paid_at"], name="order_event_paid_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
@@ -167,6 +172,10 @@ class Ticket(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            # The on-sale console and the post-sale report: tickets issued per minute.
+            models.Index(fields=["event", "created_at"], name="ticket_event_created_idx"),
+        ]
         constraints = [
             # Invariant 1: a seat is in at most one valid ticket.
             models.UniqueConstraint(

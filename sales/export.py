@@ -164,7 +164,8 @@ def report_pdf(report: Report) -> bytes:
                         cellLoc="left",
                     )
                     grid.auto_set_font_size(False)
-                    grid.set_fontsize(7)
+                    grid.set_fontsize(8)
+                    grid.scale(1, 1.4)
                     grid.auto_set_column_width(list(range(len(table.columns))))
                 else:
                     ax.text(0, 0.9, _("No rows."), fontsize=9)

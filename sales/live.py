@@ -20,6 +20,7 @@ from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
 from events.models import Event
+from orders.models import Hold, Order, Ticket
 from payments.models import Payment
 from queueing import selectors as queue_selectors
 from queueing.models import WaitingRoom, WaitingRoomSnapshot
@@ -81,7 +82,13 @@ def _sales(event: Event, now: datetime) -> dict[str, Any]:
     timeline = selectors.timeline(event, start, end, selectors.Snapshots([], [], [], []))
     rows = timeline.rows
     tiers = selectors.by_tier(event)
-    last = rows[-2] if len(rows) >= 2 else (rows[-1] if rows else {})  # the last whole minute
+    minute_ago = now - timedelta(seconds=60)
+    last = {
+        "holds": Hold.objects.filter(event=event, created_at__gte=minute_ago).count(),
+        "orders": Order.objects.filter(event=event, created_at__gte=minute_ago).count(),
+        "paid": Order.objects.filter(event=event, paid_at__gte=minute_ago).count(),
+        "tickets": Ticket.objects.filter(event=event, created_at__gte=minute_ago).count(),
+    }
     return {
         "minutes": [int(r["minute"].timestamp()) for r in rows],
         "holds": [r["holds"] for r in rows],
@@ -91,7 +98,7 @@ def _sales(event: Event, now: datetime) -> dict[str, Any]:
         "refusals": [r["refusals"] for r in rows],
         "errors": [r["errors"] for r in rows],
         "revenue": [_money(r["revenue"]) for r in rows],
-        "per_minute": {k: last.get(k, 0) for k in ("holds", "orders", "paid", "tickets")},
+        "per_minute": last,  # the last 60 seconds, not the minute on the clock
         "tiers": [
             {
                 "name": r["key"],

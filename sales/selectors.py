@@ -71,15 +71,23 @@ def _room(event: Event) -> WaitingRoom | None:
 
 
 def sale_window(event: Event) -> tuple[datetime, datetime]:
-    """From the room's pre-queue (or the first hold) to the last thing that
-    happened (a hold, a payment, a snapshot), in whole UTC minutes."""
+    """From the first visitor in the room (or the first hold) to the last
+    thing that happened (a hold, a payment, a snapshot), in whole UTC minutes.
+
+    A room ticks and snapshots from its creation, busy or not: its idle hours
+    before the first join are not part of the sale."""
     room = _room(event)
     starts, ends = [], []
     if room is not None:
-        starts.append(room.prequeue_opens_at or room.sale_opens_at)
-        snaps = room.snapshots.aggregate(first=Min("taken_at"), last=Max("taken_at"))
-        starts.append(snaps["first"])
-        ends.append(snaps["last"])
+        busy = room.snapshots.filter(tail__gt=0).aggregate(first=Min("taken_at"))["first"]
+        # The snapshot before the first busy one: the joins it saw happened after it.
+        before = (
+            room.snapshots.filter(taken_at__lt=busy).aggregate(x=Max("taken_at"))["x"]
+            if busy
+            else None
+        )
+        starts.append(before or busy)
+        ends.append(room.snapshots.aggregate(x=Max("taken_at"))["x"] if busy else None)
     holds = Hold.objects.filter(event=event).aggregate(
         first=Min("created_at"), last=Max("created_at")
     )
@@ -468,7 +476,7 @@ def queue_stats(event: Event, snaps: Snapshots, start: datetime, end: datetime) 
         add(_("orders paid through the room"), int(last.get("completed", 0)))
         add(_("still waiting at the end (never admitted)"), max(waiting[-1], 0))
     else:
-        add(_("waiting room"), _("none, or no snapshot in the window"))
+        add(_("queue snapshots"), _("none in the window (no waiting room, or it never ran)"))
     add(_("holds"), holds["all"])
     add(_("holds abandoned (expired or released)"), holds["abandoned"])
     add(_("orders abandoned (expired or cancelled)"), orders["unpaid"])

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from events.models import EventSeat
 from orders.models import Order, Ticket
@@ -121,7 +122,7 @@ def test_report_totals_equal_the_database(sale, client):
     )
 
     payments = report.table("payments").rows
-    declined = [r for r in payments if str(r["group"]) == "declined, by reason"]
+    declined = [r for r in payments if r["group"] == _("declined, by reason")]
     assert [(r["count"], r["amount"]) for r in declined] == [(1, Decimal("10000.50"))]
     errors = report.table("errors").rows
     assert [(r["view"], r["cause"], r["n"]) for r in errors if r["status"] == "4xx"] == [
@@ -135,7 +136,7 @@ def test_report_totals_equal_the_database(sale, client):
 
 def test_sale_report_command_writes_the_csvs_and_the_pdf(sale, tmp_path):
     out = io.StringIO()
-    call_command("sale_report", sale.slug, out=str(tmp_path / "r"), stdout=out)
+    call_command("sale_report", sale.slug, out=str(tmp_path / "r"), language="en", stdout=out)
     names = sorted(p.name for p in (tmp_path / "r").iterdir())
     assert names == sorted(
         ["timeline.csv", "by_tier.csv", "by_section.csv", "by_channel.csv", "by_phase.csv",
@@ -168,3 +169,11 @@ def test_csv_times_are_in_the_event_time_zone(sale):
 def test_an_unknown_event_is_a_clear_error(db):
     with pytest.raises(CommandError, match="no event 'nope'"):
         call_command("sale_report", "nope")
+
+
+def test_the_files_are_in_the_language_asked_for(sale, tmp_path):
+    call_command(
+        "sale_report", str(sale.pk), out=str(tmp_path), language="kk", stdout=io.StringIO()
+    )
+    header = (tmp_path / "by_tier.csv").read_text("utf-8-sig").splitlines()[0]
+    assert header.startswith("санат,баға,")

@@ -30,8 +30,10 @@
     return String(value);
   }
 
-  function localTime(unix) {
-    return new Date(unix * 1000).toLocaleTimeString(lang, {timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit"});
+  function localTime(unix, seconds) {
+    var opts = {timeZone: tz, hour: "2-digit", minute: "2-digit", hourCycle: "h23"};
+    if (seconds !== false) opts.second = "2-digit";
+    return new Date(unix * 1000).toLocaleTimeString(lang, opts);
   }
 
   function fillTable(id, rows, cells) {
@@ -60,12 +62,15 @@
       width: Math.max(el.clientWidth, 240),
       height: 220,
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), tz); },
-      series: [{label: labels.time}].concat(series.map(function (name, i) {
+      series: [{label: labels.time, value: function (u, v) { return v == null ? "—" : localTime(v); }}].concat(series.map(function (name, i) {
         return {label: name, stroke: colours[i % colours.length], width: 2,
                 value: function (u, v) { return v == null ? "—" : fmt.format(v); }};
       })),
       axes: [
-        {label: labels.time_axis},
+        // Local clock times in the event's zone, at least a minute apart on
+        // the sales charts, ten seconds on the queue's (its points are 10 s).
+        {label: labels.time_axis, space: 70, incrs: [10, 30, 60, 120, 300, 600, 900, 1800, 3600],
+         values: function (u, splits) { return splits.map(function (v) { return localTime(v, v % 60 !== 0); }); }},
         {label: unit, size: 60, values: function (u, vals) { return vals.map(function (v) { return fmt.format(v); }); }}
       ],
       scales: {x: {time: true}, y: {range: function (u, min, max) { return [0, Math.max(max, 1) * 1.1]; }}},
@@ -93,8 +98,9 @@
         var flags = [];
         if (data.queue) {
           flags.push(labels.states[data.queue.state] || data.queue.state || "—");
-          if (data.queue.paused) flags.push(labels.paused);
-          if (data.queue.draining) flags.push(labels.draining);
+          // The state already says "paused" or "closed" when that is what rules.
+          if (data.queue.paused && data.queue.state !== "paused") flags.push(labels.paused);
+          if (data.queue.draining && data.queue.state !== "closed") flags.push(labels.draining);
         }
         el.textContent = flags.join(" · ") || "—";
         return;

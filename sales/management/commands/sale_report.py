@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from events.models import Event
 from sales.export import write_report
@@ -18,8 +20,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("event", help="the event's slug or id")
         parser.add_argument("--out", default="", help="directory (default: sale-report-<slug>)")
+        parser.add_argument("--language", default="", help="ru, kk or en (default: LANGUAGE_CODE)")
 
-    def handle(self, *args, event: str, out: str, **options):
+    def handle(self, *args, event: str, out: str, language: str, **options):
+        language = language or settings.LANGUAGE_CODE
+        if language not in dict(settings.LANGUAGES):
+            raise CommandError(f"--language must be one of {', '.join(dict(settings.LANGUAGES))}")
+        with translation.override(language):
+            self._write(event, out)
+
+    def _write(self, event: str, out: str) -> None:
         lookup = {"pk": int(event)} if event.isdigit() else {"slug": event}
         found = Event.objects.filter(**lookup).first()
         if found is None:
