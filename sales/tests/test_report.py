@@ -136,7 +136,9 @@ def test_report_totals_equal_the_database(sale, client):
 
 def test_sale_report_command_writes_the_csvs_and_the_pdf(sale, tmp_path):
     out = io.StringIO()
-    call_command("sale_report", sale.slug, out=str(tmp_path / "r"), language="en", stdout=out)
+    call_command(
+        "sale_report", sale.slug, out=str(tmp_path / "r"), language="en", check=True, stdout=out
+    )
     names = sorted(p.name for p in (tmp_path / "r").iterdir())
     assert names == sorted(
         ["timeline.csv", "by_tier.csv", "by_section.csv", "by_channel.csv", "by_phase.csv",
@@ -156,6 +158,25 @@ def test_sale_report_command_writes_the_csvs_and_the_pdf(sale, tmp_path):
     )
     assert sum(int(r["tickets"]) for r in timeline[:-1]) == int(timeline[-1]["tickets"]) == 11
     assert "tickets 11" in out.getvalue() and "refunds 1 (50000.00 KZT)" in out.getvalue()
+    assert "check tickets: report 11, database 11" in out.getvalue()
+    assert "DIFFERENT" not in out.getvalue()
+
+
+def test_the_check_fails_when_a_total_differs(sale, tmp_path, monkeypatch):
+    from sales import selectors
+
+    real = selectors.by_tier
+
+    def short_by_one(event):
+        table = real(event)
+        table.totals["net_tickets"] -= 1
+        return table
+
+    monkeypatch.setattr(selectors, "by_tier", short_by_one)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="differ"):
+        call_command("sale_report", sale.slug, out=str(tmp_path), check=True, stdout=out)
+    assert "check tickets_valid: report 8, database 9  DIFFERENT" in out.getvalue()
 
 
 def test_csv_times_are_in_the_event_time_zone(sale):

@@ -11,7 +11,7 @@ from django.utils import translation
 
 from events.models import Event
 from sales.export import write_report
-from sales.selectors import sale_report
+from sales.selectors import report_totals_check, sale_report
 
 
 class Command(BaseCommand):
@@ -21,15 +21,29 @@ class Command(BaseCommand):
         parser.add_argument("event", help="the event's slug or id")
         parser.add_argument("--out", default="", help="directory (default: sale-report-<slug>)")
         parser.add_argument("--language", default="", help="ru, kk or en (default: LANGUAGE_CODE)")
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="compare the totals with the database's own sums; exit 1 if one differs",
+        )
 
-    def handle(self, *args, event: str, out: str, language: str, **options):
+    def handle(self, *args, event: str, out: str, language: str, check: bool, **options):
         language = language or settings.LANGUAGE_CODE
         if language not in dict(settings.LANGUAGES):
             raise CommandError(f"--language must be one of {', '.join(dict(settings.LANGUAGES))}")
         with translation.override(language):
-            self._write(event, out)
+            report = self._write(event, out)
+        if check:
+            differ = False
+            for name, in_report, in_db in report_totals_check(report):
+                same = in_report == in_db
+                differ = differ or not same
+                self.stdout.write(f"check {name}: report {in_report}, database {in_db}"
+                                  + ("" if same else "  DIFFERENT"))  # fmt: skip
+            if differ:
+                raise CommandError("the report's totals differ from the database's")
 
-    def _write(self, event: str, out: str) -> None:
+    def _write(self, event: str, out: str):
         lookup = {"pk": int(event)} if event.isdigit() else {"slug": event}
         found = Event.objects.filter(**lookup).first()
         if found is None:
@@ -58,3 +72,4 @@ class Command(BaseCommand):
                 currency=found.currency,
             )
         )
+        return report
