@@ -8,9 +8,15 @@ import csv
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from orders.tests.factories import guard_with_waiting_room, make_event
+from events.models import SalePhase
+from events.selectors import sale_snapshot_forget
+from orders.services.holds import hold_create
+from orders.services.orders import order_create
+from orders.tests.factories import guard_with_waiting_room, make_event, seat_ids, web_buyer
 from queueing import services as queue_services
 from queueing.models import WaitingRoom
 from sales import rollup
@@ -144,3 +150,23 @@ def test_the_room_admin_links_to_the_console(event, boss):
     assert f"/staff/sales/{event.slug}/" in changelist.content.decode()
     live = boss.get(f"/admin/queueing/waitingroom/{room.pk}/live/")
     assert f"/staff/sales/{event.slug}/" in live.content.decode()
+
+
+def test_console_data_costs_the_same_queries_whatever_the_sales(event, boss):
+    """Aggregates only: the number of queries does not grow with holds and orders."""
+    url = f"/staff/sales/{event.slug}/data/"
+    boss.get(url)  # the first reading of the metrics fills the cache
+    with CaptureQueriesContext(connection) as empty:
+        assert boss.get(url).status_code == 200
+    # Buyers hold without a pass: the room stays, the phase no longer needs it.
+    SalePhase.objects.filter(event=event).update(requires_waiting_room=False)
+    sale_snapshot_forget()
+    seats = seat_ids(event)
+    for i in range(6):
+        buyer = web_buyer(f"b{i}")
+        hold = hold_create(event=event, buyer=buyer, seats=seats[i * 2 : i * 2 + 2])
+        order_create(hold=hold, buyer=buyer, email=f"b{i}@example.kz", name="B")
+    with CaptureQueriesContext(connection) as busy:
+        data = boss.get(url).json()
+    assert data["sales"]["per_minute"]["holds"] == 6
+    assert len(busy) == len(empty), [q["sql"][:80] for q in busy.captured_queries]
