@@ -30,7 +30,7 @@ from ticketing import metrics
 from ticketing.models import OutboxMessage
 
 CHART_MINUTES = 60
-HOLD_VIEWS = ("hold-create", "hold_create_page")
+HOLD_VIEWS = ("hold-create", "orders:hold_create_page")  # the API and the event page
 # Views never "hot": staff pages, static files, the metrics scrape itself.
 QUIET_VIEWS = ("<unresolved>", "metrics", "healthz", "readyz", "sales:console_data")
 HOT_VIEWS = 6
@@ -119,9 +119,8 @@ def _sales(event: Event, now: datetime) -> dict[str, Any]:
 def _refusals(event: Event, now: datetime) -> list[dict[str, Any]]:
     """Refused holds by reason over the last 15 minutes (the request rollup)."""
     rows = (
-        RequestMinute.objects.filter(
-            minute__gte=now - timedelta(minutes=15), view__in=HOLD_VIEWS, status="4xx"
-        )
+        RequestMinute.objects.filter(minute__gte=now - timedelta(minutes=15), view__in=HOLD_VIEWS)
+        .filter(Q(status="4xx") | ~Q(cause=""))
         .filter(Q(event=event.slug) | Q(event=""))
         .values("cause")
         .annotate(n=Sum("n"))

@@ -10,9 +10,12 @@ _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 def _cause(request, response) -> str:
-    """The API error code of a 4xx/5xx answer, or the class of what crashed."""
+    """The API error code of a 4xx/5xx answer, or the class of what crashed;
+    or the code a page marked as the reason it refused (`request.error_code`:
+    a refused hold from the event page is a redirect back with a message)."""
+    marked = getattr(request, "error_code", "")
     if response.status_code < 400:
-        return ""
+        return str(marked)
     # Set by process_exception below, or by the API's exception handler for a
     # crash inside a DRF view (which answers the 500 itself).
     crashed = getattr(request, "unhandled_exception", "")

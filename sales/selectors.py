@@ -262,7 +262,8 @@ def timeline(event: Event, start: datetime, end: datetime, snaps: Snapshots) -> 
         .values("minute")
         .annotate(
             errors=Sum("n", filter=Q(status="5xx")),
-            refusals=Sum("n", filter=Q(status="4xx")),
+            # 4xx answers, and pages' refusals (a redirect with a message and a cause).
+            refusals=Sum("n", filter=Q(status="4xx") | (Q(status="3xx") & ~Q(cause=""))),
         )
     )
     requests = {r["minute"]: r for r in requests}
@@ -549,7 +550,8 @@ def error_causes(event: Event, start: datetime, end: datetime, limit: int = 25) 
     """The biggest causes of 4xx and 5xx answers in the window, site-wide
     (most requests carry no event in their URL) with the event's own first."""
     rows = list(
-        RequestMinute.objects.filter(minute__gte=start, minute__lt=end, status__in=["4xx", "5xx"])
+        RequestMinute.objects.filter(minute__gte=start, minute__lt=end)
+        .filter(Q(status__in=["4xx", "5xx"]) | ~Q(cause=""))
         .filter(Q(event=event.slug) | Q(event=""))
         .values("status", "view", "method", "cause")
         .annotate(n=Sum("n"))

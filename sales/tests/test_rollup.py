@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from queueing import selectors as queue_selectors
 from sales import rollup
@@ -134,3 +135,22 @@ def test_the_background_thread_writes_without_any_request_waiting(monkeypatch):
         rollup.stop_flusher(thread)
     assert RequestMinute.objects.get(view="bg").n == 1
     RequestMinute.objects.all().delete()
+
+
+def test_a_refused_hold_from_the_event_page_is_counted_with_its_code(db):
+    from orders.tests.factories import make_event, seat_ids
+
+    event = make_event()
+    client = Client()
+    seats = seat_ids(event)
+    # A seat that is not of this event's map: refused, back to the event page.
+    response = client.post(f"/e/{event.slug}/hold/", {"seats": [seats[0], 10**9]})
+    assert response.status_code == 302
+    rollup.flush()
+    row = RequestMinute.objects.get(view="orders:hold_create_page")
+    assert (row.status, row.event, row.n) == ("3xx", event.slug, 1)
+    assert row.cause  # the hold service's refusal code
+    # The console counts it among the event's refused holds.
+    from sales.live import _refusals
+
+    assert _refusals(event, timezone.now()) == [{"reason": row.cause, "n": 1}]
