@@ -46,6 +46,34 @@ def _fresh_sale_snapshot():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _gateway_in_process(request, monkeypatch):
+    """kassa's calls to the sandbox gateway (refunds, status queries) reach its
+    views through Django's test client, inside the test's transaction: the
+    request, signature and the gateway's books are real, the socket is not. A
+    test with a live server (`live_server`) talks to it over real HTTP."""
+    if "live_server" in request.fixturenames:
+        yield
+        return
+    from django.test import Client
+
+    from payments import sandbox
+
+    def in_process(method, path, raw, headers):
+        meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
+        meta.pop("HTTP_CONTENT_TYPE", None)
+        client = Client()
+        if method == "GET":
+            response = client.get(path, **meta)
+        else:
+            response = client.post(path, data=raw, content_type="application/json", **meta)
+        is_json = response.get("Content-Type", "").startswith("application/json")
+        return response.status_code, response.json() if is_json else None
+
+    monkeypatch.setattr(sandbox, "_http", in_process)
+    yield
+
+
 @pytest.fixture
 def redis_conn():
     from django_redis import get_redis_connection

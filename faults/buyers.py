@@ -222,11 +222,8 @@ def charged_since(stack: FaultStack, since_wall: float) -> list[str]:
     """What the gateway itself recorded as charged since then: money taken even
     when the buyer's browser never saw the answer (the web died mid-request)."""
     with stack.db() as conn:
-        exists = conn.execute("SELECT to_regclass('orders_sandboxcharge') IS NOT NULL").fetchone()
-        if not exists[0]:
-            return []
         rows = conn.execute(
-            "SELECT payment_id::text FROM orders_sandboxcharge "
+            "SELECT payment_id::text FROM sandbox_charge "
             "WHERE status <> 'failed' AND created_at >= to_timestamp(%s)",
             [since_wall],
         ).fetchall()

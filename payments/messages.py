@@ -8,4 +8,3 @@ from __future__ import annotations
 
 REFUND = "payments.refund"
 CONFIRMATION_MAIL = "orders.confirmation_mail"
-SANDBOX_CALLBACK = "sandbox.callback"

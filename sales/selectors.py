@@ -39,7 +39,9 @@ ZERO = Decimal("0.00")
 # A room ticks (and so snapshots) for as long as it exists: the timeline
 # keeps the last three days of a longer window.
 MAX_TIMELINE_MINUTES = 3 * 24 * 60
-THREE_DS_VIEW = "orders_payments:gateway_3ds"
+# The built-in sandbox acquirer's 3-D Secure page, when kassa's processes serve it
+# (SANDBOX_URL unset); an outside acquirer's challenge is not seen by kassa.
+THREE_DS_VIEW = "sandbox:three_ds"
 SOLD = (Ticket.Status.VALID, Ticket.Status.USED)
 
 

@@ -54,6 +54,11 @@ def outbox_register(kind: str, func: Handler) -> Handler:
     return func
 
 
+def outbox_handlers() -> list[str]:
+    """The kinds this process has a handler for."""
+    return list(_HANDLERS)
+
+
 def outbox_handler(kind: str) -> Callable[[Handler], Handler]:
     """Decorator form of outbox_register."""
     return lambda func: outbox_register(kind, func)
@@ -80,7 +85,8 @@ def outbox_put(*, kind: str, payload: dict[str, Any], delay_seconds: float = 0) 
         created_at=now,
     )
     message_id = message.pk
-    transaction.on_commit(lambda: _enqueue(message_id, delay_seconds))
+    if settings.OUTBOX_FAST_PATH:
+        transaction.on_commit(lambda: _enqueue(message_id, delay_seconds))
     return message
 
 
@@ -114,20 +120,29 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     row = (
         OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True, due_at__isnull=False)
-        .values_list("due_at", "attempts")
+        .values_list("due_at", "attempts", "kind")
         .first()
     )
     if row is None:
         return False  # done (the sweep was first), given up, or purged
-    due_at, attempts = row
+    due_at, attempts, kind = row
+    if kind not in _HANDLERS:
+        return False  # another process's kind (see outbox_sweep): left to it
     if attempts or due_at - timedelta(seconds=settings.OUTBOX_GRACE_SECONDS) > now:
         return False
     return _claim_and_run(message_id, due_at)
 
 
-def outbox_sweep(*, now: datetime | None = None, batch: int | None = None) -> int:
+def outbox_sweep(
+    *, now: datetime | None = None, batch: int | None = None, kinds: list[str] | None = None
+) -> int:
     """Deliver the due messages (oldest due first, at most `batch`); returns how
     many succeeded. Beat runs it every OUTBOX_SWEEP_SECONDS.
+
+    Only `kinds`, by default every kind with a handler in this process: the
+    sandbox acquirer run as a process of its own delivers its callbacks there
+    (`manage.py outbox_work --kind sandbox.callback`), and kassa's workers,
+    which have no handler for them then, leave them alone.
 
     Not one transaction: each claim is its own autocommit UPDATE and each
     handler runs with no transaction open. Two sweeps (or a sweep and the fast
@@ -136,7 +151,9 @@ def outbox_sweep(*, now: datetime | None = None, batch: int | None = None) -> in
     now = now or timezone.now()
     batch = batch or settings.OUTBOX_SWEEP_BATCH
     due = list(
-        OutboxMessage.objects.filter(done_at__isnull=True, due_at__lte=now)
+        OutboxMessage.objects.filter(
+            done_at__isnull=True, due_at__lte=now, kind__in=kinds or list(_HANDLERS)
+        )
         .order_by("due_at")
         .values_list("pk", "due_at")[:batch]
     )
