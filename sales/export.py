@@ -46,6 +46,29 @@ def cell_display(value: Any, *, zone, money: bool, currency: str) -> str:
     return cell_text(value, zone=zone)
 
 
+def tables_display(report: Report) -> list[dict[str, Any]]:
+    """Every table as the report page shows it: header labels and display rows."""
+    zone, currency = event_zone(report.event), report.event.currency
+    out = []
+    for table in report.tables:
+        rows = [*table.rows, table.totals] if table.totals else table.rows
+        out.append(
+            {
+                "table": table,
+                "header": [label for _key, label in table.columns],
+                "rows": [
+                    [
+                        cell_display(row.get(key, ""), zone=zone, money=key in table.money,
+                                     currency=currency)
+                        for key, _label in table.columns
+                    ]
+                    for row in rows
+                ],
+            }
+        )  # fmt: skip
+    return out
+
+
 def table_csv(report: Report, table: Table) -> str:
     zone = event_zone(report.event)
     out = io.StringIO()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -108,10 +109,14 @@ def room_control(request, slug: str):
     if not form.is_valid():
         return _console_page(request, event, form, status=400)
     action = form.cleaned_data["action"]
-    if action in queue_services.ACTIONS:
-        queue_services.room_action(room=room, action=action, actor=request.user)
-    else:
-        queue_services.room_update(room=room, changes=form.changes(), actor=request.user)
+    try:
+        if action in queue_services.ACTIONS:
+            queue_services.room_action(room=room, action=action, actor=request.user)
+        else:
+            queue_services.room_update(room=room, changes=form.changes(), actor=request.user)
+    except ValidationError as exc:  # the room's own rules (full_clean): nothing was saved
+        form.add_error(None, exc)
+        return _console_page(request, event, form, status=400)
     messages.success(request, _("Done: the room's settings are changed and audited."))
     return redirect("sales:console", slug=event.slug)
 
@@ -122,26 +127,11 @@ def report(request, slug: str):
     event = _event(slug)
     data = sale_report(event=event)
     zone = export.event_zone(event)
-    tables = [
-        {
-            "table": t,
-            "header": [label for _key, label in t.columns],
-            "rows": [
-                [
-                    export.cell_display(row.get(key, ""), zone=zone, money=key in t.money,
-                                        currency=event.currency)
-                    for key, _label in t.columns
-                ]
-                for row in ([*t.rows, t.totals] if t.totals else t.rows)
-            ],
-        }
-        for t in data.tables
-    ]  # fmt: skip
     context = {
         "title": _("Post-sale report: %(event)s") % {"event": event.title},
         "event": event,
         "report": data,
-        "tables": tables,
+        "tables": export.tables_display(data),
         "start": export.cell_display(data.start, zone=zone, money=False, currency=""),
         "end": export.cell_display(data.end, zone=zone, money=False, currency=""),
         "site_header": _("kassa staff"),

@@ -170,3 +170,16 @@ def test_console_data_costs_the_same_queries_whatever_the_sales(event, boss):
         data = boss.get(url).json()
     assert data["sales"]["per_minute"]["holds"] == 6
     assert len(busy) == len(empty), [q["sql"][:80] for q in busy.captured_queries]
+
+
+def test_a_value_the_room_refuses_is_a_400_and_saves_nothing(event, boss, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    def refuse(**kwargs):
+        raise ValidationError("no such rate")
+
+    monkeypatch.setattr(queue_services, "room_update", refuse)
+    response = boss.post(f"/staff/sales/{event.slug}/control/", {"action": "rate", "value": "5"})
+    assert response.status_code == 400
+    assert "no such rate" in response.content.decode()
+    assert WaitingRoom.objects.get(event=event).admission_rate_per_minute != 5
