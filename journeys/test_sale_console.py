@@ -150,6 +150,10 @@ def test_console_updates_in_place_during_a_sale_and_controls_the_room(desktop, s
                 j.t("Staff actions during the sale")])  # fmt: skip
     chart = page.locator("img.sr-chart")
     assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
+    # The declined cards' 4xx at the gateway, from the per-minute rollup the
+    # stack's web processes wrote to Postgres as they ran.
+    errors = page.locator("#errors tbody tr").all_inner_texts()
+    assert any("4xx" in row for row in errors), errors
     tier_total = page.locator("#by_tier tbody tr").last.inner_text()
     assert str(sold) in tier_total.replace("\u00a0", ""), tier_total
     with page.expect_download() as download:
