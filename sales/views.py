@@ -78,6 +78,8 @@ def _console_page(request, event: Event, form: RoomControlForm | None = None, st
         "can_control": room is not None and request.user.has_perm(ROOM_CHANGE),
         "can_report": request.user.has_perm(REPORT),
         "labels": _labels(),
+        # The first numbers come with the page (no blank tiles until the first poll).
+        "initial": live.console_data(event=event),
         "site_header": _("kassa staff"),
         "has_permission": True,
     }

@@ -59,6 +59,7 @@ def test_console_and_report_are_for_staff_with_their_permission(event, client):
     page = client.get(url)
     assert page.status_code == 200
     assert "uplot-1.6.32/uPlot.iife.min.js" in page.content.decode()
+    assert 'id="sale-console-initial"' in page.content.decode()  # the first numbers
     assert 'name="action"' not in page.content.decode()  # no controls without the room permission
     assert client.post(url + "control/", {"action": "pause"}).status_code == 404
     assert client.get(url + "report/").status_code == 403

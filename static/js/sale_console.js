@@ -147,7 +147,13 @@
         if (c) c.setSize({width: Math.max(c.root.parentNode.clientWidth, 240), height: 220});
       });
     });
-    poll();
+    var initial = document.getElementById("sale-console-initial");
+    if (initial) {
+      render(JSON.parse(initial.textContent));
+      window.setTimeout(poll, interval);
+    } else {
+      poll();
+    }
   }
   start();
 })();
