@@ -160,6 +160,7 @@ def report_pdf(report: Report) -> bytes:
             fontsize=11,
         )
         pdf.savefig(fig)
+        pdf.savefig(_summary_page(report))
         for table in report.tables:
             rows = [*table.rows, table.totals] if table.totals else list(table.rows)
             pages = [rows[i : i + _ROWS_PER_PAGE] for i in range(0, len(rows), _ROWS_PER_PAGE)]
@@ -194,6 +195,49 @@ def report_pdf(report: Report) -> bytes:
                     ax.text(0, 0.9, _("No rows."), fontsize=9)
                 pdf.savefig(fig)
     return out.getvalue()
+
+
+def summary(report: Report) -> list[tuple[str, str]]:
+    """The headline figures (label, as shown): the PDF's second page."""
+    zone, currency = event_zone(report.event), report.event.currency
+    timeline = report.table("timeline").totals or {}
+    tiers = report.table("by_tier").totals or {}
+    queue = {str(r["metric"]): r["value"] for r in report.table("queue").rows}
+
+    def show(value, money=False):
+        return cell_display(value, zone=zone, money=money, currency=currency)
+
+    rows = [
+        (_("orders"), show(timeline.get("orders", 0))),
+        (_("paid"), show(timeline.get("paid", 0))),
+        (_("tickets issued"), show(timeline.get("tickets", 0))),
+        (_("tickets valid"), show(tiers.get("net_tickets", 0))),
+        (_("revenue"), show(timeline.get("revenue"), money=True)),
+        (_("refunded"), show(timeline.get("refunded"), money=True)),
+        (_("net revenue"), show(tiers.get("net_revenue"), money=True)),
+        (_("refusals (4xx)"), show(timeline.get("refusals", 0))),
+        (_("errors (5xx)"), show(timeline.get("errors", 0))),
+    ]
+    waits = [_("wait p%(q)d (s)") % {"q": q} for q in (50, 95)]
+    for key in (_("peak waiting"), *waits, _("no-show ratio")):
+        if str(key) in queue:
+            rows.append((str(key), show(queue[str(key)])))
+    return [(str(label), value) for label, value in rows]
+
+
+def _summary_page(report: Report):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8.27, 11.69))
+    ax = fig.add_subplot()
+    ax.axis("off")
+    ax.set_title(_("Summary"), loc="left", fontsize=14)
+    grid = ax.table(cellText=summary(report), loc="upper left", cellLoc="left",
+                    colWidths=[0.6, 0.4])  # fmt: skip
+    grid.auto_set_font_size(False)
+    grid.set_fontsize(11)
+    grid.scale(1, 2)
+    return fig
 
 
 def write_report(report: Report, directory: Path) -> list[Path]:
