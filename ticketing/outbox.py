@@ -29,6 +29,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -44,6 +45,7 @@ _HANDLERS: dict[str, Handler] = {}
 _BACKOFF_BASE_SECONDS = 2
 _BACKOFF_MAX_SECONDS = 600
 _ERROR_MAX_CHARS = 2000
+DELIVER_TASK = "ticketing.outbox_deliver"  # ticketing.tasks.outbox_deliver
 
 
 def outbox_register(kind: str, func: Handler) -> Handler:
@@ -93,10 +95,9 @@ def outbox_put(*, kind: str, payload: dict[str, Any], delay_seconds: float = 0) 
 def _enqueue(message_id: int, delay_seconds: float) -> None:
     """The fast path. A broker that is down must not fail the request that
     committed the work: the row is there, the sweep delivers it."""
-    from ticketing.tasks import outbox_deliver as task
-
     try:
-        task.apply_async(args=[message_id], countdown=delay_seconds or None)
+        # By name: ticketing.tasks (the task) imports this module.
+        current_app.send_task(DELIVER_TASK, args=[message_id], countdown=delay_seconds or None)
     except Exception:  # any broker trouble; the sweep is the safety net
         logger.warning(
             "outbox message %s not enqueued; the sweep will deliver it", message_id, exc_info=True

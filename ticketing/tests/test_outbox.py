@@ -221,12 +221,12 @@ def test_the_sweep_delivers_work_whose_celery_message_redis_lost(handler, redis_
 
 @pytest.mark.django_db(transaction=True)
 def test_a_broker_that_refuses_the_enqueue_does_not_fail_the_commit(handler, monkeypatch, caplog):
-    from ticketing import tasks
+    from ticketing.celery import app
 
     def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("redis is down")
 
-    monkeypatch.setattr(tasks.outbox_deliver, "apply_async", broker_down)
+    monkeypatch.setattr(app, "send_task", broker_down)
     with caplog.at_level(logging.WARNING, logger="ticketing.outbox"):
         message = _put()
     assert "not enqueued" in caplog.text
