@@ -249,3 +249,33 @@ def test_gate_endpoints_answer_bad_input_with_the_one_error_body(client, django_
     assert long_gate.status_code == 400 and "gate" in long_gate.json()["error"]["details"]
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.VALID
+
+
+# --- the page ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_gate_page_is_for_staff_with_the_gate_permission(client, django_user_model):
+    [ticket] = _tickets(1)
+    anonymous = client.get("/gate/")
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/admin/login/")
+    client.force_login(_staff(django_user_model, "clerk"))
+    assert client.get("/gate/").status_code == 403
+    client.force_login(_staff(django_user_model, "door", "scan_ticket"))
+    choose = client.get("/gate/", HTTP_ACCEPT_LANGUAGE="en")
+    assert choose.status_code == 200
+    assert ticket.event.title in choose.content.decode()
+    nameless = client.get("/gate/", {"event": ticket.event.slug, "gate": "   "})
+    assert nameless.status_code == 200 and "gate-config" not in nameless.content.decode()
+    scanner = client.get("/gate/", {"event": ticket.event.slug, "gate": "North"})
+    assert scanner.status_code == 200
+    config = scanner.context["config"]
+    assert config["event"] == ticket.event.slug and config["gate"] == "North"
+    assert config["canOverride"] is False
+    # The QR reader compiles WebAssembly on this page only; scripts stay nonce/self.
+    assert "'wasm-unsafe-eval'" in scanner["Content-Security-Policy"]
+    assert "'wasm-unsafe-eval'" not in client.get("/")["Content-Security-Policy"]
+    directives = dict(
+        d.strip().split(" ", 1) for d in scanner["Content-Security-Policy"].split(";")
+    )
+    assert "unsafe-inline" not in directives["script-src"]

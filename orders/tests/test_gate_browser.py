@@ -1,0 +1,67 @@
+"""The gate page in real headless Chromium with a fake camera showing a ticket's
+QR code: rotating codes (the current step admits, an old screenshot does not)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from playwright.sync_api import expect
+
+from journeys.camera import camera_browser, qr_y4m
+from orders.models import Ticket
+from orders.tests.factories import event_make, order_make
+from orders.tickets import ticket_qr_content, tickets_issue
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _gate(browser, live_server, video, event):
+    camera = camera_browser(browser, video)
+    context = camera.new_context(locale="en-US", timezone_id="Asia/Almaty")
+    context.grant_permissions(["camera"], origin=live_server.url)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/gate/")
+    page.fill("#id_username", "door")
+    page.fill("#id_password", "pw")
+    page.click("input[type=submit]")
+    page.select_option("#id_event", event.slug)
+    page.fill("#id_gate", "North")
+    page.click("button[type=submit]")
+    return camera, page
+
+
+def test_the_camera_admits_a_rotating_qr_and_refuses_an_old_screenshot(
+    browser, live_server, settings, tmp_path, django_user_model
+):
+    settings.TICKET_ROTATING_QR = True
+    event = event_make(seats=2)
+    order = order_make(event=event, seat_count=2)
+    fresh, stale = tickets_issue(order=order, hold=order.hold)
+    door = django_user_model.objects.create_user("door", password="pw", is_staff=True)
+    door.user_permissions.add(Permission.objects.get(codename="scan_ticket"))
+
+    camera, page = _gate(
+        browser, live_server, qr_y4m(ticket_qr_content(fresh), tmp_path / "a.y4m"), event
+    )
+    try:
+        answer = page.locator("#gate-answer")
+        expect(answer).to_have_attribute("data-state", "ok", timeout=20_000)
+        expect(page.locator("#gate-verdict")).to_have_text("Admitted")
+        page.screenshot(path=str(tmp_path / "ok.png"))
+    finally:
+        camera.close()
+    fresh.refresh_from_db()
+    assert fresh.status == Ticket.Status.USED and fresh.used_gate == "North"
+    # A screenshot of the ticket page taken a while ago: the bare code, no current step.
+    camera, page = _gate(browser, live_server, qr_y4m(stale.code, tmp_path / "b.y4m"), event)
+    try:
+        expect(page.locator("#gate-answer")).to_have_attribute(
+            "data-state", "refused", timeout=20_000
+        )
+        expect(page.locator("#gate-reason")).to_have_text(
+            "Unknown ticket, or an old screenshot of a rotating code."
+        )
+    finally:
+        camera.close()
+    stale.refresh_from_db()
+    assert stale.status == Ticket.Status.VALID
