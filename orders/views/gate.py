@@ -4,6 +4,8 @@ CSRF), so there is one check-in path: orders.tickets.ticket_checkin."""
 
 from __future__ import annotations
 
+import zoneinfo
+
 from csp.constants import WASM_UNSAFE_EVAL
 from csp.decorators import csp_update
 from django import forms
@@ -23,6 +25,11 @@ from orders.tickets import GATE_MAX_LENGTH
 SCANNER = "vendor/barcode-detector-3.2.2/"
 
 
+def _choice_label(event) -> str:
+    local = event.starts_at.astimezone(zoneinfo.ZoneInfo(event.time_zone))
+    return f"{event.title} · {local:%d.%m.%Y %H:%M} · {event.venue.name}"
+
+
 class GateForm(forms.Form):
     event = forms.ChoiceField(label=gettext_lazy("Event"))
     gate = forms.CharField(
@@ -34,9 +41,7 @@ class GateForm(forms.Form):
     def __init__(self, *args, events, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.events = {event.slug: event for event in events}
-        self.fields["event"].choices = [
-            (event.slug, f"{event.title} — {event.venue.name}") for event in events
-        ]
+        self.fields["event"].choices = [(event.slug, _choice_label(event)) for event in events]
 
     def clean_gate(self) -> str:
         gate = " ".join(self.cleaned_data["gate"].split())

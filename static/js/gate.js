@@ -20,8 +20,11 @@
   var video = document.getElementById("gate-video");
   var busy = false; // a check is on its way or an answer is shown: the camera waits
   var lastScanned = null; // what the refused answer is about (for the override)
-  var shown = { value: null, at: 0 }; // the same QR seen again right away is not a new scan
-  var SAME_CODE_PAUSE_MS = 8000;
+  // Code -> when the camera last saw it: a QR held in front of the camera is
+  // checked once, again only after it was out of sight for a while or on "Next ticket".
+  var seen = {};
+  var SAME_CODE_PAUSE_MS = 3000;
+  var RESUME_AFTER_OK_MS = 1500;
 
   function fill(template, values) {
     return template.replace(/%\((\w+)\)s/g, function (_, key) {
@@ -86,6 +89,10 @@
   }
   var readyText = verdict.textContent;
 
+  function resume() {
+    if (answer.dataset.state === "ok") busy = false;
+  }
+
   function post(url, body) {
     return fetch(url, {
       method: "POST",
@@ -106,7 +113,7 @@
 
   function check(scanned) {
     busy = true;
-    shown = { value: scanned, at: Date.now() };
+    seen[scanned] = Date.now();
     override.hidden = true;
     show("checking", texts.checking, "");
     post(config.checkin, { code: scanned, event: config.event, gate: config.gate })
@@ -115,6 +122,9 @@
         var body = answer.data;
         var ok = body.result === "ok";
         show(ok ? "ok" : "refused", ok ? texts.ok : texts.refused, explain(body));
+        // After a green answer the camera reads the next ticket by itself (the
+        // answer stays until then); a refusal waits for "Next ticket".
+        if (ok) setTimeout(resume, RESUME_AFTER_OK_MS);
         lastScanned = ok || !body.ticket ? null : scanned;
         override.hidden = !(config.canOverride && lastScanned);
         counts();
@@ -143,6 +153,7 @@
         override.hidden = true;
         lastScanned = null;
         show("ok", texts.override_ok, place(answer.data.ticket));
+        setTimeout(resume, RESUME_AFTER_OK_MS);
         counts();
       })
       .catch(function () {
@@ -151,7 +162,7 @@
   });
 
   next.addEventListener("click", function () {
-    shown = { value: null, at: 0 }; // the person at the gate asked: read the same QR again
+    seen = {}; // the person at the gate asked: read the QR in view again
     ready();
     codeInput.focus({ preventScroll: true });
   });
@@ -176,6 +187,9 @@
       .then(function (data) {
         if (!data) return;
         total.textContent = data.admitted + " / " + data.tickets;
+        if (!data.gates.some(function (row) { return row.gate === config.gate; })) {
+          data.gates.push({ gate: config.gate, admitted: 0, overrides: 0 }); // this gate, at 0
+        }
         countsBody.replaceChildren.apply(
           countsBody,
           data.gates.map(function (row) {
@@ -205,13 +219,15 @@
 
   function scanLoop(detector) {
     function tick() {
-      if (busy || video.readyState < 2) return setTimeout(tick, 150);
+      if (video.readyState < 2) return setTimeout(tick, 150);
       detector
         .detect(video)
         .then(function (codes) {
           var value = codes.length ? codes[0].rawValue : null;
-          var repeat = value === shown.value && Date.now() - shown.at < SAME_CODE_PAUSE_MS;
-          if (value && !busy && !repeat) check(value);
+          if (!value) return;
+          var last = seen[value];
+          seen[value] = Date.now();
+          if (!busy && !(last && seen[value] - last < SAME_CODE_PAUSE_MS)) check(value);
         })
         .catch(function () {})
         .then(function () {
