@@ -141,9 +141,9 @@ def ticket_checkin(
     stays valid: that door neither uses it nor learns anything about it.
     With `event` (the event a staff gate chose) a ticket of another event
     stays valid and answers "wrong_day" when that event is on another local
-    date than the gate's, else "other_event". The winner records `gate` and
-    an audit entry in the same transaction; "already_used" tickets carry the
-    first gate and time (`used_gate`, `used_at`).
+    date than the gate's, else "other_event" (a void ticket is "void" first).
+    The winner records `gate` and an audit entry in the same transaction;
+    "already_used" tickets carry the first gate and time (`used_gate`, `used_at`).
     """
     at = at or timezone.now()
     code, _sep, otp = scanned.strip().partition(".")
@@ -156,6 +156,8 @@ def ticket_checkin(
         and not totp_accepts(ticket.totp_secret, otp, at)
     ):
         return UNKNOWN, None
+    if ticket.status == Ticket.Status.VOID:
+        return VOID, ticket  # refunded or cancelled: no door takes it, whatever its event
     if event is not None and ticket.event_id != event.pk:
         same_day = event_local_date(ticket.event) == event_local_date(event)
         return (OTHER_EVENT if same_day else WRONG_DAY), ticket

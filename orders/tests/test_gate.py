@@ -12,6 +12,8 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 
+from api.models import Partner
+from api.services import api_key_create
 from events.models import Event
 from orders.exceptions import OverrideReasonRequired, TicketNotFound
 from orders.models import Ticket
@@ -72,6 +74,8 @@ def test_a_ticket_of_another_event_is_other_event_that_day_and_wrong_day_otherwi
         other.refresh_from_db()
         assert other.status == Ticket.Status.VALID  # still good at its own door
     assert ticket_checkin(scanned=next_week.code, gate="A")[0] == "ok"  # a gate for all events
+    Ticket.objects.filter(pk=same_day.pk).update(status=Ticket.Status.VOID)
+    assert ticket_checkin(scanned=same_day.code, event=gate_event)[0] == "void"  # void first
 
 
 @pytest.mark.django_db
@@ -249,6 +253,38 @@ def test_gate_endpoints_answer_bad_input_with_the_one_error_body(client, django_
     assert long_gate.status_code == 400 and "gate" in long_gate.json()["error"]["details"]
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.VALID
+
+
+@pytest.mark.django_db
+def test_a_partner_scanner_is_the_actor_of_its_admissions(client):
+    [ticket] = _tickets(1)
+    partner = Partner.objects.create(slug="door", name="Door")
+    _key, raw = api_key_create(partner=partner, scopes=["checkin"], name="gate 1")
+    answer = client.post(
+        "/api/v1/checkin/",
+        {"code": ticket.code, "gate": "East"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Api-Key {raw}",
+    )
+    assert answer.json()["result"] == "ok"
+    entry = AuditEntry.objects.get(action="ticket.checked_in")
+    assert entry.actor == "partner:door" and entry.actor_user is None
+    assert entry.data["gate"] == "East"
+
+
+@pytest.mark.django_db
+def test_the_gate_endpoints_refuse_a_session_post_without_the_csrf_token(django_user_model):
+    [ticket] = _tickets(1)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(_staff(django_user_model, "boss", "scan_ticket", "override_checkin"))
+    body = {"code": ticket.code, "event": ticket.event.slug, "reason": "x"}
+    for path in ("/api/v1/checkin/", "/api/v1/checkin/override/"):
+        refused = _post(client, path, body)
+        assert refused.status_code == 403, path
+        assert refused.json()["error"]["code"] == "permission_denied"
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.VALID
+    assert not AuditEntry.objects.filter(object_type="orders.ticket").exists()
 
 
 # --- the page ----------------------------------------------------------------------

@@ -1,12 +1,17 @@
 """The gate page in real headless Chromium with a fake camera showing a ticket's
-QR code: rotating codes (the current step admits, an old screenshot does not)."""
+QR code: rotating codes (the current step admits, an old screenshot does not);
+and typed codes refused with their reason."""
 
 from __future__ import annotations
+
+import zoneinfo
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from playwright.sync_api import expect
 
+from events.models import Event
 from journeys.camera import camera_browser, qr_y4m
 from orders.models import Ticket
 from orders.tests.factories import event_make, order_make
@@ -65,3 +70,52 @@ def test_the_camera_admits_a_rotating_qr_and_refuses_an_old_screenshot(
         camera.close()
     stale.refresh_from_db()
     assert stale.status == Ticket.Status.VALID
+
+
+def test_typed_codes_of_another_day_and_void_tickets_are_refused_with_the_reason(
+    browser, live_server, django_user_model
+):
+    """No camera in this browser: the page says so and the typed code is checked."""
+    here = event_make(seats=1)
+    other = event_make(seats=2)
+    Event.objects.filter(pk=other.pk).update(starts_at=here.starts_at + timedelta(days=1))
+    order = order_make(event=other, seat_count=2)
+    next_day, void = tickets_issue(order=order, hold=order.hold)
+    Ticket.objects.filter(pk=void.pk).update(status=Ticket.Status.VOID)
+    door = django_user_model.objects.create_user("door", password="pw", is_staff=True)
+    door.user_permissions.add(Permission.objects.get(codename="scan_ticket"))
+    context = browser.new_context(locale="en-US", timezone_id="Asia/Almaty")
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/gate/")
+        page.fill("#id_username", "door")
+        page.fill("#id_password", "pw")
+        page.click("input[type=submit]")
+        page.select_option("#id_event", here.slug)
+        page.fill("#id_gate", "West")
+        page.click("button[type=submit]")
+        expect(page.locator(".gate.no-camera")).to_be_visible()
+        expect(page.locator("#gate-reason")).to_have_text(
+            "The camera is not available here; type the code below."
+        )
+        answer, reason = page.locator("#gate-answer"), page.locator("#gate-reason")
+        page.fill("#gate-code", next_day.code)
+        page.click("#gate-manual button")
+        expect(answer).to_have_attribute("data-state", "refused")
+        expect(reason).to_contain_text(f"Wrong day: this ticket is for {next_day_text(other)}")
+        expect(reason).to_contain_text(other.title)
+        expect(page.locator("#gate-override")).to_be_hidden()  # not a supervisor
+        page.fill("#gate-code", void.code)
+        page.click("#gate-manual button")
+        expect(reason).to_have_text("This ticket is void (cancelled or refunded).")
+    finally:
+        context.close()
+    next_day.refresh_from_db()
+    assert next_day.status == Ticket.Status.VALID
+
+
+def next_day_text(event) -> str:
+    """The event's date as the page writes it in English (Intl): "January 2"."""
+    event.refresh_from_db()
+    local = event.starts_at.astimezone(zoneinfo.ZoneInfo(event.time_zone))
+    return f"{local:%B} {local.day}"
