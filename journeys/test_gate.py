@@ -184,3 +184,59 @@ def test_gate_admits_each_ticket_once_by_camera_and_by_hand(
         ("ticket.checkin_overridden", lose_gate, "Вышел за лекарством, штамп на руке", "used"),
     ], audits
     desktop.finish()
+
+
+def test_two_phones_with_cameras_on_one_ticket_admit_it_once(
+    desktop, browser, stack, tmp_path, unique_email
+):
+    """Two gates' phones open their scanners at once, both cameras seeing the same
+    ticket (one shown to two doors): one says admitted, the other already used."""
+    first, _second = _buy_two(desktop, unique_email)
+    camera = camera_browser(browser, qr_y4m(first, tmp_path / "first.y4m"))
+    try:
+        phones = []
+        for name, gate in (("gate_camera_a", "Восток 1"), ("gate_camera_b", "Восток 2")):
+            context = camera.new_context(
+                **PHONE, locale="ru-RU", timezone_id="Asia/Almaty", base_url=stack.url
+            )
+            context.grant_permissions(["camera"], origin=stack.url)
+            j = Journey(name=name, stack=stack, page=context.new_page())
+            _choose_only(j, gate=gate)
+            phones.append(j)
+        # Both "Start scanning" at the same moment; the cameras read the QR by themselves.
+        for j in phones:
+            j.page.evaluate("() => document.querySelector('form.gate-choose').requestSubmit()")
+        for j in phones:
+            j.page.wait_for_url("**/gate/?event=*")
+            j.page.locator(
+                "#gate-answer[data-state=ok], #gate-answer[data-state=refused]"
+            ).wait_for(timeout=30_000)
+        states = [j.page.locator("#gate-answer").get_attribute("data-state") for j in phones]
+        assert sorted(states) == ["ok", "refused"], f"two cameras on one ticket: {states}"
+        for j, state in zip(phones, states, strict=True):
+            j.step("camera-race-" + state)
+            if state == "refused":
+                assert "Восток" in j.page.locator("#gate-reason").inner_text()
+            j.finish()
+    finally:
+        camera.close()
+    with psycopg.connect(stack.database_url) as conn:
+        admissions = conn.execute(
+            "SELECT count(*) FROM orders_auditentry WHERE action = 'ticket.checked_in'"
+            " AND object_id = (SELECT id::text FROM orders_ticket WHERE code = %s)",
+            [first],
+        ).fetchone()[0]
+    assert admissions == 1
+    desktop.finish()
+
+
+def _choose_only(j: Journey, *, gate: str) -> None:
+    """Signed in and at the chooser with the event and gate filled, not yet started."""
+    page = j.page
+    j.go("gate-signin", lambda: page.goto(j.stack.url + "/gate/"))
+    user, password = _staff_login(j.stack)
+    page.fill("#id_username", user)
+    page.fill("#id_password", password)
+    j.go("gate-choose", lambda: page.locator("input[type=submit]").click())
+    page.get_by_label(j.t("Event")).select_option(PRESALE_SLUG)
+    page.get_by_label(j.t("Gate")).fill(gate)
