@@ -14,15 +14,21 @@ FAKE_CAMERA_ARGS = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-med
 
 
 def qr_y4m(content: str, path: Path, *, frames: int = 4) -> Path:
-    """`content` as a QR code on a white 640x480 picture, as a Y4M video of
-    `frames` identical frames (Chromium loops it): 4:2:0, grey (U = V = 128)."""
+    """`content` as a QR code (segno, as the ticket pages draw it) in a Y4M video."""
     out = io.BytesIO()
     segno.make(content, error="m", micro=False).save(out, kind="png", scale=10, border=4)
-    qr = Image.open(io.BytesIO(out.getvalue())).convert("L")
+    return image_y4m(out.getvalue(), path, frames=frames)
+
+
+def image_y4m(png: bytes, path: Path, *, frames: int = 4) -> Path:
+    """A picture (e.g. a screenshot of a ticket's QR) centred on a white 640x480
+    frame, as a Y4M video of `frames` identical frames (Chromium loops it):
+    4:2:0, grey (U = V = 128)."""
+    image = Image.open(io.BytesIO(png)).convert("L")
     side = min(WIDTH, HEIGHT) - 60
-    qr = qr.resize((side, side), Image.NEAREST)
+    image = image.resize((side, side), Image.NEAREST)
     picture = Image.new("L", (WIDTH, HEIGHT), 255)
-    picture.paste(qr, ((WIDTH - side) // 2, (HEIGHT - side) // 2))
+    picture.paste(image, ((WIDTH - side) // 2, (HEIGHT - side) // 2))
     luma = picture.tobytes()
     chroma = bytes([128]) * ((WIDTH // 2) * (HEIGHT // 2))
     with path.open("wb") as video:

@@ -315,3 +315,18 @@ def test_the_gate_page_is_for_staff_with_the_gate_permission(client, django_user
         d.strip().split(" ", 1) for d in scanner["Content-Security-Policy"].split(";")
     )
     assert "unsafe-inline" not in directives["script-src"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["ru", "kk"])
+def test_the_gate_page_and_its_script_texts_are_translated(client, django_user_model, language):
+    from journeys.journey import untranslated
+
+    [ticket] = _tickets(1)
+    client.force_login(_staff(django_user_model, "boss", "scan_ticket", "override_checkin"))
+    for query in ({}, {"event": ticket.event.slug, "gate": "North"}):
+        page = client.get("/gate/", query, HTTP_ACCEPT_LANGUAGE=language)
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert f'lang="{language}"' in text
+        assert untranslated(text) == [], query

@@ -4,16 +4,20 @@ and typed codes refused with their reason."""
 
 from __future__ import annotations
 
+import io
 import zoneinfo
 from datetime import timedelta
 
 import pytest
+import zxingcpp
 from django.contrib.auth.models import Permission
+from django.utils import timezone
+from PIL import Image
 from playwright.sync_api import expect
 
 from events.models import Event
-from journeys.camera import camera_browser, qr_y4m
-from orders.models import Ticket
+from journeys.camera import camera_browser, image_y4m, qr_y4m
+from orders.models import Order, Ticket
 from orders.tests.factories import event_make, order_make
 from orders.tickets import ticket_qr_content, tickets_issue
 
@@ -21,6 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _gate(browser, live_server, video, event):
+    """A staff phone at gate North of `event`, its camera showing `video`."""
     camera = camera_browser(browser, video)
     context = camera.new_context(locale="en-US", timezone_id="Asia/Almaty")
     context.grant_permissions(["camera"], origin=live_server.url)
@@ -36,34 +41,40 @@ def _gate(browser, live_server, video, event):
 
 
 def test_the_camera_admits_a_rotating_qr_and_refuses_an_old_screenshot(
-    browser, live_server, settings, tmp_path, django_user_model
+    browser, page, live_server, settings, tmp_path, django_user_model
 ):
+    """The camera sees the QR exactly as the buyer's order page shows it now
+    (a screenshot of that page's image); a screenshot taken 90 s ago is refused."""
     settings.TICKET_ROTATING_QR = True
     event = event_make(seats=2)
     order = order_make(event=event, seat_count=2)
     fresh, stale = tickets_issue(order=order, hold=order.hold)
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID)
     door = django_user_model.objects.create_user("door", password="pw", is_staff=True)
     door.user_permissions.add(Permission.objects.get(codename="scan_ticket"))
 
-    camera, page = _gate(
-        browser, live_server, qr_y4m(ticket_qr_content(fresh), tmp_path / "a.y4m"), event
-    )
+    page.goto(f"{live_server.url}{order.get_absolute_url()}")
+    qr = page.locator("section.ticket", has_text=fresh.code).locator("img.qr")
+    qr.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle())
+    shown = qr.screenshot()
+    [read] = zxingcpp.read_barcodes(Image.open(io.BytesIO(shown)))
+    assert read.text.startswith(fresh.code + ".")  # the code and its current step
+    camera, gate = _gate(browser, live_server, image_y4m(shown, tmp_path / "a.y4m"), event)
     try:
-        answer = page.locator("#gate-answer")
-        expect(answer).to_have_attribute("data-state", "ok", timeout=20_000)
-        expect(page.locator("#gate-verdict")).to_have_text("Admitted")
-        page.screenshot(path=str(tmp_path / "ok.png"))
+        expect(gate.locator("#gate-answer")).to_have_attribute("data-state", "ok", timeout=20_000)
+        expect(gate.locator("#gate-verdict")).to_have_text("Admitted")
     finally:
         camera.close()
     fresh.refresh_from_db()
     assert fresh.status == Ticket.Status.USED and fresh.used_gate == "North"
-    # A screenshot of the ticket page taken a while ago: the bare code, no current step.
-    camera, page = _gate(browser, live_server, qr_y4m(stale.code, tmp_path / "b.y4m"), event)
+
+    old = ticket_qr_content(stale, timezone.now() - timedelta(seconds=90))
+    camera, gate = _gate(browser, live_server, qr_y4m(old, tmp_path / "b.y4m"), event)
     try:
-        expect(page.locator("#gate-answer")).to_have_attribute(
-            "data-state", "refused", timeout=20_000
-        )
-        expect(page.locator("#gate-reason")).to_have_text(
+        answer = gate.locator("#gate-answer")
+        expect(answer).to_have_attribute("data-state", "refused", timeout=20_000)
+        expect(gate.locator("#gate-reason")).to_have_text(
             "Unknown ticket, or an old screenshot of a rotating code."
         )
     finally:
