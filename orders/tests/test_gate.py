@@ -199,6 +199,52 @@ def test_two_gates_scanning_one_ticket_at_once_admit_it_once():
     assert AuditEntry.objects.filter(action="ticket.checked_in").count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_override_racing_scans_of_a_valid_ticket_lets_it_in_once(django_user_model):
+    """A supervisor overrides while phones scan the same valid ticket: the
+    ticket becomes used exactly once (either a scan won and the override found
+    it used, or the override used it and every scan says already used)."""
+    [ticket] = _tickets(1)
+    event = ticket.event
+    boss = _staff(django_user_model, "boss", "override_checkin")
+    racers = 12
+    barrier = threading.Barrier(racers + 1)
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def scan() -> None:
+        try:
+            barrier.wait()
+            result, _ticket = ticket_checkin(scanned=ticket.code, event=event, gate="North")
+            with lock:
+                results.append(result)
+        finally:
+            connection.close()
+
+    def override() -> None:
+        try:
+            barrier.wait()
+            ticket_checkin_override(
+                scanned=ticket.code, event=event, gate="VIP", reason="late", actor_user=boss
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=scan) for _ in range(racers)]
+    threads.append(threading.Thread(target=override))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == racers and set(results) <= {"ok", "already_used"}
+    entry = AuditEntry.objects.get(action="ticket.checkin_overridden")
+    admissions = results.count("ok") + (entry.data["previous_status"] == "valid")
+    assert admissions == 1, (results, entry.data)
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.USED
+    assert ticket.used_gate == ("North" if results.count("ok") else "VIP")
+
+
 # --- the endpoints the gate page calls --------------------------------------------
 
 
