@@ -119,6 +119,15 @@ def test_typed_codes_of_another_day_and_void_tickets_are_refused_with_the_reason
         page.fill("#gate-code", void.code)
         page.click("#gate-manual button")
         expect(reason).to_have_text("This ticket is void (cancelled or refunded).")
+        # The server does not answer: amber "not checked", never a green or red verdict.
+        page.route("**/api/v1/checkin/", lambda route: route.abort())
+        page.fill("#gate-code", next_day.code)
+        page.click("#gate-manual button")
+        expect(answer).to_have_attribute("data-state", "error")
+        expect(page.locator("#gate-verdict")).to_have_text("Not checked")
+        expect(reason).to_have_text(
+            "No answer from the server: the ticket was not checked. Try again."
+        )
     finally:
         context.close()
     next_day.refresh_from_db()

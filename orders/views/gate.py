@@ -55,6 +55,7 @@ def _texts() -> dict[str, str]:
     return {
         "ok": _("Admitted"),
         "refused": _("Not admitted"),
+        "not_checked": _("Not checked"),
         "override_ok": _("Admitted by the supervisor"),
         "already_used": _("Already used at gate %(gate)s, %(time)s."),
         "already_used_no_gate": _("Already used, %(time)s."),

@@ -106,9 +106,11 @@
     });
   }
 
-  function failed(answer) {
-    var error = answer && answer.data && answer.data.error;
-    show("refused", texts.refused, error ? error.message : texts.offline);
+  function failed(reply) {
+    // Not an answer about the ticket (no connection, signed out, throttled):
+    // amber, "not checked", and "Next ticket" tries again.
+    var error = reply && reply.data && reply.data.error;
+    show("error", texts.not_checked, error ? error.message : texts.offline);
   }
 
   function check(scanned) {
@@ -117,9 +119,9 @@
     override.hidden = true;
     show("checking", texts.checking, "");
     post(config.checkin, { code: scanned, event: config.event, gate: config.gate })
-      .then(function (answer) {
-        if (answer.status !== 200) return failed(answer);
-        var body = answer.data;
+      .then(function (reply) {
+        if (reply.status !== 200) return failed(reply);
+        var body = reply.data;
         var ok = body.result === "ok";
         show(ok ? "ok" : "refused", ok ? texts.ok : texts.refused, explain(body));
         // After a green answer the camera reads the next ticket by itself (the
@@ -144,15 +146,15 @@
       reason: overrideReason.value,
     };
     post(config.override, body)
-      .then(function (answer) {
-        if (answer.status !== 200) {
-          var error = answer.data && answer.data.error;
+      .then(function (reply) {
+        if (reply.status !== 200) {
+          var error = reply.data && reply.data.error;
           reason.textContent = error ? error.message : texts.offline;
           return;
         }
         override.hidden = true;
         lastScanned = null;
-        show("ok", texts.override_ok, place(answer.data.ticket));
+        show("ok", texts.override_ok, place(reply.data.ticket));
         setTimeout(resume, RESUME_AFTER_OK_MS);
         counts();
       })
