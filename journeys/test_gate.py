@@ -158,6 +158,12 @@ def test_gate_admits_each_ticket_once_by_camera_and_by_hand(
         expected[win_gate][0] += 1
         expected[lose_gate][1] += 1
         assert counts == {g: tuple(v) for g, v in expected.items()}, counts
+        # Back to the chooser: this phone remembers its gate and the event.
+        phone.go(
+            "gate-change", lambda: phone.page.get_by_role("link", name=phone.t("Change")).click()
+        )
+        assert phone.page.get_by_label(phone.t("Gate")).input_value() == "Север 1"
+        assert phone.page.get_by_label(phone.t("Event")).input_value() == PRESALE_SLUG
         for j in (phone, desk):
             j.finish()
         desk_context.close()

@@ -347,7 +347,11 @@ def test_the_gate_page_is_for_staff_with_the_gate_permission(client, django_user
     choose = client.get("/gate/", HTTP_ACCEPT_LANGUAGE="en")
     assert choose.status_code == 200
     assert ticket.event.title in choose.content.decode()
+    change = client.get("/gate/", {"event": ticket.event.slug})  # "Change": no errors yet
+    assert change.status_code == 200 and not change.context["form"].errors
+    assert change.context["form"]["event"].value() == ticket.event.slug
     nameless = client.get("/gate/", {"event": ticket.event.slug, "gate": "   "})
+    assert nameless.context["form"].errors["gate"]
     assert nameless.status_code == 200 and "gate-config" not in nameless.content.decode()
     scanner = client.get("/gate/", {"event": ticket.event.slug, "gate": "North"})
     assert scanner.status_code == 200

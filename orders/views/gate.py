@@ -79,7 +79,10 @@ def _texts() -> dict[str, str]:
 def gate_page(request):
     if not request.user.has_perm("orders.scan_ticket"):
         raise PermissionDenied
-    form = GateForm(request.GET or None, events=event_list_for_gates())
+    # Bound once the gate is named; "Change" comes back with the event only.
+    data = request.GET if "gate" in request.GET else None
+    initial = {"event": request.GET.get("event", "")}
+    form = GateForm(data, initial=initial, events=event_list_for_gates())
     if not form.is_valid():
         return render(request, "orders/gate_choose.html", {"form": form})
     event = form.events[form.cleaned_data["event"]]

@@ -4,9 +4,19 @@
 // counts. Every text comes from the page (#gate-config), in its language.
 (function () {
   "use strict";
+  var GATE_KEY = "kassa.gate";
+  var chooser = document.querySelector("form.gate-choose input[name=gate]");
+  if (chooser && !chooser.value) {
+    try {
+      chooser.value = localStorage.getItem(GATE_KEY) || ""; // this phone's gate, last time
+    } catch (e) {}
+  }
   var root = document.getElementById("gate");
   if (!root) return;
   var config = JSON.parse(document.getElementById("gate-config").textContent);
+  try {
+    localStorage.setItem(GATE_KEY, config.gate);
+  } catch (e) {}
   var texts = config.texts;
   var lang = document.documentElement.lang || "ru";
   var answer = document.getElementById("gate-answer");
