@@ -251,6 +251,30 @@ def settlement(stack: FaultStack, ids: list[str]) -> Settlement:
     return Settlement(len(ids), paid, refunded, lost)
 
 
+LOST_SQL = """
+    SELECT p.id::text, p.status, p.reconcile_attempts, p.reconcile_after, o.status,
+      h.status, c.status,
+      (SELECT json_agg(json_build_object('kind', m.kind, 'attempts', m.attempts,
+         'due_at', m.due_at, 'done_at', m.done_at, 'error', left(m.last_error, 200)))
+       FROM ticketing_outboxmessage m
+       WHERE m.payload::text LIKE '%%' || p.id::text || '%%'
+          OR m.payload->>'order_id' = o.id::text)
+    FROM orders_payment p JOIN orders_order o ON o.id = p.order_id
+    JOIN orders_hold h ON h.id = o.hold_id
+    LEFT JOIN sandbox_charge c ON c.payment_id = p.id
+    WHERE p.id = ANY(%s::uuid[])
+"""
+
+
+def lost_details(stack: FaultStack, ids: list[str]) -> list[dict]:
+    """What became of payments not settled: for the assertion's message."""
+    columns = ("payment", "status", "reconcile_attempts", "reconcile_after", "order", "hold",
+               "gateway", "outbox")  # fmt: skip
+    with stack.db() as conn:
+        rows = conn.execute(LOST_SQL, [ids]).fetchall()
+    return [dict(zip(columns, (str(v) for v in row), strict=True)) for row in rows]
+
+
 def settle(stack: FaultStack, ids: list[str], *, timeout: float = SETTLE_SECONDS) -> Settlement:
     """Wait until every accepted payment is paid with tickets or refunded."""
     deadline = time.monotonic() + timeout

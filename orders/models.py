@@ -168,13 +168,27 @@ class Ticket(models.Model):
     totp_secret = models.CharField(max_length=64, blank=True)  # rotating QR, optional
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.VALID)
     used_at = models.DateTimeField(null=True, blank=True)
+    # The gate (a name staff type on the gate page) that let the ticket in.
+    used_gate = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["id"]
+        # What the gate page checks (a "gate" group of staff gets scan_ticket;
+        # supervisors also override_checkin). Superusers have both.
+        permissions = [
+            ("scan_ticket", "Can scan tickets at the gate"),
+            ("override_checkin", "Can let a refused ticket in at the gate (supervisor)"),
+        ]
         indexes = [
             # The on-sale console and the post-sale report: tickets issued per minute.
             models.Index(fields=["event", "created_at"], name="ticket_event_created_idx"),
+            # The gate page's per-gate counts: used tickets of an event by gate.
+            models.Index(
+                fields=["event", "used_gate"],
+                condition=Q(status="used"),
+                name="ticket_used_gate_idx",
+            ),
         ]
         constraints = [
             # Invariant 1: a seat is in at most one valid ticket.

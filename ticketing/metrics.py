@@ -41,8 +41,10 @@ from __future__ import annotations
 import hmac
 import os
 import time
+from functools import wraps
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import (
@@ -55,6 +57,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from ticketing.errors import KassaError
 
 # Hold p99 target is 150 ms: buckets are dense around it.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -110,11 +114,6 @@ def counted(counter: Counter, *, success: str | None = None):
         @counted(metrics.HOLDS, success="created")
         def hold_create(...): ...
     """
-    from functools import wraps
-
-    from django.db import transaction
-
-    from ticketing.errors import KassaError
 
     def decorate(service):
         @wraps(service)

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("api", "0003_apikey_events"),
         ("events", "0003_localized_names"),
-        ("orders", "0007_payments_to_payments_app"),
+        ("orders", "0008_ticket_gate"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
