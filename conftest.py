@@ -15,6 +15,18 @@ ROOT = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _request_rollup_flushed_by_tests():
+    """No background flusher of the request rollup (sales.rollup) in the test
+    process: it would write from its own connection outside each test's
+    transaction. Tests that read the rollup flush it themselves; the stacks
+    that journeys and faults boot keep theirs."""
+    from sales import rollup
+
+    rollup.background_flush = False
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _clean_redis():
     """Each test starts with an empty Redis database (the test one, see launcher)."""
@@ -31,6 +43,34 @@ def _fresh_sale_snapshot():
     from events.selectors import sale_snapshot_forget
 
     sale_snapshot_forget()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _gateway_in_process(request, monkeypatch):
+    """kassa's calls to the sandbox gateway (refunds, status queries) reach its
+    views through Django's test client, inside the test's transaction: the
+    request, signature and the gateway's books are real, the socket is not. A
+    test with a live server (`live_server`) talks to it over real HTTP."""
+    if "live_server" in request.fixturenames:
+        yield
+        return
+    from django.test import Client
+
+    from payments import sandbox
+
+    def in_process(method, path, raw, headers):
+        meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
+        meta.pop("HTTP_CONTENT_TYPE", None)
+        client = Client()
+        if method == "GET":
+            response = client.get(path, **meta)
+        else:
+            response = client.post(path, data=raw, content_type="application/json", **meta)
+        is_json = response.get("Content-Type", "").startswith("application/json")
+        return response.status_code, response.json() if is_json else None
+
+    monkeypatch.setattr(sandbox, "_http", in_process)
     yield
 
 

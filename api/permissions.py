@@ -33,17 +33,42 @@ class HasScope(BasePermission):
         return False
 
 
+def _staff_with(request, permission: str) -> bool:
+    user = getattr(request, "user", None)
+    if not (user and user.is_authenticated and user.is_staff):
+        return False
+    return not permission or user.has_perm(permission)
+
+
 class RequiresScope(HasScope):
-    """Like HasScope, but only partner keys with the scope pass (e.g. check-in)."""
+    """Like HasScope, but only partner keys with the scope pass (e.g. check-in),
+    or staff sessions (with `staff_permission`, when given: "orders.scan_ticket")."""
+
+    staff_permission = ""
 
     @classmethod
-    def of(cls, scope: str) -> type[RequiresScope]:
-        return type(f"RequiresScope_{scope}", (cls,), {"scope": scope})
+    def of(cls, scope: str, *, staff_permission: str = "") -> type[RequiresScope]:
+        return type(
+            f"RequiresScope_{scope}", (cls,), {"scope": scope, "staff_permission": staff_permission}
+        )
 
     def has_permission(self, request, view) -> bool:
         if partner_key(request) is None:
             # Staff with a session may also check in at the door.
-            user = getattr(request, "user", None)
             self.code = "permission_denied"
-            return bool(user and user.is_authenticated and user.is_staff)
+            return _staff_with(request, self.staff_permission)
         return super().has_permission(request, view)
+
+
+class StaffPermission(BasePermission):
+    """Staff sessions holding `permission` only; partner keys never pass."""
+
+    permission = ""
+    code = "permission_denied"
+
+    @classmethod
+    def of(cls, permission: str) -> type[StaffPermission]:
+        return type(f"StaffPermission_{permission}", (cls,), {"permission": permission})
+
+    def has_permission(self, request, view) -> bool:
+        return partner_key(request) is None and _staff_with(request, self.permission)

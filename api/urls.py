@@ -7,7 +7,14 @@ from api.api import MeView
 from events import api as events_api
 from orders.api import holds as holds_api
 from orders.api import orders as orders_api
-from payments.api import CheckinApi, OrderTicketsApi, PaymentCallbackApi, PaymentStartApi
+from payments.api import (
+    CheckinApi,
+    CheckinOverrideApi,
+    GateCountsApi,
+    OrderTicketsApi,
+    PaymentCallbackApi,
+    PaymentStartApi,
+)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -18,6 +25,8 @@ urlpatterns = [
     path("orders/<int:order_id>/tickets/", OrderTicketsApi.as_view(), name="order-tickets"),
     path("payments/<str:provider>/callback/", PaymentCallbackApi.as_view(), name="payment-cb"),
     path("checkin/", CheckinApi.as_view(), name="checkin"),
+    path("checkin/override/", CheckinOverrideApi.as_view(), name="checkin-override"),
+    path("checkin/gates/<slug:slug>/", GateCountsApi.as_view(), name="checkin-gates"),
     path("me/", MeView.as_view(), name="api-me"),
     # holds and orders
     path("holds/", holds_api.HoldCreateApi.as_view(), name="hold-create"),

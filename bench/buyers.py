@@ -412,15 +412,19 @@ def _key() -> str:
     return uuid.uuid4().hex
 
 
-def _same_origin(url: str) -> str:
-    """The gateway URL as a path on our base (the stack runs behind nginx)."""
+def _gateway_target(run: Run, url: str) -> str:
+    """Where to send a gateway request: a path on our base when the gateway is
+    served by the site (behind nginx), the URL itself when the acquirer runs as
+    a process of its own (another port)."""
     parts = urlsplit(url)
+    if parts.netloc and parts.netloc != urlsplit(run.client.base_url).netloc:
+        return url
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 async def gateway_pay(run: Run, v: Visitor, redirect_url: str, card: str) -> str:
     """Fill in the sandbox card form: 'accepted', 'declined' or 'error'."""
-    path = _same_origin(redirect_url)
+    path = _gateway_target(run, redirect_url)
     form = await run.client.request("GET", path, endpoint="gateway.form", cookies=v.cookies)
     if form.status != 200:
         return "error"
@@ -447,11 +451,11 @@ async def gateway_pay(run: Run, v: Visitor, redirect_url: str, card: str) -> str
         next_url = body.get("redirect_url") if isinstance(body, dict) else None
         three_ds = location or next_url or path.replace("/pay/", "/3ds/")
         await run.client.request(
-            "GET", _same_origin(three_ds), endpoint="gateway.3ds", cookies=v.cookies
+            "GET", _gateway_target(run, three_ds), endpoint="gateway.3ds", cookies=v.cookies
         )
         r = await run.client.request(
             "POST",
-            _same_origin(three_ds),
+            _gateway_target(run, three_ds),
             endpoint="gateway.3ds",
             cookies=v.cookies,
             headers=headers,

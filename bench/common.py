@@ -410,6 +410,8 @@ def noop_ceiling(processes: Processes, *, workers: int, seconds: float, concurre
 # Which part of the stack a process is, by its command line (first match).
 CPU_PARTS = (
     ("driver", lambda pid, cmd: pid == os.getpid()),
+    # The acquirer, run as its own process (bench/onsale.py): not the site's cost.
+    ("sandbox", lambda pid, cmd: "sandbox.wsgi" in cmd or "outbox_work" in cmd),
     ("gunicorn", lambda pid, cmd: "gunicorn" in cmd),
     ("celery", lambda pid, cmd: "celery" in cmd),
     ("postgres", lambda pid, cmd: cmd.startswith("postgres") or "/postgres" in cmd),

@@ -273,7 +273,11 @@ def payment_start(h, k, q, oid):
     pid = uuid.uuid4().hex
     k.payments[pid] = {"order": int(oid)}
     h._send(
-        200, {"payment_id": pid, "redirect_url": f"http://testserver/sandbox-gateway/pay/{pid}/"}
+        200,
+        {
+            "payment_id": pid,
+            "redirect_url": f"http://{h.headers['Host']}/sandbox-gateway/pay/{pid}/?p=link",
+        },
     )
 
 

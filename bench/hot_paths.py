@@ -48,7 +48,7 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
 
     from bench.holds import make_event
-    from payments.sandbox import SIGNATURE_HEADER, callback_body, sign
+    from payments.sandbox import SIGNATURE_HEADER, sign
 
     _event_id, slug, seat_ids, floor_id = make_event(args.rounds * 4 + 200, standing=10_000)
     free = iter(reversed(seat_ids))  # best-available takes the front rows
@@ -102,12 +102,16 @@ def main() -> int:
         )  # fmt: skip
         from payments.models import Payment
 
-        body = callback_body(
-            payment=Payment.objects.get(pk=payment["payment_id"]),
-            status="succeeded",
-            event_id=uuid.uuid4().hex,
-            card={"brand": "visa", "bin": "440043", "last4": "0001"},
-        )
+        paid = Payment.objects.get(pk=payment["payment_id"])
+        # The callback the sandbox acquirer sends for a charged card.
+        body = {
+            "payment_id": str(paid.pk),
+            "status": "succeeded",
+            "amount": str(paid.amount),
+            "currency": paid.currency,
+            "card": {"brand": "visa", "bin": "440043", "last4": "0001"},
+            "event_id": uuid.uuid4().hex,
+        }
         raw = json.dumps(body)
         with CaptureQueriesContext(connection) as ctx:
             started = time.perf_counter()

@@ -385,6 +385,15 @@ def print_summary(result: dict) -> None:
             f"{cpu['machine_busy_seconds']} / {cpu['machine_capacity_seconds']} "
             f"({parts}, other {cpu['other']})",
         )
+        site = sum(v for k, v in cpu["by_part"].items() if k not in ("driver", "sandbox"))
+        if result["buyers"]:
+            line(
+                "CPU ms per buyer",
+                f"site {1000 * site / result['buyers']:.0f} (gunicorn, postgres, celery, "
+                f"nginx, redis); sandbox acquirer "
+                f"{1000 * cpu['by_part'].get('sandbox', 0) / result['buyers']:.0f}; "
+                f"driver {1000 * cpu['by_part'].get('driver', 0) / result['buyers']:.0f}",
+            )
     print(
         f"\n  {'endpoint':24} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
         f"{'p99 ms':>8}  statuses"
@@ -455,13 +464,16 @@ def start_stack(args, tmp: Path, processes: Processes) -> tuple[dict, dict, str]
 
         redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
     db_url = fresh_database(os.environ["DATABASE_URL"], BENCH_DB)
-    web_port, nginx_port = free_port(), free_port()
+    web_port, nginx_port, sandbox_port = free_port(), free_port(), free_port()
     base = f"http://127.0.0.1:{nginx_port}"
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
         "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
         "SITE_URL": base,
+        # The acquirer runs as a process of its own (its CPU counted apart);
+        # the site reaches it, and the buyers' browsers are sent to it, here.
+        "SANDBOX_URL": f"http://127.0.0.1:{sandbox_port}",
         "CELERY_QUEUE": "kassa-bench",
         "BEHIND_PROXY": "false",
         # Two trusted hops: the bench plays the edge in front (it writes each
@@ -474,6 +486,7 @@ def start_stack(args, tmp: Path, processes: Processes) -> tuple[dict, dict, str]
         "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
     }
     (tmp / "prometheus").mkdir()
+    (tmp / "prometheus-sandbox").mkdir()
     log(f"fresh database {BENCH_DB}: migrate, collectstatic, demo_load --places {args.places}")
     manage("migrate", "--noinput", "-v", "0", env=env)
     manage("collectstatic", "--noinput", "-v", "0", env=env)
@@ -508,6 +521,22 @@ def start_stack(args, tmp: Path, processes: Processes) -> tuple[dict, dict, str]
     processes.start(
         "web", gunicorn_argv("ticketing.wsgi", port=web_port, workers=args.workers), env=env
     )
+    # The sandbox acquirer: its pages and API, and its callback deliverer (no Celery).
+    sandbox_env = {
+        **env,
+        "DJANGO_SETTINGS_MODULE": "sandbox.settings",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus-sandbox"),
+    }
+    processes.start(
+        "sandbox",
+        gunicorn_argv("sandbox.wsgi", port=sandbox_port, workers=args.sandbox_workers),
+        env=sandbox_env,
+    )
+    processes.start(
+        "sandbox-deliver",
+        [sys.executable, str(ROOT / "manage.py"), "outbox_work", "--kind", "sandbox.callback"],
+        env=sandbox_env,
+    )
     # Two workers, as `make run` (ticketing.launcher.celery_workers): the 1 s
     # admission tick on its own queue, never behind the payment callbacks.
     workers = celery_workers(env, loglevel="WARNING", concurrency=args.celery_concurrency)
@@ -535,6 +564,7 @@ def start_stack(args, tmp: Path, processes: Processes) -> tuple[dict, dict, str]
         static_root=ROOT / "staticfiles",
     )
     wait_http(f"{base}/readyz", processes=processes)
+    wait_http(f"{env['SANDBOX_URL']}/healthz", processes=processes)
     log(
         f"event {event['slug']} ({event['capacity']} places) opens in "
         f"{event['open_at_monotonic'] - time.monotonic():.0f} s; "
@@ -549,10 +579,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--visitors", type=int, default=40000, help="simulated people")
     p.add_argument("--workers", type=int, default=5, help="gunicorn workers")
     p.add_argument(
+        "--sandbox-workers", type=int, default=2, help="the sandbox acquirer's gunicorn workers"
+    )
+    p.add_argument(
         "--celery-concurrency",
         type=int,
         default=64,
-        help="main Celery worker threads (the sandbox gateway's callbacks wait on HTTP)",
+        help="main Celery worker threads (refund requests and the status query wait on HTTP)",
     )
     p.add_argument(
         "--duration-limit",

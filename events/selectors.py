@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +36,32 @@ def event_list_public(*, now: datetime | None = None) -> QuerySet[Event]:
         .select_related("venue")
         .order_by("starts_at", "id")
     )
+
+
+def event_list_for_gates(*, now: datetime | None = None) -> QuerySet[Event]:
+    """Events a gate may scan for: neither draft nor cancelled, starting from a
+    day ago on (a show past midnight is still letting people in), soonest first."""
+    now = now or timezone.now()
+    return (
+        Event.objects.exclude(status__in=[Event.Status.DRAFT, Event.Status.CANCELLED])
+        .filter(starts_at__gte=now - timedelta(days=1))
+        .select_related("venue")
+        .order_by("starts_at", "id")
+    )
+
+
+def event_for_gate(slug: str) -> Event:
+    """One of event_list_for_gates by slug (any start time: a late scan of a
+    finished show still answers). Raises EventNotFound."""
+    event = (
+        Event.objects.exclude(status__in=[Event.Status.DRAFT, Event.Status.CANCELLED])
+        .select_related("venue")
+        .filter(slug=slug)
+        .first()
+    )
+    if event is None:
+        raise EventNotFound()
+    return event
 
 
 def event_detail(slug: str) -> Event:

@@ -222,11 +222,8 @@ def charged_since(stack: FaultStack, since_wall: float) -> list[str]:
     """What the gateway itself recorded as charged since then: money taken even
     when the buyer's browser never saw the answer (the web died mid-request)."""
     with stack.db() as conn:
-        exists = conn.execute("SELECT to_regclass('orders_sandboxcharge') IS NOT NULL").fetchone()
-        if not exists[0]:
-            return []
         rows = conn.execute(
-            "SELECT payment_id::text FROM orders_sandboxcharge "
+            "SELECT payment_id::text FROM sandbox_charge "
             "WHERE status <> 'failed' AND created_at >= to_timestamp(%s)",
             [since_wall],
         ).fetchall()
@@ -252,6 +249,30 @@ def settlement(stack: FaultStack, ids: list[str]) -> Settlement:
             paid.append(pid)
     lost = sorted(set(ids) - set(paid) - set(refunded))
     return Settlement(len(ids), paid, refunded, lost)
+
+
+LOST_SQL = """
+    SELECT p.id::text, p.status, p.reconcile_attempts, p.reconcile_after, o.status,
+      h.status, c.status,
+      (SELECT json_agg(json_build_object('kind', m.kind, 'attempts', m.attempts,
+         'due_at', m.due_at, 'done_at', m.done_at, 'error', left(m.last_error, 200)))
+       FROM ticketing_outboxmessage m
+       WHERE m.payload::text LIKE '%%' || p.id::text || '%%'
+          OR m.payload->>'order_id' = o.id::text)
+    FROM orders_payment p JOIN orders_order o ON o.id = p.order_id
+    JOIN orders_hold h ON h.id = o.hold_id
+    LEFT JOIN sandbox_charge c ON c.payment_id = p.id
+    WHERE p.id = ANY(%s::uuid[])
+"""
+
+
+def lost_details(stack: FaultStack, ids: list[str]) -> list[dict]:
+    """What became of payments not settled: for the assertion's message."""
+    columns = ("payment", "status", "reconcile_attempts", "reconcile_after", "order", "hold",
+               "gateway", "outbox")  # fmt: skip
+    with stack.db() as conn:
+        rows = conn.execute(LOST_SQL, [ids]).fetchall()
+    return [dict(zip(columns, (str(v) for v in row), strict=True)) for row in rows]
 
 
 def settle(stack: FaultStack, ids: list[str], *, timeout: float = SETTLE_SECONDS) -> Settlement:

@@ -236,7 +236,10 @@ def test_no_paid_order_is_lost(fault_stack, fault_table, fault):
     _PAID.extend(v for pid, v in scenario.buyers.items() if pid in result.paid and v.queue_pass)
 
     assert result.accepted > 0, f"no payment was accepted during {fault.name}: {row}"
-    assert not result.lost, f"lost payments {result.lost}: {row}\n{fault_stack.log_tail(80)}"
+    assert not result.lost, (
+        f"lost payments {b.lost_details(fault_stack, result.lost)}: {row}\n"
+        f"{fault_stack.log_tail(80)}"
+    )
     assert oversold == 0, row
     assert over_limit == 0, row
     assert seen["revived"] == 0, row

@@ -32,7 +32,9 @@ def test_presale_refuses_another_banks_card_then_takes_the_partner_card(desktop,
     card_form(j)
     rule = page.locator("[data-card-rule]").inner_text()
     assert "440043" in rule, f"the gateway does not say which cards it takes: {rule!r}"
-    refusal = j.t("This sale accepts only cards of the partner bank (BIN %(bins)s).", bins="440043")
+    refusal = j.t(
+        "The merchant accepts only cards starting with %(bins)s for this payment.", bins="440043"
+    )
     pay_card(j, CARD_NOT_PARTNER, step="other-bank-refused", texts=[refusal])
     pay_card(j, CARD_PARTNER, step="paid-at-gateway")
     tickets_issued(j, count=2)

@@ -85,3 +85,14 @@ class EventNotFound(KassaError):
     code = "event_not_found"
     status = 404
     default_message = _("No such event.")
+
+
+class TicketNotFound(NotFound):
+    code = "ticket_not_found"
+    default_message = _("No ticket has this code.")
+
+
+class OverrideReasonRequired(KassaError):
+    code = "validation_error"
+    status = 400
+    default_message = _("Say why the ticket is let in anyway.")

@@ -56,6 +56,8 @@ class Hold(models.Model):
             models.Index(
                 fields=["expires_at"], name="hold_expiry_idx", condition=Q(status="active")
             ),
+            # The on-sale console and the post-sale report: an event's holds per minute.
+            models.Index(fields=["event", "created_at"], name="hold_event_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="hold_quantity_positive"),
@@ -134,6 +136,9 @@ class Order(models.Model):
             models.Index(fields=["phone"], name="order_phone_idx"),
             # Per-buyer limit: this buyer's paid tickets for an event.
             models.Index(fields=["event", "buyer_key", "status"], name="order_buyer_idx"),
+            # The on-sale console and the post-sale report: orders made and paid per minute.
+            models.Index(fields=["event", "created_at"], name="order_event_created_idx"),
+            models.Index(fields=["event", "paid_at"], name="order_event_paid_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
@@ -170,12 +175,30 @@ class Ticket(models.Model):
     totp_secret = models.CharField(max_length=64, blank=True)  # rotating QR, optional
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.VALID)
     used_at = models.DateTimeField(null=True, blank=True)
+    # The gate (a name staff type on the gate page) that let the ticket in.
+    used_gate = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
         ordering = ["id"]
+        # What the gate page checks (a "gate" group of staff gets scan_ticket;
+        # supervisors also override_checkin). Superusers have both.
+        permissions = [
+            ("scan_ticket", "Can scan tickets at the gate"),
+            ("override_checkin", "Can let a refused ticket in at the gate (supervisor)"),
+        ]
+        indexes = [
+            # The on-sale console and the post-sale report: tickets issued per minute.
+            models.Index(fields=["event", "created_at"], name="ticket_event_created_idx"),
+            # The gate page's per-gate counts: used tickets of an event by gate.
+            models.Index(
+                fields=["event", "used_gate"],
+                condition=Q(status="used"),
+                name="ticket_used_gate_idx",
+            ),
+        ]
         constraints = [
             # Invariant 1: a seat is in at most one valid ticket.
             models.UniqueConstraint(

@@ -4,12 +4,17 @@ signed-in buyer's orders. Payments' pages and API read orders through these."""
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
+from django.db.models.fields.json import KeyTextTransform
 
 from accounts.selectors import Buyer, buyer_identity
+from events.models import Event
 from orders.exceptions import OrderNotFound
 from orders.models import Order, Ticket
+from ticketing.audit import AuditAction
+from ticketing.models import AuditEntry
 
 
 def order_readable_by(*, order: Order, buyer: Buyer, token: str | None) -> bool:
@@ -68,3 +73,32 @@ def orders_for_user(user) -> QuerySet:
         .prefetch_related(tickets)
         .order_by("-created_at", "-id")
     )
+
+
+def gate_counts(*, event: Event) -> dict[str, Any]:
+    """Per gate of `event`: tickets let in there, and supervisor overrides there;
+    with the event's totals. Served by ticket_used_gate_idx."""
+    admitted = dict(
+        Ticket.objects.filter(event=event, status=Ticket.Status.USED)
+        .values_list("used_gate")
+        .annotate(n=Count("id"))
+        .values_list("used_gate", "n")
+    )
+    overrides = dict(
+        AuditEntry.objects.filter(
+            action=AuditAction.TICKET_CHECKIN_OVERRIDDEN, data__event=event.pk
+        )
+        .annotate(gate=KeyTextTransform("gate", "data"))
+        .values_list("gate")
+        .annotate(n=Count("id"))
+        .values_list("gate", "n")
+    )
+    gates = sorted(set(admitted) | set(overrides), key=lambda g: (g == "", g.casefold()))
+    return {
+        "gates": [
+            {"gate": g, "admitted": admitted.get(g, 0), "overrides": overrides.get(g, 0)}
+            for g in gates
+        ],
+        "admitted": sum(admitted.values()),
+        "tickets": Ticket.objects.filter(event=event).exclude(status=Ticket.Status.VOID).count(),
+    }

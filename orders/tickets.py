@@ -8,18 +8,23 @@ import hmac
 import io
 import secrets
 import struct
-from datetime import datetime
-from typing import TYPE_CHECKING
+import zoneinfo
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import segno
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from orders import holdkinds
+from orders.exceptions import OverrideReasonRequired, TicketNotFound
 from orders.models import Ticket
+from ticketing.audit import AuditAction, audit_log
 
 if TYPE_CHECKING:
+    from events.models import Event
     from orders.models import Hold, Order
 
 TOTP_STEP_SECONDS = 30
@@ -93,10 +98,39 @@ def qr_svg(content: str) -> str:
 # --- check-in -------------------------------------------------------------------------
 
 OK, ALREADY_USED, VOID, UNKNOWN = "ok", "already_used", "void", "unknown"
+# Only at a gate that chose its event (the gate page): the ticket is good, but
+# for another show that day, or for the same kind of show on another date.
+OTHER_EVENT, WRONG_DAY = "other_event", "wrong_day"
+GATE_MAX_LENGTH = 40
+OVERRIDE_REASON_MAX_LENGTH = 500
+
+
+def event_local_date(event: Event) -> date:
+    return event.starts_at.astimezone(zoneinfo.ZoneInfo(event.time_zone)).date()
+
+
+def _ticket_by_code(code: str) -> Ticket | None:
+    if not code or len(code) > 32:
+        return None
+    tickets = Ticket.objects.select_related(
+        "event", "event_seat__seat", "event_seat__section", "tier"
+    )
+    return tickets.filter(code=code).first()
+
+
+def _gate_name(gate: str) -> str:
+    return " ".join(gate.split())[:GATE_MAX_LENGTH]
 
 
 def ticket_checkin(
-    *, scanned: str, at: datetime | None = None, events: set[int] | None = None
+    *,
+    scanned: str,
+    at: datetime | None = None,
+    events: set[int] | None = None,
+    event: Event | None = None,
+    gate: str = "",
+    actor_user: Any = None,
+    actor: str = "",
 ) -> tuple[str, Ticket | None]:
     """Mark a scanned ticket used; exactly one of any number of racing scanners wins.
 
@@ -105,13 +139,15 @@ def ticket_checkin(
     scan is "unknown" (a stale screenshot). With `events` (the scanner's
     key is limited to them) a ticket of another event is "unknown" too and
     stays valid: that door neither uses it nor learns anything about it.
+    With `event` (the event a staff gate chose) a ticket of another event
+    stays valid and answers "wrong_day" when that event is on another local
+    date than the gate's, else "other_event" (a void ticket is "void" first).
+    The winner records `gate` and an audit entry in the same transaction;
+    "already_used" tickets carry the first gate and time (`used_gate`, `used_at`).
     """
     at = at or timezone.now()
     code, _sep, otp = scanned.strip().partition(".")
-    if not code or len(code) > 32:
-        return UNKNOWN, None
-    ticket = Ticket.objects.select_related("event_seat__seat", "event_seat__section", "tier")
-    ticket = ticket.filter(code=code).first()
+    ticket = _ticket_by_code(code)
     if ticket is None or (events is not None and ticket.event_id not in events):
         return UNKNOWN, None
     if (
@@ -120,14 +156,78 @@ def ticket_checkin(
         and not totp_accepts(ticket.totp_secret, otp, at)
     ):
         return UNKNOWN, None
+    if ticket.status == Ticket.Status.VOID:
+        return VOID, ticket  # refunded or cancelled: no door takes it, whatever its event
+    if event is not None and ticket.event_id != event.pk:
+        same_day = event_local_date(ticket.event) == event_local_date(event)
+        return (OTHER_EVENT if same_day else WRONG_DAY), ticket
+    gate = _gate_name(gate)
     with transaction.atomic():
         won = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.VALID).update(
-            status=Ticket.Status.USED, used_at=at
+            status=Ticket.Status.USED, used_at=at, used_gate=gate
         )
-    ticket.refresh_from_db(fields=["status", "used_at"])
+        if won:
+            audit_log(
+                action=AuditAction.TICKET_CHECKED_IN,
+                obj=ticket,
+                actor_user=actor_user,
+                actor=actor,
+                data={"event": ticket.event_id, "gate": gate, "order": ticket.order_id},
+            )
+    ticket.refresh_from_db(fields=["status", "used_at", "used_gate"])
     if won:
         return OK, ticket
     return (VOID if ticket.status == Ticket.Status.VOID else ALREADY_USED), ticket
+
+
+def ticket_checkin_override(
+    *,
+    scanned: str,
+    event: Event,
+    gate: str,
+    reason: str,
+    actor_user: Any,
+    at: datetime | None = None,
+) -> Ticket:
+    """A supervisor lets a refused ticket in anyway (used, void, another show),
+    with a reason; audited as `ticket.checkin_overridden` with the status it had.
+
+    A valid ticket becomes used at this gate (it cannot get in again); a used
+    or void one keeps its status and its first gate and time. The rotating
+    step is not asked for: the supervisor looked at the ticket, and the code
+    alone (128 random bits) names it. Locks the ticket row (FOR UPDATE) so a
+    scan racing the override either wins first or sees it used.
+    """
+    reason = " ".join(reason.split())
+    if not reason:
+        raise OverrideReasonRequired()
+    if len(reason) > OVERRIDE_REASON_MAX_LENGTH:
+        raise OverrideReasonRequired(_("The reason is too long (500 characters at most)."))
+    code = scanned.strip().partition(".")[0]
+    found = _ticket_by_code(code)
+    if found is None:
+        raise TicketNotFound()
+    gate, at = _gate_name(gate), at or timezone.now()
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=found.pk)
+        previous = ticket.status
+        if previous == Ticket.Status.VALID:
+            ticket.status, ticket.used_at, ticket.used_gate = Ticket.Status.USED, at, gate
+            ticket.save(update_fields=["status", "used_at", "used_gate"])
+        audit_log(
+            action=AuditAction.TICKET_CHECKIN_OVERRIDDEN,
+            obj=ticket,
+            actor_user=actor_user,
+            data={
+                "event": event.pk,
+                "ticket_event": ticket.event_id,
+                "gate": gate,
+                "reason": reason,
+                "previous_status": previous,
+            },
+        )
+    found.status, found.used_at, found.used_gate = ticket.status, ticket.used_at, ticket.used_gate
+    return found
 
 
 def ticket_describe(ticket: Ticket) -> dict[str, str | None]:

@@ -1,2 +1,3 @@
-"""Payments: the provider interface, the built-in sandbox gateway, and the
-services that turn a provider's verdict into a paid (or refunded) order."""
+"""Payments: the provider interface and registry, the sandbox acquirer's
+adapter (its gateway is the sandbox app, reached over HTTP), and the services
+that turn a provider's verdict into a paid (or refunded) order."""

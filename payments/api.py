@@ -11,11 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.idempotency import idempotent
-from api.permissions import HasScope, RequiresScope, partner_key
+from api.permissions import HasScope, RequiresScope, StaffPermission, partner_key
 from api.schema import ErrorSerializer as ApiErrorSerializer
+from events.selectors import event_for_gate
 from orders.models import Order
-from orders.selectors import order_for_buyer
-from orders.tickets import ticket_checkin, ticket_describe
+from orders.selectors import gate_counts, order_for_buyer
+from orders.tickets import ticket_checkin, ticket_checkin_override, ticket_describe
 from payments import selectors
 from payments.exceptions import TicketsNotReady
 from payments.providers import provider_get
@@ -148,11 +149,40 @@ class OrderTicketsApi(APIView):
         return Response(self.OutputSerializer(rows, many=True).data)
 
 
+def _event_brief(event) -> dict:
+    return {
+        "slug": event.slug,
+        "title": event.title,
+        "starts_at": event.starts_at,
+        "time_zone": event.time_zone,
+    }
+
+
+def _checkin_body(result: str, ticket) -> dict:
+    body = None
+    if ticket is not None:
+        body = {
+            "code": ticket.code,
+            "status": ticket.status,
+            "order": ticket.order_id,
+            "used_at": ticket.used_at,
+            "used_gate": ticket.used_gate,
+            "event": _event_brief(ticket.event),
+            **ticket_describe(ticket),
+        }
+    return {"result": result, "ticket": body}
+
+
+CHECKIN_RESULTS = ["ok", "already_used", "void", "unknown", "other_event", "wrong_day"]
+
+
 class CheckinApi(APIView):
-    permission_classes = [RequiresScope.of("checkin")]
+    permission_classes = [RequiresScope.of("checkin", staff_permission="orders.scan_ticket")]
 
     class InputSerializer(serializers.Serializer):
         code = serializers.CharField(max_length=64)
+        event = serializers.SlugField(required=False, max_length=50)
+        gate = serializers.CharField(required=False, default="", allow_blank=True, max_length=40)
 
         class Meta:
             ref_name = "CheckinInput"
@@ -160,25 +190,30 @@ class CheckinApi(APIView):
     @extend_schema(
         summary="Check in a scanned ticket",
         description=(
-            "Needs a partner key with the `checkin` scope, or a staff session. A key "
+            "Needs a partner key with the `checkin` scope, or a staff session with the "
+            "`orders.scan_ticket` permission (the gate page). A key "
             "may be limited to events (set when the key is made): it then checks in "
             "only tickets of those events, and a ticket of any other event answers "
             "`unknown` and stays valid. A key with no events (every key made before "
             "this limit existed) checks in tickets of every event; a staff session "
-            "too."
+            "too. With `event` (the slug the gate scans for), a ticket of another "
+            "event stays valid and answers `wrong_day` (that event is on another date) "
+            "or `other_event`. `gate` names the door; `already_used` answers carry the "
+            "first `used_gate` and `used_at`."
         ),
         request=InputSerializer,
         responses={
             200: inline_serializer(
                 "CheckinResult",
                 fields={
-                    "result": serializers.ChoiceField(["ok", "already_used", "void", "unknown"]),
+                    "result": serializers.ChoiceField(CHECKIN_RESULTS),
                     "ticket": serializers.DictField(allow_null=True),
                 },
             ),
             400: ErrorSerializer,
             401: ErrorSerializer,
             403: ErrorSerializer,
+            404: ErrorSerializer,
         },
     )
     def post(self, request):
@@ -186,14 +221,83 @@ class CheckinApi(APIView):
         data.is_valid(raise_exception=True)
         key = partner_key(request)
         events = key.event_ids() if key is not None else None  # staff: every event
-        result, ticket = ticket_checkin(scanned=data.validated_data["code"], events=events)
-        body = None
-        if ticket is not None:
-            body = {
-                "code": ticket.code,
-                "status": ticket.status,
-                "order": ticket.order_id,
-                "used_at": ticket.used_at,
-                **ticket_describe(ticket),
-            }
-        return Response({"result": result, "ticket": body})
+        slug = data.validated_data.get("event")
+        result, ticket = ticket_checkin(
+            scanned=data.validated_data["code"],
+            events=events,
+            event=event_for_gate(slug) if slug else None,
+            gate=data.validated_data["gate"],
+            actor_user=request.user,
+            actor=f"partner:{key.partner.slug}" if key is not None else "",
+        )
+        return Response(_checkin_body(result, ticket))
+
+
+class CheckinOverrideApi(APIView):
+    permission_classes = [StaffPermission.of("orders.override_checkin")]
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(max_length=64)
+        event = serializers.SlugField(max_length=50)
+        gate = serializers.CharField(required=False, default="", allow_blank=True, max_length=40)
+        reason = serializers.CharField(max_length=500)
+
+        class Meta:
+            ref_name = "CheckinOverrideInput"
+
+    @extend_schema(
+        summary="Let a refused ticket in anyway (gate supervisor)",
+        description=(
+            "Staff session with `orders.override_checkin`. A valid ticket becomes "
+            "used at this gate; a used or void one keeps its status. Audited with "
+            "the reason (`ticket.checkin_overridden`)."
+        ),
+        request=InputSerializer,
+        responses={
+            200: inline_serializer(
+                "CheckinOverrideResult",
+                fields={
+                    "result": serializers.ChoiceField(["ok"]),
+                    "ticket": serializers.DictField(),
+                },
+            ),
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ticket = ticket_checkin_override(
+            scanned=data.validated_data["code"],
+            event=event_for_gate(data.validated_data["event"]),
+            gate=data.validated_data["gate"],
+            reason=data.validated_data["reason"],
+            actor_user=request.user,
+        )
+        return Response(_checkin_body("ok", ticket))
+
+
+class GateCountsApi(APIView):
+    permission_classes = [StaffPermission.of("orders.scan_ticket")]
+
+    @extend_schema(
+        summary="Tickets let in per gate of an event (the gate page's counts)",
+        responses={
+            200: inline_serializer(
+                "GateCounts",
+                fields={
+                    "admitted": serializers.IntegerField(),
+                    "tickets": serializers.IntegerField(),
+                    "gates": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    )
+    def get(self, request, slug: str):
+        return Response(gate_counts(event=event_for_gate(slug)))

@@ -92,42 +92,6 @@ class PaymentCallback(models.Model):
         return f"{self.provider}:{self.event_id}"
 
 
-class SandboxCharge(models.Model):
-    """The sandbox gateway's own books: what it did with a payment's money.
-
-    The acquirer's record, not the merchant's: its status query
-    (sandbox.gateway_status, which reconciliation trusts) answers from this
-    row. It lived in the Redis cache, and a FLUSHALL made the gateway forget
-    that it had taken the money, so the payment was never settled. One row per
-    payment (the unique key is the "charge once" rule for a double-submitted
-    form); never a card number, only brand, BIN and last 4.
-    """
-
-    class Status(models.TextChoices):
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
-        REFUNDED = "refunded", _("Refunded")
-
-    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="sandbox_charge")
-    status = models.CharField(max_length=10, choices=Status.choices)
-    card = models.JSONField(default=dict, blank=True)  # brand, bin, last4
-    reason = models.CharField(max_length=200, blank=True)  # the decline's reason
-    event_id = models.CharField(max_length=100, blank=True)  # the charge's callback
-    # Partial refunds given back so far: {refund reference: "amount"}; keyed by
-    # the merchant's reference, so asking twice for one refund returns it once.
-    partial_refunds = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        verbose_name = _("sandbox charge")
-        verbose_name_plural = _("sandbox charges")
-        db_table = "orders_sandboxcharge"
-
-    def __str__(self) -> str:
-        return f"sandbox charge {self.payment_id} {self.status}"
-
-
 class Refund(models.Model):
     """One staff refund of a paid order: which tickets, how much, why, by whom.
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from payments import gateway_views, views
+from payments import views
 
 app_name = "orders_payments"
 urlpatterns = [
@@ -10,11 +10,4 @@ urlpatterns = [
     path("orders/<str:code>/pay/", views.pay_start, name="pay_start"),
     path("orders/<str:code>/return/", views.order_return, name="order_return"),
     path("orders/<str:code>/tickets/<str:ticket_code>.svg", views.ticket_qr, name="ticket_qr"),
-    path("sandbox-gateway/pay/<uuid:payment_id>/", gateway_views.gateway_pay, name="gateway_pay"),
-    path("sandbox-gateway/3ds/<uuid:payment_id>/", gateway_views.gateway_3ds, name="gateway_3ds"),
-    path(
-        "sandbox-gateway/api/payments/<uuid:payment_id>/",
-        gateway_views.gateway_status_api,
-        name="gateway_status_api",
-    ),
 ]

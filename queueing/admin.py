@@ -20,8 +20,10 @@ from queueing.models import WaitingRoom, WaitingRoomSnapshot
 @admin.register(WaitingRoom)
 class WaitingRoomAdmin(admin.ModelAdmin):
     list_display = ("event", "mode", "sale_opens_at", "admission_rate_per_minute",
-                    "max_active_shoppers", "paused", "draining", "live_link")  # fmt: skip
+                    "max_active_shoppers", "paused", "draining", "live_link",
+                    "console_link")  # fmt: skip
     list_filter = ("mode", "paused", "draining")
+    list_select_related = ("event",)
     readonly_fields = ("seed_hash", "seed_revealed_at", "created_at", "updated_at")
     actions = ("pause", "resume", "drain")
     raw_id_fields = ("event",)
@@ -33,6 +35,12 @@ class WaitingRoomAdmin(admin.ModelAdmin):
     def live_link(self, obj):
         url = reverse("admin:queueing_room_live", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, _("live"))
+
+    @admin.display(description=_("on-sale console"))
+    def console_link(self, obj):
+        # The console is the sales app's page (above queueing): linked by URL name only.
+        url = reverse("sales:console", args=[obj.event.slug])
+        return format_html('<a href="{}">{}</a>', url, _("console"))
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -92,6 +100,7 @@ class WaitingRoomAdmin(admin.ModelAdmin):
                 _("tickets left"): st.get("left", ""),
             },
             "chart": _chart(series),
+            "console_url": reverse("sales:console", args=[room.event.slug]),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/queueing/live.html", context)

@@ -41,8 +41,10 @@ from __future__ import annotations
 import hmac
 import os
 import time
+from functools import wraps
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import (
@@ -55,6 +57,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from ticketing.errors import KassaError
 
 # Hold p99 target is 150 ms: buckets are dense around it.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -110,11 +114,6 @@ def counted(counter: Counter, *, success: str | None = None):
         @counted(metrics.HOLDS, success="created")
         def hold_create(...): ...
     """
-    from functools import wraps
-
-    from django.db import transaction
-
-    from ticketing.errors import KassaError
 
     def decorate(service):
         @wraps(service)
@@ -170,6 +169,31 @@ def _registry():
         multiprocess.MultiProcessCollector(registry)
         return registry
     return REGISTRY
+
+
+def request_latency_totals() -> dict[str, dict]:
+    """Per view, summed over every process (multiprocess mode) since start:
+    {"count", "errors" (5xx), "buckets": [(upper bound, cumulative count)]}.
+    What the on-sale console turns into a 5xx rate and a p95 over its window
+    (by the difference of two readings: counters only grow)."""
+    out: dict[str, dict] = {}
+    for family in _registry().collect():
+        if family.name != "kassa_http_request_duration_seconds":
+            continue
+        for sample in family.samples:
+            if sample.name != "kassa_http_request_duration_seconds_bucket":
+                continue
+            view = sample.labels["view"]
+            entry = out.setdefault(view, {"count": 0.0, "errors": 0.0, "buckets": {}})
+            le = float(sample.labels["le"])
+            entry["buckets"][le] = entry["buckets"].get(le, 0.0) + sample.value
+            if le == float("inf"):
+                entry["count"] += sample.value
+                if sample.labels["status"] == "5xx":
+                    entry["errors"] += sample.value
+    for entry in out.values():
+        entry["buckets"] = sorted(entry["buckets"].items())
+    return out
 
 
 @never_cache

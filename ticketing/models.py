@@ -87,6 +87,8 @@ class AuditAction(models.TextChoices):
     QUEUE_ROOM_CREATED = "queue.room_created"
     QUEUE_ROOM_UPDATED = "queue.room_updated"
     QUEUE_SHUFFLE_REVEALED = "queue.shuffle_revealed"
+    TICKET_CHECKED_IN = "ticket.checked_in"
+    TICKET_CHECKIN_OVERRIDDEN = "ticket.checkin_overridden"
 
 
 class AuditEntry(models.Model):

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -44,6 +46,7 @@ _HANDLERS: dict[str, Handler] = {}
 _BACKOFF_BASE_SECONDS = 2
 _BACKOFF_MAX_SECONDS = 600
 _ERROR_MAX_CHARS = 2000
+DELIVER_TASK = "ticketing.outbox_deliver"  # ticketing.tasks.outbox_deliver
 
 
 def outbox_register(kind: str, func: Handler) -> Handler:
@@ -52,6 +55,11 @@ def outbox_register(kind: str, func: Handler) -> Handler:
         raise ValueError(f"outbox kind {kind!r} already has a handler")
     _HANDLERS[kind] = func
     return func
+
+
+def outbox_handlers() -> list[str]:
+    """The kinds this process has a handler for."""
+    return list(_HANDLERS)
 
 
 def outbox_handler(kind: str) -> Callable[[Handler], Handler]:
@@ -80,17 +88,17 @@ def outbox_put(*, kind: str, payload: dict[str, Any], delay_seconds: float = 0) 
         created_at=now,
     )
     message_id = message.pk
-    transaction.on_commit(lambda: _enqueue(message_id, delay_seconds))
+    if settings.OUTBOX_FAST_PATH:
+        transaction.on_commit(lambda: _enqueue(message_id, delay_seconds))
     return message
 
 
 def _enqueue(message_id: int, delay_seconds: float) -> None:
     """The fast path. A broker that is down must not fail the request that
     committed the work: the row is there, the sweep delivers it."""
-    from ticketing.tasks import outbox_deliver as task
-
     try:
-        task.apply_async(args=[message_id], countdown=delay_seconds or None)
+        # By name: ticketing.tasks (the task) imports this module.
+        current_app.send_task(DELIVER_TASK, args=[message_id], countdown=delay_seconds or None)
     except Exception:  # any broker trouble; the sweep is the safety net
         logger.warning(
             "outbox message %s not enqueued; the sweep will deliver it", message_id, exc_info=True
@@ -114,33 +122,59 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     row = (
         OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True, due_at__isnull=False)
-        .values_list("due_at", "attempts")
+        .values_list("due_at", "attempts", "kind")
         .first()
     )
     if row is None:
         return False  # done (the sweep was first), given up, or purged
-    due_at, attempts = row
+    due_at, attempts, kind = row
+    if kind not in _HANDLERS:
+        return False  # another process's kind (see outbox_sweep): left to it
     if attempts or due_at - timedelta(seconds=settings.OUTBOX_GRACE_SECONDS) > now:
         return False
     return _claim_and_run(message_id, due_at)
 
 
-def outbox_sweep(*, now: datetime | None = None, batch: int | None = None) -> int:
+def outbox_sweep(
+    *,
+    now: datetime | None = None,
+    batch: int | None = None,
+    kinds: list[str] | None = None,
+    pool: Executor | None = None,
+) -> int:
     """Deliver the due messages (oldest due first, at most `batch`); returns how
     many succeeded. Beat runs it every OUTBOX_SWEEP_SECONDS.
 
+    Only `kinds`, by default every kind with a handler in this process: the
+    sandbox acquirer run as a process of its own delivers its callbacks there
+    (`manage.py outbox_work --kind sandbox.callback`), and kassa's workers,
+    which have no handler for them then, leave them alone.
+
     Not one transaction: each claim is its own autocommit UPDATE and each
     handler runs with no transaction open. Two sweeps (or a sweep and the fast
-    path) may read the same rows; the claim lets exactly one run each.
+    path) may read the same rows; the claim lets exactly one run each. With a
+    `pool` (threads) the messages run side by side: a deliverer with no
+    Celery (outbox_work) would otherwise wait on one HTTP answer at a time.
     """
     now = now or timezone.now()
     batch = batch or settings.OUTBOX_SWEEP_BATCH
     due = list(
-        OutboxMessage.objects.filter(done_at__isnull=True, due_at__lte=now)
+        OutboxMessage.objects.filter(
+            done_at__isnull=True, due_at__lte=now, kind__in=kinds or list(_HANDLERS)
+        )
         .order_by("due_at")
         .values_list("pk", "due_at")[:batch]
     )
-    return sum(_claim_and_run(pk, due_at) for pk, due_at in due)
+    if pool is None:
+        return sum(_claim_and_run(pk, due_at) for pk, due_at in due)
+    return sum(pool.map(_claim_and_run_pooled, due))
+
+
+def _claim_and_run_pooled(row: tuple[int, datetime]) -> bool:
+    # A pool thread keeps its connection between messages: one the database
+    # dropped (a restart) is closed here, as Django does at each request.
+    close_old_connections()
+    return _claim_and_run(*row)
 
 
 def outbox_purge(*, now: datetime | None = None) -> int:

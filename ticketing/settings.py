@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "queueing",
+    "sales",  # the on-sale console and the post-sale report (the top layer)
+    "sandbox",  # the pretend acquirer (sandbox/__init__.py)
     "axes",  # the staff-login lockout (accounts section)
     "drf_spectacular_sidecar",  # the API docs' own static files, no CDN
     "csp",  # the content security policy (security headers section)
@@ -61,6 +63,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so the latency covers every other middleware too.
     "ticketing.metrics.MetricsMiddleware",
+    # Per-minute request outcomes in Postgres, for the post-sale report.
+    "sales.middleware.RequestRollupMiddleware",
     "ticketing.middleware.RequestIdMiddleware",
     # Outermost after the request id: strips cookies/Vary from public, cacheable
     # answers (the queue's public state) set by the middleware inside it.
@@ -180,7 +184,7 @@ USE_TZ = True
 
 # --- Static files ----------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -267,6 +271,9 @@ OUTBOX_GRACE_SECONDS = env_int("OUTBOX_GRACE_SECONDS", 10, minimum=0)
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120, minimum=1)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 50, minimum=1)
 OUTBOX_SWEEP_BATCH = env_int("OUTBOX_SWEEP_BATCH", 100, minimum=1)
+# After the commit a Celery task runs the message at once (the fast path); a
+# process with no Celery (the sandbox acquirer's own) leaves it to its sweep.
+OUTBOX_FAST_PATH = True
 OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7, minimum=1)
 
 # --- payments & tickets ---
@@ -275,6 +282,12 @@ OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7, minimum=1)
 # A real acquirer is one more entry; payments find it here, never by import.
 PAYMENT_PROVIDERS = {"sandbox": "payments.sandbox.SandboxProvider"}
 SANDBOX_GATEWAY_SECRET = env_str("SANDBOX_GATEWAY_SECRET", "")
+# Where the sandbox acquirer lives. Empty: kassa's own processes serve it under
+# /sandbox-gateway/ (make run). A URL: it runs as a process of its own
+# (sandbox.settings, e.g. bench/onsale.py), and kassa's processes neither
+# serve its pages nor deliver its callbacks. Either way they talk over HTTP.
+SANDBOX_URL = env_str("SANDBOX_URL", "").rstrip("/")
+SANDBOX_SERVES = not SANDBOX_URL
 # Reconciliation (payments.services.payments_reconcile): a payment
 # still unsettled this long after it started is asked from its provider, then
 # again with doubling back-off (capped at 1 h) up to MAX_ATTEMPTS times.

@@ -4,6 +4,8 @@ import logging
 
 from celery import shared_task
 
+from ticketing import outbox
+
 logger = logging.getLogger(__name__)
 
 
@@ -17,23 +19,17 @@ def ping(note: str) -> str:
 @shared_task(name="ticketing.outbox_deliver", ignore_result=True)
 def outbox_deliver(message_id: int) -> None:
     """The outbox's fast path: run one message right after its commit."""
-    from ticketing.outbox import outbox_deliver as deliver
-
-    deliver(message_id=message_id)
+    outbox.outbox_deliver(message_id=message_id)
 
 
 @shared_task(name="ticketing.outbox_sweep", ignore_result=True)
 def outbox_sweep() -> int:
     """Deliver due outbox messages, whatever became of their Celery message
     (beat, every OUTBOX_SWEEP_SECONDS)."""
-    from ticketing.outbox import outbox_sweep as sweep
-
-    return sweep()
+    return outbox.outbox_sweep()
 
 
 @shared_task(name="ticketing.outbox_purge", ignore_result=True)
 def outbox_purge() -> int:
     """Forget outbox messages done long ago (beat, hourly)."""
-    from ticketing.outbox import outbox_purge as purge
-
-    return purge()
+    return outbox.outbox_purge()

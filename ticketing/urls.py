@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -11,6 +12,7 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
+    path("staff/sales/", include("sales.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("api.urls")),
     path("account/", include("accounts.urls")),
@@ -19,6 +21,8 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("events.urls")),
 ]
+if settings.SANDBOX_SERVES:  # the acquirer in this process (settings: SANDBOX_URL)
+    urlpatterns.append(path("", include("sandbox.urls")))
 
 # JSON error bodies under /api/ (API.md), the branded pages (templates/4xx.html, 500.html)
 # elsewhere.

@@ -72,7 +72,7 @@ def test_the_event_pages_hold_form_refuses_unicode_digits(client, event, fields)
 
 
 def test_a_card_number_of_unicode_digits_is_refused_not_a_crash():
-    from payments.sandbox import luhn_valid
+    from sandbox.cards import luhn_valid
 
     assert luhn_valid(SUPERSCRIPT_TWO * 16) is False
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from orders.tests.factories import event_make, order_make, pay_with_card, post_callback  # noqa: F401
-from payments.messages import SANDBOX_CALLBACK
+from sandbox.gateway import CALLBACK_KIND as SANDBOX_CALLBACK
 from ticketing import outbox as ticketing_outbox
 from ticketing.models import OutboxMessage
 from ticketing.outbox import outbox_deliver

@@ -14,7 +14,7 @@ from django.test import Client
 
 from events.models import Section
 from events.selectors import sale_snapshot
-from orders.tests.factories import seat_ids
+from orders.tests.factories import callback_body, seat_ids
 from payments import sandbox
 from payments.models import Payment
 
@@ -80,7 +80,7 @@ def test_order_payment_and_callback_budgets(warm, django_assert_max_num_queries)
         )
     assert started.status_code == 201
     payment = Payment.objects.get(pk=started.json()["payment_id"])
-    body = sandbox.callback_body(
+    body = callback_body(
         payment=payment, status="succeeded", event_id=uuid.uuid4().hex,
         card={"brand": "visa", "bin": "440043", "last4": "0001"},
     )  # fmt: skip

@@ -90,7 +90,7 @@ def test_a_guest_goes_from_the_contact_form_to_the_pay_page_with_their_seats(eve
     # The order page is the same buyer's too, and the pay button leads to the gateway.
     assert guest.get(f"/orders/{order.code}/").status_code == 200
     gateway = submit(guest, pay_page, having="t")
-    assert gateway.status_code == 303 and gateway["Location"].startswith("/sandbox-gateway/pay/")
+    assert gateway.status_code == 303 and "/sandbox-gateway/pay/" in gateway["Location"]
 
 
 def test_the_device_that_made_the_order_reads_every_page_of_it_and_nobody_else(event):

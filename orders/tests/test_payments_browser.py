@@ -11,7 +11,8 @@ from orders.tests.factories import event_make, order_make, post_callback
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_buyer_pays_and_sees_tickets_with_qr(live_server, page, gateway_outbox):  # noqa: F811
+def test_buyer_pays_and_sees_tickets_with_qr(live_server, page, gateway_outbox, settings):  # noqa: F811
+    settings.SITE_URL = live_server.url  # as the launcher sets it: links follow the port
     order = order_make(event=event_make(seats=2, brands=["visa"]), seat_count=2)
     page.goto(f"{live_server.url}/orders/{order.code}/pay/?t={order.access_token}")
     page.click("main form button[type=submit]")

@@ -17,7 +17,12 @@ from django.utils import timezone
 
 from orders.models import Order, Ticket
 from orders.tests.conftest_payments import *  # noqa: F403
-from orders.tests.factories import order_expire_and_resell, pay_with_card, post_callback
+from orders.tests.factories import (
+    callback_body,
+    order_expire_and_resell,
+    pay_with_card,
+    post_callback,
+)
 from payments import sandbox
 from payments.models import Payment
 from payments.services import payment_start, payments_reconcile
@@ -96,7 +101,7 @@ def test_late_duplicate_callback_after_reconciliation_changes_nothing(
     assert payments_reconcile(now=_later()) == 1
     tickets = list(Ticket.objects.filter(order=order).values_list("code", flat=True))
 
-    late = sandbox.callback_body(
+    late = callback_body(
         payment=payment,
         status="succeeded",
         event_id="evt_late",
@@ -183,9 +188,11 @@ def test_reconciliation_that_gives_up_says_so(
     assert _actions("payment.reconcile_gave_up") == 1
 
 
-def test_provider_error_backs_off_without_settling(order, gateway_outbox, settings):
+def test_provider_error_backs_off_without_settling(
+    order, gateway_outbox, gateway_on_live_server, settings
+):
     payment = _charged_without_callback(order, gateway_outbox)
-    settings.SITE_URL = "http://127.0.0.1:9"  # nothing listens: the query fails
+    settings.SANDBOX_URL = "http://127.0.0.1:9"  # nothing listens: the query fails
     assert payments_reconcile(now=_later()) == 0
     payment.refresh_from_db()
     assert payment.status == Payment.Status.CREATED
@@ -217,6 +224,7 @@ def test_status_endpoint_answers_a_signed_query(client, order, gateway_outbox):
         "amount": str(payment.amount),
         "currency": payment.currency,
         "card": {"brand": "visa", "bin": "400000", "last4": "0770"},
+        "refunded_amount": "0.00",
     }
 
 
@@ -236,10 +244,11 @@ def test_status_endpoint_refuses_a_bad_signature(client, order, gateway_outbox, 
     assert "status" not in response.json()
 
 
-def test_status_endpoint_unknown_payment_is_404(client):
+def test_status_endpoint_answers_created_for_a_payment_it_never_saw(client):
+    # The buyer never opened the payment link: the gateway never charged it.
     path = "/sandbox-gateway/api/payments/00000000-0000-0000-0000-000000000000/"
     response = client.get(path, HTTP_X_SANDBOX_SIGNATURE=sandbox.sign(path.encode()))
-    assert response.status_code == 404
+    assert response.status_code == 200 and response.json()["status"] == "created"
 
 
 def test_reconcile_runs_periodically_on_the_main_queue(settings):

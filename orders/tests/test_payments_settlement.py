@@ -26,6 +26,7 @@ from orders.services.holds import hold_create, holds_expire
 from orders.services.orders import order_create
 from orders.tests.conftest_payments import *  # noqa: F403
 from orders.tests.factories import (
+    acquirer_charged,
     event_make,
     make_event,
     order_make,
@@ -310,9 +311,10 @@ def test_a_refund_after_check_in_never_puts_the_used_seat_back_on_sale(
     (the person is in it); the unused seat goes back on sale."""
     order = order_make(event=event_make(seats=2), seat_count=2)
     Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID)
-    Payment.objects.create(
+    payment = Payment.objects.create(
         order=order, amount=order.total, currency=order.currency, status="succeeded"
     )
+    acquirer_charged({"payment_id": str(payment.pk)})
     EventSeat.objects.filter(pk__in=order.hold.seat_ids).update(status="sold", order_id=order.pk)
     used, unused = tickets_issue(order=order, hold=order.hold)
     assert ticket_checkin(scanned=used.code)[0] == "ok"

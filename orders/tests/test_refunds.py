@@ -17,10 +17,11 @@ from events.models import EventSeat
 from orders.models import Order, Ticket
 from orders.tests.conftest_payments import *  # noqa: F403
 from orders.tests.factories import event_make, order_make, pay_with_card, post_callback, race
-from payments.exceptions import OrderNotRefundable, RefundInvalid
-from payments.models import Payment, Refund, SandboxCharge
+from payments.exceptions import OrderNotRefundable, ProviderUnavailable, RefundInvalid
+from payments.models import Payment, Refund
 from payments.sandbox import SandboxProvider
 from payments.services import order_refund, payment_start
+from sandbox.models import SandboxRefund
 from ticketing.models import AuditEntry, OutboxMessage
 from ticketing.money import money_format
 
@@ -76,8 +77,9 @@ def test_partial_refund_voids_the_chosen_tickets_and_gives_back_their_price(
     # The provider is asked for this ticket's price only, under the refund's reference.
     [body] = gateway_outbox.bodies("refunded")
     assert (body["amount"], body["refund_id"]) == ("10000.00", str(refund.pk))
-    charge = SandboxCharge.objects.get(payment__order=paid_order)
-    assert charge.partial_refunds == {str(refund.pk): "10000.00"}
+    # The acquirer's books: this refund, under the payment and the reference.
+    books = list(SandboxRefund.objects.values_list("refund_id", "amount"))
+    assert books == [(f"{refund.payment_id}-{refund.pk}", Decimal("10000.00"))]
     with django_capture_on_commit_callbacks(execute=True):
         assert post_callback(client, body).status_code == 200
     refund.refresh_from_db()
@@ -170,17 +172,19 @@ def test_a_partial_refund_queued_behind_a_whole_one_is_not_asked_for_again(
     assert len(delayed) == 1
     real(**delayed[0])  # no ValueError from the gateway, no second callback
     assert len(gateway_outbox.bodies("refunded")) == 1
-    assert SandboxCharge.objects.get(payment__order=paid_order).partial_refunds == {}
+    payment = paid_order.payments.get()
+    # Only the whole refund reached the acquirer's books.
+    assert list(SandboxRefund.objects.values_list("refund_id", flat=True)) == [str(payment.pk)]
 
 
 def test_the_sandbox_never_refunds_more_than_it_charged(paid_order):
     payment = paid_order.payments.get()
-    with pytest.raises(ValueError, match="would pass"):
+    with pytest.raises(ProviderUnavailable, match="amount_invalid"):
         SandboxProvider().refund(payment, amount=payment.amount + 1, reference="big")
     SandboxProvider().refund(payment, amount=Decimal("100.00"), reference="a")
     SandboxProvider().refund(payment, amount=Decimal("100.00"), reference="a")  # asked twice
-    charge = SandboxCharge.objects.get(payment=payment)
-    assert charge.partial_refunds == {"a": "100.00"}
+    books = list(SandboxRefund.objects.values_list("refund_id", "amount"))
+    assert books == [(f"{payment.pk}-a", Decimal("100.00"))]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -160,11 +160,15 @@ def test_gives_up_after_the_last_attempt_and_says_so(handler, settings, caplog):
 
 @pytest.mark.django_db
 def test_a_message_of_an_unknown_kind_waits_for_its_handler(settings):
+    # A newer release's kind, or another process's (the sandbox acquirer run
+    # on its own delivers its callbacks there): neither the fast path nor the
+    # sweep of a process without its handler touches it.
     with transaction.atomic():
         message = outbox_put(kind="test.from_a_newer_release", payload={})
     assert outbox_deliver(message_id=message.pk) is False
+    assert outbox_sweep(now=_later(3600)) == 0
     message.refresh_from_db()
-    assert message.state == "pending" and "no outbox handler" in message.last_error
+    assert message.state == "pending" and message.attempts == 0 and not message.last_error
 
 
 @pytest.mark.django_db(transaction=True)
@@ -217,12 +221,12 @@ def test_the_sweep_delivers_work_whose_celery_message_redis_lost(handler, redis_
 
 @pytest.mark.django_db(transaction=True)
 def test_a_broker_that_refuses_the_enqueue_does_not_fail_the_commit(handler, monkeypatch, caplog):
-    from ticketing import tasks
+    from ticketing.celery import app
 
     def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("redis is down")
 
-    monkeypatch.setattr(tasks.outbox_deliver, "apply_async", broker_down)
+    monkeypatch.setattr(app, "send_task", broker_down)
     with caplog.at_level(logging.WARNING, logger="ticketing.outbox"):
         message = _put()
     assert "not enqueued" in caplog.text
@@ -277,3 +281,58 @@ def test_staff_see_the_outbox_read_only_with_kind_and_state_filters(admin_client
     assert admin_client.get("/admin/ticketing/outboxmessage/add/").status_code == 403
     page = admin_client.get(f"/admin/ticketing/outboxmessage/{message.pk}/change/")
     assert page.status_code == 200 and b"boom" in page.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_with_a_pool_runs_its_messages_side_by_side(monkeypatch):
+    # outbox_work's deliverer (no Celery): four callbacks each waiting on the
+    # merchant's answer run at once, not one after another. The barrier lets
+    # the handlers through only when all four are inside together.
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(4, timeout=10)
+    monkeypatch.setitem(outbox._HANDLERS, "test.work", lambda payload: barrier.wait())
+    messages = [_put() for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert outbox_sweep(now=_later(60), pool=pool) == 4
+    assert all(OutboxMessage.objects.get(pk=m.pk).state == "done" for m in messages)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outbox_work_delivers_only_its_kinds_until_stopped(tmp_path):
+    """The deliverer of a process with no Celery, as the sandbox acquirer runs."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT, _test_database_url
+
+    with transaction.atomic():
+        ours = outbox_put(
+            kind="sandbox.callback", payload={"url": "http://127.0.0.1:9/", "body": {}}
+        )
+        theirs = outbox_put(kind="payments.refund", payload={"payment_id": "x"})
+    OutboxMessage.objects.update(due_at=timezone.now())
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "DJANGO_SETTINGS_MODULE": "sandbox.settings",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "outbox_work", "--kind", "sandbox.callback"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while OutboxMessage.objects.get(pk=ours.pk).attempts == 0:
+            assert time.monotonic() < deadline, "the deliverer never tried its message"
+            time.sleep(0.2)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output = worker.communicate(timeout=30)[0].decode()
+    assert worker.returncode == 0, output
+    ours.refresh_from_db()
+    theirs.refresh_from_db()
+    assert "Connection refused" in ours.last_error or "URLError" in ours.last_error
+    assert theirs.attempts == 0  # kassa's kind: not this process's to run

@@ -9,8 +9,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0008_verbose_names'),
-        ('payments', '0002_audit_object_type'),
+        ('orders', '0010_verbose_names'),
+        ('payments', '0003_delete_sandboxcharge'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -22,15 +22,6 @@ class Migration(migrations.Migration):
         migrations.AlterModelOptions(
             name='paymentcallback',
             options={'verbose_name': 'payment callback', 'verbose_name_plural': 'payment callbacks'},
-        ),
-        migrations.AlterModelOptions(
-            name='sandboxcharge',
-            options={'verbose_name': 'sandbox charge', 'verbose_name_plural': 'sandbox charges'},
-        ),
-        migrations.AddField(
-            model_name='sandboxcharge',
-            name='partial_refunds',
-            field=models.JSONField(blank=True, default=dict),
         ),
         migrations.CreateModel(
             name='Refund',

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0007_payments_to_payments_app'),
+        ('orders', '0009_sale_console_indexes'),
     ]
 
     operations = [

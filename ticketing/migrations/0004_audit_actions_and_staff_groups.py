@@ -16,7 +16,10 @@ they may see and do (no permission: the page answers 403, the menu hides it):
 - **support** — answers buyers: reads orders, tickets, payments, refunds and
   the catalogue; changes nothing.
 - **gate** — the doors: reads events and tickets (who may enter), nothing of
-  money or buyers' orders.
+  money or buyers' orders; scans tickets at the gate page
+  (orders.scan_ticket). Supervisors also scan and may let a refused ticket in
+  with a reason (orders.override_checkin), and watch the on-sale console and
+  read the post-sale report (sales.view_sale_console, sales.view_sale_report).
 
 Permissions are created here first (create_permissions), since Django makes
 them only after all migrations ran; the groups are updated, not duplicated,
@@ -61,6 +64,16 @@ GROUPS = {
         ("orders", "ticket"): ("view",),
     },
 }
+# Permissions that are not a model's add/change/delete/view (Meta.permissions).
+EXTRA = {
+    "supervisor": [
+        ("orders", "scan_ticket"),
+        ("orders", "override_checkin"),
+        ("sales", "view_sale_console"),
+        ("sales", "view_sale_report"),
+    ],
+    "gate": [("orders", "scan_ticket")],
+}
 
 
 def groups_create(apps, schema_editor):
@@ -74,7 +87,7 @@ def groups_create(apps, schema_editor):
         group, _created = Group.objects.get_or_create(name=name)
         codenames = [
             (app, f"{verb}_{model}") for (app, model), verbs in grants.items() for verb in verbs
-        ]
+        ] + EXTRA.get(name, [])
         perms = [
             Permission.objects.get(content_type__app_label=app, codename=codename)
             for app, codename in codenames
@@ -89,12 +102,13 @@ def groups_remove(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ticketing', '0002_auditentry_from_orders'),
+        ('ticketing', '0003_audit_ticket_checkin'),
         ('auth', '0012_alter_user_first_name_max_length'),
         ('contenttypes', '0002_remove_content_type_name'),
         ('events', '0004_verbose_names'),
-        ('orders', '0008_verbose_names'),
-        ('payments', '0003_refund_and_verbose_names'),
+        ('orders', '0010_verbose_names'),
+        ('payments', '0004_refund_and_verbose_names'),
+        ('sales', '0001_request_minute'),
         ('queueing', '0001_initial'),
         ('api', '0003_apikey_events'),
     ]

@@ -1,0 +1,17 @@
+"""The URLs of the gateway run as a process of its own (sandbox.settings)."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.urls import include, path
+
+
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("sandbox.urls")),
+]
