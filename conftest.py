@@ -28,6 +28,17 @@ def _request_rollup_flushed_by_tests():
 
 
 @pytest.fixture(autouse=True)
+def _request_rollup_empty():
+    """Each test starts with no request counts in memory: an earlier test's
+    requests must not reach a later test's rollup when it flushes."""
+    from sales import rollup
+
+    with rollup._lock:
+        rollup._counts.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _clean_redis():
     """Each test starts with an empty Redis database (the test one, see launcher)."""
     from django_redis import get_redis_connection
