@@ -15,6 +15,12 @@ class Partner(models.Model):
     name = models.CharField(max_length=200)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # In-app payment (payments.on_account): the partner charges its own
+    # customer and confirms the order with a request signed by this secret.
+    # Stored as it is (an HMAC needs it on our side), shown to staff once when
+    # made; only payments.services sets these (partner_on_account_enable).
+    on_account = models.BooleanField(_("on-account payment"), default=False, editable=False)
+    on_account_secret = models.CharField(max_length=100, blank=True, editable=False)
 
     class Meta:
         ordering = ["slug"]
@@ -31,6 +37,7 @@ class Scope(models.TextChoices):
     CATALOG = "catalog", _("Catalogue")
     SELL = "sell", _("Sell")
     CHECKIN = "checkin", _("Check-in")
+    SETTLEMENT = "settlement", _("Settlement report")
 
 
 class ApiKey(models.Model):

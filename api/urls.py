@@ -13,7 +13,9 @@ from payments.api import (
     GateCountsApi,
     OrderTicketsApi,
     PaymentCallbackApi,
+    PaymentConfirmApi,
     PaymentStartApi,
+    SettlementApi,
 )
 
 urlpatterns = [
@@ -23,6 +25,12 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("orders/<int:order_id>/payments/", PaymentStartApi.as_view(), name="payment-start"),
     path("orders/<int:order_id>/tickets/", OrderTicketsApi.as_view(), name="order-tickets"),
+    path(
+        "orders/<int:order_id>/payments/<uuid:payment_id>/confirm/",
+        PaymentConfirmApi.as_view(),
+        name="payment-confirm",
+    ),
+    path("settlements/", SettlementApi.as_view(), name="settlements"),
     path("payments/<str:provider>/callback/", PaymentCallbackApi.as_view(), name="payment-cb"),
     path("checkin/", CheckinApi.as_view(), name="checkin"),
     path("checkin/override/", CheckinOverrideApi.as_view(), name="checkin-override"),

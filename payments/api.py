@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.idempotency import idempotent
 from api.permissions import HasScope, RequiresScope, StaffPermission, partner_key
 from api.schema import ErrorSerializer as ApiErrorSerializer
+from api.schema import error_responses
 from events.selectors import event_for_gate
 from orders.models import Order
 from orders.selectors import gate_counts, order_for_buyer
@@ -20,7 +24,8 @@ from orders.tickets import ticket_checkin, ticket_checkin_override, ticket_descr
 from payments import selectors
 from payments.exceptions import TicketsNotReady
 from payments.providers import provider_get
-from payments.services import payment_callback_handle, payment_start
+from payments.services import payment_callback_handle, payment_on_account_confirm, payment_start
+from payments.signatures import SIGNATURE_HEADER
 
 ORDER_TOKEN = OpenApiParameter(
     "X-Order-Token",
@@ -301,3 +306,228 @@ class GateCountsApi(APIView):
     )
     def get(self, request, slug: str):
         return Response(gate_counts(event=event_for_gate(slug)))
+
+
+class PartnerKeyWithScope(HasScope):
+    """Only a partner's API key with the scope: the answer is that partner's."""
+
+    def has_permission(self, request, view) -> bool:
+        if partner_key(request) is None:
+            raise NotAuthenticated()
+        return super().has_permission(request, view)
+
+    @classmethod
+    def of(cls, scope: str) -> type[BasePermission]:
+        return type(f"PartnerKeyWithScope_{scope}", (cls,), {"scope": scope})
+
+
+class PaymentConfirmApi(APIView):
+    """The partner's app confirms an on-account payment it charged its customer for."""
+
+    permission_classes = [PartnerKeyWithScope.of("sell")]
+
+    class InputSerializer(serializers.Serializer):
+        amount = serializers.CharField(help_text="The payment's amount, a decimal string.")
+        currency = serializers.CharField(min_length=3, max_length=3)
+        reference = serializers.CharField(
+            max_length=80, help_text="The partner's own transaction id, unique per partner."
+        )
+
+        class Meta:
+            ref_name = "PaymentConfirmInput"
+
+    class OutputSerializer(serializers.Serializer):
+        payment_id = serializers.UUIDField()
+        payment_status = serializers.CharField()
+        order_id = serializers.IntegerField()
+        order_status = serializers.CharField()
+        reference = serializers.CharField()
+        result = serializers.ChoiceField(["paid", "refunding", "duplicate"])
+
+        class Meta:
+            ref_name = "PaymentConfirmOutput"
+
+    @extend_schema(
+        summary="Confirm an on-account payment (in-app payment by the partner)",
+        description=(
+            "For a payment started with `provider: on_account` (partners with on-account "
+            "payment only). The partner charged its customer and says so: the order is "
+            "paid and its tickets issued at once. Signed: `Kassa-Signature: t=<unix time>,"
+            'v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the partner\'s on-account '
+            "secret>` (the webhooks' scheme; `t` at most 5 minutes off). Idempotent by "
+            "`reference`: the same confirmation again answers `duplicate` and pays nothing "
+            "more. Refused, changing nothing: a missing or wrong signature or bad body (400 "
+            "`bad_confirmation`), another amount or currency, a reference used for another "
+            "payment, or a payment already confirmed (409 `confirmation_mismatch`). "
+            "`refunding`: the order could no longer be sold; nothing is owed."
+        ),
+        request=InputSerializer,
+        parameters=[
+            OpenApiParameter(
+                SIGNATURE_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="t=<unix time>,v1=<hex HMAC-SHA256>",
+            )
+        ],
+        responses={200: OutputSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    def post(self, request, order_id: int, payment_id):
+        key = partner_key(request)
+        payment, result = payment_on_account_confirm(
+            partner=key.partner,
+            order_id=order_id,
+            payment_id=payment_id,
+            body=request.body,
+            signature=request.headers.get(SIGNATURE_HEADER, ""),
+        )
+        body = {
+            "payment_id": payment.pk,
+            "payment_status": payment.status,
+            "order_id": payment.order_id,
+            "order_status": payment.order.status,
+            "reference": payment.provider_ref or "",
+            "result": result,
+        }
+        return Response(self.OutputSerializer(body).data)
+
+
+def _money(value) -> str:
+    return f"{value:.2f}"
+
+
+def settlement_body(report: selectors.SettlementReport) -> dict:
+    return {
+        "partner": report.partner.slug,
+        "date": report.day.isoformat(),
+        "time_zone": report.time_zone,
+        "starts_at": report.starts_at.isoformat(),
+        "ends_at": report.ends_at.isoformat(),
+        "orders": [
+            {
+                "order_id": o.order_id,
+                "order_code": o.order_code,
+                "payment_id": o.payment_id,
+                "paid_at": o.paid_at.isoformat(),
+                "tickets": o.tickets,
+                "amount": _money(o.amount),
+                "currency": o.currency,
+                "reference": o.reference,
+            }
+            for o in report.orders
+        ],
+        "refunds": [
+            {
+                "refund_id": r.refund_id,
+                "order_id": r.order_id,
+                "order_code": r.order_code,
+                "at": r.at.isoformat(),
+                "tickets": r.tickets,
+                "amount": _money(r.amount),
+                "currency": r.currency,
+                "whole": r.whole,
+                "status": r.status,
+            }
+            for r in report.refunds
+        ],
+        "totals": [
+            {
+                "currency": t.currency,
+                "orders": t.orders,
+                "tickets": t.tickets,
+                "gross": _money(t.gross),
+                "refunds": t.refunds,
+                "refunded_tickets": t.refunded_tickets,
+                "refunded": _money(t.refunded),
+                "net": _money(t.net),
+            }
+            for t in report.totals
+        ],
+    }
+
+
+class SettlementOrderSerializer(serializers.Serializer):
+    order_id = serializers.IntegerField()
+    order_code = serializers.CharField()
+    payment_id = serializers.UUIDField()
+    paid_at = serializers.DateTimeField()
+    tickets = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    reference = serializers.CharField()
+
+    class Meta:
+        ref_name = "SettlementOrder"
+
+
+class SettlementRefundSerializer(serializers.Serializer):
+    refund_id = serializers.IntegerField()
+    order_id = serializers.IntegerField()
+    order_code = serializers.CharField()
+    at = serializers.DateTimeField()
+    tickets = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    whole = serializers.BooleanField()
+    status = serializers.ChoiceField(["requested", "done"])
+
+    class Meta:
+        ref_name = "SettlementRefund"
+
+
+class SettlementTotalsSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    orders = serializers.IntegerField()
+    tickets = serializers.IntegerField()
+    gross = serializers.DecimalField(max_digits=14, decimal_places=2)
+    refunds = serializers.IntegerField()
+    refunded_tickets = serializers.IntegerField()
+    refunded = serializers.DecimalField(max_digits=14, decimal_places=2)
+    net = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ref_name = "SettlementTotals"
+
+
+class SettlementApi(APIView):
+    permission_classes = [PartnerKeyWithScope.of("settlement")]
+
+    class QuerySerializer(serializers.Serializer):
+        date = serializers.DateField(input_formats=["%Y-%m-%d"])
+
+        class Meta:
+            ref_name = "SettlementQuery"
+
+    class OutputSerializer(serializers.Serializer):
+        partner = serializers.CharField()
+        date = serializers.DateField()
+        time_zone = serializers.CharField()
+        starts_at = serializers.DateTimeField()
+        ends_at = serializers.DateTimeField()
+        orders = SettlementOrderSerializer(many=True)
+        refunds = SettlementRefundSerializer(many=True)
+        totals = SettlementTotalsSerializer(many=True)
+
+        class Meta:
+            ref_name = "SettlementReport"
+
+    @extend_schema(
+        summary="The partner's on-account settlement of one day",
+        description=(
+            "For the calling partner's key with the `settlement` scope. The day is the "
+            "site's calendar day in `time_zone` ([`starts_at`, `ends_at`)). `orders`: each "
+            "order an on-account payment paid that day (`tickets` it issued, `amount`, the "
+            "partner's `reference`); `refunds`: each refund of such an order made that day "
+            "(whatever day it was paid), money the partner owes back to its customer; "
+            "`totals` per currency, `net` = `gross` - `refunded`. Amounts are decimal strings."
+        ),
+        parameters=[QuerySerializer],
+        responses={200: OutputSerializer, **error_responses(400, 403)},
+    )
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        day: date = query.validated_data["date"]
+        report = selectors.settlement_report(partner=partner_key(request).partner, day=day)
+        return Response(settlement_body(report))

@@ -66,3 +66,30 @@ class RefundInvalid(KassaError):
     code = "refund_invalid"
     status = 400
     default_message = _("This refund cannot be made as asked.")
+
+
+class ProviderNotAllowed(KassaError):
+    """The on-account provider for an order of no partner, or of a partner
+    without on-account payment: nothing is created."""
+
+    code = "provider_not_allowed"
+    status = 403
+    default_message = _("This payment provider is not available for this order.")
+
+
+class BadConfirmation(KassaError):
+    """An on-account confirmation unsigned, wrongly signed, of another
+    partner's order or payment, or malformed: nothing changes."""
+
+    code = "bad_confirmation"
+    status = 400
+    default_message = _("The payment confirmation is not valid.")
+
+
+class ConfirmationMismatch(KassaError):
+    """A confirmation whose amount or currency is not the payment's, or whose
+    reference already confirmed another payment: nothing changes."""
+
+    code = "confirmation_mismatch"
+    status = 409
+    default_message = _("The confirmation does not match this payment.")

@@ -20,6 +20,7 @@ from payments.exceptions import UnknownProvider
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
+    from orders.models import Order
     from payments.models import Payment
 
 
@@ -77,6 +78,10 @@ class ProviderStatus:
 
 class PaymentProvider:
     name: ClassVar[str] = ""
+
+    def order_check(self, order: Order) -> None:
+        """Refuse (raise a KassaError) an order this provider may not pay.
+        Called by payment_start under the order lock, before anything is made."""
 
     def create_payment(self, payment: Payment, return_url: str) -> str:
         """Register the payment with the provider; return where to send the buyer.

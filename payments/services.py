@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from datetime import timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from api.models import Partner
 from events.cards import card_rule_refusal
 from orders import holdkinds
 from orders.models import Hold, Order, Ticket
@@ -31,6 +33,8 @@ from orders.services.orders import order_lock
 from orders.signals import order_announce, order_paid, order_refunded
 from orders.tickets import tickets_issue
 from payments.exceptions import (
+    BadConfirmation,
+    ConfirmationMismatch,
     OrderExpired,
     OrderNotPayable,
     OrderNotRefundable,
@@ -41,6 +45,7 @@ from payments.exceptions import (
 from payments.messages import CONFIRMATION_MAIL, PARTIAL_REFUND, REFUND, REFUND_MAIL
 from payments.models import Payment, PaymentCallback, Refund
 from payments.providers import CallbackEvent, provider_get
+from payments.signatures import event_id_of, signature_valid
 from ticketing import metrics
 from ticketing.audit import AuditAction, audit_log
 from ticketing.models import OutboxMessage
@@ -102,6 +107,7 @@ def payment_start(
             raise OrderNotPayable()
         if order.expires_at <= timezone.now():
             raise OrderExpired()
+        gateway.order_check(order)
         payment = Payment.objects.create(
             order=order,
             provider=provider,
@@ -751,3 +757,121 @@ def _partial_refund_done(*, payment: Payment, order: Order, event: CallbackEvent
         data={"order": order.code, "refund": int(event.refund_id), "amount": str(event.amount)},
     )
     return "partially_refunded"
+
+
+ON_ACCOUNT = "on_account"
+ON_ACCOUNT_SECRET_PREFIX = "onacc_"  # noqa: S105 (a prefix, not a secret)
+
+
+def partner_on_account_enable(*, partner: Partner, actor_user: Any = None) -> str:
+    """Let `partner` pay its orders on account (payments.on_account) and make
+    its confirmation secret; returns the secret, to be shown to staff once.
+
+    Enabling again makes a new secret: the old one no longer signs (a leaked
+    secret is replaced this way). Audited as `partner.on_account_enabled`."""
+    secret = ON_ACCOUNT_SECRET_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        partner = Partner.objects.select_for_update().get(pk=partner.pk)
+        rotated = bool(partner.on_account_secret)
+        partner.on_account, partner.on_account_secret = True, secret
+        partner.save(update_fields=["on_account", "on_account_secret"])
+        audit_log(
+            action=AuditAction.PARTNER_ON_ACCOUNT_ENABLED,
+            obj=partner,
+            actor_user=actor_user,
+            data={"partner": partner.slug, "secret_replaced": rotated},
+        )
+    return secret
+
+
+def _confirmation_parse(body: bytes) -> tuple[Decimal, str, str]:
+    """(amount, currency, reference) of a confirmation body, or BadConfirmation."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadConfirmation(details={"body": ["not JSON"]}) from None
+    if not isinstance(data, dict):
+        raise BadConfirmation(details={"body": ["not an object"]})
+    errors: dict[str, list[str]] = {}
+    amount = None
+    raw_amount = data.get("amount")
+    if isinstance(raw_amount, str):
+        try:
+            amount = Decimal(raw_amount)
+        except InvalidOperation:
+            amount = None
+    if amount is None or not amount.is_finite() or amount < 0:
+        errors["amount"] = [_('A decimal amount as a string, e.g. "20000.00".')]
+    currency = data.get("currency")
+    if not (isinstance(currency, str) and len(currency) == 3):
+        errors["currency"] = [_("A three-letter currency code.")]
+    reference = data.get("reference")
+    if not (isinstance(reference, str) and 0 < len(reference.strip()) <= 80):
+        errors["reference"] = [_("The partner's own transaction id, 1 to 80 characters.")]
+    if errors:
+        raise BadConfirmation(details=errors)
+    return amount, currency.upper(), reference.strip()
+
+
+def payment_on_account_confirm(
+    *, partner: Partner, order_id: int, payment_id: Any, body: bytes, signature: str
+) -> tuple[Payment, str]:
+    """A partner's confirmation that it charged its customer for an on-account
+    payment: settle it as a provider's `succeeded` callback (the same code
+    path: stock, limits, tickets, audit and mail behave the same). Returns
+    (the payment, what happened: `paid`, `refunding` when the order could not
+    be sold any more, or `duplicate` for a confirmation already applied).
+
+    `body` is the raw request body {"amount", "currency", "reference"}, signed
+    by `signature` (payments.signatures) with the partner's on-account secret.
+    Idempotent by the partner's reference: the same confirmation twice pays
+    once (the callback's (provider, event id) uniqueness, event id
+    `<partner>:<reference>`). Nothing changes for a confirmation unsigned,
+    wrongly signed or malformed (BadConfirmation), of another partner's or an
+    unknown payment (PaymentNotFound), of another amount or currency, or whose
+    reference confirmed another payment, or of a payment already confirmed
+    under another reference (ConfirmationMismatch).
+    """
+    if not (
+        partner.on_account
+        and signature_valid(header=signature, body=body, secret=partner.on_account_secret)
+    ):
+        logger.warning("on-account confirmation for order %s refused: bad signature", order_id)
+        raise BadConfirmation(details={"signature": ["missing, wrong or too old"]})
+    amount, currency, reference = _confirmation_parse(body)
+    payment = Payment.objects.filter(
+        pk=payment_id, order_id=order_id, provider=ON_ACCOUNT, order__partner=partner
+    ).first()
+    if payment is None:
+        raise PaymentNotFound()
+    if amount != payment.amount or currency != payment.currency:
+        raise ConfirmationMismatch(
+            details={"amount": [f"{payment.amount} {payment.currency}"]},
+        )
+    event_id = event_id_of(partner, reference)
+    event = CallbackEvent(
+        event_id=event_id,
+        payment_id=str(payment.pk),
+        status="succeeded",
+        amount=amount,
+        currency=currency,
+        payload={
+            "source": "on_account_confirmation",
+            "partner": partner.slug,
+            "amount": str(amount),
+            "currency": currency,
+            "reference": reference,
+        },
+    )
+    with transaction.atomic():
+        result = payment_callback_handle(provider=ON_ACCOUNT, event=event)
+        # The reference's first use decides: another payment's confirmation
+        # (its callback row holds that payment), or this payment settled by
+        # another reference (`ignored`), is refused and rolled back.
+        recorded = PaymentCallback.objects.get(provider=ON_ACCOUNT, event_id=event_id)
+        if recorded.payment_id != payment.pk or result == "ignored":
+            raise ConfirmationMismatch(details={"reference": [reference]})
+        if result == "paid":
+            Payment.objects.filter(pk=payment.pk).update(provider_ref=reference)
+    payment.refresh_from_db()
+    return payment, result

@@ -280,7 +280,11 @@ OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7, minimum=1)
 # HMAC key of the sandbox gateway's callbacks; empty = derived from SECRET_KEY.
 # Payment providers: name -> PaymentProvider class (payments.providers).
 # A real acquirer is one more entry; payments find it here, never by import.
-PAYMENT_PROVIDERS = {"sandbox": "payments.sandbox.SandboxProvider"}
+PAYMENT_PROVIDERS = {
+    "sandbox": "payments.sandbox.SandboxProvider",
+    # In-app payment confirmed by the partner (payments/on_account.py).
+    "on_account": "payments.on_account.OnAccountProvider",
+}
 SANDBOX_GATEWAY_SECRET = env_str("SANDBOX_GATEWAY_SECRET", "")
 # Where the sandbox acquirer lives. Empty: kassa's own processes serve it under
 # /sandbox-gateway/ (make run). A URL: it runs as a process of its own
