@@ -470,7 +470,7 @@ class SettlementRefundSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     currency = serializers.CharField()
     whole = serializers.BooleanField()
-    status = serializers.ChoiceField(["requested", "done"])
+    status = serializers.CharField(help_text="`requested`, or `done`: given back.")
 
     class Meta:
         ref_name = "SettlementRefund"
