@@ -4,22 +4,26 @@ inline and the refund action, added by re-registering orders' OrderAdmin
 
 from __future__ import annotations
 
+import csv
 from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from api.admin import PartnerAdmin as ApiPartnerAdmin
+from api.models import Partner
 from orders.admin import OrderAdmin as OrdersOrderAdmin
 from orders.admin import cancel_orders
 from orders.models import Order, Ticket
-from payments.forms import RefundForm
+from payments.forms import RefundForm, SettlementForm
 from payments.models import Payment, Refund
-from payments.selectors import order_tickets
-from payments.services import order_refund
+from payments.selectors import order_tickets, settlement_csv_rows, settlement_report
+from payments.services import order_refund, partner_on_account_enable
 from ticketing.errors import KassaError
 from ticketing.money import money_format
 
@@ -196,3 +200,84 @@ class RefundAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+SETTLEMENT_PERMISSION = "payments.view_payment"
+
+
+@admin.action(
+    description=gettext_lazy("Enable on-account payment (a new secret, shown once)"),
+    permissions=["change"],
+)
+def enable_on_account(modeladmin, request, queryset):
+    """One partner: make its confirmation secret and show it on the answer page only."""
+    if queryset.count() != 1:
+        modeladmin.message_user(request, _("Choose exactly one partner."), messages.WARNING)
+        return None
+    partner = queryset.get()
+    secret = partner_on_account_enable(partner=partner, actor_user=request.user)
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "opts": modeladmin.model._meta,
+        "partner": partner,
+        "secret": secret,
+        "title": _("On-account payment enabled"),
+    }
+    response = render(request, "admin/payments/partner_on_account.html", context)
+    response["Cache-Control"] = "no-store"  # the secret must not linger anywhere
+    return response
+
+
+@admin.action(description=gettext_lazy("Settlement report (CSV)…"), permissions=["settlement"])
+def settlement_report_open(modeladmin, request, queryset):
+    if queryset.count() != 1:
+        modeladmin.message_user(request, _("Choose exactly one partner."), messages.WARNING)
+        return None
+    return redirect(reverse("admin:api_partner_settlement", args=[queryset.get().pk]))
+
+
+admin.site.unregister(Partner)
+
+
+@admin.register(Partner)
+class PartnerAdmin(ApiPartnerAdmin):
+    """api's partner admin, plus on-account payment and its settlement report
+    (api sits below payments and may not import it)."""
+
+    list_display = [*ApiPartnerAdmin.list_display, "on_account"]
+    list_filter = [*ApiPartnerAdmin.list_filter, "on_account"]
+    readonly_fields = ["on_account"]
+    actions = [enable_on_account, settlement_report_open]
+
+    def has_settlement_permission(self, request) -> bool:
+        return request.user.has_perm(SETTLEMENT_PERMISSION)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.settlement_view)
+        return [
+            path("<int:pk>/settlement/", view, name="api_partner_settlement"),
+            *super().get_urls(),
+        ]
+
+    def settlement_view(self, request, pk: int):
+        """A day's on-account settlement of the partner: pick the day, get the CSV."""
+        if not self.has_settlement_permission(request):
+            raise PermissionDenied
+        partner = get_object_or_404(Partner, pk=pk)
+        form = SettlementForm(request.GET or None)
+        if form.is_valid():
+            day = form.cleaned_data["date"]
+            report = settlement_report(partner=partner, day=day)
+            response = HttpResponse(content_type="text/csv; charset=utf-8")
+            name = f"settlement-{partner.slug}-{day.isoformat()}.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            csv.writer(response).writerows(settlement_csv_rows(report))
+            return response
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "partner": partner,
+            "form": form,
+            "title": _("Settlement report of %(partner)s") % {"partner": partner.name},
+        }
+        return render(request, "admin/payments/partner_settlement.html", context)

@@ -43,3 +43,12 @@ class RefundForm(forms.Form):
 
     def ticket_ids(self) -> list[int]:
         return [int(pk) for pk in self.cleaned_data["tickets"]]
+
+
+class SettlementForm(forms.Form):
+    date = forms.DateField(
+        label=_("Day"),
+        input_formats=["%Y-%m-%d"],
+        help_text=_("YYYY-MM-DD, a calendar day in the site's time zone."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )

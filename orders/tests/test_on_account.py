@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -345,3 +347,50 @@ def test_the_settlement_api_needs_a_partner_key_with_its_scope_and_a_date():
         response = api.get("/api/v1/settlements/", bad)
         assert response.status_code == 400, (bad, response.content)
         assert set(response.json()) == {"error"}
+
+
+@pytest.mark.django_db
+def test_staff_enable_on_account_see_the_secret_once_and_download_the_days_csv(
+    client, django_user_model, django_capture_on_commit_callbacks
+):
+    event = make_event()
+    partner = Partner.objects.create(slug="halyk", name="Halyk Bank")
+    staff = django_user_model.objects.create_user("cashier", "c@x.kz", "pw", is_staff=True)
+    client.force_login(django_user_model.objects.create_superuser("boss", "b@x.kz", "pw"))
+    enabled = client.post(
+        "/admin/api/partner/",
+        {"action": "enable_on_account", "_selected_action": [partner.pk]},
+    )
+    assert enabled.status_code == 200, enabled.content
+    partner.refresh_from_db()
+    assert partner.on_account and partner.on_account_secret
+    assert partner.on_account_secret in enabled.content.decode()
+    assert "no-store" in enabled["Cache-Control"]
+    assert (
+        partner.on_account_secret
+        not in client.get(f"/admin/api/partner/{partner.pk}/change/").content.decode()
+    )
+    assert AuditEntry.objects.filter(action="partner.on_account_enabled").count() == 1
+
+    _, raw = api_key_create(partner=partner, scopes=["sell"])
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    order, payment = _on_account_order(api, event, seat_ids(event)[:2])
+    confirmed = _confirm(api, order, payment, partner.on_account_secret, reference="x-1")
+    assert confirmed.status_code == 200
+    paid = Order.objects.get(pk=order["id"])
+    day = paid.paid_at.astimezone(ALMATY).date().isoformat()
+
+    url = f"/admin/api/partner/{partner.pk}/settlement/"
+    assert client.get(url).status_code == 200  # the form
+    response = client.get(url, {"date": day})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][:3] == ["line", "id", "order"]
+    assert rows[1][0] == "order" and rows[1][2] == paid.code and rows[1][4] == "2"
+    assert rows[1][5] == order["total"] and rows[1][7] == "x-1"
+    assert ["net", "", "", "", "2", order["total"], "KZT", "", ""] in rows
+    # Staff without the payments view permission get no report.
+    client.force_login(staff)
+    assert client.get(url, {"date": day}).status_code == 403
