@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api.models import Partner
@@ -21,7 +22,7 @@ from orders.tests.conftest_payments import gateway_outbox  # noqa: F401
 from orders.tests.factories import make_event, race, seat_ids
 from payments.messages import CONFIRMATION_MAIL
 from payments.models import Payment, PaymentCallback, Refund
-from payments.services import order_refund, partner_on_account_enable
+from payments.services import order_refund, partner_on_account_enable, payments_reconcile
 from payments.signatures import signature_header
 from ticketing.models import AuditEntry, OutboxMessage
 
@@ -394,3 +395,32 @@ def test_staff_enable_on_account_see_the_secret_once_and_download_the_days_csv(
     # Staff without the payments view permission get no report.
     client.force_login(staff)
     assert client.get(url, {"date": day}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_reconcile_fails_an_unconfirmed_expired_payment_and_a_late_confirm_still_sells(
+    gateway_outbox,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    event = make_event()
+    _p, api, secret = _partner()
+    order, payment = _on_account_order(api, event, seat_ids(event)[:2])
+    due = timezone.now() - timedelta(seconds=1)
+    Payment.objects.filter(pk=payment["payment_id"]).update(reconcile_after=due)
+    payments_reconcile()  # still payable: nothing is charged yet, it stays `created`
+    assert Payment.objects.get(pk=payment["payment_id"]).status == "created"
+
+    Order.objects.filter(pk=order["id"]).update(expires_at=due)
+    Payment.objects.filter(pk=payment["payment_id"]).update(reconcile_after=due)
+    payments_reconcile()
+    failed = Payment.objects.get(pk=payment["payment_id"])
+    assert (failed.status, failed.failure_reason) == ("failed", "not_confirmed")
+    assert not AuditEntry.objects.filter(action="payment.reconcile_gave_up").exists()
+
+    # The partner did charge its customer after all: the seats are still the
+    # hold's, so the late confirmation sells (a success after a failure wins).
+    with django_capture_on_commit_callbacks(execute=True):
+        late = _confirm(api, order, payment, secret, reference="late-1")
+    assert late.status_code == 200, late.content
+    assert late.json()["result"] == "paid"
+    assert Order.objects.get(pk=order["id"]).tickets.count() == 2
