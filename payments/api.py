@@ -499,6 +499,12 @@ class SettlementApi(APIView):
         class Meta:
             ref_name = "SettlementQuery"
 
+        def validate_date(self, value: date) -> date:
+            # The day's bounds must be datetimes Postgres and Python can hold.
+            if not date(2000, 1, 1) <= value <= date(2999, 12, 31):
+                raise serializers.ValidationError(_("A day from 2000-01-01 to 2999-12-31."))
+            return value
+
     class OutputSerializer(serializers.Serializer):
         partner = serializers.CharField()
         date = serializers.DateField()

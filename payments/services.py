@@ -806,7 +806,11 @@ def _confirmation_parse(body: bytes) -> tuple[Decimal, str, str]:
     if not (isinstance(currency, str) and len(currency) == 3):
         errors["currency"] = [_("A three-letter currency code.")]
     reference = data.get("reference")
-    if not (isinstance(reference, str) and 0 < len(reference.strip()) <= 80):
+    if not (
+        isinstance(reference, str)
+        and 0 < len(reference.strip()) <= 80
+        and reference.isprintable()  # no NUL or control characters (text and jsonb)
+    ):
         errors["reference"] = [_("The partner's own transaction id, 1 to 80 characters.")]
     if errors:
         raise BadConfirmation(details=errors)

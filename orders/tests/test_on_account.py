@@ -144,6 +144,9 @@ def test_forged_unsigned_or_mismatched_confirmations_are_refused_and_change_noth
         HTTP_KASSA_SIGNATURE=signature_header(secret=secret, body=b"[1"),
     )
     assert bad_body.status_code == 400 and bad_body.json()["error"]["code"] == "bad_confirmation"
+    nul = _confirm(api, order, payment, secret, reference="tx\u0000")
+    assert nul.status_code == 400, nul.content
+    assert set(nul.json()["error"]["details"]) == {"reference"}
 
     assert Order.objects.get(pk=order["id"]).status == Order.Status.PENDING_PAYMENT
     assert Payment.objects.get(pk=payment["payment_id"]).status == "created"
@@ -344,7 +347,8 @@ def test_the_settlement_api_needs_a_partner_key_with_its_scope_and_a_date():
     assert refused.json()["error"]["code"] == "insufficient_scope"
     assert APIClient().get("/api/v1/settlements/", {"date": "2026-03-14"}).status_code == 401
     _p, api, _s = _partner("kaspi", scopes=("settlement",))
-    for bad in ({}, {"date": "14.03.2026"}, {"date": "2026-02-30"}):
+    for bad in ({}, {"date": "14.03.2026"}, {"date": "2026-02-30"}, {"date": "9999-12-31"},
+                {"date": "0001-01-01"}):  # fmt: skip
         response = api.get("/api/v1/settlements/", bad)
         assert response.status_code == 400, (bad, response.content)
         assert set(response.json()) == {"error"}
