@@ -202,16 +202,23 @@ SETTLEMENT_CSV_HEADER = [
 ]  # fmt: skip
 
 
+def _csv_text(value: str) -> str:
+    """A partner's free text in a cell a spreadsheet must not run as a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def settlement_csv_rows(report: SettlementReport) -> list[list[str]]:
     """The report as CSV rows: a header, an `order` row per order, a `refund`
     row per refund (negative amount), then a `total` row per currency whose
     amount is the net (and `gross`/`refunded` rows), times in ISO 8601 with
-    the site's offset."""
+    the site's offset. A reference a spreadsheet would read as a formula
+    (`=`, `+`, `-`, `@`) is quoted with a leading apostrophe."""
     zone = ZoneInfo(report.time_zone)
     rows = [SETTLEMENT_CSV_HEADER]
     for o in report.orders:
         rows.append(["order", o.payment_id, o.order_code, o.paid_at.astimezone(zone).isoformat(),
-                     str(o.tickets), str(o.amount), o.currency, o.reference, "paid"])  # fmt: skip
+                     str(o.tickets), str(o.amount), o.currency, _csv_text(o.reference),
+                     "paid"])  # fmt: skip
     for r in report.refunds:
         rows.append(["refund", str(r.refund_id), r.order_code, r.at.astimezone(zone).isoformat(),
                      str(r.tickets), str(-r.amount), r.currency, "", r.status])  # fmt: skip
