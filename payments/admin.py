@@ -13,7 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from api.admin import PartnerAdmin as ApiPartnerAdmin
 from api.models import Partner
@@ -23,7 +23,11 @@ from orders.models import Order, Ticket
 from payments.forms import RefundForm, SettlementForm
 from payments.models import Payment, Refund
 from payments.selectors import order_tickets, settlement_csv_rows, settlement_report
-from payments.services import order_refund, partner_on_account_enable
+from payments.services import (
+    order_refund,
+    partner_on_account_disable,
+    partner_on_account_enable,
+)
 from ticketing.errors import KassaError
 from ticketing.money import money_format
 
@@ -228,6 +232,26 @@ def enable_on_account(modeladmin, request, queryset):
     return response
 
 
+@admin.action(
+    description=gettext_lazy("Disable on-account payment (its secret stops signing)"),
+    permissions=["change"],
+)
+def disable_on_account(modeladmin, request, queryset):
+    disabled = sum(
+        partner_on_account_disable(partner=partner, actor_user=request.user) for partner in queryset
+    )
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "On-account payment disabled for %(count)d partner.",
+            "On-account payment disabled for %(count)d partners.",
+            disabled,
+        )
+        % {"count": disabled},
+        messages.SUCCESS,
+    )
+
+
 @admin.action(description=gettext_lazy("Settlement report (CSV)…"), permissions=["settlement"])
 def settlement_report_open(modeladmin, request, queryset):
     if queryset.count() != 1:
@@ -247,7 +271,7 @@ class PartnerAdmin(ApiPartnerAdmin):
     list_display = [*ApiPartnerAdmin.list_display, "on_account"]
     list_filter = [*ApiPartnerAdmin.list_filter, "on_account"]
     readonly_fields = ["on_account"]
-    actions = [enable_on_account, settlement_report_open]
+    actions = [enable_on_account, disable_on_account, settlement_report_open]
 
     def has_settlement_permission(self, request) -> bool:
         return request.user.has_perm(SETTLEMENT_PERMISSION)

@@ -784,6 +784,26 @@ def partner_on_account_enable(*, partner: Partner, actor_user: Any = None) -> st
     return secret
 
 
+def partner_on_account_disable(*, partner: Partner, actor_user: Any = None) -> bool:
+    """Stop `partner`'s on-account payment: its secret is forgotten, so no
+    confirmation is accepted any more (orders paid before stay paid and in
+    its settlement reports); returns whether it was on. Audited as
+    `partner.on_account_disabled`."""
+    with transaction.atomic():
+        partner = Partner.objects.select_for_update().get(pk=partner.pk)
+        if not (partner.on_account or partner.on_account_secret):
+            return False
+        partner.on_account, partner.on_account_secret = False, ""
+        partner.save(update_fields=["on_account", "on_account_secret"])
+        audit_log(
+            action=AuditAction.PARTNER_ON_ACCOUNT_DISABLED,
+            obj=partner,
+            actor_user=actor_user,
+            data={"partner": partner.slug},
+        )
+    return True
+
+
 def _confirmation_parse(body: bytes) -> tuple[Decimal, str, str]:
     """(amount, currency, reference) of a confirmation body, or BadConfirmation."""
     try:

@@ -74,6 +74,7 @@ class AuditAction(models.TextChoices):
     ORDER_PAID = "order.paid"
     ORDER_PARTLY_REFUNDED = "order.partly_refunded"
     ORDER_REFUNDED = "order.refunded"
+    PARTNER_ON_ACCOUNT_DISABLED = "partner.on_account_disabled"
     PARTNER_ON_ACCOUNT_ENABLED = "partner.on_account_enabled"
     PAYMENT_CALLBACK_MISMATCH = "payment.callback_mismatch"
     PAYMENT_FAILED = "payment.failed"

@@ -396,6 +396,27 @@ def test_staff_enable_on_account_see_the_secret_once_and_download_the_days_csv(
     assert rows[1][0] == "order" and rows[1][2] == paid.code and rows[1][4] == "2"
     assert rows[1][5] == order["total"] and rows[1][7] == "'=x-1"  # not a formula
     assert ["net", "", "", "", "2", order["total"], "KZT", "", ""] in rows
+    # Disabled: the secret no longer signs and no new on-account payment
+    # starts; what was paid stays paid and in the report.
+    second, second_payment = _on_account_order(api, event, seat_ids(event)[5:6], "c2")
+    secret = partner.on_account_secret
+    disabled = client.post(
+        "/admin/api/partner/",
+        {"action": "disable_on_account", "_selected_action": [partner.pk]},
+        follow=True,
+    )
+    assert disabled.status_code == 200
+    partner.refresh_from_db()
+    assert (partner.on_account, partner.on_account_secret) == (False, "")
+    assert AuditEntry.objects.filter(action="partner.on_account_disabled").count() == 1
+    late = _confirm(api, second, second_payment, secret, reference="x-2")
+    assert late.status_code == 400 and late.json()["error"]["code"] == "bad_confirmation"
+    assert Order.objects.get(pk=second["id"]).status == Order.Status.PENDING_PAYMENT
+    refused = api.post(
+        f"/api/v1/orders/{second['id']}/payments/", {"provider": "on_account"}, format="json"
+    )
+    assert refused.status_code == 403
+    assert client.get(url, {"date": day}).content == response.content
     # Staff without the payments view permission get no report.
     client.force_login(staff)
     assert client.get(url, {"date": day}).status_code == 403
