@@ -449,3 +449,27 @@ def test_reconcile_fails_an_unconfirmed_expired_payment_and_a_late_confirm_still
     assert late.status_code == 200, late.content
     assert late.json()["result"] == "paid"
     assert Order.objects.get(pk=order["id"]).tickets.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_confirmation_of_a_cancelled_order_is_given_back_at_once_and_owes_nothing(
+    gateway_outbox,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    event = make_event()
+    _p, api, secret = _partner()
+    order, payment = _on_account_order(api, event, seat_ids(event)[:2])
+    cancelled = api.post(f"/api/v1/orders/{order['id']}/cancel/")
+    assert cancelled.status_code == 200, cancelled.content
+
+    with django_capture_on_commit_callbacks(execute=True):
+        late = _confirm(api, order, payment, secret, reference="after-cancel")
+
+    assert late.status_code == 200, late.content
+    assert late.json()["result"] == "refunding"
+    # No outside call: the money is marked returned at once (the partner gives it back).
+    assert Payment.objects.get(pk=payment["payment_id"]).status == "refunded"
+    assert Order.objects.get(pk=order["id"]).tickets.count() == 0
+    paid_day = Payment.objects.get(pk=payment["payment_id"]).created_at.astimezone(ALMATY).date()
+    body = api.get("/api/v1/settlements/", {"date": paid_day.isoformat()}).json()
+    assert (body["orders"], body["refunds"], body["totals"]) == ([], [], [])
