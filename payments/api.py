@@ -375,7 +375,7 @@ class PaymentConfirmApi(APIView):
     )
     def post(self, request, order_id: int, payment_id):
         key = partner_key(request)
-        payment, result = payment_on_account_confirm(
+        payment, result, reference = payment_on_account_confirm(
             partner=key.partner,
             order_id=order_id,
             payment_id=payment_id,
@@ -387,7 +387,7 @@ class PaymentConfirmApi(APIView):
             "payment_status": payment.status,
             "order_id": payment.order_id,
             "order_status": payment.order.status,
-            "reference": payment.provider_ref or "",
+            "reference": reference,
             "result": result,
         }
         return Response(self.OutputSerializer(body).data)

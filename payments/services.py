@@ -839,12 +839,14 @@ def _confirmation_parse(body: bytes) -> tuple[Decimal, str, str]:
 
 def payment_on_account_confirm(
     *, partner: Partner, order_id: int, payment_id: Any, body: bytes, signature: str
-) -> tuple[Payment, str]:
+) -> tuple[Payment, str, str]:
     """A partner's confirmation that it charged its customer for an on-account
     payment: settle it as a provider's `succeeded` callback (the same code
     path: stock, limits, tickets, audit and mail behave the same). Returns
     (the payment, what happened: `paid`, `refunding` when the order could not
-    be sold any more, or `duplicate` for a confirmation already applied).
+    be sold any more, or `duplicate` for a confirmation already applied, the
+    reference). The reference is kept on the payment (`provider_ref`) when
+    it sold the order: that is the settlement report's line.
 
     `body` is the raw request body {"amount", "currency", "reference"}, signed
     by `signature` (payments.signatures) with the partner's on-account secret.
@@ -898,4 +900,4 @@ def payment_on_account_confirm(
         if result == "paid":
             Payment.objects.filter(pk=payment.pk).update(provider_ref=reference)
     payment.refresh_from_db()
-    return payment, result
+    return payment, result, reference

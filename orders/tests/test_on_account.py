@@ -467,6 +467,7 @@ def test_a_confirmation_of_a_cancelled_order_is_given_back_at_once_and_owes_noth
 
     assert late.status_code == 200, late.content
     assert late.json()["result"] == "refunding"
+    assert late.json()["reference"] == "after-cancel"
     # No outside call: the money is marked returned at once (the partner gives it back).
     assert Payment.objects.get(pk=payment["payment_id"]).status == "refunded"
     assert Order.objects.get(pk=order["id"]).tickets.count() == 0
