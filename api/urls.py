@@ -7,6 +7,7 @@ from api.api import MeView
 from events import api as events_api
 from orders.api import holds as holds_api
 from orders.api import orders as orders_api
+from partners import api as partners_api
 from payments.api import (
     CheckinApi,
     CheckinOverrideApi,
@@ -41,6 +42,17 @@ urlpatterns = [
         "events/<slug:slug>/availability/",
         events_api.EventAvailabilityApi.as_view(),
         name="events-availability",
+    ),
+    # partner webhooks
+    path(
+        "webhooks/deliveries/",
+        partners_api.DeliveryListApi.as_view(),
+        name="webhook-deliveries",
+    ),
+    path(
+        "webhooks/deliveries/<uuid:delivery_id>/replay/",
+        partners_api.DeliveryReplayApi.as_view(),
+        name="webhook-delivery-replay",
     ),
     path("", include("queueing.api_urls")),
 ]

@@ -59,6 +59,9 @@ class AuditAction(models.TextChoices):
     ACCOUNT_SESSIONS_REVOKED = "account.sessions_revoked"
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
+    WEBHOOK_ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated"  # noqa: S105
+    WEBHOOK_DELIVERY_REPLAYED = "webhook_delivery.replayed"
     EVENTSEAT_BLOCK = "eventseat.block"
     EVENTSEAT_UNBLOCK = "eventseat.unblock"
     HOLD_CREATED = "hold.created"
