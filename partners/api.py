@@ -3,6 +3,7 @@ partner reads its webhook deliveries and asks for one to be sent again."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
@@ -33,7 +34,7 @@ class PartnerKeyOnly(BasePermission):
     """Only a partner's API key: deliveries belong to a partner."""
 
     code = "permission_denied"
-    message = "Only a partner API key may read webhook deliveries."
+    message = _("Only a partner API key may read webhook deliveries.")
 
     def has_permission(self, request, view) -> bool:
         return partner_key(request) is not None
