@@ -55,6 +55,18 @@ def _pay(client, order, gateway_outbox, capture) -> None:
     assert order.status == Order.Status.PAID
 
 
+def _readme_verifier():
+    """The verification snippet partners copy from README.md, run as it is."""
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Partner webhooks") :]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(code, namespace)  # noqa: S102 (our own README's snippet)
+    return namespace["kassa_signature_ok"]
+
+
 def _record(partner, event_type="order.paid", capture=None):
     with capture(execute=True), transaction.atomic():
         webhook_event_record(partner_id=partner.pk, event_type=event_type, data={"x": 1})
@@ -84,6 +96,10 @@ def test_a_paid_partner_order_is_posted_signed_and_the_reference_verifier_accept
     assert not signature_verify(header=signature, body=raw + b" ", secret=secret)
     assert not signature_verify(header=signature, body=raw, secret=secret, now=time.time() + 360)
     assert not signature_verify(header="", body=raw, secret=secret)
+    readme_ok = _readme_verifier()
+    assert readme_ok(signature, raw, secret)
+    assert not readme_ok(signature, raw, "whsec_wrong")
+    assert not readme_ok(signature, raw + b" ", secret)
 
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == WebhookDelivery.Status.SUCCEEDED
