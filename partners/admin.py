@@ -12,9 +12,11 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from partners.exceptions import WebhookEventsInvalid, WebhookUrlInvalid
 from partners.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEventType
 from partners.services import (
     webhook_delivery_replay,
+    webhook_endpoint_check,
     webhook_endpoint_create,
     webhook_endpoint_rotate_secret,
 )
@@ -31,6 +33,17 @@ class WebhookEndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ["partner", "url", "events", "description", "is_active"]
+
+    def clean(self):
+        data = super().clean()
+        if "url" in data and "events" in data:
+            try:
+                webhook_endpoint_check(url=data["url"], events=data["events"])
+            except WebhookUrlInvalid as exc:
+                self.add_error("url", str(exc.message))
+            except WebhookEventsInvalid as exc:
+                self.add_error("events", str(exc.message))
+        return data
 
 
 def _secret_page(admin_obj, request, endpoint, secret):

@@ -39,7 +39,8 @@ class WebhookDeliveryFailed(Exception):
     """A non-2xx answer or no answer: the outbox retries it with back-off."""
 
 
-def _check(url: str, events: list[str]) -> None:
+def webhook_endpoint_check(*, url: str, events: list[str]) -> None:
+    """Raise WebhookUrlInvalid / WebhookEventsInvalid for what would not be created."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebhookUrlInvalid()
@@ -60,7 +61,7 @@ def webhook_endpoint_create(
     actor_user: Any = None,
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its signing secret (returned to show once)."""
-    _check(url, events)
+    webhook_endpoint_check(url=url, events=events)
     secret = WebhookEndpoint.generate_secret()
     endpoint = WebhookEndpoint.objects.create(
         partner=partner,
