@@ -71,6 +71,9 @@ class WebhookDelivery(models.Model):
         PENDING = "pending", _("Pending")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILING = "failing", _("Failing, will retry")
+        # Its last try failed and the outbox tries no more (OUTBOX_MAX_ATTEMPTS):
+        # staff or the partner may replay it.
+        GIVEN_UP = "given_up", _("Given up")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     endpoint = models.ForeignKey(

@@ -215,6 +215,10 @@ def webhook_deliver(*, delivery_id: str) -> None:
         changes: dict[str, Any] = {"attempts": F("attempts") + 1, "last_status_code": status_code}
         if ok:
             changes |= {"status": WebhookDelivery.Status.SUCCEEDED, "delivered_at": timezone.now()}
+        elif delivery.attempts + 1 >= settings.OUTBOX_MAX_ATTEMPTS:
+            # The outbox counts every claim (a killed run too), so it has tried
+            # at least as often as we recorded: this failure is its last.
+            changes["status"] = WebhookDelivery.Status.GIVEN_UP
         else:
             changes["status"] = WebhookDelivery.Status.FAILING
         # A late failure never turns a delivery another run finished back to failing.

@@ -317,3 +317,26 @@ def test_the_openapi_schema_describes_the_webhook_endpoints_headers_and_errors(c
         )
     assert "Idempotency-Key" in [p["name"] for p in replay["parameters"]]
     assert "WebhookDelivery" in schema["components"]["schemas"]
+
+
+def test_after_the_outboxs_last_attempt_the_delivery_is_given_up_and_can_be_replayed(
+    partner, endpoint, receiver, gateway_outbox, settings, django_capture_on_commit_callbacks
+):
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    receiver.statuses = [500, 502]
+    _record(partner, capture=django_capture_on_commit_callbacks)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.FAILING
+    message = OutboxMessage.objects.get(kind="partners.webhook")
+    assert outbox_sweep(now=message.due_at) == 0
+    message.refresh_from_db()
+    assert message.due_at is None and message.done_at is None  # the outbox gave up
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.GIVEN_UP and delivery.attempts == 2
+    assert delivery.last_status_code == 502
+
+    _key, raw = api_key_create(partner=partner, scopes=[Scope.SELL])
+    with django_capture_on_commit_callbacks(execute=True):
+        replayed = _api(raw).post(f"/api/v1/webhooks/deliveries/{delivery.pk}/replay/")
+    assert replayed.status_code == 202 and replayed.json()["status"] in ("pending", "succeeded")
+    assert WebhookDelivery.objects.get(pk=replayed.json()["id"]).status == "succeeded"
