@@ -24,7 +24,8 @@ WEBHOOK_HEADERS_DOC = (
     '"<t>.<raw body>" with the endpoint secret>` (a second `v1=` during a secret rotation: '
     "accept if any matches, refuse a `t` older than 5 minutes); `Kassa-Event-Id` (the event's "
     "id, the same for a retry or a replay: dedupe on it, delivery is at least once); "
-    "`Kassa-Event-Type` (`order.paid`, `order.refunded`, `order.expired`); `Kassa-Delivery-Id` "
+    "`Kassa-Event-Type` (`queue.admitted`, `order.paid`, `order.refunded`, `order.expired`); "
+    "`Kassa-Delivery-Id` "
     "(this delivery). Answer any 2xx within 10 s; anything else (or no answer) is retried "
     "with exponential back-off (2 s doubling, at most 10 min apart) and given up after 50 tries."
 )

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class WebhookEventType(models.TextChoices):
+    QUEUE_ADMITTED = "queue.admitted", _("Admitted from the waiting room")
     ORDER_PAID = "order.paid", _("Order paid")
     ORDER_REFUNDED = "order.refunded", _("Order refunded")
     ORDER_EXPIRED = "order.expired", _("Order expired")
