@@ -44,6 +44,17 @@ urlpatterns = [
         name="events-availability",
     ),
     # partner webhooks
+    path("webhooks/endpoints/", partners_api.EndpointListApi.as_view(), name="webhook-endpoints"),
+    path(
+        "webhooks/endpoints/<int:endpoint_id>/",
+        partners_api.EndpointDetailApi.as_view(),
+        name="webhook-endpoint",
+    ),
+    path(
+        "webhooks/endpoints/<int:endpoint_id>/rotate-secret/",
+        partners_api.EndpointRotateApi.as_view(),
+        name="webhook-endpoint-rotate",
+    ),
     path(
         "webhooks/deliveries/",
         partners_api.DeliveryListApi.as_view(),

@@ -15,8 +15,13 @@ from api.idempotency import idempotent
 from api.pagination import KassaCursorPagination
 from api.permissions import partner_key
 from api.schema import error_responses
-from partners.models import WebhookDelivery
-from partners.services import webhook_delivery_replay
+from partners.models import WebhookDelivery, WebhookEndpoint, WebhookEventType
+from partners.services import (
+    webhook_delivery_replay,
+    webhook_endpoint_create,
+    webhook_endpoint_disable,
+    webhook_endpoint_rotate_secret,
+)
 
 WEBHOOK_HEADERS_DOC = (
     "Each webhook is a `POST` of a JSON body `{id, type, created, data}` to the endpoint, "
@@ -118,3 +123,124 @@ class DeliveryReplayApi(APIView):
         )
         replay = WebhookDelivery.objects.select_related("endpoint").get(pk=replay.pk)
         return Response(DeliveryOut(replay).data, status=status.HTTP_202_ACCEPTED)
+
+
+# --- endpoints ----------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="WebhookEndpoint")
+class EndpointOut(serializers.ModelSerializer):
+    rotation_ends_at = serializers.DateTimeField(
+        source="previous_secret_expires_at",
+        allow_null=True,
+        help_text="while set and in the future, deliveries carry a v1= for the old secret too",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "events", "description", "is_active", "created_at",
+                  "rotation_ends_at"]  # fmt: skip
+
+
+@extend_schema_serializer(component_name="WebhookEndpointCreated")
+class EndpointCreatedOut(EndpointOut):
+    secret = serializers.CharField(help_text="shown only in this answer; sign checks use it")
+
+    class Meta(EndpointOut.Meta):
+        fields = [*EndpointOut.Meta.fields, "secret"]
+
+
+class EndpointIn(serializers.Serializer):
+    url = serializers.CharField(max_length=500, help_text="https:// address of your server")
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEventType.choices), allow_empty=False
+    )
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class SecretOut(serializers.Serializer):
+    secret = serializers.CharField(help_text="the new secret, shown only in this answer")
+    rotation_ends_at = serializers.DateTimeField(help_text="the old secret signs until then")
+
+
+def _own_endpoint(request, endpoint_id: int) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint.objects.filter(
+        pk=endpoint_id, partner_id=partner_key(request).partner_id
+    ).first()
+    if endpoint is None:
+        raise NotFound()
+    return endpoint
+
+
+class EndpointListApi(APIView):
+    permission_classes = [PartnerKeyOnly]
+
+    @extend_schema(
+        operation_id="webhook_endpoints_list",
+        summary="The partner's webhook endpoints",
+        responses={200: EndpointOut(many=True), **error_responses(403)},
+    )
+    def get(self, request):
+        endpoints = WebhookEndpoint.objects.filter(partner_id=partner_key(request).partner_id)
+        return Response(EndpointOut(endpoints, many=True).data)
+
+    @extend_schema(
+        operation_id="webhook_endpoint_create",
+        summary="Register an endpoint; the answer carries its signing secret, once",
+        description=WEBHOOK_HEADERS_DOC,
+        request=EndpointIn,
+        responses={201: EndpointCreatedOut, **error_responses(400, 403)},
+    )
+    @idempotent
+    def post(self, request):
+        data = EndpointIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = partner_key(request)
+        endpoint, secret = webhook_endpoint_create(
+            partner=key.partner,
+            url=data.validated_data["url"],
+            events=data.validated_data["events"],
+            description=data.validated_data.get("description", ""),
+            actor=f"partner:{key.partner.slug}",
+        )
+        endpoint.secret = secret
+        return Response(EndpointCreatedOut(endpoint).data, status=status.HTTP_201_CREATED)
+
+
+class EndpointDetailApi(APIView):
+    permission_classes = [PartnerKeyOnly]
+
+    @extend_schema(
+        operation_id="webhook_endpoint_disable",
+        summary="Disable an endpoint: nothing new is sent to it",
+        request=None,
+        responses={204: None, **error_responses(403, 404)},
+    )
+    def delete(self, request, endpoint_id: int):
+        endpoint = _own_endpoint(request, endpoint_id)
+        webhook_endpoint_disable(
+            endpoint=endpoint, actor=f"partner:{partner_key(request).partner.slug}"
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EndpointRotateApi(APIView):
+    permission_classes = [PartnerKeyOnly]
+
+    @extend_schema(
+        operation_id="webhook_endpoint_rotate_secret",
+        summary="A new signing secret; the old one keeps signing for 24 h beside it",
+        request=None,
+        responses={200: SecretOut, **error_responses(403, 404)},
+    )
+    def post(self, request, endpoint_id: int):
+        endpoint = _own_endpoint(request, endpoint_id)
+        secret = webhook_endpoint_rotate_secret(
+            endpoint=endpoint, actor=f"partner:{partner_key(request).partner.slug}"
+        )
+        endpoint.refresh_from_db()
+        return Response(
+            SecretOut(
+                {"secret": secret, "rotation_ends_at": endpoint.previous_secret_expires_at}
+            ).data
+        )

@@ -59,6 +59,7 @@ def webhook_endpoint_create(
     events: list[str],
     description: str = "",
     actor_user: Any = None,
+    actor: str = "",
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its signing secret (returned to show once)."""
     webhook_endpoint_check(url=url, events=events)
@@ -74,6 +75,7 @@ def webhook_endpoint_create(
         action=AuditAction.WEBHOOK_ENDPOINT_CREATED,
         obj=endpoint,
         actor_user=actor_user,
+        actor=actor,
         data={"partner": partner.slug, "url": url, "events": endpoint.events},
     )
     return endpoint, secret
@@ -81,7 +83,11 @@ def webhook_endpoint_create(
 
 @transaction.atomic
 def webhook_endpoint_rotate_secret(
-    *, endpoint: WebhookEndpoint, overlap_hours: float = 24, actor_user: Any = None
+    *,
+    endpoint: WebhookEndpoint,
+    overlap_hours: float = 24,
+    actor_user: Any = None,
+    actor: str = "",
 ) -> str:
     """A new secret; the old one keeps signing beside it for `overlap_hours`
     (every delivery then carries two `v1=`), so the partner can switch without
@@ -96,9 +102,28 @@ def webhook_endpoint_rotate_secret(
         action=AuditAction.WEBHOOK_ENDPOINT_SECRET_ROTATED,
         obj=endpoint,
         actor_user=actor_user,
+        actor=actor,
         data={"overlap_until": endpoint.previous_secret_expires_at.isoformat()},
     )
     return secret
+
+
+@transaction.atomic
+def webhook_endpoint_disable(
+    *, endpoint: WebhookEndpoint, actor: str = "", actor_user: Any = None
+) -> bool:
+    """No more deliveries to it (those already queued still go). False if it
+    was disabled already."""
+    changed = WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=True).update(is_active=False)
+    if changed:
+        audit_log(
+            action=AuditAction.WEBHOOK_ENDPOINT_DISABLED,
+            obj=endpoint,
+            actor=actor,
+            actor_user=actor_user,
+            data={"url": endpoint.url},
+        )
+    return bool(changed)
 
 
 def webhook_event_record(*, partner_id: int, event_type: str, data: dict[str, Any]) -> int:

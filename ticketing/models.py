@@ -61,6 +61,7 @@ class AuditAction(models.TextChoices):
     API_KEY_REVOKED = "api_key.revoked"
     WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
     WEBHOOK_ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated"  # noqa: S105
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
     WEBHOOK_DELIVERY_REPLAYED = "webhook_delivery.replayed"
     EVENTSEAT_BLOCK = "eventseat.block"
     EVENTSEAT_UNBLOCK = "eventseat.unblock"

@@ -298,6 +298,15 @@ def test_the_openapi_schema_describes_the_webhook_endpoints_headers_and_errors(c
     schema = client.get("/api/v1/schema/", {"format": "json"}).json()
     listing = schema["paths"]["/api/v1/webhooks/deliveries/"]["get"]
     replay = schema["paths"]["/api/v1/webhooks/deliveries/{delivery_id}/replay/"]["post"]
+    create = schema["paths"]["/api/v1/webhooks/endpoints/"]["post"]
+    assert "Kassa-Signature" in create["description"]
+    assert "WebhookEndpointCreated" in str(create["responses"]["201"])
+    for path, method in [
+        ("/api/v1/webhooks/endpoints/", "get"),
+        ("/api/v1/webhooks/endpoints/{endpoint_id}/", "delete"),
+        ("/api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret/", "post"),
+    ]:
+        assert "403" in schema["paths"][path][method]["responses"]
     for operation in (listing, replay):
         for header in (
             "Kassa-Signature",
@@ -340,3 +349,68 @@ def test_after_the_outboxs_last_attempt_the_delivery_is_given_up_and_can_be_repl
         replayed = _api(raw).post(f"/api/v1/webhooks/deliveries/{delivery.pk}/replay/")
     assert replayed.status_code == 202 and replayed.json()["status"] in ("pending", "succeeded")
     assert WebhookDelivery.objects.get(pk=replayed.json()["id"]).status == "succeeded"
+
+
+def test_a_partner_registers_rotates_and_disables_its_endpoints_through_the_api(
+    partner, receiver, settings, gateway_outbox, django_capture_on_commit_callbacks
+):
+    settings.WEBHOOK_ALLOW_HTTP = True
+    _key, raw = api_key_create(partner=partner, scopes=[Scope.SELL])
+    api = _api(raw)
+    created = api.post(
+        "/api/v1/webhooks/endpoints/",
+        {"url": receiver.url, "events": ["order.paid", "queue.admitted"]},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    secret = body["secret"]
+    assert secret.startswith("whsec_") and body["events"] == ["order.paid", "queue.admitted"]
+    listed = api.get("/api/v1/webhooks/endpoints/").json()
+    assert [e["id"] for e in listed] == [body["id"]] and "secret" not in listed[0]
+
+    rotated = api.post(f"/api/v1/webhooks/endpoints/{body['id']}/rotate-secret/")
+    assert rotated.status_code == 200 and rotated.json()["secret"] != secret
+    _record(partner, capture=django_capture_on_commit_callbacks)
+    request = receiver.requests[0]
+    for either in (secret, rotated.json()["secret"]):
+        assert signature_verify(
+            header=request["headers"]["Kassa-Signature"], body=request["body"], secret=either
+        )
+
+    other = Partner.objects.create(slug="kaspi", name="Kaspi")
+    _other, other_raw = api_key_create(partner=other, scopes=[Scope.SELL])
+    assert _api(other_raw).delete(f"/api/v1/webhooks/endpoints/{body['id']}/").status_code == 404
+    assert api.delete(f"/api/v1/webhooks/endpoints/{body['id']}/").status_code == 204
+    _record(partner, capture=django_capture_on_commit_callbacks)
+    assert len(receiver.requests) == 1  # disabled: nothing new
+    actions = set(AuditEntry.objects.values_list("action", "actor"))
+    assert ("webhook_endpoint.created", "partner:halyk") in actions
+    assert ("webhook_endpoint.disabled", "partner:halyk") in actions
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"url": "https://example.com/h", "events": ["order.shipped"]}, "events"),
+        ({"url": "https://example.com/h", "events": []}, "events"),
+        ({"events": ["order.paid"]}, "url"),
+    ],
+)
+def test_bad_endpoint_requests_are_400s_with_the_field(partner, payload, field):
+    _key, raw = api_key_create(partner=partner, scopes=[Scope.SELL])
+    response = _api(raw).post("/api/v1/webhooks/endpoints/", payload, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["error"]["details"]
+
+
+def test_a_plain_http_endpoint_is_refused_with_its_code(partner, settings):
+    settings.WEBHOOK_ALLOW_HTTP = False
+    _key, raw = api_key_create(partner=partner, scopes=[Scope.SELL])
+    response = _api(raw).post(
+        "/api/v1/webhooks/endpoints/",
+        {"url": "http://example.com/h", "events": ["order.paid"]},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "webhook_url_invalid"
