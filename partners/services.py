@@ -5,8 +5,10 @@ message), delivering one delivery (the outbox handler), replaying one."""
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import logging
+import socket
 import time
 import uuid
 from datetime import timedelta
@@ -45,6 +47,8 @@ def webhook_endpoint_check(*, url: str, events: list[str]) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebhookUrlInvalid()
     if parts.scheme == "http" and not settings.WEBHOOK_ALLOW_HTTP:
+        raise WebhookUrlInvalid()
+    if not settings.WEBHOOK_ALLOW_PRIVATE_HOSTS and not _public_literal(parts.hostname):
         raise WebhookUrlInvalid()
     unknown = sorted(set(events) - set(WebhookEventType.values))
     if unknown or not events:
@@ -254,15 +258,58 @@ def webhook_deliver(*, delivery_id: str) -> None:
         raise WebhookDeliveryFailed(error or f"HTTP {status_code}")
 
 
+class PrivateAddress(OSError):
+    """The endpoint's host resolves to an address kassa must not call."""
+
+
+def _public_literal(host: str) -> bool:
+    """False for an IP literal that is not a public address (names are
+    checked after DNS, at each POST)."""
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:
+        return host.lower() != "localhost"
+
+
+def _public_addresses(host: str, port: int) -> list[str]:
+    """The addresses of `host`; PrivateAddress if any is not public (unless
+    WEBHOOK_ALLOW_PRIVATE_HOSTS)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = [info[4][0] for info in infos]
+    if not settings.WEBHOOK_ALLOW_PRIVATE_HOSTS:
+        for address in addresses:
+            if not ipaddress.ip_address(address).is_global:
+                raise PrivateAddress(f"{host} resolves to {address}, not a public address")
+    return list(dict.fromkeys(addresses))
+
+
+def _connect_checked(addresses: list[str], port: int):
+    """socket.create_connection over the addresses already checked, in order."""
+
+    def connect(_address, timeout, source=None):
+        error: OSError | None = None
+        for address in addresses:
+            try:
+                return socket.create_connection((address, port), timeout, source)
+            except OSError as exc:
+                error = exc
+        raise error or OSError("no address")
+
+    return connect
+
+
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
     """One POST, no redirects followed (a 3xx is a failure, as Stripe does)."""
     parts = urlsplit(url)
     connection_class = (
         http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     )
-    connection = connection_class(
-        parts.hostname, parts.port, timeout=settings.WEBHOOK_TIMEOUT_SECONDS
-    )
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    addresses = _public_addresses(parts.hostname, port)
+    connection = connection_class(parts.hostname, port, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+    # Connect to the addresses just checked (no second DNS answer in between);
+    # TLS still verifies the certificate against the host name.
+    connection._create_connection = _connect_checked(addresses, port)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query

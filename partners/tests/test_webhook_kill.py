@@ -26,6 +26,7 @@ def _deliverer(tmp_path, name: str) -> subprocess.Popen:
         **os.environ,
         "DATABASE_URL": _test_database_url(),
         "OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
+        "WEBHOOK_ALLOW_PRIVATE_HOSTS": "true",  # the receiver is on 127.0.0.1
     }
     log = (tmp_path / f"{name}.log").open("wb")
     return subprocess.Popen(

@@ -414,3 +414,31 @@ def test_a_plain_http_endpoint_is_refused_with_its_code(partner, settings):
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "webhook_url_invalid"
+
+
+def test_private_hosts_are_refused_at_registration_and_at_delivery(
+    partner, receiver, settings, gateway_outbox, django_capture_on_commit_callbacks
+):
+    from partners.exceptions import WebhookUrlInvalid
+
+    settings.WEBHOOK_ALLOW_HTTP = True
+    webhook_endpoint_create(
+        partner=partner, url=receiver.url.replace("127.0.0.1", "localhost"), events=["order.paid"]
+    )
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
+    for url in ["https://127.0.0.1/h", "https://10.1.2.3/h", "https://[::1]/h",
+                "https://169.254.169.254/latest", "https://localhost/h"]:  # fmt: skip
+        with pytest.raises(WebhookUrlInvalid):
+            webhook_endpoint_create(partner=partner, url=url, events=["order.paid"])
+    # A name that resolves to a private address (localhost here) is refused
+    # when the POST would go out, after DNS.
+    _record(partner, capture=django_capture_on_commit_callbacks)
+    assert receiver.requests == []
+    attempt = WebhookAttempt.objects.get()
+    assert attempt.status_code is None and "not a public address" in attempt.error
+
+    # Allowed (DEBUG), the name reaches the receiver on whichever address it listens.
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    message = OutboxMessage.objects.get(kind="partners.webhook")
+    assert outbox_sweep(now=message.due_at) == 1
+    assert len(receiver.requests) == 1
