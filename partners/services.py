@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -43,8 +45,13 @@ class WebhookDeliveryFailed(Exception):
 
 def webhook_endpoint_check(*, url: str, events: list[str]) -> None:
     """Raise WebhookUrlInvalid / WebhookEventsInvalid for what would not be created."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port out of range)
+    except (ValidationError, ValueError):
+        raise WebhookUrlInvalid() from None
+    if not parts.hostname:
         raise WebhookUrlInvalid()
     if parts.scheme == "http" and not settings.WEBHOOK_ALLOW_HTTP:
         raise WebhookUrlInvalid()

@@ -220,6 +220,9 @@ def test_only_the_chosen_events_of_the_partners_own_active_endpoints(
     ("url", "events", "code"),
     [
         ("ftp://example.com/x", ["order.paid"], "webhook_url_invalid"),
+        ("https://example.com:99999/x", ["order.paid"], "webhook_url_invalid"),
+        ("https://exa mple.com/x", ["order.paid"], "webhook_url_invalid"),
+        ("https:///x", ["order.paid"], "webhook_url_invalid"),
         ("https://example.com/x", ["order.shipped"], "webhook_events_invalid"),
         ("https://example.com/x", [], "webhook_events_invalid"),
     ],
