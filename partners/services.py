@@ -278,6 +278,13 @@ def _public_literal(host: str) -> bool:
         return host.lower() != "localhost"
 
 
+def _is_global(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_global
+    except ValueError:  # a scoped IPv6 (fe80::1%eth0): link-local, never public
+        return False
+
+
 def _public_addresses(host: str, port: int) -> list[str]:
     """The addresses of `host`; PrivateAddress if any is not public (unless
     WEBHOOK_ALLOW_PRIVATE_HOSTS)."""
@@ -285,7 +292,7 @@ def _public_addresses(host: str, port: int) -> list[str]:
     addresses = [info[4][0] for info in infos]
     if not settings.WEBHOOK_ALLOW_PRIVATE_HOSTS:
         for address in addresses:
-            if not ipaddress.ip_address(address).is_global:
+            if not _is_global(address):
                 raise PrivateAddress(f"{host} resolves to {address}, not a public address")
     return list(dict.fromkeys(addresses))
 
