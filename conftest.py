@@ -15,6 +15,29 @@ ROOT = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _request_rollup_flushed_by_tests():
+    """No background flusher of the request rollup (sales.rollup) in the test
+    process: it would write from its own connection outside each test's
+    transaction. Tests that read the rollup flush it themselves; the stacks
+    that journeys and faults boot keep theirs."""
+    from sales import rollup
+
+    rollup.background_flush = False
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _request_rollup_empty():
+    """Each test starts with no request counts in memory: an earlier test's
+    requests must not reach a later test's rollup when it flushes."""
+    from sales import rollup
+
+    with rollup._lock:
+        rollup._counts.clear()
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _clean_redis():
     """Each test starts with an empty Redis database (the test one, see launcher)."""

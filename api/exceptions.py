@@ -109,6 +109,9 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         set_rollback()
+        request = getattr(context.get("request"), "_request", None)
+        if request is not None:  # the request rollup's error cause (sales.middleware)
+            request.unhandled_exception = type(exc).__name__
         view = context.get("view")
         logger.error(
             "unhandled API error in %s",

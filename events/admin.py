@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from events.exceptions import LayoutSpecInvalid
-from events.forms import VenueSpecForm
+from events.exceptions import InventoryTierMissing, LayoutSpecInvalid
+from events.forms import (
+    EventDuplicateForm,
+    PriceTierForm,
+    SalePhaseForm,
+    VenueSpecForm,
+    venue_tier_keys,
+)
 from events.models import Event, EventSeat, PriceTier, SalePhase, Section, StandingArea, Venue
 from events.services import (
+    event_check_status,
+    event_duplicate,
     event_inventory_create,
+    event_status_set,
     eventseat_block,
     eventseat_unblock,
     venue_create_from_spec,
@@ -99,12 +113,28 @@ class SectionAdmin(admin.ModelAdmin):
 
 class PriceTierInline(admin.TabularInline):
     model = PriceTier
+    form = PriceTierForm
     fields = ["key", "name", "name_kk", "name_en", "price", "colour", "sort_order"]
     extra = 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        # The key is one of the venue's section tier keys (saved events; a new
+        # event's venue is not known before its first save).
+        keys = venue_tier_keys(obj.venue_id if obj else None)
+        formset.form = type(
+            "VenuePriceTierForm",
+            (formset.form,),
+            {"__init__": lambda self, *a, **kw: PriceTierForm.__init__(
+                self, *a, venue_keys=keys, **kw
+            )},
+        )  # fmt: skip
+        return formset
 
 
 class SalePhaseInline(admin.StackedInline):
     model = SalePhase
+    form = SalePhaseForm
     extra = 0
     fields = [
         ("name", "starts_at", "ends_at"),
@@ -115,8 +145,34 @@ class SalePhaseInline(admin.StackedInline):
     ]
 
 
+class EventForm(forms.ModelForm):
+    class Meta:
+        model = Event
+        fields = ["status"]  # EventAdmin.fields decides which are shown
+
+    def clean(self):
+        data = super().clean()
+        status = data.get("status")
+        if self.instance.pk and status and status != self.instance.status:
+            try:
+                event_check_status(event=self.instance, status=status)
+            except KassaError as exc:
+                self.add_error("status", str(exc.message))
+        elif not self.instance.pk and status == Event.Status.ON_SALE:
+            self.add_error(
+                "status",
+                gettext(
+                    "A new event has no inventory yet: save it as a "
+                    "draft, create its inventory, then put it on sale."
+                ),
+            )
+        return data
+
+
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
+    form = EventForm
+    change_form_template = "admin/events/event/change_form.html"
     list_display = ["title", "venue", "starts_at", "status"]
     list_filter = ["status", "venue"]
     search_fields = ["title", "slug"]
@@ -135,7 +191,7 @@ class EventAdmin(admin.ModelAdmin):
     list_select_related = ["venue"]
     readonly_fields = ["inventory_counts"]
     inlines = [PriceTierInline, SalePhaseInline]
-    actions = ["create_inventory"]
+    actions = ["create_inventory", "duplicate"]
 
     @admin.display(description=_("inventory per section"))
     def inventory_counts(self, obj):
@@ -166,15 +222,126 @@ class EventAdmin(admin.ModelAdmin):
             "admin/events/event/inventory_counts.html", {"rows": rows_out, "statuses": statuses}
         )
 
-    @admin.action(description=_("Create inventory (seats and standing areas) for the events"))
+    def save_model(self, request, obj, form, change):
+        # The status moves through its service (audited, refused without
+        # inventory under the event's lock); the other fields save as usual.
+        status = obj.status
+        if change and "status" in form.changed_data:
+            obj.status = Event.objects.values_list("status", flat=True).get(pk=obj.pk)
+        super().save_model(request, obj, form, change)
+        if change and "status" in form.changed_data:
+            event_status_set(event=obj, status=status, actor=request.user)
+            obj.status = status
+
+    @admin.action(
+        description=_("Create inventory (seats and standing areas) for the events"),
+        permissions=["change"],
+    )
     def create_inventory(self, request, queryset):
         for event in queryset:
             try:
                 counts = event_inventory_create(event=event)
+            except InventoryTierMissing as exc:
+                message = gettext(
+                    "%(event)s: no price tier for the sections %(sections)s. Add tiers whose "
+                    "key is these sections' tier key (%(keys)s), then run this again."
+                ) % {
+                    "event": event,
+                    "sections": ", ".join(exc.details.get("sections", [])),
+                    "keys": ", ".join(
+                        sorted(
+                            set(
+                                Section.objects.filter(
+                                    venue_id=event.venue_id,
+                                    code__in=exc.details.get("sections", []),
+                                ).values_list("tier_key", flat=True)
+                            )
+                        )
+                    )
+                    or "—",
+                }
+                self.message_user(request, message, messages.ERROR)
             except KassaError as exc:
-                self.message_user(request, f"{event}: {exc.message} {exc.details}", messages.ERROR)
+                self.message_user(request, f"{event}: {exc.message}", messages.ERROR)
             else:
-                self.message_user(request, f"{event}: {counts}", messages.SUCCESS)
+                self.message_user(request, _inventory_words(event, counts), messages.SUCCESS)
+
+    @admin.action(description=_("Duplicate to another date…"), permissions=["add"])
+    def duplicate(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(
+                request, gettext("Choose exactly one event to duplicate."), messages.WARNING
+            )
+            return None
+        return redirect(reverse("admin:events_event_duplicate", args=[queryset.get().pk]))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.duplicate_view)
+        return [path("<int:pk>/duplicate/", view, name="events_event_duplicate"),
+                *super().get_urls()]  # fmt: skip
+
+    def duplicate_view(self, request, pk: int):
+        """The copy's date and time (in the event's zone), address, blocked seats."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        event = get_object_or_404(Event, pk=pk)
+        local = event.starts_at.astimezone(ZoneInfo(event.time_zone))
+        form = EventDuplicateForm(
+            request.POST or None,
+            time_zone=event.time_zone,
+            initial={"slug": f"{event.slug}-2", "starts_at": local.strftime("%Y-%m-%dT%H:%M")},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                copy = event_duplicate(
+                    event=event,
+                    starts_at=form.cleaned_data["starts_at"],
+                    slug=form.cleaned_data["slug"],
+                    copy_blocked=form.cleaned_data["copy_blocked"],
+                    actor=request.user,
+                )
+            except KassaError as exc:
+                form.add_error(None, str(exc.message))
+            else:
+                messages.success(
+                    request,
+                    gettext("“%(event)s” is copied to %(when)s as a draft: check it, then put it "
+                            "on sale.") % {"event": copy, "when": _local_time(copy)},
+                )  # fmt: skip
+                return redirect(reverse("admin:events_event_change", args=[copy.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "event": event,
+            "when": _local_time(event),
+            "title": gettext("Duplicate “%(event)s” to another date") % {"event": event},
+        }
+        return render(request, "admin/events/event/duplicate.html", context)
+
+
+def _local_time(event: Event) -> str:
+    local = event.starts_at.astimezone(ZoneInfo(event.time_zone))
+    return f"{local:%Y-%m-%d %H:%M} ({event.time_zone})"
+
+
+def _inventory_words(event: Event, counts: dict[str, int]) -> str:
+    """The inventory build's counts as a sentence, not a dict."""
+    made = ngettext(
+        "%(event)s: %(seats)d seat created",
+        "%(event)s: %(seats)d seats created",
+        counts["seats_created"],
+    ) % {"event": event, "seats": counts["seats_created"]}
+    areas = ngettext(
+        "%(n)d standing area created",
+        "%(n)d standing areas created",
+        counts["standing_created"],
+    ) % {"n": counts["standing_created"]}
+    total = gettext("the event now has %(seats)d seats and %(areas)d standing areas.") % {
+        "seats": counts["seats_total"],
+        "areas": counts["standing_total"],
+    }
+    return f"{made}, {areas}; {total}"
 
 
 @admin.register(EventSeat)
@@ -202,14 +369,16 @@ class EventSeatAdmin(admin.ModelAdmin):
     def number(self, obj):
         return obj.seat.number
 
-    @admin.action(description=_("Block the selected seats (only free ones move)"))
+    @admin.action(
+        description=_("Block the selected seats (only free ones move)"), permissions=["change"]
+    )
     def block(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True))
         moved = eventseat_block(event_seat_ids=ids, actor=request.user)
         message = _("%(moved)d of %(n)d seats blocked.") % {"moved": moved, "n": len(ids)}
         self.message_user(request, message)
 
-    @admin.action(description=_("Unblock the selected seats"))
+    @admin.action(description=_("Unblock the selected seats"), permissions=["change"])
     def unblock(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True))
         moved = eventseat_unblock(event_seat_ids=ids, actor=request.user)

@@ -27,3 +27,20 @@ class InventoryTierMissing(KassaError):
     code = "inventory_tier_missing"
     status = 400
     default_message = _("Some sections have no matching price tier for this event.")
+
+
+class EventWithoutInventory(KassaError):
+    """On sale with nothing to sell: buyers would meet "sold out" at once."""
+
+    code = "event_without_inventory"
+    status = 409
+    default_message = _(
+        "The event has no seats and no standing places yet: create its inventory "
+        "(the “Create inventory” action) before putting it on sale."
+    )
+
+
+class DuplicateInvalid(KassaError):
+    code = "duplicate_invalid"
+    status = 400
+    default_message = _("The event cannot be duplicated as asked.")

@@ -73,6 +73,8 @@ class Venue(NamedInLanguages):
     map_height = models.PositiveIntegerField(default=1000)
 
     class Meta:
+        verbose_name = _("venue")
+        verbose_name_plural = _("venues")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -105,6 +107,8 @@ class Section(NamedInLanguages):
     tier_key = models.SlugField(max_length=30, blank=True)
 
     class Meta:
+        verbose_name = _("section")
+        verbose_name_plural = _("sections")
         ordering = ["sort_order", "code"]
         constraints = [
             models.UniqueConstraint(fields=["venue", "code"], name="section_code_unique"),
@@ -131,6 +135,8 @@ class Seat(models.Model):
     quality_rank = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("seat")
+        verbose_name_plural = _("seats")
         ordering = ["section_id", "row_index", "number"]
         constraints = [
             models.UniqueConstraint(
@@ -167,6 +173,8 @@ class Event(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
         ordering = ["starts_at"]
 
     def __str__(self) -> str:
@@ -192,6 +200,8 @@ class PriceTier(NamedInLanguages):
     key = models.SlugField(max_length=30, blank=True)
 
     class Meta:
+        verbose_name = _("price tier")
+        verbose_name_plural = _("price tiers")
         ordering = ["sort_order", "-price"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="tier_price_not_negative"),
@@ -233,6 +243,8 @@ class EventSeat(models.Model):
     order_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("event seat")
+        verbose_name_plural = _("event seats")
         constraints = [
             models.UniqueConstraint(fields=["event", "seat"], name="eventseat_unique"),
             models.CheckConstraint(
@@ -253,7 +265,13 @@ class EventSeat(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_id}:{self.seat_id} {self.status}"
+        # "Lower 1, row 3, seat 12 (sold)": what staff see in admin, not ids.
+        return _("%(section)s, row %(row)s, seat %(number)s (%(status)s)") % {
+            "section": self.section.localized_name,
+            "row": self.seat.row_label,
+            "number": self.seat.number,
+            "status": self.get_status_display(),
+        }
 
 
 class StandingArea(models.Model):
@@ -267,6 +285,8 @@ class StandingArea(models.Model):
     sold = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("standing area")
+        verbose_name_plural = _("standing areas")
         constraints = [
             models.UniqueConstraint(fields=["event", "section"], name="standing_unique"),
             # Invariant 1 at the database level: never over capacity.
@@ -302,6 +322,8 @@ class SalePhase(models.Model):
     requires_waiting_room = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = _("sale phase")
+        verbose_name_plural = _("sale phases")
         ordering = ["starts_at"]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="phase_window"),

@@ -1,22 +1,27 @@
-"""Writes of the catalogue: venues from layout specs, event inventory, blocking seats."""
+"""Writes of the catalogue: venues from layout specs, event inventory, blocking seats,
+the event status, duplicating an event to another date."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
-from events.exceptions import InventoryTierMissing
+from events.exceptions import DuplicateInvalid, EventWithoutInventory, InventoryTierMissing
 from events.layout import layout_plan
 from events.models import (
     TRANSLATED_LANGUAGES,
     Event,
     EventSeat,
     PriceTier,
+    SalePhase,
     Section,
     StandingArea,
     Venue,
 )
+from events.signals import event_duplicated
 from ticketing.audit import AuditAction, audit_log
 
 
@@ -224,3 +229,164 @@ def eventseat_unblock(*, event_seat_ids: list[int], actor: Any = None) -> int:
         event_seat_ids=event_seat_ids,
         actor=actor,
     )
+
+
+def event_has_inventory(*, event: Event) -> bool:
+    """Has the event any stock at all (seats, or standing places)?"""
+    return (
+        EventSeat.objects.filter(event_id=event.pk).exists()
+        or StandingArea.objects.filter(event_id=event.pk, capacity__gt=0).exists()
+    )
+
+
+def event_check_status(*, event: Event, status: str) -> None:
+    """Raise EventWithoutInventory when `status` is on sale and the event has
+    no stock: the one rule the admin form and event_status_set both apply."""
+    if status == Event.Status.ON_SALE and not event_has_inventory(event=event):
+        raise EventWithoutInventory()
+
+
+@transaction.atomic
+def event_status_set(*, event: Event, status: str, actor: Any = None) -> Event:
+    """Move an event to `status` (audited). Refuses on sale without inventory.
+
+    Locks the event row: a status change and an inventory build of the same
+    event queue behind each other (event_inventory_create takes the same lock).
+    """
+    locked = Event.objects.select_for_update().get(pk=event.pk)
+    if status not in Event.Status.values:
+        raise ValueError(f"unknown event status {status!r}")
+    event_check_status(event=locked, status=status)
+    old = locked.status
+    if old != status:
+        locked.status = status
+        locked.save(update_fields=["status"])
+        audit_log(
+            action=AuditAction.EVENT_STATUS_CHANGED,
+            obj=locked,
+            actor_user=actor,
+            data={"old": old, "new": status},
+        )
+    return locked
+
+
+@transaction.atomic
+def event_duplicate(
+    *,
+    event: Event,
+    starts_at: datetime,
+    slug: str,
+    copy_blocked: bool = False,
+    actor: Any = None,
+) -> Event:
+    """Copy an event to another date: its tiers, its sale phases (shifted by the
+    same offset as the start), its stock (the venue's seats and standing areas,
+    built by event_inventory_create with each section on its copied tier), the
+    blocked seats if asked, and, through the `event_duplicated` signal, what the
+    layers above keep of it (the waiting room). The copy is a draft: staff look
+    it over and put it on sale. Nothing is sold, held or counted in the copy.
+
+    One transaction: a bad slug or a receiver that fails leaves nothing. Raises
+    DuplicateInvalid (400, details per field).
+    """
+    slug = (slug or "").strip()
+    if not slug or Event.objects.filter(slug=slug).exists():
+        raise DuplicateInvalid(
+            _("The address (slug) “%(slug)s” is empty or taken by another event.") % {"slug": slug},
+            details={"slug": ["taken"]},
+        )
+    offset = starts_at - event.starts_at
+    copy = Event.objects.create(
+        venue_id=event.venue_id,
+        title=event.title,
+        slug=slug,
+        description=event.description,
+        description_kk=event.description_kk,
+        description_en=event.description_en,
+        poster=event.poster.name if event.poster else "",
+        starts_at=starts_at,
+        doors_at=event.doors_at + offset if event.doors_at else None,
+        time_zone=event.time_zone,
+        currency=event.currency,
+        status=Event.Status.DRAFT,
+    )
+    tiers = list(PriceTier.objects.filter(event=event).order_by("pk"))
+    copies = PriceTier.objects.bulk_create(
+        PriceTier(
+            event=copy,
+            name=t.name,
+            name_kk=t.name_kk,
+            name_en=t.name_en,
+            price=t.price,
+            colour=t.colour,
+            sort_order=t.sort_order,
+            key=t.key,
+        )
+        for t in tiers
+    )
+    tier_map = {old.pk: new for old, new in zip(tiers, copies, strict=True)}
+    SalePhase.objects.bulk_create(
+        SalePhase(
+            event=copy,
+            name=p.name,
+            starts_at=p.starts_at + offset,
+            ends_at=p.ends_at + offset,
+            channels=list(p.channels),
+            card_brands=list(p.card_brands),
+            card_bin_prefixes=list(p.card_bin_prefixes),
+            access_codes=list(p.access_codes),
+            per_buyer_limit=p.per_buyer_limit,
+            requires_waiting_room=p.requires_waiting_room,
+        )
+        for p in SalePhase.objects.filter(event=event).order_by("starts_at", "pk")
+    )
+    # The stock as the inventory build makes it (each section on the copy of
+    # a tier it has at the source), then every seat on the copy of its own
+    # source tier in one UPDATE: a section may mix tiers (a front-row VIP).
+    seated = EventSeat.objects.filter(event=event).values_list("section_id", "tier_id")
+    standing = StandingArea.objects.filter(event=event).values_list("section_id", "tier_id")
+    tier_by_section = {
+        section_id: tier_map[tier_id] for section_id, tier_id in {*seated.distinct(), *standing}
+    }
+    counts = {}
+    if tier_by_section:
+        counts = event_inventory_create(event=copy, tier_by_section=tier_by_section)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE events_eventseat AS c SET tier_id = m.new_tier
+                  FROM events_eventseat AS s
+                  JOIN unnest(%s::bigint[], %s::bigint[]) AS m(old_tier, new_tier)
+                    ON m.old_tier = s.tier_id
+                 WHERE s.event_id = %s AND c.event_id = %s AND c.seat_id = s.seat_id
+                   AND c.tier_id <> m.new_tier
+                """,
+                [list(tier_map), [t.pk for t in tier_map.values()], event.pk, copy.pk],
+            )
+    blocked = 0
+    if copy_blocked:
+        source_blocked = EventSeat.objects.filter(
+            event=event, status=EventSeat.Status.BLOCKED
+        ).values("seat_id")
+        ids = list(
+            EventSeat.objects.filter(event=copy, seat_id__in=source_blocked).values_list(
+                "pk", flat=True
+            )
+        )
+        blocked = eventseat_block(event_seat_ids=ids, actor=actor) if ids else 0
+    audit_log(
+        action=AuditAction.EVENT_DUPLICATED,
+        obj=copy,
+        actor_user=actor,
+        data={
+            "source": event.pk,
+            "starts_at": starts_at.isoformat(),
+            "offset_seconds": int(offset.total_seconds()),
+            "tiers": len(copies),
+            "seats": counts.get("seats_total", 0),
+            "standing": counts.get("standing_total", 0),
+            "blocked": blocked,
+        },
+    )
+    event_duplicated.send(sender=Event, source=event, copy=copy, offset=offset, actor=actor)
+    return copy

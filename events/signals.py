@@ -1,13 +1,24 @@
 """Keep the per-process sale snapshot (events.selectors.sale_snapshot) honest:
 any save or delete of the rows it holds drops it in this process at once;
-other processes see the change within SALE_SNAPSHOT_SECONDS."""
+other processes see the change within SALE_SNAPSHOT_SECONDS.
+
+`event_duplicated` tells the layers above events (which events may not
+import) that an event was copied to another date, inside the copying
+transaction, so they copy their own parts of it (queueing: the waiting room).
+"""
 
 from __future__ import annotations
 
 from django.db.models.signals import post_delete, post_save
+from django.dispatch import Signal
 
 from events.models import Event, PriceTier, SalePhase, Section, StandingArea
 from events.selectors import sale_snapshot_forget
+
+# Sent by events.services.event_duplicate inside its transaction, with
+# source=<Event>, copy=<Event>, offset=<timedelta>, actor=<user or None>.
+# A receiver that raises rolls the whole copy back.
+event_duplicated = Signal()
 
 
 def _forget(sender, **kwargs) -> None:

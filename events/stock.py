@@ -140,14 +140,13 @@ def seats_sell(*, hold_id: uuid.UUID, seat_ids: list[int], order_id: int) -> boo
     return sold == len(seat_ids)
 
 
-def seats_unsell(*, order_id: int, keep: Iterable[int] = ()) -> int:
-    """Put this order's sold seats back on sale, except `keep` (seats whose
-    ticket was used at the gate: the person is inside). Returns how many."""
-    return (
-        EventSeat.objects.filter(order_id=order_id, status=EventSeat.Status.SOLD)
-        .exclude(pk__in=list(keep))
-        .update(status=EventSeat.Status.AVAILABLE, order_id=None, hold_id=None, held_until=None)
-    )
+def seats_unsell(*, order_id: int, seat_ids: Iterable[int]) -> int:
+    """Put these seats of this order back on sale (a refund of their tickets:
+    a used ticket's seat is never passed, the person is inside). Only rows
+    still sold to this order move. Returns how many."""
+    return EventSeat.objects.filter(
+        pk__in=list(seat_ids), order_id=order_id, status=EventSeat.Status.SOLD
+    ).update(status=EventSeat.Status.AVAILABLE, order_id=None, hold_id=None, held_until=None)
 
 
 # --- standing places ---------------------------------------------------------

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from orders.models import Order, Ticket
 from orders.services.orders import order_cancel
@@ -14,11 +15,15 @@ class TicketInline(admin.TabularInline):
     model = Ticket
     extra = 0
     can_delete = False
-    fields = ["code", "event_seat", "standing_area", "tier", "price", "status", "used_at"]
+    fields = ["code", "place", "tier", "price", "status", "used_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description=_("place"))
+    def place(self, obj: Ticket) -> str:
+        return obj.place
 
 
 def admin_run(modeladmin, request, queryset, service, done: str) -> None:
@@ -32,7 +37,9 @@ def admin_run(modeladmin, request, queryset, service, done: str) -> None:
             modeladmin.message_user(request, f"{order.code}: {done}", messages.SUCCESS)
 
 
-@admin.action(description="Cancel (unpaid orders): release the held stock")
+@admin.action(
+    description=_("Cancel (unpaid orders): release the held stock"), permissions=["change"]
+)
 def cancel_orders(modeladmin, request, queryset):
     admin_run(modeladmin, request, queryset, order_cancel, "cancelled")
 
@@ -74,11 +81,11 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="Total", ordering="total")
+    @admin.display(description=_("Total"), ordering="total")
     def total_amount(self, obj: Order) -> str:
         return money_format(obj.total, obj.currency)
 
-    @admin.display(description="Audit trail")
+    @admin.display(description=_("Audit trail"))
     def audit_trail(self, obj: Order):
         payment_ids = [str(pk) for pk in obj.payments.values_list("pk", flat=True)]
         entries = AuditEntry.objects.filter(
@@ -98,16 +105,24 @@ class OrderAdmin(admin.ModelAdmin):
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
-    list_display = ["code", "order", "event", "event_seat", "standing_area", "status", "used_at"]
+    list_display = ["code", "place", "order", "event", "status", "used_at"]
     list_filter = ["status", "event"]
+    list_select_related = [
+        "order", "event", "tier", "event_seat__seat", "event_seat__section",
+        "standing_area__section",
+    ]  # fmt: skip
     search_fields = ["code", "order__code", "order__email"]
     exclude = ["totp_secret"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Ticket._meta.fields if f.name != "totp_secret"]
+        return ["place", *(f.name for f in Ticket._meta.fields if f.name != "totp_secret")]
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description=_("place"))
+    def place(self, obj: Ticket) -> str:
+        return obj.place

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +42,8 @@ class Hold(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("hold")
+        verbose_name_plural = _("holds")
         ordering = ["-created_at"]
         indexes = [
             # Per-buyer limit: this buyer's live holds for an event.
@@ -53,6 +56,8 @@ class Hold(models.Model):
             models.Index(
                 fields=["expires_at"], name="hold_expiry_idx", condition=Q(status="active")
             ),
+            # The on-sale console and the post-sale report: an event's holds per minute.
+            models.Index(fields=["event", "created_at"], name="hold_event_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="hold_quantity_positive"),
@@ -68,6 +73,8 @@ class HoldStanding(models.Model):
     quantity = models.PositiveIntegerField()
 
     class Meta:
+        verbose_name = _("standing places of a hold")
+        verbose_name_plural = _("standing places of holds")
         constraints = [
             models.UniqueConstraint(fields=["hold", "area"], name="holdstanding_unique"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="holdstanding_positive"),
@@ -121,12 +128,17 @@ class Order(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["email"], name="order_email_idx"),
             models.Index(fields=["phone"], name="order_phone_idx"),
             # Per-buyer limit: this buyer's paid tickets for an event.
             models.Index(fields=["event", "buyer_key", "status"], name="order_buyer_idx"),
+            # The on-sale console and the post-sale report: orders made and paid per minute.
+            models.Index(fields=["event", "created_at"], name="order_event_created_idx"),
+            models.Index(fields=["event", "paid_at"], name="order_event_paid_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
@@ -168,6 +180,8 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
         ordering = ["id"]
         # What the gate page checks (a "gate" group of staff gets scan_ticket;
         # supervisors also override_checkin). Superusers have both.
@@ -176,6 +190,8 @@ class Ticket(models.Model):
             ("override_checkin", "Can let a refused ticket in at the gate (supervisor)"),
         ]
         indexes = [
+            # The on-sale console and the post-sale report: tickets issued per minute.
+            models.Index(fields=["event", "created_at"], name="ticket_event_created_idx"),
             # The gate page's per-gate counts: used tickets of an event by gate.
             models.Index(
                 fields=["event", "used_gate"],
@@ -198,4 +214,11 @@ class Ticket(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.code
+        # What staff look for: where it admits to ("Lower 1, row 3, seat 12"),
+        # the one description of a ticket's place (orders/_ticket_place.txt).
+        return self.place
+
+    @property
+    def place(self) -> str:
+        """The ticket's place as mail and My tickets say it (orders/_ticket_place.txt)."""
+        return render_to_string("orders/_ticket_place.txt", {"ticket": self}).strip()

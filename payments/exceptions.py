@@ -57,3 +57,12 @@ class ProviderUnavailable(Exception):
     """The provider's status query failed (network, non-2xx, garbage): ask later.
 
     Not a KassaError: it never reaches a client, only reconciliation."""
+
+
+class RefundInvalid(KassaError):
+    """A staff refund asked for tickets that are not this order's or are refunded
+    already, for more than was paid, or without a reason: nothing changes."""
+
+    code = "refund_invalid"
+    status = 400
+    default_message = _("This refund cannot be made as asked.")

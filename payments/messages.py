@@ -8,3 +8,5 @@ from __future__ import annotations
 
 REFUND = "payments.refund"
 CONFIRMATION_MAIL = "orders.confirmation_mail"
+PARTIAL_REFUND = "payments.partial_refund"
+REFUND_MAIL = "payments.refund_mail"

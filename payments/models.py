@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -43,6 +44,8 @@ class Payment(models.Model):
     reconcile_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         db_table = "orders_payment"
         ordering = ["-created_at"]
         constraints = [
@@ -78,6 +81,8 @@ class PaymentCallback(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("payment callback")
+        verbose_name_plural = _("payment callbacks")
         db_table = "orders_paymentcallback"
         constraints = [
             models.UniqueConstraint(fields=["provider", "event_id"], name="callback_once"),
@@ -85,3 +90,43 @@ class PaymentCallback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.event_id}"
+
+
+class Refund(models.Model):
+    """One staff refund of a paid order: which tickets, how much, why, by whom.
+
+    A whole refund (every ticket not refunded before) turns the order
+    `refunded` and its payment `refund_pending` (the provider returns what is
+    left). A partial one leaves the order paid for its other tickets, lowers
+    `Order.quantity` by the refunded tickets and asks the provider for this
+    amount only (`requested` until the provider's refund callback: `done`).
+    """
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        DONE = "done", _("Done")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    whole = models.BooleanField(_("whole order"))
+    ticket_ids = models.JSONField(default=list)
+    reason = models.TextField(_("reason"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} · {self.created_at:%Y-%m-%d %H:%M}"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from payments.mail import order_confirmation_send
-from payments.messages import CONFIRMATION_MAIL, REFUND
-from payments.services import payment_refund_issue
+from payments.mail import order_confirmation_send, refund_mail_send
+from payments.messages import CONFIRMATION_MAIL, PARTIAL_REFUND, REFUND, REFUND_MAIL
+from payments.services import payment_refund_issue, refund_partial_issue
 from ticketing.outbox import outbox_handler
 
 
@@ -19,6 +19,19 @@ def refund_issue(payload: dict[str, Any]) -> None:
     """Ask the provider for the money back. Idempotent: payment_refund_issue
     acts only on a payment still `refund_pending`."""
     payment_refund_issue(payment_id=payload["payment_id"])
+
+
+@outbox_handler(PARTIAL_REFUND)
+def partial_refund_issue(payload: dict[str, Any]) -> None:
+    """Ask the provider for one partial refund. Idempotent: the provider gives
+    back a reference once, and a refund no longer `requested` is not asked."""
+    refund_partial_issue(refund_id=payload["refund_id"])
+
+
+@outbox_handler(REFUND_MAIL)
+def refund_mail(payload: dict[str, Any]) -> None:
+    """The buyer's refund e-mail (one message per refund, like the ticket mail)."""
+    refund_mail_send(refund_id=payload["refund_id"])
 
 
 @outbox_handler(CONFIRMATION_MAIL)

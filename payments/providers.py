@@ -35,6 +35,9 @@ class CallbackEvent:
     card: dict[str, str] = field(default_factory=dict)  # brand, bin, last4
     reason: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
+    # A `refunded` event of one partial refund: the merchant's reference (the
+    # Refund id) given to PaymentProvider.refund; empty for a whole refund.
+    refund_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,15 @@ class PaymentProvider:
         """Check the request's signature and parse it; raise BadCallback if forged."""
         raise NotImplementedError
 
-    def refund(self, payment: Payment) -> None:
+    def refund(self, payment: Payment, amount: Decimal | None = None, reference: str = "") -> None:
         """Ask the provider to return the money. Called outside any transaction;
-        completion arrives as a `refunded` callback."""
+        completion arrives as a `refunded` callback.
+
+        `amount` None: all that is left of the payment (the callback carries
+        the payment's amount). Otherwise a partial refund of `amount` under the
+        merchant's `reference` (a Refund id), given back once per reference
+        however often it is asked; its callback carries that amount and
+        `refund_id` = the reference."""
         raise NotImplementedError
 
     def status_query(self, payment: Payment) -> ProviderStatus:

@@ -141,16 +141,29 @@ class SandboxProvider(PaymentProvider):
                 card={k: str(card.get(k, ""))[:8] for k in ("brand", "bin", "last4")},
                 reason=str(data.get("reason", ""))[:200],
                 payload=data,
+                refund_id=str(data.get("refund_id") or "")[:40] if status == "refunded" else "",
             )
         except (ValueError, KeyError, TypeError, InvalidOperation, AttributeError) as exc:
             raise BadCallback(_("Malformed callback body.")) from exc
 
-    def refund(self, payment: Payment) -> None:
-        """Ask for all the money back. Idempotent: the refund's id is the
-        payment's, so the outbox asking again is the same refund; the gateway
-        answers with the `refunded` callback (event `refund-<payment id>`)."""
-        path = REFUND_PATH.format(payment_id=payment.pk)
-        status, data = _call("POST", path, {"refund_id": str(payment.pk), "amount": None})
+    def refund(self, payment: Payment, amount: Decimal | None = None, reference: str = "") -> None:
+        """Ask for money back: all that is left (`amount` None; the refund's id
+        is the payment's, its callback event `refund-<payment id>`), or part of
+        it under the merchant's `reference` (a Refund id; the callback carries
+        it as `refund_id`). Idempotent: the outbox asking again is the same
+        refund. A refund the gateway refuses (more than is left, a payment it
+        never charged) raises, and the outbox retries and finally gives up,
+        loudly."""
+        body: dict[str, Any] = {"refund_id": str(payment.pk), "amount": None}
+        if amount is not None:
+            if not reference or amount <= 0:
+                raise ValueError("a partial refund needs a reference and a positive amount")
+            body = {
+                "refund_id": f"{payment.pk}-{reference}",
+                "amount": str(amount),
+                "reference": reference,
+            }
+        status, data = _call("POST", REFUND_PATH.format(payment_id=payment.pk), body)
         if status != 200:
             raise ProviderUnavailable(f"refund answered {status}: {data}")
 

@@ -3,6 +3,8 @@ orders.selectors.order_readable_by)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from orders.api.holds import hold_items
 from orders.models import Order, Ticket
 from orders.selectors import TICKET_PLACE
@@ -20,6 +22,11 @@ def order_places(order: Order) -> list[dict]:
     if order.status != Order.Status.PENDING_PAYMENT:
         return []
     return hold_items(order.hold)
+
+
+def order_refunded_amount(order: Order) -> Decimal:
+    """What staff refunds gave back of this order so far (Refund rows)."""
+    return sum(order.refunds.values_list("amount", flat=True), Decimal("0"))
 
 
 def order_last_payment(order: Order) -> Payment | None:

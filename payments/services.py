@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from events.cards import card_rule_refusal
 from orders import holdkinds
@@ -35,13 +37,15 @@ from payments.exceptions import (
     OrderNotRefundable,
     PaymentNotFound,
     ProviderUnavailable,
+    RefundInvalid,
 )
-from payments.messages import CONFIRMATION_MAIL, REFUND
-from payments.models import Payment, PaymentCallback
+from payments.messages import CONFIRMATION_MAIL, PARTIAL_REFUND, REFUND, REFUND_MAIL
+from payments.models import Payment, PaymentCallback, Refund
 from payments.providers import CallbackEvent, provider_get
 from ticketing import metrics
 from ticketing.audit import AuditAction, audit_log
 from ticketing.models import OutboxMessage
+from ticketing.money import money_format
 from ticketing.outbox import outbox_put
 
 logger = logging.getLogger(__name__)
@@ -342,6 +346,9 @@ def payment_callback_handle(
 def _callback_apply(*, provider: str, order: Order, payment: Payment, event: CallbackEvent) -> str:
     """payment_callback_handle's decision, once the event is known to be new.
     Caller holds the Hold, Order and Payment locks."""
+    if event.status == "refunded" and event.refund_id:
+        # One partial refund (Refund.amount, not the payment's): its own path.
+        return _partial_refund_done(payment=payment, order=order, event=event)
     if event.amount != payment.amount or event.currency != payment.currency:
         logger.warning("callback amount mismatch for payment %s", payment.pk)
         audit_log(
@@ -388,6 +395,11 @@ def _callback_apply(*, provider: str, order: Order, payment: Payment, event: Cal
     payment.status = Payment.Status.REFUNDED
     payment.updated_at = timezone.now()
     payment.save(update_fields=["status", "updated_at"])
+    # Everything left of the payment is back: the whole staff refund, and any
+    # partial one the provider had not done yet (it is part of what came back).
+    Refund.objects.filter(payment=payment, status=Refund.Status.REQUESTED).update(
+        status=Refund.Status.DONE, completed_at=payment.updated_at
+    )
     audit_log(
         action=AuditAction.PAYMENT_REFUNDED,
         obj=payment,
@@ -537,6 +549,22 @@ def payment_refund_issue(*, payment_id: str) -> None:
     provider_get(payment.provider).refund(payment)
 
 
+def refund_partial_issue(*, refund_id: int) -> None:
+    """Ask the provider for one partial refund's amount (an outbox handler,
+    outside transactions). Idempotent: only a `requested` refund is asked for,
+    under its own reference, which the provider refunds once."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if refund.status != Refund.Status.REQUESTED or refund.whole:
+        return
+    if refund.payment.status != Payment.Status.SUCCEEDED:
+        # A whole refund of the payment came first: it returns all that is
+        # left, this part included (its callback marks this refund done).
+        return
+    provider_get(refund.payment.provider).refund(
+        refund.payment, amount=refund.amount, reference=str(refund.pk)
+    )
+
+
 def _order_unsell(order: Order) -> dict[str, int]:
     """Void a paid order's tickets, put their stock back on sale, mark it refunded.
 
@@ -547,44 +575,183 @@ def _order_unsell(order: Order) -> dict[str, int]:
     the Hold and Order locks; stock moves by conditional UPDATE on this
     order's rows only.
     """
-    used = order.tickets.filter(status=Ticket.Status.USED)
-    holdkinds.kind_of(order.hold).unsell(order, used)
-    voided = order.tickets.filter(status=Ticket.Status.VALID).update(status=Ticket.Status.VOID)
+    unsold = _tickets_unsell(order, list(order.tickets.exclude(status=Ticket.Status.VOID)))
     order.status = Order.Status.REFUNDED
     order.save(update_fields=["status"])
     order_record(state="refunded", orders=[(order.pk, order.partner_id)])
     order_announce(signal=order_refunded, order=order)
-    return {"tickets_voided": voided, "tickets_used": used.count()}
+    return unsold
 
 
-def order_refund(*, order: Order, actor_user: Any = None) -> Order:
-    """Staff refund of a paid order: tickets void, seats back on sale, money back.
+def _tickets_unsell(order: Order, tickets: list[Ticket]) -> dict[str, int]:
+    """Void these tickets of the order and put their places back on sale, except
+    the places of used tickets (see _order_unsell). Caller holds the order lock."""
+    valid = [t for t in tickets if t.status == Ticket.Status.VALID]
+    holdkinds.kind_of(order.hold).unsell(order, valid)
+    voided = Ticket.objects.filter(pk__in=[t.pk for t in valid], status=Ticket.Status.VALID).update(
+        status=Ticket.Status.VOID
+    )
+    return {"tickets_voided": voided, "tickets_used": len(tickets) - len(valid)}
 
-    Used tickets are refunded too, but their seats stay sold (see _order_unsell).
-    Locks the Hold, then the order, then its payments (the module's lock order).
+
+def _refund_choice(order: Order, ticket_ids: list[int] | None) -> tuple[list[Ticket], bool]:
+    """The tickets a refund gives back and whether that is all that is left.
+
+    Refundable: the order's tickets not void and not in an earlier refund (a
+    used ticket stays `used` when refunded, so the earlier refunds say it).
+    Caller holds the order lock, so two staff refunding at once see each
+    other's result. Raises RefundInvalid for anything else."""
+    done = {pk for ids in order.refunds.values_list("ticket_ids", flat=True) for pk in ids}
+    refundable = [
+        t
+        for t in order.tickets.exclude(status=Ticket.Status.VOID).order_by("id")
+        if t.pk not in done
+    ]
+    if ticket_ids is None:
+        return refundable, True
+    by_id = {t.pk: t for t in refundable}
+    unknown = sorted({pk for pk in ticket_ids if pk not in by_id})
+    if unknown:
+        raise RefundInvalid(
+            _("Some of the chosen tickets are not this order's or are refunded already."),
+            details={"tickets": [str(pk) for pk in unknown]},
+        )
+    chosen = [by_id[pk] for pk in sorted(set(ticket_ids))]
+    if not chosen:
+        raise RefundInvalid(
+            _("Choose at least one ticket to refund."), details={"tickets": ["empty"]}
+        )
+    return chosen, len(chosen) == len(refundable)
+
+
+def order_refund(
+    *,
+    order: Order,
+    actor_user: Any = None,
+    ticket_ids: list[int] | None = None,
+    reason: str = "",
+) -> Refund | None:
+    """Staff refund of a paid order, whole or of chosen tickets: the tickets
+    void, their places back on sale, their money back, the buyer told.
+
+    Returns the Refund (None when nothing was paid: no succeeded payment).
+    `ticket_ids` None: every ticket not refunded yet (the whole order). When
+    the chosen tickets are all that is left, the refund is whole: the order
+    turns `refunded` and its payments `refund_pending` (the provider returns
+    what remains). Otherwise it is partial: the order stays paid for its other
+    tickets, its `quantity` counts only those (so the per-buyer limit and the
+    audit's "paid order without its tickets" stay true), and the provider is
+    asked for these tickets' price only. Either way the provider call and the
+    buyer's e-mail are outbox rows of this transaction. Used tickets are
+    refunded too, but their places stay sold (see _order_unsell).
+
+    Locks the Hold, then the order, then its payments (the module's lock
+    order): a double submit or two staff at once queue on the order lock and
+    the second finds the tickets refunded (RefundInvalid) or the order no
+    longer paid (OrderNotRefundable). Never more than what is left paid.
     """
+    reason = (reason or "").strip()
     with transaction.atomic():
         order = order_lock(order=order)
         if order.status != Order.Status.PAID:
             raise OrderNotRefundable()
         payments = list(
-            Payment.objects.select_for_update().filter(order=order, status=Payment.Status.SUCCEEDED)
+            Payment.objects.select_for_update()
+            .filter(order=order, status=Payment.Status.SUCCEEDED)
+            .order_by("created_at")
         )
-        unsold = _order_unsell(order)
-        for payment in payments:
-            payment.status = Payment.Status.REFUND_PENDING
-            payment.save(update_fields=["status"])
+        chosen, whole = _refund_choice(order, ticket_ids)
+        paid = sum((p.amount for p in payments), Decimal("0"))
+        before = sum(order.refunds.values_list("amount", flat=True), Decimal("0"))
+        left = paid - before
+        amount = left if whole else sum((t.price for t in chosen), Decimal("0"))
+        if not whole and not 0 < amount <= left:
+            raise RefundInvalid(
+                _("The refund (%(amount)s) is more than what is left of the payment (%(left)s).")
+                % {
+                    "amount": money_format(amount, order.currency),
+                    "left": money_format(left, order.currency),
+                },
+                details={"amount": [str(amount)]},
+            )
+        # A whole refund of an order nothing was paid for (no succeeded
+        # payment) still voids and frees; there is just no money to give back.
+        refund = None
+        if payments and amount > 0:
+            refund = Refund.objects.create(
+                order=order,
+                payment=payments[0],
+                amount=amount,
+                currency=order.currency,
+                whole=whole,
+                ticket_ids=[t.pk for t in chosen],
+                reason=reason or "staff_refund",
+                actor_user=actor_user if getattr(actor_user, "is_authenticated", False) else None,
+            )
+        refund_id = refund.pk if refund else None
+        if whole:
+            unsold = _order_unsell(order)
+            for payment in payments:
+                payment.status = Payment.Status.REFUND_PENDING
+                payment.save(update_fields=["status"])
+                audit_log(
+                    action=AuditAction.PAYMENT_REFUND_REQUESTED,
+                    obj=payment,
+                    actor_user=actor_user,
+                    data={"order": order.code, "reason": "staff_refund", "refund": refund_id},
+                )
+                _refund_request(payment)
+        else:
+            unsold = _tickets_unsell(order, chosen)
+            order.quantity -= len(chosen)
+            order.save(update_fields=["quantity"])
             audit_log(
                 action=AuditAction.PAYMENT_REFUND_REQUESTED,
-                obj=payment,
+                obj=payments[0],
                 actor_user=actor_user,
-                data={"order": order.code, "reason": "staff_refund"},
+                data={
+                    "order": order.code,
+                    "reason": "staff_refund",
+                    "refund": refund_id,
+                    "amount": str(amount),
+                    "partial": True,
+                },
             )
-            _refund_request(payment)
+            outbox_put(kind=PARTIAL_REFUND, payload={"refund_id": refund_id})
         audit_log(
-            action=AuditAction.ORDER_REFUNDED,
+            action=AuditAction.ORDER_REFUNDED if whole else AuditAction.ORDER_PARTLY_REFUNDED,
             obj=order,
             actor_user=actor_user,
-            data={**unsold, "payments": [str(p.pk) for p in payments]},
+            data={
+                **unsold,
+                "payments": [str(p.pk) for p in payments],
+                "refund": refund_id,
+                "tickets": [t.pk for t in chosen],
+                "amount": str(amount),
+                "reason": reason or "staff_refund",
+            },
         )
-    return order
+        if refund and reason:  # a refund staff decided and explained: the buyer hears of it
+            outbox_put(kind=REFUND_MAIL, payload={"refund_id": refund_id})
+    return refund
+
+
+def _partial_refund_done(*, payment: Payment, order: Order, event: CallbackEvent) -> str:
+    """The provider's callback for one partial refund (its `refund_id`): the
+    Refund row `requested` → `done`, once. The payment keeps paying for the
+    order's other tickets. Caller holds the Hold, Order and Payment locks."""
+    done = Refund.objects.filter(
+        pk=int(event.refund_id) if event.refund_id.isdigit() else 0,
+        payment=payment,
+        amount=event.amount,
+        status=Refund.Status.REQUESTED,
+    ).update(status=Refund.Status.DONE, completed_at=timezone.now())
+    if not done:
+        return "ignored"
+    audit_log(
+        action=AuditAction.PAYMENT_REFUNDED,
+        obj=payment,
+        actor="gateway:" + payment.provider,
+        data={"order": order.code, "refund": int(event.refund_id), "amount": str(event.amount)},
+    )
+    return "partially_refunded"

@@ -76,6 +76,7 @@ def order_page(request, code: str):
             "order": order,
             "tickets": tickets,
             "places": selectors.order_places(order),
+            "refunded": selectors.order_refunded_amount(order),
             "token": order.access_token,
             "rotating": rotating_qr_enabled(),
             "now": timezone.now(),

@@ -6,6 +6,7 @@ Every change goes through services.room_update (audited in its transaction).
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,8 +20,10 @@ from queueing.models import WaitingRoom, WaitingRoomSnapshot
 @admin.register(WaitingRoom)
 class WaitingRoomAdmin(admin.ModelAdmin):
     list_display = ("event", "mode", "sale_opens_at", "admission_rate_per_minute",
-                    "max_active_shoppers", "paused", "draining", "live_link")  # fmt: skip
+                    "max_active_shoppers", "paused", "draining", "live_link",
+                    "console_link")  # fmt: skip
     list_filter = ("mode", "paused", "draining")
+    list_select_related = ("event",)
     readonly_fields = ("seed_hash", "seed_revealed_at", "created_at", "updated_at")
     actions = ("pause", "resume", "drain")
     raw_id_fields = ("event",)
@@ -32,6 +35,12 @@ class WaitingRoomAdmin(admin.ModelAdmin):
     def live_link(self, obj):
         url = reverse("admin:queueing_room_live", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, _("live"))
+
+    @admin.display(description=_("on-sale console"))
+    def console_link(self, obj):
+        # The console is the sales app's page (above queueing): linked by URL name only.
+        url = reverse("sales:console", args=[obj.event.slug])
+        return format_html('<a href="{}">{}</a>', url, _("console"))
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -48,15 +57,18 @@ class WaitingRoomAdmin(admin.ModelAdmin):
             services.room_action(room=room, action=action, actor=request.user)
         self.message_user(request, _("Done."), messages.SUCCESS)
 
-    @admin.action(description=_("Pause admission"))
+    @admin.action(description=_("Pause admission"), permissions=["change"])
     def pause(self, request, queryset):
         self._act(request, queryset, "pause")
 
-    @admin.action(description=_("Resume admission (ends pause and drain)"))
+    @admin.action(description=_("Resume admission (ends pause and drain)"), permissions=["change"])
     def resume(self, request, queryset):
         self._act(request, queryset, "resume")
 
-    @admin.action(description=_("Drain: admit nobody new, let admitted shoppers finish"))
+    @admin.action(
+        description=_("Drain: admit nobody new, let admitted shoppers finish"),
+        permissions=["change"],
+    )
     def drain(self, request, queryset):
         self._act(request, queryset, "drain")
 
@@ -65,6 +77,8 @@ class WaitingRoomAdmin(admin.ModelAdmin):
         return [path("<int:pk>/live/", live, name="queueing_room_live"), *super().get_urls()]
 
     def live_view(self, request, pk: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         room = get_object_or_404(WaitingRoom.objects.select_related("event"), pk=pk)
         st = state.read(room.pk)
         cnt = state.counters(room.pk)
@@ -86,6 +100,7 @@ class WaitingRoomAdmin(admin.ModelAdmin):
                 _("tickets left"): st.get("left", ""),
             },
             "chart": _chart(series),
+            "console_url": reverse("sales:console", args=[room.event.slug]),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/queueing/live.html", context)

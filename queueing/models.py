@@ -55,6 +55,8 @@ class WaitingRoom(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("waiting room")
+        verbose_name_plural = _("waiting rooms")
         constraints = [
             models.CheckConstraint(
                 condition=Q(prequeue_opens_at__isnull=True)
@@ -90,6 +92,8 @@ class WaitingRoomSnapshot(models.Model):
     counters = models.JSONField(default=dict)
 
     class Meta:
+        verbose_name = _("waiting room snapshot")
+        verbose_name_plural = _("waiting room snapshots")
         indexes = [
             # "latest snapshot of a room" for recovery and the staff chart.
             models.Index(fields=["room", "-taken_at"], name="qsnapshot_latest_idx"),

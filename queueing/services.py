@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -66,6 +66,23 @@ def room_create(*, event, actor: Any = None, **fields: Any) -> WaitingRoom:
         )
         transaction.on_commit(lambda: room_push(room=room))
     return room
+
+
+def room_copy(*, source_event, event, offset: timedelta, actor: Any = None) -> WaitingRoom | None:
+    """Give `event` (a duplicate of `source_event`, events.services.event_duplicate)
+    a waiting room with the source's settings and its times shifted by `offset`;
+    a fresh seed and commitment, no live state. None when the source has none.
+    Runs inside the duplicate's transaction (the event_duplicated signal)."""
+    source = WaitingRoom.objects.filter(event=source_event).first()
+    if source is None:
+        return None
+    fields = {f: getattr(source, f) for f in EDITABLE}
+    fields["sale_opens_at"] = source.sale_opens_at + offset
+    if source.prequeue_opens_at is not None:
+        fields["prequeue_opens_at"] = source.prequeue_opens_at + offset
+    # A copied room starts as rooms start: neither paused nor draining.
+    fields |= {"paused": False, "draining": False}
+    return room_create(event=event, actor=actor, **fields)
 
 
 def room_update(*, room: WaitingRoom, changes: dict[str, Any], actor: Any = None) -> WaitingRoom:

@@ -1,4 +1,9 @@
-"""Sign-in keeps the buyer's place: the account takes over the device's.
+"""Queueing's receivers of lower layers' signals.
+
+A duplicated event (events.signals.event_duplicated) gets the source's
+waiting room, shifted like its sale phases.
+
+Sign-in keeps the buyer's place: the account takes over the device's.
 
 Queueing listens to accounts (not the other way round): the buyer identity
 changes from `device:<id>` to `user:<id>` at sign-in (accounts.selectors.
@@ -15,6 +20,7 @@ from django.dispatch import receiver
 from redis.exceptions import RedisError
 
 from accounts.selectors import device_key
+from events.signals import event_duplicated
 from queueing import services
 
 logger = logging.getLogger(__name__)
@@ -31,3 +37,10 @@ def hand_over_places(sender, request, user, **kwargs):
         # Sign-in must not fail with the waiting room: the waiting page hands
         # the place over when it next sees the device's token.
         logger.exception("queue hand-over at sign-in failed")
+
+
+@receiver(event_duplicated, dispatch_uid="queueing.copy_waiting_room")
+def copy_waiting_room(sender, source, copy, offset, actor=None, **kwargs):
+    """A duplicated event gets the source's waiting room settings, in the
+    duplicate's transaction (events may not import queueing: DESIGN layers)."""
+    services.room_copy(source_event=source, event=copy, offset=offset, actor=actor)

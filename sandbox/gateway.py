@@ -233,14 +233,17 @@ def _spent_result(payment: SandboxPayment) -> GatewayResult:
 
 
 def gateway_refund(
-    *, payment_id: uuid.UUID, refund_id: str, amount: Decimal | None
+    *, payment_id: uuid.UUID, refund_id: str, amount: Decimal | None, reference: str = ""
 ) -> SandboxRefund:
     """Return money of a charged payment: all that is left, or `amount`.
 
     Idempotent by the merchant's `refund_id`: asked again, it queues the same
     callback again (the merchant applies an event once) and moves no money.
     Locks the charge row, so two refunds at once never return more than was
-    charged. The `refunded` callback says how much this refund returned.
+    charged. The `refunded` callback (event `refund-<refund_id>`) carries the
+    amount this refund returned, or the payment's amount for a refund of all
+    that was left (the payment is refunded), and the merchant's `reference`
+    as `refund_id` when it gave one.
     """
     with transaction.atomic():
         charge = (
@@ -253,9 +256,10 @@ def gateway_refund(
             raise RefundRefused("not_charged", _("This payment was never charged."))
         payment = charge.payment
         refund = SandboxRefund.objects.filter(refund_id=refund_id).first()
+        whole = amount is None
         if refund is None:
             left = payment.amount - charge.refunded_amount
-            amount = left if amount is None else amount
+            amount = left if whole else amount
             if amount <= 0 or amount > left:
                 raise RefundRefused(
                     "amount_invalid", _("A refund must be more than 0 and at most what is left.")
@@ -273,8 +277,10 @@ def gateway_refund(
             status="refunded",
             event_id=f"refund-{refund.refund_id}",
             card=charge.card,
-            amount=refund.amount,
+            amount=None if whole else refund.amount,
         )
+        if reference:
+            body["refund_id"] = reference
         _callback_queue(payment=payment, body=body)
     return refund
 

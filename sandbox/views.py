@@ -131,8 +131,9 @@ def status_api(request, payment_id: uuid.UUID):
 @csrf_exempt
 @require_http_methods(["POST"])
 def refund_api(request, payment_id: uuid.UUID):
-    """Return money: `{"refund_id": "...", "amount": "..."}` (no amount: all
-    that is left). The same refund_id again is the same refund."""
+    """Return money: `{"refund_id": "...", "amount": "...", "reference": "..."}`
+    (no amount: all that is left; the reference, optional, comes back in the
+    callback as `refund_id`). The same refund_id again is the same refund."""
     if not gateway.signature_valid(request.body, request.headers.get(gateway.SIGNATURE_HEADER)):
         return _unsigned()
     try:
@@ -140,10 +141,13 @@ def refund_api(request, payment_id: uuid.UUID):
         refund_id = str(data["refund_id"])[:100]
         amount = data.get("amount")
         amount = None if amount in (None, "") else Decimal(str(amount))
+        reference = str(data.get("reference") or "")[:40]
     except (ValueError, KeyError, TypeError, InvalidOperation, AttributeError):
         return _api_error("bad_request", _("Malformed refund request."), 400)
     try:
-        refund = gateway.gateway_refund(payment_id=payment_id, refund_id=refund_id, amount=amount)
+        refund = gateway.gateway_refund(
+            payment_id=payment_id, refund_id=refund_id, amount=amount, reference=reference
+        )
     except gateway.RefundRefused as exc:
         return _api_error(exc.code, str(exc.message), 409)
     return JsonResponse(

@@ -171,6 +171,31 @@ def _registry():
     return REGISTRY
 
 
+def request_latency_totals() -> dict[str, dict]:
+    """Per view, summed over every process (multiprocess mode) since start:
+    {"count", "errors" (5xx), "buckets": [(upper bound, cumulative count)]}.
+    What the on-sale console turns into a 5xx rate and a p95 over its window
+    (by the difference of two readings: counters only grow)."""
+    out: dict[str, dict] = {}
+    for family in _registry().collect():
+        if family.name != "kassa_http_request_duration_seconds":
+            continue
+        for sample in family.samples:
+            if sample.name != "kassa_http_request_duration_seconds_bucket":
+                continue
+            view = sample.labels["view"]
+            entry = out.setdefault(view, {"count": 0.0, "errors": 0.0, "buckets": {}})
+            le = float(sample.labels["le"])
+            entry["buckets"][le] = entry["buckets"].get(le, 0.0) + sample.value
+            if le == float("inf"):
+                entry["count"] += sample.value
+                if sample.labels["status"] == "5xx":
+                    entry["errors"] += sample.value
+    for entry in out.values():
+        entry["buckets"] = sorted(entry["buckets"].items())
+    return out
+
+
 @never_cache
 def metrics_view(request):
     """Prometheus text exposition of every process's metrics."""

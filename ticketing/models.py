@@ -59,10 +59,8 @@ class AuditAction(models.TextChoices):
     ACCOUNT_SESSIONS_REVOKED = "account.sessions_revoked"
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
-    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
-    WEBHOOK_ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated"  # noqa: S105
-    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
-    WEBHOOK_DELIVERY_REPLAYED = "webhook_delivery.replayed"
+    EVENT_DUPLICATED = "event.duplicated"
+    EVENT_STATUS_CHANGED = "event.status_changed"
     EVENTSEAT_BLOCK = "eventseat.block"
     EVENTSEAT_UNBLOCK = "eventseat.unblock"
     HOLD_CREATED = "hold.created"
@@ -74,6 +72,7 @@ class AuditAction(models.TextChoices):
     ORDER_CREATED = "order.created"
     ORDER_EXPIRED = "order.expired"
     ORDER_PAID = "order.paid"
+    ORDER_PARTLY_REFUNDED = "order.partly_refunded"
     ORDER_REFUNDED = "order.refunded"
     PAYMENT_CALLBACK_MISMATCH = "payment.callback_mismatch"
     PAYMENT_FAILED = "payment.failed"
@@ -90,6 +89,10 @@ class AuditAction(models.TextChoices):
     QUEUE_SHUFFLE_REVEALED = "queue.shuffle_revealed"
     TICKET_CHECKED_IN = "ticket.checked_in"
     TICKET_CHECKIN_OVERRIDDEN = "ticket.checkin_overridden"
+    WEBHOOK_DELIVERY_REPLAYED = "webhook_delivery.replayed"
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+    WEBHOOK_ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated"  # noqa: S105
 
 
 class AuditEntry(models.Model):

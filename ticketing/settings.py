@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "payments",
     "queueing",
     "partners",  # partner webhooks (above payments: it hears orders' changes)
+    "sales",  # the on-sale console and the post-sale report (the top layer)
     "sandbox",  # the pretend acquirer (sandbox/__init__.py)
     "axes",  # the staff-login lockout (accounts section)
     "drf_spectacular_sidecar",  # the API docs' own static files, no CDN
@@ -63,6 +64,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so the latency covers every other middleware too.
     "ticketing.metrics.MetricsMiddleware",
+    # Per-minute request outcomes in Postgres, for the post-sale report.
+    "sales.middleware.RequestRollupMiddleware",
     "ticketing.middleware.RequestIdMiddleware",
     # Outermost after the request id: strips cookies/Vary from public, cacheable
     # answers (the queue's public state) set by the middleware inside it.

@@ -10,7 +10,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -102,9 +101,9 @@ class HoldKind:
         raise NotImplementedError
 
     @classmethod
-    def unsell(cls, order: Order, used: QuerySet[Ticket]) -> None:
-        """Put a refunded order's stock back on sale, except the places of `used`
-        tickets (the person is inside)."""
+    def unsell(cls, order: Order, tickets: list[Ticket]) -> None:
+        """Put the places of these refunded tickets of the order back on sale (the
+        caller leaves out used tickets: the person is inside)."""
         raise NotImplementedError
 
     @classmethod

@@ -9,7 +9,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -43,9 +42,9 @@ class Seated(HoldKind):
         return stock.seats_sell(hold_id=hold.pk, seat_ids=list(hold.seat_ids), order_id=order.pk)
 
     @classmethod
-    def unsell(cls, order: Order, used: QuerySet[Ticket]) -> None:
-        keep = [pk for pk in used.values_list("event_seat_id", flat=True) if pk is not None]
-        stock.seats_unsell(order_id=order.pk, keep=keep)
+    def unsell(cls, order: Order, tickets: list[Ticket]) -> None:
+        seat_ids = [t.event_seat_id for t in tickets if t.event_seat_id is not None]
+        stock.seats_unsell(order_id=order.pk, seat_ids=seat_ids)
 
     @classmethod
     def ticket_places(cls, hold: Hold) -> list[dict[str, Any]]:

@@ -4,10 +4,10 @@ HoldStanding lines."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -107,11 +107,10 @@ class Standing(HoldKind):
         )
 
     @classmethod
-    def unsell(cls, order: Order, used: QuerySet[Ticket]) -> None:
-        for line in order.hold.standing.all():
-            back = line.quantity - used.filter(standing_area_id=line.area_id).count()
-            if back > 0:
-                stock.standing_unsell(area_id=line.area_id, quantity=back)
+    def unsell(cls, order: Order, tickets: list[Ticket]) -> None:
+        back = Counter(t.standing_area_id for t in tickets if t.standing_area_id is not None)
+        for area_id, quantity in sorted(back.items()):
+            stock.standing_unsell(area_id=area_id, quantity=quantity)
 
     @classmethod
     def ticket_places(cls, hold: Hold) -> list[dict[str, Any]]:

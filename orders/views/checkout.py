@@ -67,6 +67,7 @@ def hold_create_page(request: HttpRequest, slug: str) -> HttpResponse:
             **holdkinds.form_request(request.POST),
         )
     except KassaError as exc:
+        request.error_code = exc.code  # the refusal's cause in the request rollup (sales)
         messages.error(request, _error_text(exc))
         response = redirect(event.get_absolute_url())
         if isinstance(exc, PassInvalid | PassExpired):

@@ -102,7 +102,9 @@ def test_a_refund_is_one_refund_per_id_and_never_more_than_was_charged(merchant)
         for m in OutboxMessage.objects.filter(kind=gateway.CALLBACK_KIND).order_by("pk")
     ]
     refunds = [(b["event_id"], b["amount"]) for b in bodies if b["status"] == "refunded"]
-    assert refunds == [("refund-r1", "100.00"), ("refund-r1", "100.00"), ("refund-r3", "200.00")]
+    # r3 returned what was left (200) and, as a refund of all that was left,
+    # says the payment's amount: the payment is refunded.
+    assert refunds == [("refund-r1", "100.00"), ("refund-r1", "100.00"), ("refund-r3", "300.00")]
 
 
 def test_a_refund_of_a_payment_never_charged_is_refused(merchant):

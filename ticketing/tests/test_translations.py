@@ -36,6 +36,7 @@ SOURCE_DIRS = [
     "orders",
     "partners",
     "queueing",
+    "sales",
     "ticketing",
     "templates",
 ]
