@@ -7,6 +7,7 @@ from api.api import MeView
 from events import api as events_api
 from orders.api import holds as holds_api
 from orders.api import orders as orders_api
+from partners import api as partners_api
 from payments.api import (
     CheckinApi,
     CheckinOverrideApi,
@@ -49,6 +50,28 @@ urlpatterns = [
         "events/<slug:slug>/availability/",
         events_api.EventAvailabilityApi.as_view(),
         name="events-availability",
+    ),
+    # partner webhooks
+    path("webhooks/endpoints/", partners_api.EndpointListApi.as_view(), name="webhook-endpoints"),
+    path(
+        "webhooks/endpoints/<int:endpoint_id>/",
+        partners_api.EndpointDetailApi.as_view(),
+        name="webhook-endpoint",
+    ),
+    path(
+        "webhooks/endpoints/<int:endpoint_id>/rotate-secret/",
+        partners_api.EndpointRotateApi.as_view(),
+        name="webhook-endpoint-rotate",
+    ),
+    path(
+        "webhooks/deliveries/",
+        partners_api.DeliveryListApi.as_view(),
+        name="webhook-deliveries",
+    ),
+    path(
+        "webhooks/deliveries/<uuid:delivery_id>/replay/",
+        partners_api.DeliveryReplayApi.as_view(),
+        name="webhook-delivery-replay",
     ),
     path("", include("queueing.api_urls")),
 ]

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from api.models import Partner
 from events.cards import card_rule_refusal
 from orders import holdkinds
+from orders.hooks import order_record
 from orders.models import Hold, Order, Ticket
 from orders.services.holds import buyer_limit_lock_and_count, hold_stock_return
 from orders.services.orders import order_lock
@@ -141,6 +142,7 @@ def _paid_side_effects(order: Order) -> None:
     after commit for the rest (the queue pass ends: a Redis write, re-derived
     from Postgres if lost, not money)."""
     outbox_put(kind=CONFIRMATION_MAIL, payload={"order_id": order.pk})
+    order_record(state="paid", orders=[(order.pk, order.partner_id)])
     order_announce(signal=order_paid, order=order)
 
 
@@ -212,6 +214,7 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
         hold.save(update_fields=["status"])
         order.status = Order.Status.REFUNDED
         order.save(update_fields=["status"])
+        order_record(state="refunded", orders=[(order.pk, order.partner_id)])
         order_announce(signal=order_refunded, order=order)
         audit_log(
             action=AuditAction.ORDER_REFUNDED,
@@ -581,6 +584,7 @@ def _order_unsell(order: Order) -> dict[str, int]:
     unsold = _tickets_unsell(order, list(order.tickets.exclude(status=Ticket.Status.VOID)))
     order.status = Order.Status.REFUNDED
     order.save(update_fields=["status"])
+    order_record(state="refunded", orders=[(order.pk, order.partner_id)])
     order_announce(signal=order_refunded, order=order)
     return unsold
 

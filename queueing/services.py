@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +15,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from events.models import SalePhase
-from queueing import selectors, shuffle, state, tokens
+from queueing import admissions, selectors, shuffle, state, tokens
 from queueing.exceptions import BuyerLimitReached, RoomClosed, RoomNotOpen, RoomRestarting
 from queueing.models import WaitingRoom, WaitingRoomSnapshot
 from queueing.purchases import purchases
@@ -256,6 +256,8 @@ def queue_join(*, room_id: int, visitor: str, now: float | None = None) -> JoinR
     if code == "closed":
         raise RoomClosed()
     number = n if code == "n" else 0
+    if number and admissions.is_partner_visitor(visitor) and admissions.admissions_listened():
+        state.watch(room_id, visitor, number)
     token = tokens.token_make(room_id=room_id, visitor=visitor, number=number, issued_at=now)
     return JoinResult(token=token, number=number, room_id=room_id, room=room)
 
@@ -290,6 +292,8 @@ def queue_rejoin(*, room_id: int, visitor: str, now: float | None = None) -> Joi
         raise RoomRestarting()
     if code == "closed":
         raise RoomClosed()
+    if admissions.is_partner_visitor(visitor) and admissions.admissions_listened():
+        state.watch(room_id, visitor, n)
     token = tokens.token_make(room_id=room_id, visitor=visitor, number=n, issued_at=now)
     return JoinResult(token=token, number=n, room_id=room_id, room=state.read(room_id))
 
@@ -308,6 +312,10 @@ def room_shuffle_open(*, room_id: int, seed: str) -> dict | None:
     ordered = shuffle.order(seed, list(by_pseudonym))
     pairs = [(p, base + i) for i, p in enumerate(ordered, start=1)]
     state.assign(room_id, [(by_pseudonym[p], n) for p, n in pairs])
+    if admissions.admissions_listened():
+        for p, n in pairs:
+            if admissions.is_partner_visitor(by_pseudonym[p]):
+                state.watch(room_id, by_pseudonym[p], n)
     state.finish(room_id, seed)
     return {"commitment": shuffle.commitment(seed), "base": base, "order": pairs}
 
@@ -393,6 +401,7 @@ def room_tick(*, room: WaitingRoom, now: float | None = None) -> dict[str, str]:
     st = state.read(room.pk)
     cnt = state.counters(room.pk)
     serving = int(st.get("serving", 0))
+    _partners_admitted(room=room, serving=serving, now=now)
     metrics.queue_room_observe(
         room=room.event.slug,
         waiting=max(int(st.get("tail", 0)) - serving, 0),
@@ -404,6 +413,31 @@ def room_tick(*, room: WaitingRoom, now: float | None = None) -> dict[str, str]:
     if now - float(st.get("snap_at", 0)) >= settings.QUEUE_SNAPSHOT_SECONDS:
         room_snapshot(room=room, now=now)
     return result
+
+
+def _partners_admitted(*, room: WaitingRoom, serving: int, now: float) -> None:
+    """The watched partner customers now admitted, recorded in Postgres by
+    the listeners (queueing.admissions), then no longer watched."""
+    if not admissions.admissions_listened():
+        return
+    told = state.watched_admitted(room.pk, serving)
+    if not told:
+        return
+    claim_by = datetime.fromtimestamp(now + room.no_show_grace_seconds, tz=UTC)
+    with transaction.atomic():
+        admissions.admissions_announce(
+            [
+                admissions.Admission(
+                    event_id=room.event_id,
+                    event_slug=room.event.slug,
+                    visitor=visitor,
+                    number=number,
+                    claim_by=claim_by,
+                )
+                for visitor, number in told
+            ]
+        )
+    state.unwatch(room.pk, told)
 
 
 def rooms_tick(*, now: float | None = None) -> int:

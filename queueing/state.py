@@ -33,6 +33,10 @@ Redis Cluster slot, so each script touches one slot. Keys:
          latest paid_at (unix s) of their paid orders for the event
 - `cnt`  hash: joined, admitted, claimed, no_show, completed
 - `series` list: recent counter points for the staff chart
+- `pw`   sorted set: partner customers (`partner:<slug>:<ref>`) whose partner
+         is to be told when they are admitted (score = their number); the
+         tick hands those at or below `serving` to queueing.admissions and
+         removes them (UNWATCH) once that is recorded in Postgres
 
 Numbers are returned to Python as strings: Redis truncates Lua floats.
 Scripts answer with named fields, a flat `{name, value, name, value, ...}`
@@ -52,7 +56,7 @@ from django_redis import get_redis_connection
 from queueing.models import WaitingRoom
 
 NAMES = ("st", "map", "pre", "pend", "act", "pexp", "done", "moved", "gone", "adm", "paid", "cnt",
-         "series")  # fmt: skip
+         "series", "pw")  # fmt: skip
 
 
 def keys(room_id: int) -> dict[str, str]:
@@ -727,3 +731,37 @@ def counters(room_id: int) -> dict[str, int]:
     out = {a.decode(): int(b) for a, b in raw.items()}
     out.update(active=act, pending=pend, prequeue=pre)
     return out
+
+
+# KEYS: pw. ARGV: visitor, number, visitor, number, ... -> how many removed.
+# Only while the visitor's watched number is still the one told: one who
+# rejoined since (a new, higher number) stays watched for the new one.
+UNWATCH = r"""
+local removed = 0
+for i = 1, #ARGV, 2 do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) == tonumber(ARGV[i + 1]) then
+    removed = removed + redis.call('ZREM', KEYS[1], ARGV[i])
+  end
+end
+return removed
+"""
+
+
+def watch(room_id: int, visitor: str, number: int) -> None:
+    """Tell the partner when `visitor` (a partner customer) is admitted with `number`."""
+    conn().zadd(keys(room_id)["pw"], {visitor: number})
+
+
+def watched_admitted(room_id: int, serving: int) -> list[tuple[str, int]]:
+    """The watched visitors whose number is admitted (at or below `serving`)."""
+    rows = conn().zrangebyscore(keys(room_id)["pw"], "-inf", serving, withscores=True)
+    return [(visitor.decode(), int(number)) for visitor, number in rows]
+
+
+def unwatch(room_id: int, told: list[tuple[str, int]]) -> int:
+    """Stop watching those told (see UNWATCH)."""
+    if not told:
+        return 0
+    args = [item for visitor, number in told for item in (visitor, number)]
+    return int(conn().eval(UNWATCH, 1, keys(room_id)["pw"], *args))

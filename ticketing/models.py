@@ -91,6 +91,10 @@ class AuditAction(models.TextChoices):
     QUEUE_SHUFFLE_REVEALED = "queue.shuffle_revealed"
     TICKET_CHECKED_IN = "ticket.checked_in"
     TICKET_CHECKIN_OVERRIDDEN = "ticket.checkin_overridden"
+    WEBHOOK_DELIVERY_REPLAYED = "webhook_delivery.replayed"
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+    WEBHOOK_ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated"  # noqa: S105
 
 
 class AuditEntry(models.Model):

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "queueing",
+    "partners",  # partner webhooks (above payments: it hears orders' changes)
     "sales",  # the on-sale console and the post-sale report (the top layer)
     "sandbox",  # the pretend acquirer (sandbox/__init__.py)
     "axes",  # the staff-login lockout (accounts section)
@@ -275,6 +276,16 @@ OUTBOX_SWEEP_BATCH = env_int("OUTBOX_SWEEP_BATCH", 100, minimum=1)
 # process with no Celery (the sandbox acquirer's own) leaves it to its sweep.
 OUTBOX_FAST_PATH = True
 OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7, minimum=1)
+
+# --- Partner webhooks (partners/) ---------------------------------------------
+# One POST waits this long for the partner's answer; a slower one is a failed
+# attempt, retried with the outbox's back-off.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+# Plain http:// endpoint URLs (a partner's test server on localhost): DEBUG only.
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", DEBUG)
+# Endpoints on loopback, private or link-local addresses (checked on every
+# POST, after DNS, so a partner's URL cannot reach kassa's own network): DEBUG only.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", DEBUG)
 
 # --- payments & tickets ---
 # HMAC key of the sandbox gateway's callbacks; empty = derived from SECRET_KEY.

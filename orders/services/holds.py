@@ -51,6 +51,7 @@ from orders.exceptions import (
     StockBusy,
     ValidationFailed,
 )
+from orders.hooks import order_record
 from orders.models import Hold, Order
 from queueing import selectors as queue_selectors
 from ticketing import metrics
@@ -340,12 +341,14 @@ def _expire_hold(hold: Hold, *, actor: str) -> None:
     hold_stock_return(hold=hold)
     hold.status = Hold.Status.EXPIRED
     hold.save(update_fields=["status"])
-    expired_orders = list(
+    expired = list(
         Order.objects.filter(hold=hold, status=Order.Status.PENDING_PAYMENT).values_list(
-            "pk", flat=True
+            "pk", "partner_id"
         )
     )
+    expired_orders = [pk for pk, _partner in expired]
     Order.objects.filter(pk__in=expired_orders).update(status=Order.Status.EXPIRED)
+    order_record(state="expired", orders=expired)
     audit_log(action=AuditAction.HOLD_EXPIRED, obj=hold, actor=actor)
     for order_id in expired_orders:
         audit_log(

@@ -29,7 +29,17 @@ from events.demo import DEMO_SLUG, PRESALE_SLUG, demo_load
 from events.models import EventSeat, PriceTier, Section, Venue
 
 LANGUAGES = ["ru", "kk"]
-SOURCE_DIRS = ["accounts", "api", "events", "orders", "queueing", "sales", "ticketing", "templates"]
+SOURCE_DIRS = [
+    "accounts",
+    "api",
+    "events",
+    "orders",
+    "partners",
+    "queueing",
+    "sales",
+    "ticketing",
+    "templates",
+]
 SKIP_PARTS = {"tests", "migrations", "locale", "__pycache__"}
 KEYWORDS = {
     "_": None,
