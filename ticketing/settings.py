@@ -230,6 +230,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1/",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set that two serializers share (check --deploy fails on W001).
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEventTypeEnum": "partners.models.WebhookEventType",
+        "WebhookDeliveryStatusEnum": "partners.models.WebhookDelivery.Status",
+        "EventStatusEnum": "events.models.Event.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_common_errors",

@@ -60,9 +60,11 @@ def test_a_ticket_of_another_event_is_other_event_that_day_and_wrong_day_otherwi
     [here] = _tickets(1)
     [same_day] = _tickets(1)
     [next_week] = _tickets(1)
-    Event.objects.filter(pk=same_day.event_id).update(
-        starts_at=here.event.starts_at + timedelta(hours=2)
-    )
+    # 11:00 in Almaty: two hours later is the same local day whenever the test runs.
+    noon = here.event.starts_at.replace(hour=6, minute=0, second=0, microsecond=0)
+    Event.objects.filter(pk=here.event_id).update(starts_at=noon)
+    here.event.starts_at = noon
+    Event.objects.filter(pk=same_day.event_id).update(starts_at=noon + timedelta(hours=2))
     Event.objects.filter(pk=next_week.event_id).update(
         starts_at=here.event.starts_at + timedelta(days=7)
     )
