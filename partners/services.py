@@ -25,10 +25,9 @@ from django.utils import timezone
 from api.models import Partner
 from partners.exceptions import WebhookEventsInvalid, WebhookUrlInvalid
 from partners.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEventType
-from partners.signing import HEADER as SIGNATURE_HEADER
-from partners.signing import signature_header
 from ticketing.audit import AuditAction, audit_log
 from ticketing.outbox import outbox_put
+from ticketing.signing import STAMPED_HEADER, stamped_header
 
 logger = logging.getLogger(__name__)
 
@@ -225,7 +224,7 @@ def webhook_deliver(*, delivery_id: str) -> None:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "kassa-webhooks/1",
-        SIGNATURE_HEADER: signature_header(secrets=endpoint.signing_secrets(), body=body),
+        STAMPED_HEADER: stamped_header(secrets=endpoint.signing_secrets(), body=body),
         EVENT_ID_HEADER: str(delivery.event_id),
         EVENT_TYPE_HEADER: delivery.event_type,
         DELIVERY_ID_HEADER: str(delivery.pk),

@@ -25,7 +25,7 @@ from payments import selectors
 from payments.exceptions import TicketsNotReady
 from payments.providers import provider_get
 from payments.services import payment_callback_handle, payment_on_account_confirm, payment_start
-from payments.signatures import SIGNATURE_HEADER
+from ticketing.signing import STAMPED_HEADER
 
 ORDER_TOKEN = OpenApiParameter(
     "X-Order-Token",
@@ -364,7 +364,7 @@ class PaymentConfirmApi(APIView):
         request=InputSerializer,
         parameters=[
             OpenApiParameter(
-                SIGNATURE_HEADER,
+                STAMPED_HEADER,
                 str,
                 OpenApiParameter.HEADER,
                 required=True,
@@ -380,7 +380,7 @@ class PaymentConfirmApi(APIView):
             order_id=order_id,
             payment_id=payment_id,
             body=request.body,
-            signature=request.headers.get(SIGNATURE_HEADER, ""),
+            signature=request.headers.get(STAMPED_HEADER, ""),
         )
         body = {
             "payment_id": payment.pk,

@@ -46,12 +46,13 @@ from payments.exceptions import (
 from payments.messages import CONFIRMATION_MAIL, PARTIAL_REFUND, REFUND, REFUND_MAIL
 from payments.models import Payment, PaymentCallback, Refund
 from payments.providers import CallbackEvent, provider_get
-from payments.signatures import event_id_of, signature_valid
+from payments.signatures import event_id_of
 from ticketing import metrics
 from ticketing.audit import AuditAction, audit_log
 from ticketing.models import OutboxMessage
 from ticketing.money import money_format
 from ticketing.outbox import outbox_put
+from ticketing.signing import stamped_valid
 
 logger = logging.getLogger(__name__)
 
@@ -864,7 +865,7 @@ def payment_on_account_confirm(
     """
     if not (
         partner.on_account
-        and signature_valid(header=signature, body=body, secret=partner.on_account_secret)
+        and stamped_valid(header=signature, body=body, secret=partner.on_account_secret)
     ):
         logger.warning("on-account confirmation for order %s refused: bad signature", order_id)
         raise BadConfirmation(details={"signature": ["missing, wrong or too old"]})

@@ -23,8 +23,8 @@ from orders.tests.factories import make_event, race, seat_ids
 from payments.messages import CONFIRMATION_MAIL
 from payments.models import Payment, PaymentCallback, Refund
 from payments.services import order_refund, partner_on_account_enable, payments_reconcile
-from payments.signatures import signature_header
 from ticketing.models import AuditEntry, OutboxMessage
+from ticketing.signing import stamped_header
 
 CONTACT = {"email": "a@example.kz", "name": "Aigerim"}
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -65,7 +65,7 @@ def _confirm(api, order, payment, secret, *, amount=None, reference="txn-1", sig
     raw = json.dumps(
         {"amount": amount or order["total"], "currency": "KZT", "reference": reference}
     ).encode()
-    header = signature_header(secret=secret, body=raw) if signature is None else signature
+    header = stamped_header(secrets=[secret], body=raw) if signature is None else signature
     return api.post(
         f"/api/v1/orders/{order['id']}/payments/{payment['payment_id']}/confirm/",
         data=raw,
@@ -114,7 +114,7 @@ def test_forged_unsigned_or_mismatched_confirmations_are_refused_and_change_noth
     order, payment = _on_account_order(api, event, seat_ids(event)[:2])
     _other, kaspi_api, kaspi_secret = _partner("kaspi")
     raw = json.dumps({"amount": order["total"], "currency": "KZT", "reference": "r"}).encode()
-    old = signature_header(secret=secret, body=raw, timestamp=1_700_000_000)
+    old = stamped_header(secrets=[secret], body=raw, timestamp=1_700_000_000)
 
     refusals = [
         (_confirm(api, order, payment, secret, signature=""), 400, "bad_confirmation"),
@@ -123,7 +123,7 @@ def test_forged_unsigned_or_mismatched_confirmations_are_refused_and_change_noth
         # Signed for a body other than the one sent.
         (
             _confirm(
-                api, order, payment, secret, signature=signature_header(secret=secret, body=b"{}")
+                api, order, payment, secret, signature=stamped_header(secrets=[secret], body=b"{}")
             ),
             400,
             "bad_confirmation",
@@ -141,7 +141,7 @@ def test_forged_unsigned_or_mismatched_confirmations_are_refused_and_change_noth
         f"/api/v1/orders/{order['id']}/payments/{payment['payment_id']}/confirm/",
         data=b"[1",
         content_type="application/json",
-        HTTP_KASSA_SIGNATURE=signature_header(secret=secret, body=b"[1"),
+        HTTP_KASSA_SIGNATURE=stamped_header(secrets=[secret], body=b"[1"),
     )
     assert bad_body.status_code == 400 and bad_body.json()["error"]["code"] == "bad_confirmation"
     nul = _confirm(api, order, payment, secret, reference="tx\u0000")
@@ -160,7 +160,7 @@ def test_the_same_confirmation_racing_pays_once_and_answers_alike():
     _p, api, secret = _partner()
     order, payment = _on_account_order(api, event, seat_ids(event)[:2])
     raw = json.dumps({"amount": order["total"], "currency": "KZT", "reference": "tx-9"}).encode()
-    header = signature_header(secret=secret, body=raw)
+    header = stamped_header(secrets=[secret], body=raw)
     url = f"/api/v1/orders/{order['id']}/payments/{payment['payment_id']}/confirm/"
 
     def confirm(_i):

@@ -11,8 +11,8 @@ from django.db import transaction
 from orders.tests.conftest_payments import *  # noqa: F403
 from partners.models import WebhookDelivery, WebhookEndpoint
 from partners.services import webhook_event_record
-from partners.signing import signature_verify
 from ticketing.models import AuditEntry
+from ticketing.signing import stamped_valid as signature_verify
 
 pytestmark = pytest.mark.django_db
 

@@ -16,10 +16,10 @@ from api.services import api_key_create
 from orders.tests.conftest_payments import *  # noqa: F403
 from partners.models import WebhookDelivery
 from partners.services import webhook_endpoint_create
-from partners.signing import signature_verify
 from queueing import services as queue_services
 from queueing import state
 from queueing.tests.factories import make_room
+from ticketing.signing import stamped_valid as signature_verify
 
 pytestmark = pytest.mark.django_db
 
