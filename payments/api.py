@@ -25,6 +25,7 @@ from payments import selectors
 from payments.exceptions import TicketsNotReady
 from payments.providers import provider_get
 from payments.services import payment_callback_handle, payment_on_account_confirm, payment_start
+from ticketing.money import money_plain
 from ticketing.signing import STAMPED_HEADER
 
 ORDER_TOKEN = OpenApiParameter(
@@ -393,10 +394,6 @@ class PaymentConfirmApi(APIView):
         return Response(self.OutputSerializer(body).data)
 
 
-def _money(value) -> str:
-    return f"{value:.2f}"
-
-
 def settlement_body(report: selectors.SettlementReport) -> dict:
     return {
         "partner": report.partner.slug,
@@ -411,7 +408,7 @@ def settlement_body(report: selectors.SettlementReport) -> dict:
                 "payment_id": o.payment_id,
                 "paid_at": o.paid_at.isoformat(),
                 "tickets": o.tickets,
-                "amount": _money(o.amount),
+                "amount": money_plain(o.amount),
                 "currency": o.currency,
                 "reference": o.reference,
             }
@@ -424,7 +421,7 @@ def settlement_body(report: selectors.SettlementReport) -> dict:
                 "order_code": r.order_code,
                 "at": r.at.isoformat(),
                 "tickets": r.tickets,
-                "amount": _money(r.amount),
+                "amount": money_plain(r.amount),
                 "currency": r.currency,
                 "whole": r.whole,
                 "status": r.status,
@@ -436,11 +433,11 @@ def settlement_body(report: selectors.SettlementReport) -> dict:
                 "currency": t.currency,
                 "orders": t.orders,
                 "tickets": t.tickets,
-                "gross": _money(t.gross),
+                "gross": money_plain(t.gross),
                 "refunds": t.refunds,
                 "refunded_tickets": t.refunded_tickets,
-                "refunded": _money(t.refunded),
-                "net": _money(t.net),
+                "refunded": money_plain(t.refunded),
+                "net": money_plain(t.net),
             }
             for t in report.totals
         ],

@@ -21,7 +21,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from sales.selectors import Report, Table, event_zone
-from ticketing.money import money_format
+from ticketing.money import money_format, money_plain
 
 
 def cell_text(value: Any, *, zone, money: bool = False, currency: str = "") -> str:
@@ -29,7 +29,7 @@ def cell_text(value: Any, *, zone, money: bool = False, currency: str = "") -> s
     if isinstance(value, datetime):
         return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, Decimal):
-        return str(value.quantize(Decimal("0.01")))
+        return money_plain(value)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +27,7 @@ from sales import selectors
 from sales.models import RequestMinute
 from ticketing import metrics
 from ticketing.models import OutboxMessage
+from ticketing.money import money_plain
 
 CHART_MINUTES = 60
 HOLD_VIEWS = ("hold-create", "orders:hold_create_page")  # the API and the event page
@@ -35,10 +35,6 @@ HOLD_VIEWS = ("hold-create", "orders:hold_create_page")  # the API and the event
 QUIET_VIEWS = ("<unresolved>", "metrics", "healthz", "readyz", "sales:console_data")
 HOT_VIEWS = 6
 _READINGS_KEPT = 40
-
-
-def _money(value: Decimal | None) -> str:
-    return str((value or Decimal(0)).quantize(Decimal("0.01")))
 
 
 def _queue(room: WaitingRoom | None, now: datetime) -> dict[str, Any] | None:
@@ -97,21 +93,21 @@ def _sales(event: Event, now: datetime) -> dict[str, Any]:
         "tickets": [r["tickets"] for r in rows],
         "refusals": [r["refusals"] for r in rows],
         "errors": [r["errors"] for r in rows],
-        "revenue": [_money(r["revenue"]) for r in rows],
+        "revenue": [money_plain(r["revenue"]) for r in rows],
         "per_minute": last,  # the last 60 seconds, not the minute on the clock
         "tiers": [
             {
                 "name": r["key"],
-                "price": _money(r["price"]),
+                "price": money_plain(r["price"]),
                 "sold": r["net_tickets"],
-                "revenue": _money(r["net_revenue"]),
+                "revenue": money_plain(r["net_revenue"]),
                 "left": r["left"],
                 "capacity": r["capacity"],
             }
             for r in tiers.rows
         ],
         "tickets_total": tiers.totals["net_tickets"],
-        "revenue_total": _money(tiers.totals["net_revenue"]),
+        "revenue_total": money_plain(tiers.totals["net_revenue"]),
         "left_total": tiers.totals["left"],
     }
 

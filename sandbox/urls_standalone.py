@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
 from django.urls import include, path
 
-
-def healthz(request):
-    return HttpResponse("ok", content_type="text/plain")
-
+from ticketing.views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -56,6 +56,12 @@ def _space_letter_sign(text: str, symbol: str) -> str:
     return text
 
 
+def money_plain(amount: Decimal | int | None) -> str:
+    """The amount as a plain decimal with two places, as JSON and CSV carry
+    money ("45000.00"); no amount is "0.00"."""
+    return str(Decimal(amount or 0).quantize(Decimal("0.01")))
+
+
 def money_format(amount: Decimal | int, currency: str, language: str | None = None) -> str:
     """Format `amount` of `currency` for a reader of `language` (default: the active one).
 
