@@ -24,6 +24,7 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import buyer_identity
 from api.pagination import KassaCursorPagination
 from api.permissions import HasScope
 from api.schema import ErrorSerializer
@@ -293,9 +294,10 @@ class EventDetailApi(APIView):
         return Response(EventDetailOut(event).data)
 
 
-def availability_payload(*, event: Event, section_id: int | None) -> dict:
-    """The availability selector's counts shaped for the API."""
-    counts = event_availability(event=event)
+def availability_payload(*, event: Event, section_id: int | None, channel: str = "web") -> dict:
+    """The availability selector's counts shaped for the API, as `channel`
+    sees them (its allocations count; other channels' do not)."""
+    counts = event_availability(event=event, channel=channel)
     tiers = {t.pk: t for t in event.tiers.all()}
     sections = []
     for section in Section.objects.filter(venue_id=event.venue_id):
@@ -336,7 +338,7 @@ def availability_payload(*, event: Event, section_id: int | None) -> dict:
     }
     if section_id is not None:
         section = section_of_event(event=event, section_id=section_id)
-        data["seats"] = section_seats(event=event, section_id=section.pk)
+        data["seats"] = section_seats(event=event, section_id=section.pk, channel=channel)
     return data
 
 
@@ -357,12 +359,14 @@ class EventAvailabilityApi(APIView):
         # buyers looking at the map during an on-sale cost one Redis GET, not
         # the event, tiers, sections and seats queries. Unknown events and
         # sections are never cached (they raise below).
+        channel = buyer_identity(request).channel
         sale = sale_snapshot(slug)
-        body = cache.get(availability_body_key(sale.event.pk, section_id)) if sale else None
+        body = (
+            cache.get(availability_body_key(sale.event.pk, section_id, channel)) if sale else None
+        )
         if body is None:
             event = event_detail(slug)
-            body = dict(
-                AvailabilityOut(availability_payload(event=event, section_id=section_id)).data
-            )
-            cache.set(availability_body_key(event.pk, section_id), body, AVAILABILITY_TTL)
+            payload = availability_payload(event=event, section_id=section_id, channel=channel)
+            body = dict(AvailabilityOut(payload).data)
+            cache.set(availability_body_key(event.pk, section_id, channel), body, AVAILABILITY_TTL)
         return Response(body)

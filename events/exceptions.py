@@ -44,3 +44,11 @@ class DuplicateInvalid(KassaError):
     code = "duplicate_invalid"
     status = 400
     default_message = _("The event cannot be duplicated as asked.")
+
+
+class AllocationInvalid(KassaError):
+    """An allocation staff asked for cannot be made (details per field)."""
+
+    code = "allocation_invalid"
+    status = 400
+    default_message = _("The allocation cannot be made as asked.")

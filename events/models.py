@@ -241,6 +241,19 @@ class EventSeat(models.Model):
     # must not depend on it (the orders app joins the other way).
     hold_id = models.UUIDField(null=True, blank=True)
     order_id = models.BigIntegerField(null=True, blank=True)
+    # Set while the seat is part of a channel's or phase's allocation (kept
+    # after the release, so the allocation's sales stay countable): only a
+    # buyer the allocation is open to may take it until it is released
+    # (events/stock.py, USABLE). RESTRICT: an allocation is released, never
+    # deleted on its own; deleting the event cascades to both.
+    allocation = models.ForeignKey(
+        "Allocation",
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="seats",
+        db_index=False,
+    )
 
     class Meta:
         verbose_name = _("event seat")
@@ -262,6 +275,13 @@ class EventSeat(models.Model):
                 fields=["held_until"], name="eventseat_held_until_idx", condition=Q(status="held")
             ),
             models.Index(fields=["hold_id"], name="eventseat_hold_idx"),
+            # An allocation's used/held/left counts and the sale console; the
+            # few allocated seats only (most seats have none).
+            models.Index(
+                fields=["allocation", "status"],
+                name="eventseat_allocation_idx",
+                condition=Q(allocation__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -343,3 +363,100 @@ class SalePhase(models.Model):
         if channel in self.channels:
             return True
         return channel.startswith("partner:") and "partner:*" in self.channels
+
+
+class Allocation(models.Model):
+    """Seats of one section reserved for one channel or one sale phase.
+
+    The seats carry the allocation's id (EventSeat.allocation); until the
+    allocation is released (released_at set, or release_at passed: exact
+    without a worker, like hold expiry) only buyers of that channel, or
+    buying in that phase, may take them (events/stock.py, USABLE). Those
+    buyers may take general stock as well. Released, the seats left are
+    general stock; a seat is one row, so it is never counted twice.
+    """
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="allocations")
+    name = models.CharField(_("name"), max_length=100)
+    # Exactly one of channel and phase (constraint allocation_one_scope).
+    channel = models.CharField(
+        _("channel"),
+        max_length=100,
+        blank=True,
+        help_text=_("“partner:<slug>”, “partner:*” (any partner), “app” or “web”."),
+    )
+    phase = models.ForeignKey(
+        SalePhase,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="allocations",
+        verbose_name=_("sale phase"),
+    )
+    section = models.ForeignKey(
+        Section, on_delete=models.PROTECT, related_name="+", verbose_name=_("section")
+    )
+    tier = models.ForeignKey(
+        PriceTier,
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("price tier"),
+        help_text=_("Empty: any tier of the section."),
+    )
+    # How many seats were reserved (all of them carry the id).
+    quantity = models.PositiveIntegerField(_("seats"))
+    release_at = models.DateTimeField(
+        _("release at"),
+        null=True,
+        blank=True,
+        help_text=_("What is left goes to the general sale then; empty: only by hand."),
+    )
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        ordering = ["event", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(channel="") & Q(phase__isnull=False))
+                | (~Q(channel="") & Q(phase__isnull=True)),
+                name="allocation_one_scope",
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="allocation_quantity"),
+        ]
+        indexes = [
+            # The beat task's "due, not yet released" scan.
+            models.Index(
+                fields=["release_at"],
+                name="allocation_due_idx",
+                condition=Q(released_at__isnull=True, release_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event}: {self.name}"
+
+    @property
+    def scope(self) -> str:
+        """Who may buy it: the channel, or the phase's name."""
+        return self.channel or str(self.phase.name if self.phase else "")
+
+    def is_released(self, at=None) -> bool:
+        """Released by hand or by the task, or past release_at (the take treats it so)."""
+        at = at or timezone.now()
+        return self.released_at is not None or (
+            self.release_at is not None and self.release_at <= at
+        )
+
+    def open_to(self, channel: str, phase: SalePhase | None) -> bool:
+        """May a buyer of `channel`, buying in `phase`, take its seats (before release)?
+        The same test as events/stock.py's USABLE, for reads."""
+        if self.phase_id is not None:
+            return phase is not None and phase.pk == self.phase_id
+        if self.channel == channel:
+            return True
+        return self.channel == "partner:*" and channel.startswith("partner:")

@@ -15,7 +15,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from events.exceptions import EventNotFound, SectionNotFound
-from events.models import Event, EventSeat, PriceTier, SalePhase, Section, StandingArea
+from events.models import (
+    Allocation,
+    Event,
+    EventSeat,
+    PriceTier,
+    SalePhase,
+    Section,
+    StandingArea,
+)
 
 PUBLIC_STATUSES = [Event.Status.ON_SALE, Event.Status.SOLD_OUT]
 AVAILABILITY_TTL = 1  # seconds: absorbs bursts, stale by at most a second
@@ -81,33 +89,81 @@ def event_detail(slug: str) -> Event:
 
 
 def _availability_key(event_id: int) -> str:
-    return f"events:availability:{event_id}"
+    # v2: the cached value became (general, reserved) counts with allocations.
+    return f"events:availability:v2:{event_id}"
 
 
-def event_availability(*, event: Event) -> dict[str, Any]:
-    """Available places per section and tier, with prices, for one event.
+def event_availability(*, event: Event, channel: str | None = None) -> dict[str, Any]:
+    """Available places per section and tier, with prices, for one event, as
+    a buyer of `channel` may take them: the general stock plus the
+    allocations open to that channel now (its own, or an open phase's it may
+    buy in). channel=None: the general stock only.
 
     One grouped query over EventSeat plus one over StandingArea (a handful of
-    rows), cached for ~1 s per event. Shape:
+    rows), and one over the event's allocations only when some seats carry
+    one; cached for ~1 s per event (for every channel). Shape:
     {"total": int, "sections": {section_id: {"available", "min_price", "tiers": {tier_id: n}}},
      "tiers": {tier_id: {"available", "price"}}}. Prices are Decimals.
     """
     key = _availability_key(event.pk)
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
+    counted = cache.get(key)
+    if counted is None:
+        counted = _availability_counts(event)
+        cache.set(key, counted, AVAILABILITY_TTL)
+    general, reserved = counted
+    counts = list(general)
+    if channel is not None and reserved:
+        now = timezone.now()
+        for allocation, rows in reserved:
+            if _allocation_readable_by(allocation, channel, now):
+                counts += rows
+    return _availability_shape(counts)
+
+
+Counts = list[tuple[int, int, Decimal, int]]  # (section id, tier id, price, available)
+
+
+def _availability_counts(event: Event) -> tuple[Counts, list[tuple[Allocation, Counts]]]:
+    """(general counts, [(allocation not released, its free seats' counts)])."""
     now = timezone.now()
     rows = (
         EventSeat.objects.filter(event_id=event.pk)
-        .values("section_id", "tier_id", "tier__price")
-        .annotate(available=Count("id", filter=_free_now(now)), total=Count("id"))
+        .values("section_id", "tier_id", "tier__price", "allocation_id")
+        .annotate(available=Count("id", filter=_free_now(now)))
         .order_by()
     )
     standing = StandingArea.objects.filter(event_id=event.pk).values_list(
         "section_id", "tier_id", "tier__price", "capacity", "held", "sold"
     )
-    counts = [(r["section_id"], r["tier_id"], r["tier__price"], r["available"]) for r in rows]
-    counts += [(s, t, p, cap - held - sold) for s, t, p, cap, held, sold in standing]
+    rows = list(rows)
+    allocated = {r["allocation_id"] for r in rows if r["allocation_id"] is not None}
+    held_back: dict[int, Allocation] = {}
+    if allocated:
+        for allocation in Allocation.objects.filter(pk__in=allocated).select_related("phase"):
+            if not allocation.is_released(now):
+                held_back[allocation.pk] = allocation
+    general: Counts = []
+    reserved: dict[int, Counts] = {}
+    for r in rows:
+        count = (r["section_id"], r["tier_id"], r["tier__price"], r["available"])
+        if r["allocation_id"] in held_back:
+            reserved.setdefault(r["allocation_id"], []).append(count)
+        else:
+            general.append(count)
+    general += [(s, t, p, cap - held - sold) for s, t, p, cap, held, sold in standing]
+    return general, [(held_back[pk], counts) for pk, counts in reserved.items()]
+
+
+def _allocation_readable_by(allocation: Allocation, channel: str, now: datetime) -> bool:
+    """Is the allocation open to `channel` now (for counts and the seat map;
+    the take itself asks events/stock.py's USABLE)?"""
+    phase = allocation.phase
+    if phase is not None:
+        return phase.is_open(now) and phase.allows_channel(channel)
+    return allocation.open_to(channel, None)
+
+
+def _availability_shape(counts: Counts) -> dict[str, Any]:
     sections: dict[int, dict[str, Any]] = {}
     tiers: dict[int, dict[str, Any]] = {}
     for section_id, tier_id, price, available in counts:
@@ -118,18 +174,17 @@ def event_availability(*, event: Event) -> dict[str, Any]:
             sec["min_price"] = price
         tier = tiers.setdefault(tier_id, {"available": 0, "price": price})
         tier["available"] += available
-    result = {
+    return {
         "total": sum(s["available"] for s in sections.values()),
         "sections": sections,
         "tiers": tiers,
     }
-    cache.set(key, result, AVAILABILITY_TTL)
-    return result
 
 
-def availability_body_key(event_id: int, section_id: int | None) -> str:
-    """The cache key of the availability API's whole answer (see events.api)."""
-    return f"{_availability_key(event_id)}:body:{section_id or ''}"
+def availability_body_key(event_id: int, section_id: int | None, channel: str = "") -> str:
+    """The cache key of the availability API's whole answer (see events.api):
+    per channel, as allocations make the answer differ by channel."""
+    return f"{_availability_key(event_id)}:body:{section_id or ''}:{channel}"
 
 
 def event_availability_forget(*, event_id: int) -> None:
@@ -145,10 +200,12 @@ def section_of_event(*, event: Event, section_id: int) -> Section:
     return section
 
 
-def section_seats(*, event: Event, section_id: int) -> list[list[Any]]:
+def section_seats(*, event: Event, section_id: int, channel: str | None = None) -> list[list[Any]]:
     """Seats of one section: [id, row, number, x, y, tier_id, status], walking order.
 
-    Expired holds are shown as 'available'; live holds as 'held'.
+    Expired holds are shown as 'available'; live holds as 'held'. Free seats
+    of an allocation not open to `channel` (None: general stock only) are
+    shown as 'blocked': not for this buyer to take.
     """
     now = timezone.now()
     rows = (
@@ -163,14 +220,83 @@ def section_seats(*, event: Event, section_id: int) -> list[list[Any]]:
             "tier_id",
             "status",
             "held_until",
+            "allocation_id",
         )
     )
+    rows = list(rows)
+    closed = _allocations_closed_to(
+        {row[8] for row in rows if row[8] is not None}, channel=channel, now=now
+    )
     seats = []
-    for pk, row, number, x, y, tier_id, status, held_until in rows:
+    for pk, row, number, x, y, tier_id, status, held_until, allocation_id in rows:
         if status == EventSeat.Status.HELD and held_until is not None and held_until < now:
             status = EventSeat.Status.AVAILABLE
+        if status == EventSeat.Status.AVAILABLE and allocation_id in closed:
+            status = EventSeat.Status.BLOCKED
         seats.append([pk, row, number, x, y, tier_id, status])
     return seats
+
+
+def _allocations_closed_to(ids: set[int], *, channel: str | None, now: datetime) -> set[int]:
+    """Which of these allocations a buyer of `channel` may not take from now
+    (no query when there are none: most sections have no allocation)."""
+    if not ids:
+        return set()
+    return {
+        allocation.pk
+        for allocation in Allocation.objects.filter(pk__in=ids).select_related("phase")
+        if not allocation.is_released(now)
+        and (channel is None or not _allocation_readable_by(allocation, channel, now))
+    }
+
+
+@dataclass(frozen=True)
+class AllocationUse:
+    """One allocation as the sale console shows it."""
+
+    allocation: Allocation
+    sold: int
+    held: int  # by live holds
+    left: int  # free to take (for its channel, or for everyone once released)
+    blocked: int  # taken off sale by staff
+
+    @property
+    def released(self) -> bool:
+        return self.allocation.is_released()
+
+
+def allocation_use(*, event: Event) -> list[AllocationUse]:
+    """The event's allocations with their seats sold / held / left, live (two
+    queries: the allocations, and one grouped count over their seats)."""
+    allocations = list(
+        Allocation.objects.filter(event=event)
+        .select_related("phase", "section", "tier")
+        .order_by("created_at", "pk")
+    )
+    if not allocations:
+        return []
+    now = timezone.now()
+    live_hold = Q(status=EventSeat.Status.HELD, held_until__gte=now)
+    counts = {
+        row["allocation_id"]: row
+        for row in EventSeat.objects.filter(allocation__in=allocations)
+        .values("allocation_id")
+        .annotate(
+            sold=Count("id", filter=Q(status=EventSeat.Status.SOLD)),
+            held=Count("id", filter=live_hold),
+            left=Count("id", filter=_free_now(now)),
+            blocked=Count("id", filter=Q(status=EventSeat.Status.BLOCKED)),
+        )
+        .order_by()
+    }
+    empty = {"sold": 0, "held": 0, "left": 0, "blocked": 0}
+    return [
+        AllocationUse(
+            allocation=a,
+            **{k: counts.get(a.pk, empty)[k] for k in ("sold", "held", "left", "blocked")},
+        )
+        for a in allocations
+    ]
 
 
 @dataclass(frozen=True)
@@ -212,7 +338,7 @@ def phase_status(
     mine = [p for p in open_phases if p.allows_channel(channel)]
     if mine:
         if available is None:
-            available = event_availability(event=event)["total"]
+            available = event_availability(event=event, channel=channel)["total"]
         if event.status == Event.Status.SOLD_OUT or available <= 0:
             return PhaseStatus("sold_out", _("Sold out."), mine[0])
         phase = mine[0]

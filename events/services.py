@@ -1,18 +1,27 @@
 """Writes of the catalogue: venues from layout specs, event inventory, blocking seats,
-the event status, duplicating an event to another date."""
+the event status, duplicating an event to another date, channel allocations."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from events.exceptions import DuplicateInvalid, EventWithoutInventory, InventoryTierMissing
+from events import stock
+from events.exceptions import (
+    AllocationInvalid,
+    DuplicateInvalid,
+    EventWithoutInventory,
+    InventoryTierMissing,
+)
 from events.layout import layout_plan
 from events.models import (
     TRANSLATED_LANGUAGES,
+    Allocation,
     Event,
     EventSeat,
     PriceTier,
@@ -21,6 +30,7 @@ from events.models import (
     StandingArea,
     Venue,
 )
+from events.selectors import event_availability_forget
 from events.signals import event_duplicated
 from ticketing.audit import AuditAction, audit_log
 
@@ -390,3 +400,197 @@ def event_duplicate(
     )
     event_duplicated.send(sender=Event, source=event, copy=copy, offset=offset, actor=actor)
     return copy
+
+
+# --- channel allocations -------------------------------------------------------
+
+# The channels an allocation may be for (SalePhase.channels' vocabulary).
+_CHANNEL_RE = re.compile(r"^(web|app|partner:\*|partner:[a-z0-9][a-z0-9_-]*)$")
+
+
+def allocation_check(
+    *,
+    event: Event,
+    section: Section | None,
+    quantity: int | None,
+    channel: str = "",
+    phase: SalePhase | None = None,
+    tier: PriceTier | None = None,
+    release_at: datetime | None = None,
+    now: datetime | None = None,
+) -> dict[str, list[str]]:
+    """What is wrong with this allocation request, per field (empty: nothing).
+
+    The admin form shows these; allocation_create raises them. The free-seat
+    count is a read without locks: allocation_create re-checks by row count.
+    """
+    now = now or timezone.now()
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    channel = (channel or "").strip()
+    if bool(channel) == (phase is not None):
+        add("channel", _("Give either a channel or a sale phase, not both."))
+    elif channel and not _CHANNEL_RE.match(channel):
+        add("channel", _("A channel is “web”, “app”, “partner:*” or “partner:<slug>”."))
+    if phase is not None and phase.event_id != event.pk:
+        add("phase", _("This sale phase belongs to another event."))
+    if tier is not None and tier.event_id != event.pk:
+        add("tier", _("This price tier belongs to another event."))
+    if release_at is not None and release_at <= now:
+        add("release_at", _("The release time must be in the future."))
+    if quantity is None or quantity < 1:
+        add("quantity", _("Allocate at least one seat."))
+    if section is None:
+        add("section", _("Choose a section."))
+    elif section.venue_id != event.venue_id:
+        add("section", _("This section is not at the event's venue."))
+    elif section.kind != Section.Kind.SEATED:
+        add("section", _("Only seated sections can be allocated (standing places cannot yet)."))
+    elif quantity and "tier" not in errors:
+        free = stock.seats_allocatable(
+            event_id=event.pk, section_id=section.pk, tier_id=tier.pk if tier else None
+        )
+        if quantity > free:
+            add(
+                "quantity",
+                _("Only %(free)d free seats not allocated yet in this section.") % {"free": free},
+            )
+    return errors
+
+
+def allocation_create(
+    *,
+    event: Event,
+    name: str,
+    section: Section,
+    quantity: int,
+    channel: str = "",
+    phase: SalePhase | None = None,
+    tier: PriceTier | None = None,
+    release_at: datetime | None = None,
+    actor: Any = None,
+) -> Allocation:
+    """Reserve `quantity` of the section's best free seats (of `tier`, if given)
+    for one channel or one sale phase, until release_at or a release by hand.
+
+    One transaction: the Allocation row, then one conditional UPDATE tagging
+    exactly `quantity` free, unallocated seats (events/stock.py,
+    seats_allocate: SKIP LOCKED, so it never waits for, nor takes, a seat a
+    hold is taking). Fewer tagged (buyers took seats meanwhile) →
+    AllocationInvalid and nothing is written. Audited.
+    """
+    channel = (channel or "").strip()
+    errors = allocation_check(
+        event=event,
+        section=section,
+        quantity=quantity,
+        channel=channel,
+        phase=phase,
+        tier=tier,
+        release_at=release_at,
+    )
+    if errors:
+        raise AllocationInvalid(details=errors)
+    with transaction.atomic():
+        allocation = Allocation.objects.create(
+            event=event,
+            name=name.strip()[:100] or channel or phase.name,
+            channel=channel,
+            phase=phase,
+            section=section,
+            tier=tier,
+            quantity=quantity,
+            release_at=release_at,
+        )
+        tagged = stock.seats_allocate(
+            allocation_id=allocation.pk,
+            event_id=event.pk,
+            section_id=section.pk,
+            tier_id=tier.pk if tier else None,
+            quantity=quantity,
+        )
+        if tagged != quantity:
+            raise AllocationInvalid(
+                details={
+                    "quantity": [
+                        _("Only %(free)d free seats not allocated yet in this section.")
+                        % {"free": tagged}
+                    ]
+                }
+            )
+        audit_log(
+            action=AuditAction.ALLOCATION_CREATED,
+            obj=allocation,
+            actor_user=actor,
+            data={
+                "event": event.pk,
+                "channel": channel,
+                "phase": phase.pk if phase else None,
+                "section": section.pk,
+                "tier": tier.pk if tier else None,
+                "quantity": quantity,
+                "release_at": release_at.isoformat() if release_at else None,
+            },
+        )
+        _forget_availability_on_commit(event.pk)
+    return allocation
+
+
+def allocation_release(
+    *, allocation: Allocation, actor: Any = None, actor_name: str = "", now: datetime | None = None
+) -> bool:
+    """Give what is left of the allocation to the general sale, at once.
+
+    One conditional UPDATE of the allocation row (released_at, only if not
+    yet set): idempotent, and the staff button racing the beat task releases
+    and audits once. No seat row moves: USABLE treats a released
+    allocation's seats as general stock, and seats it sold or holds stay
+    counted as the allocation's. True if this call released it.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        released = Allocation.objects.filter(pk=allocation.pk, released_at__isnull=True).update(
+            released_at=now
+        )
+        if not released:
+            return False
+        left = EventSeat.objects.filter(
+            allocation_id=allocation.pk, status=EventSeat.Status.AVAILABLE
+        ).count()
+        audit_log(
+            action=AuditAction.ALLOCATION_RELEASED,
+            obj=allocation,
+            actor_user=actor,
+            actor=actor_name,
+            data={
+                "event": allocation.event_id,
+                "left_to_general": left,
+                "release_at": allocation.release_at.isoformat() if allocation.release_at else None,
+            },
+        )
+        _forget_availability_on_commit(allocation.event_id)
+    allocation.released_at = now
+    return True
+
+
+def allocations_release_due(*, now: datetime | None = None) -> int:
+    """Release every allocation whose release_at has come (the beat task).
+
+    Buyers do not wait for it: a take treats an allocation past release_at
+    as released already (USABLE); this stamps released_at and audits. Each
+    release is its own short transaction. Returns how many it released.
+    """
+    now = now or timezone.now()
+    due = Allocation.objects.filter(released_at__isnull=True, release_at__lte=now)
+    return sum(
+        allocation_release(allocation=allocation, actor_name="system:beat", now=now)
+        for allocation in due.order_by("release_at", "pk")
+    )
+
+
+def _forget_availability_on_commit(event_id: int) -> None:
+    # The buyers' counts (cached ~1 s) change now, not a second later.
+    transaction.on_commit(lambda: event_availability_forget(event_id=event_id))

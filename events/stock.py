@@ -17,6 +17,12 @@ orders/services/holds.py, which these are steps of):
     asking for overlapping seats in different orders would otherwise
     deadlock; ORDER BY id + FOR UPDATE makes PostgreSQL lock them in that order.
 
+Channel allocations (events.Allocation): a seat tagged with an allocation is
+taken only by a buyer it is open to (USABLE, in the same conditional
+statements), until it is released; release_at counts as released at once,
+so the release is exact without a worker too. A seat stays one row, so
+allocated and general stock can never overlap or be counted twice.
+
 Expiry is exact without a worker (invariant 2): a seat with status 'held' and
 held_until in the past is available to the next conditional UPDATE (AVAILABLE
 below). Standing places of an expired hold stay counted in `held` until the
@@ -37,8 +43,24 @@ from events.models import EventSeat, StandingArea
 
 # A seat free to take now: available, or held by a hold that has expired.
 AVAILABLE = "(es.status = 'available' OR (es.status = 'held' AND es.held_until < %s))"
+# A seat this buyer may take (with AVAILABLE: may take now): general stock,
+# or an allocation that is released (by hand/task, or past release_at: exact
+# without a worker) or open to the buyer's channel or phase. Parameters:
+# usable_params(). The subquery reads a handful of rows once per statement
+# (uncorrelated, so PostgreSQL hashes it): no extra round trip, and never
+# stale. A caller that read "no allocations" a moment ago is still refused
+# seats allocated since, because this reads the committed allocation rows,
+# and under READ COMMITTED a seat row re-read after a lock wait carries the
+# allocation id its locker committed.
+USABLE = (
+    "(es.allocation_id IS NULL OR es.allocation_id IN (SELECT a.id FROM events_allocation a "
+    "WHERE a.event_id = %s AND (a.released_at IS NOT NULL OR a.release_at <= %s "
+    "OR a.channel = %s OR (a.channel = 'partner:*' AND %s LIKE 'partner:%%') "
+    "OR a.phase_id = %s)))"
+)
+_TAKEABLE = "(" + AVAILABLE + " AND " + USABLE + ")"
 _LOCK_SQL = (
-    "SELECT es.id, t.price, " + AVAILABLE + ", es.section_id, sec.name, s.row_index, "  # noqa: S608
+    "SELECT es.id, t.price, " + _TAKEABLE + ", es.section_id, sec.name, s.row_index, "  # noqa: S608
     "s.row_label, s.number, t.name FROM events_eventseat es "
     "JOIN events_pricetier t ON t.id = es.tier_id "
     "JOIN events_seat s ON s.id = es.seat_id "
@@ -47,15 +69,36 @@ _LOCK_SQL = (
 )
 _MARK_HELD_SQL = (
     "UPDATE events_eventseat es SET status = 'held', hold_id = %s, held_until = %s "  # noqa: S608
-    "WHERE es.id = ANY(%s) AND " + AVAILABLE
+    "WHERE es.id = ANY(%s) AND " + _TAKEABLE
 )
+
+
+def usable_params(
+    *, event_id: int, now: datetime, channel: str, phase_id: int | None
+) -> list[object]:
+    """The parameters of USABLE, in its order."""
+    return [event_id, now, channel, channel, phase_id]
+
+
+def takeable_params(
+    *, event_id: int, now: datetime, channel: str, phase_id: int | None
+) -> list[object]:
+    """The parameters of AVAILABLE followed by USABLE's."""
+    return [now, *usable_params(event_id=event_id, now=now, channel=channel, phase_id=phase_id)]
 
 
 # --- seats -------------------------------------------------------------------
 
 
 def seats_take(
-    *, event_id: int, seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime
+    *,
+    event_id: int,
+    seat_ids: list[int],
+    hold_id: uuid.UUID,
+    until: datetime,
+    now: datetime,
+    channel: str,
+    phase_id: int | None,
 ) -> tuple[list[tuple], int]:
     """Lock these seats in id order and mark the free ones held, in one round trip.
 
@@ -63,13 +106,15 @@ def seats_take(
     order (the SELECT locks every row in id order before the UPDATE touches
     one), so the locking and deadlock argument is theirs. The UPDATE may mark
     some seats when others are gone or unknown: the caller then raises and the
-    transaction rolls them back (all or nothing). Returns (locked rows as
-    seats_lock gives them, UPDATE row count).
+    transaction rolls them back (all or nothing). A seat of an allocation not
+    open to `channel`/`phase_id` counts as not free (USABLE). Returns (locked
+    rows as seats_lock gives them, UPDATE row count).
     """
+    scope = takeable_params(event_id=event_id, now=now, channel=channel, phase_id=phase_id)
     with connection.cursor() as cursor:
         cursor.execute(
             _LOCK_SQL.format(suffix="") + "; " + _MARK_HELD_SQL + " AND es.event_id = %s",
-            [now, event_id, list(seat_ids), hold_id, until, list(seat_ids), now, event_id],
+            [*scope, event_id, list(seat_ids), hold_id, until, list(seat_ids), *scope, event_id],
         )
         rows = cursor.fetchall()
         cursor.nextset()
@@ -77,10 +122,16 @@ def seats_take(
 
 
 def seats_lock(
-    *, event_id: int, seat_ids: list[int], now: datetime, skip_locked: bool
+    *,
+    event_id: int,
+    seat_ids: list[int],
+    now: datetime,
+    skip_locked: bool,
+    channel: str,
+    phase_id: int | None,
 ) -> list[tuple]:
-    """Lock these seat rows in id order: [(id, price, free now?, section id,
-    section name, row index, row label, number, tier name)].
+    """Lock these seat rows in id order: [(id, price, free now for this buyer?,
+    section id, section name, row index, row label, number, tier name)].
 
     ORDER BY id + FOR UPDATE: PostgreSQL locks the rows in that order, so
     overlapping requests queue up instead of deadlocking. Under READ COMMITTED
@@ -89,22 +140,32 @@ def seats_lock(
     The seat, section and tier columns feed the response body (no re-read).
     """
     suffix = "SKIP LOCKED" if skip_locked else ""
+    scope = takeable_params(event_id=event_id, now=now, channel=channel, phase_id=phase_id)
     with connection.cursor() as cursor:
-        cursor.execute(_LOCK_SQL.format(suffix=suffix), [now, event_id, list(seat_ids)])
+        cursor.execute(_LOCK_SQL.format(suffix=suffix), [*scope, event_id, list(seat_ids)])
         return cursor.fetchall()
 
 
 def seats_mark_held(
-    *, seat_ids: list[int], hold_id: uuid.UUID, until: datetime, now: datetime
+    *,
+    event_id: int,
+    seat_ids: list[int],
+    hold_id: uuid.UUID,
+    until: datetime,
+    now: datetime,
+    channel: str,
+    phase_id: int | None,
 ) -> int:
     """Mark locked seats held by this hold; returns how many moved.
 
-    The conditional UPDATE (invariant 1): it repeats the availability test so
-    it can never overwrite someone else's live hold. The caller checks the
-    count against len(seat_ids).
+    The conditional UPDATE (invariant 1): it repeats the availability and
+    allocation tests so it can never overwrite someone else's live hold nor
+    take another channel's allocation. The caller checks the count against
+    len(seat_ids).
     """
+    scope = takeable_params(event_id=event_id, now=now, channel=channel, phase_id=phase_id)
     with connection.cursor() as cursor:
-        cursor.execute(_MARK_HELD_SQL, [hold_id, until, list(seat_ids), now])
+        cursor.execute(_MARK_HELD_SQL, [hold_id, until, list(seat_ids), *scope])
         return cursor.rowcount
 
 
@@ -147,6 +208,57 @@ def seats_unsell(*, order_id: int, seat_ids: Iterable[int]) -> int:
     return EventSeat.objects.filter(
         pk__in=list(seat_ids), order_id=order_id, status=EventSeat.Status.SOLD
     ).update(status=EventSeat.Status.AVAILABLE, order_id=None, hold_id=None, held_until=None)
+
+
+# --- allocations -------------------------------------------------------------
+
+# The `quantity` best free, unallocated seats of the scope, locked (SKIP
+# LOCKED: a seat a hold is taking right now is not waited for, nor taken),
+# tagged with the allocation in the same statement. Only status 'available':
+# a lapsed hold's seat may still be sold by its late payment.
+_ALLOCATE_SQL = (
+    "UPDATE events_eventseat SET allocation_id = %s WHERE id IN ("
+    "SELECT es.id FROM events_eventseat es JOIN events_seat s ON s.id = es.seat_id "
+    "WHERE es.event_id = %s AND es.section_id = %s AND es.status = 'available' "
+    "AND es.allocation_id IS NULL AND (%s::bigint IS NULL OR es.tier_id = %s) "
+    "ORDER BY s.quality_rank, es.id LIMIT %s FOR UPDATE OF es SKIP LOCKED)"
+)
+
+
+def seats_allocate(
+    *,
+    allocation_id: int,
+    event_id: int,
+    section_id: int,
+    tier_id: int | None,
+    quantity: int,
+) -> int:
+    """Tag up to `quantity` free general seats of the section (and tier) with the
+    allocation, best first; returns how many. The caller checks the count
+    (all or nothing: its transaction rolls back a short allocation).
+
+    From then on only buyers the allocation is open to can take them (USABLE);
+    a hold that was taking one of them holds the row lock, so it is skipped.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ALLOCATE_SQL,
+            [allocation_id, event_id, section_id, tier_id, tier_id, quantity],
+        )
+        return cursor.rowcount
+
+
+def seats_allocatable(*, event_id: int, section_id: int, tier_id: int | None) -> int:
+    """How many seats seats_allocate could tag now (for a clear error message)."""
+    seats = EventSeat.objects.filter(
+        event_id=event_id,
+        section_id=section_id,
+        status=EventSeat.Status.AVAILABLE,
+        allocation__isnull=True,
+    )
+    if tier_id is not None:
+        seats = seats.filter(tier_id=tier_id)
+    return seats.count()
 
 
 # --- standing places ---------------------------------------------------------

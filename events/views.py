@@ -63,7 +63,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
 
 def event_page(request: HttpRequest, slug: str) -> HttpResponse:
     event = _event_or_404(slug)
-    availability = event_availability(event=event)
+    availability = event_availability(event=event, channel=WEB_CHANNEL)
     tiers = {t.pk: t for t in event.tiers.all()}
     sections = []
     for section in Section.objects.filter(venue_id=event.venue_id):
@@ -235,7 +235,7 @@ def section_page(request: HttpRequest, slug: str, section_id: int) -> HttpRespon
         context["area"] = area
         context["area_tier"] = tiers.get(area.tier_id) if area else None
         return render(request, "events/section_standing.html", context)
-    seats = section_seats(event=event, section_id=section.pk)
+    seats = section_seats(event=event, section_id=section.pk, channel=WEB_CHANNEL)
     radius = _seat_radius(seats)
     pitch = radius / SEAT_FILL  # centre-to-centre distance of neighbours in a row
     # Labels are built here, not with {% blocktranslate %} per seat in the

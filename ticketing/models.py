@@ -57,6 +57,8 @@ class AuditAction(models.TextChoices):
 
     ACCOUNT_CREATED = "account.created"
     ACCOUNT_SESSIONS_REVOKED = "account.sessions_revoked"
+    ALLOCATION_CREATED = "allocation.created"
+    ALLOCATION_RELEASED = "allocation.released"
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
     EVENT_DUPLICATED = "event.duplicated"

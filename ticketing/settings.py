@@ -389,6 +389,9 @@ HOLD_PAYMENT_EXTENSION_MINUTES = env_int("HOLD_PAYMENT_EXTENSION_MINUTES", 5, mi
 HOLD_MAX_MINUTES = env_int("HOLD_MAX_MINUTES", 20, minimum=1)
 # The sweeper only tidies (expiry is exact without it), so 15 s is plenty.
 HOLD_SWEEP_SECONDS = env_int("HOLD_SWEEP_SECONDS", 15, minimum=1)
+# Channel allocations past their release_at are general stock at once (the
+# take reads release_at); this task only stamps released_at and audits.
+ALLOCATION_RELEASE_SECONDS = env_int("ALLOCATION_RELEASE_SECONDS", 30, minimum=1)
 
 # --- queueing (waiting rooms) ----------------------------------------------
 QUEUE_SNAPSHOT_SECONDS = env_int("QUEUE_SNAPSHOT_SECONDS", 10, minimum=1)
@@ -460,6 +463,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.payments_reconcile",
         "schedule": PAYMENT_RECONCILE_SECONDS,
         "options": {"expires": PAYMENT_RECONCILE_SECONDS},
+    },
+    "events.allocations_release_due": {
+        "task": "events.allocations_release_due",
+        "schedule": ALLOCATION_RELEASE_SECONDS,
+        "options": {"expires": ALLOCATION_RELEASE_SECONDS},
     },
     # Housekeeping, hourly.
     "ticketing.outbox_purge": {

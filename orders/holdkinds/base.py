@@ -32,6 +32,9 @@ class Take:
     hold_id: uuid.UUID
     until: datetime
     now: datetime
+    # Whose seats of an allocation it may take (events/stock.py, USABLE).
+    channel: str
+    phase_id: int | None
     # expire_lapsed(now, **hold_filter) expires the lapsed holds still
     # counting on some stock, skipping those locked by others: what counters
     # need before taking (an expired seat row is takeable as it is, a counter

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -89,19 +88,30 @@ class BestAvailable(Seated):
         event_id = take.event.pk
         tried: set[tuple[int, ...]] = set()
         for limit in (BEST_WINDOW, None):
-            blocks, complete = self._blocks(event_id, take.now, limit=limit)
+            blocks, complete = self._blocks(take, limit=limit)
             fresh = [block for block in blocks if tuple(block) not in tried]
             for block in fresh[:BEST_ATTEMPTS]:
                 tried.add(tuple(block))
                 try:
                     with transaction.atomic():
                         rows = stock.seats_lock(
-                            event_id=event_id, seat_ids=block, now=take.now, skip_locked=True
+                            event_id=event_id,
+                            seat_ids=block,
+                            now=take.now,
+                            skip_locked=True,
+                            channel=take.channel,
+                            phase_id=take.phase_id,
                         )
                         if sum(1 for row in rows if row[2]) != n:
                             raise _BlockTaken()
                         marked = stock.seats_mark_held(
-                            seat_ids=block, hold_id=take.hold_id, until=take.until, now=take.now
+                            event_id=event_id,
+                            seat_ids=block,
+                            hold_id=take.hold_id,
+                            until=take.until,
+                            now=take.now,
+                            channel=take.channel,
+                            phase_id=take.phase_id,
                         )
                         if marked != len(block):
                             # Cannot happen while we hold the row locks; fail closed if it does.
@@ -113,12 +123,17 @@ class BestAvailable(Seated):
                 break
         raise NotEnoughSeats(details={"quantity": n})
 
-    def _blocks(
-        self, event_id: int, now: datetime, *, limit: int | None
-    ) -> tuple[list[list[int]], bool]:
-        """Candidate blocks, best first, and whether every free seat was read."""
-        where = [f"es.event_id = %s AND {stock.AVAILABLE}"]
-        params: list[Any] = [event_id, now]
+    def _blocks(self, take: Take, *, limit: int | None) -> tuple[list[list[int]], bool]:
+        """Candidate blocks, best first, and whether every free seat was read
+        (free for this buyer: allocations not open to them are left out)."""
+        where = [f"es.event_id = %s AND {stock.AVAILABLE} AND {stock.USABLE}"]
+        params: list[Any] = [
+            take.event.pk,
+            take.now,
+            *stock.usable_params(
+                event_id=take.event.pk, now=take.now, channel=take.channel, phase_id=take.phase_id
+            ),
+        ]
         if self.tier_id is not None:
             where.append("es.tier_id = %s")
             params.append(self.tier_id)

@@ -151,7 +151,8 @@ class Seats(Seated):
     def take(self, take: Take) -> Taken:
         """All of the seats or nothing: lock them in id order, then one conditional
         UPDATE (stock.seats_take). Unknown ids → validation_error; any seat not
-        free → seat_unavailable listing those ids (the transaction rolls back).
+        free (or in an allocation not open to this buyer) → seat_unavailable
+        listing those ids (the transaction rolls back).
         """
         seat_ids = list(self.seat_ids)
         rows, marked = stock.seats_take(
@@ -160,6 +161,8 @@ class Seats(Seated):
             hold_id=take.hold_id,
             until=take.until,
             now=take.now,
+            channel=take.channel,
+            phase_id=take.phase_id,
         )
         unknown = sorted(set(seat_ids) - {row[0] for row in rows})
         if unknown:

@@ -117,6 +117,8 @@ def hold_create(
                     hold_id=hold_id,
                     until=expires_at,
                     now=now,
+                    channel=buyer.channel,
+                    phase_id=phase.pk,
                     expire_lapsed=_expire_lapsed,
                 )
             )
