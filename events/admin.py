@@ -16,14 +16,26 @@ from django.utils.translation import gettext_lazy as _
 
 from events.exceptions import InventoryTierMissing, LayoutSpecInvalid
 from events.forms import (
+    AllocationForm,
     EventDuplicateForm,
     PriceTierForm,
     SalePhaseForm,
     VenueSpecForm,
     venue_tier_keys,
 )
-from events.models import Event, EventSeat, PriceTier, SalePhase, Section, StandingArea, Venue
+from events.models import (
+    Allocation,
+    Event,
+    EventSeat,
+    PriceTier,
+    SalePhase,
+    Section,
+    StandingArea,
+    Venue,
+)
+from events.selectors import allocation_counts
 from events.services import (
+    allocation_release,
     event_check_status,
     event_duplicate,
     event_inventory_create,
@@ -395,3 +407,74 @@ class StandingAreaAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Allocation)
+class AllocationAdmin(admin.ModelAdmin):
+    """Seats reserved for a channel or a sale phase. Made by the add form
+    (events.services.allocation_create), released by the action or the sale
+    console's button (allocation_release); never edited or deleted by hand:
+    the seats carry its id."""
+
+    form = AllocationForm
+    list_display = [
+        "name",
+        "event",
+        "scope",
+        "section",
+        "tier",
+        "quantity",
+        "use",
+        "release_at",
+        "released",
+    ]
+    list_filter = ["event"]
+    list_select_related = ["event", "phase", "section", "tier"]
+    readonly_fields = ["use", "released_at", "created_at"]
+    actions = ["release"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["released_at"]
+        return [*AllocationForm.Meta.fields, "use", "released_at", "created_at"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.user = request.user  # the audit entry's actor
+        return form
+
+    def save_model(self, request, obj, form, change):
+        # Saved by the form through allocation_create; nothing is edited after.
+        pass
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("for"))
+    def scope(self, obj):
+        return obj.channel or (obj.phase.name if obj.phase else "")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(**allocation_counts())
+
+    @admin.display(description=_("sold / held / left"))
+    def use(self, obj):
+        if obj.pk is None:
+            return "—"
+        words = gettext("%(sold)d sold, %(held)d held, %(left)d left")
+        return words % {"sold": obj.seats_sold, "held": obj.seats_held, "left": obj.seats_left}
+
+    @admin.display(description=_("released"), boolean=True)
+    def released(self, obj):
+        return obj.is_released()
+
+    @admin.action(
+        description=_("Release the selected allocations to the general sale"),
+        permissions=["change"],
+    )
+    def release(self, request, queryset):
+        released = sum(
+            allocation_release(allocation=allocation, actor=request.user) for allocation in queryset
+        )
+        message = gettext("%(n)d allocations released; the others were released already.")
+        self.message_user(request, message % {"n": released})

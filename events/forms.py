@@ -9,7 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from api.models import Partner
-from events.models import Event, PriceTier, SalePhase, Section
+from events.exceptions import AllocationInvalid
+from events.models import Allocation, Event, PriceTier, SalePhase, Section
+from events.services import allocation_create
 
 MAX_SPEC_BYTES = 1_000_000
 
@@ -238,3 +240,64 @@ class EventDuplicateForm(forms.Form):
         if Event.objects.filter(slug=slug).exists():
             raise forms.ValidationError(_("Another event has this address already."))
         return slug
+
+
+class AllocationForm(forms.ModelForm):
+    """A new allocation: who may buy it (a channel or a sale phase), which
+    seats (a seated section, optionally one tier) and how many, and when what
+    is left goes to the general sale.
+
+    The allocation is made in clean(), through events.services.allocation_create:
+    the free-seat check and the tagging are one step, so seats bought by
+    someone between the check and the save show as this form's error, not
+    as a half-made allocation (the admin's add view is one transaction).
+    """
+
+    channel = forms.ChoiceField(
+        label=_("channel"),
+        required=False,
+        help_text=_("Whose customers may buy these seats; or choose a sale phase instead."),
+    )
+
+    class Meta:
+        model = Allocation
+        fields = ["event", "name", "channel", "phase", "section", "tier", "quantity", "release_at"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "channel" not in self.fields:  # the change page: everything is read-only
+            return
+        self.fields["channel"].choices = [("", "—"), *channel_choices()]
+        self.fields["section"].queryset = Section.objects.filter(
+            kind=Section.Kind.SEATED
+        ).select_related("venue")
+        self.fields["phase"].queryset = SalePhase.objects.select_related("event")
+        self.fields["tier"].queryset = PriceTier.objects.select_related("event")
+
+    def clean(self):
+        data = super().clean()
+        event = data.get("event")
+        if self.errors or event is None:
+            return data
+        try:
+            self.instance = allocation_create(
+                event=event,
+                name=data.get("name") or "",
+                channel=data.get("channel") or "",
+                phase=data.get("phase"),
+                section=data.get("section"),
+                tier=data.get("tier"),
+                quantity=data.get("quantity"),
+                release_at=data.get("release_at"),
+                actor=getattr(self, "user", None),
+            )
+        except AllocationInvalid as exc:
+            for field, messages in exc.details.items():
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
+        return data
+
+    def _post_clean(self) -> None:
+        # The allocation is saved already (clean); the model's own checks ran
+        # in the service and its constraints in the database.
+        pass

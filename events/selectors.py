@@ -265,35 +265,40 @@ class AllocationUse:
         return self.allocation.is_released()
 
 
+def allocation_counts(now: datetime | None = None) -> dict[str, Count]:
+    """Annotations of an Allocation queryset: seats_sold, seats_held (live
+    holds), seats_left (free to take) and seats_blocked."""
+    now = now or timezone.now()
+    return {
+        "seats_sold": Count("seats", filter=Q(seats__status=EventSeat.Status.SOLD)),
+        "seats_held": Count(
+            "seats", filter=Q(seats__status=EventSeat.Status.HELD, seats__held_until__gte=now)
+        ),
+        "seats_left": Count(
+            "seats",
+            filter=Q(seats__status=EventSeat.Status.AVAILABLE)
+            | Q(seats__status=EventSeat.Status.HELD, seats__held_until__lt=now),
+        ),
+        "seats_blocked": Count("seats", filter=Q(seats__status=EventSeat.Status.BLOCKED)),
+    }
+
+
 def allocation_use(*, event: Event) -> list[AllocationUse]:
-    """The event's allocations with their seats sold / held / left, live (two
-    queries: the allocations, and one grouped count over their seats)."""
-    allocations = list(
+    """The event's allocations with their seats sold / held / left, live (one
+    grouped query)."""
+    allocations = (
         Allocation.objects.filter(event=event)
         .select_related("phase", "section", "tier")
+        .annotate(**allocation_counts())
         .order_by("created_at", "pk")
     )
-    if not allocations:
-        return []
-    now = timezone.now()
-    live_hold = Q(status=EventSeat.Status.HELD, held_until__gte=now)
-    counts = {
-        row["allocation_id"]: row
-        for row in EventSeat.objects.filter(allocation__in=allocations)
-        .values("allocation_id")
-        .annotate(
-            sold=Count("id", filter=Q(status=EventSeat.Status.SOLD)),
-            held=Count("id", filter=live_hold),
-            left=Count("id", filter=_free_now(now)),
-            blocked=Count("id", filter=Q(status=EventSeat.Status.BLOCKED)),
-        )
-        .order_by()
-    }
-    empty = {"sold": 0, "held": 0, "left": 0, "blocked": 0}
     return [
         AllocationUse(
             allocation=a,
-            **{k: counts.get(a.pk, empty)[k] for k in ("sold", "held", "left", "blocked")},
+            sold=a.seats_sold,
+            held=a.seats_held,
+            left=a.seats_left,
+            blocked=a.seats_blocked,
         )
         for a in allocations
     ]

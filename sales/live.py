@@ -19,6 +19,7 @@ from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
 from events.models import Event
+from events.selectors import allocation_use
 from orders.models import Hold, Order, Ticket
 from payments.models import Payment
 from queueing import selectors as queue_selectors
@@ -233,4 +234,27 @@ def console_data(*, event: Event) -> dict[str, Any]:
         "refusals": _refusals(event, now),
         "payments": _payments(event, now),
         "health": _health(now, room, queue),
+        "allocations": _allocations(event, now),
     }
+
+
+def _allocations(event: Event, now: datetime) -> list[dict[str, Any]]:
+    """Each allocation's seats sold / held / left, and whether it is released
+    (one grouped query; none of it when the event has no allocation)."""
+    return [
+        {
+            "id": use.allocation.pk,
+            "name": use.allocation.name,
+            "scope": use.allocation.channel or use.allocation.phase.name,
+            "quantity": use.allocation.quantity,
+            "sold": use.sold,
+            "held": use.held,
+            "left": use.left,
+            "blocked": use.blocked,
+            "released": use.allocation.is_released(now),
+            "release_at": int(use.allocation.release_at.timestamp())
+            if use.allocation.release_at
+            else None,
+        }
+        for use in allocation_use(event=event)
+    ]

@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from events.models import Event
+from events.models import Allocation, Event
+from events.services import allocation_release
 from queueing import services as queue_services
 from queueing.models import WaitingRoom
 from sales import export, live
@@ -24,6 +25,7 @@ from sales.selectors import sale_report
 CONSOLE = "sales.view_sale_console"
 REPORT = "sales.view_sale_report"
 ROOM_CHANGE = "queueing.change_waitingroom"
+ALLOCATION_CHANGE = "events.change_allocation"
 
 
 def _staff(perm: str):
@@ -57,6 +59,8 @@ def _labels() -> dict:
         "paused": _("paused"),
         "draining": _("draining"),
         "none": _("nothing yet"),
+        "released": _("released"),
+        "reserved": _("reserved"),
         "states": {
             "off": _("room off"),
             "prequeue": _("pre-queue"),
@@ -76,6 +80,7 @@ def _console_page(request, event: Event, form: RoomControlForm | None = None, st
         "room": room,
         "form": form or RoomControlForm(),
         "can_control": room is not None and request.user.has_perm(ROOM_CHANGE),
+        "can_release": request.user.has_perm(ALLOCATION_CHANGE),
         "can_report": request.user.has_perm(REPORT),
         "labels": _labels(),
         # The first numbers come with the page (no blank tiles until the first poll).
@@ -120,6 +125,22 @@ def room_control(request, slug: str):
         form.add_error(None, exc)
         return _console_page(request, event, form, status=400)
     messages.success(request, _("Done: the room's settings are changed and audited."))
+    return redirect("sales:console", slug=event.slug)
+
+
+@require_POST
+@_staff(CONSOLE)
+def allocation_release_view(request, slug: str, pk: int):
+    """The console's "release now" button (confirmed in the page): what is left
+    of the allocation goes to the general sale, audited with the staff user."""
+    event = _event(slug)
+    if not request.user.has_perm(ALLOCATION_CHANGE):
+        raise Http404
+    allocation = get_object_or_404(Allocation, event=event, pk=pk)
+    if allocation_release(allocation=allocation, actor=request.user):
+        messages.success(request, _("Released: what was left is on general sale now."))
+    else:
+        messages.info(request, _("This allocation was released already."))
     return redirect("sales:console", slug=event.slug)
 
 

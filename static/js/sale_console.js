@@ -114,6 +114,14 @@
     fillTable("tiers", s.tiers, function (t) {
       return [t.name, show(t.price, true), show(t.sold), show(t.revenue, true), show(t.left) + " / " + show(t.capacity)];
     });
+    (data.allocations || []).forEach(function (a) {
+      var row = root.querySelector("tr[data-allocation='" + a.id + "']");
+      if (!row) return;
+      ["sold", "held", "left"].forEach(function (k) {
+        row.querySelector("[data-a=" + k + "]").textContent = show(a[k]);
+      });
+      row.querySelector("[data-a=state]").textContent = a.released ? labels.released : labels.reserved;
+    });
     fillTable("refusals", data.refusals, function (r) { return [r.reason, show(r.n)]; });
     fillTable("declines", data.payments.declined_by_reason, function (r) { return [r.reason, show(r.n)]; });
     fillTable("views", data.health.views, function (v) {
