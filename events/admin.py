@@ -462,6 +462,9 @@ class AllocationAdmin(admin.ModelAdmin):
         if obj.pk is None:
             return "—"
         words = gettext("%(sold)d sold, %(held)d held, %(left)d left")
+        if obj.section.kind == Section.Kind.STANDING:
+            left = 0 if obj.released_at else obj.quantity - obj.held - obj.sold
+            return words % {"sold": obj.sold, "held": obj.held, "left": left}
         return words % {"sold": obj.seats_sold, "held": obj.seats_held, "left": obj.seats_left}
 
     @admin.display(description=_("released"), boolean=True)

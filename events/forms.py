@@ -244,8 +244,8 @@ class EventDuplicateForm(forms.Form):
 
 class AllocationForm(forms.ModelForm):
     """A new allocation: who may buy it (a channel or a sale phase), which
-    seats (a seated section, optionally one tier) and how many, and when what
-    is left goes to the general sale.
+    stock (a seated section, optionally one tier, or a standing area) and
+    how many, and when what is left goes to the general sale.
 
     The allocation is made in clean(), through events.services.allocation_create:
     the free-seat check and the tagging are one step, so seats bought by
@@ -268,9 +268,7 @@ class AllocationForm(forms.ModelForm):
         if "channel" not in self.fields:  # the change page: everything is read-only
             return
         self.fields["channel"].choices = [("", "—"), *channel_choices()]
-        self.fields["section"].queryset = Section.objects.filter(
-            kind=Section.Kind.SEATED
-        ).select_related("venue")
+        self.fields["section"].queryset = Section.objects.select_related("venue")
         self.fields["phase"].queryset = SalePhase.objects.select_related("event")
         self.fields["tier"].queryset = PriceTier.objects.select_related("event")
 

@@ -303,6 +303,10 @@ class StandingArea(models.Model):
     capacity = models.PositiveIntegerField()
     held = models.PositiveIntegerField(default=0)
     sold = models.PositiveIntegerField(default=0)
+    # Places set aside for its allocations not released yet, and not held or
+    # sold by them yet (the sum of their quantity - held - sold): the
+    # general sale may take only capacity - held - sold - reserved.
+    reserved = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("standing area")
@@ -311,7 +315,9 @@ class StandingArea(models.Model):
             models.UniqueConstraint(fields=["event", "section"], name="standing_unique"),
             # Invariant 1 at the database level: never over capacity.
             models.CheckConstraint(
-                condition=Q(held__gte=0) & Q(sold__gte=0) & Q(capacity__gte=F("held") + F("sold")),
+                condition=Q(held__gte=0)
+                & Q(sold__gte=0)
+                & Q(capacity__gte=F("held") + F("sold") + F("reserved")),
                 name="standing_within_capacity",
             ),
         ]
@@ -321,7 +327,8 @@ class StandingArea(models.Model):
 
     @property
     def available(self) -> int:
-        return self.capacity - self.held - self.sold
+        """Free for the general sale (allocations' reserved places left out)."""
+        return self.capacity - self.held - self.sold - self.reserved
 
 
 class SalePhase(models.Model):
@@ -366,14 +373,17 @@ class SalePhase(models.Model):
 
 
 class Allocation(models.Model):
-    """Seats of one section reserved for one channel or one sale phase.
+    """Stock of one section reserved for one channel or one sale phase.
 
-    The seats carry the allocation's id (EventSeat.allocation); until the
-    allocation is released (released_at set, or release_at passed: exact
-    without a worker, like hold expiry) only buyers of that channel, or
-    buying in that phase, may take them (events/stock.py, USABLE). Those
-    buyers may take general stock as well. Released, the seats left are
-    general stock; a seat is one row, so it is never counted twice.
+    Seated: the seats carry the allocation's id (EventSeat.allocation);
+    until the allocation is released (released_at set, or release_at passed:
+    exact without a worker, like hold expiry) only buyers of that channel,
+    or buying in that phase, may take them (events/stock.py, USABLE).
+    Standing: `quantity` places of the area, counted in `held`/`sold` here
+    and in the area's `reserved` while not taken (events/stock.py,
+    standing_*); released, what is left leaves `reserved`. Its buyers may
+    take general stock as well. A seat is one row and a standing place sits
+    in exactly one of the area's counters, so none is ever counted twice.
     """
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="allocations")
@@ -405,8 +415,11 @@ class Allocation(models.Model):
         verbose_name=_("price tier"),
         help_text=_("Empty: any tier of the section."),
     )
-    # How many seats were reserved (all of them carry the id).
-    quantity = models.PositiveIntegerField(_("seats"))
+    # How many seats (all of them carry the id) or standing places were reserved.
+    quantity = models.PositiveIntegerField(_("places"))
+    # Standing allocations only (seats are counted from their rows).
+    held = models.PositiveIntegerField(default=0, editable=False)
+    sold = models.PositiveIntegerField(default=0, editable=False)
     release_at = models.DateTimeField(
         _("release at"),
         null=True,
@@ -427,6 +440,11 @@ class Allocation(models.Model):
                 name="allocation_one_scope",
             ),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="allocation_quantity"),
+            # Invariant 1 for standing allocations: never more than reserved.
+            models.CheckConstraint(
+                condition=Q(quantity__gte=F("held") + F("sold")),
+                name="allocation_within_quantity",
+            ),
         ]
         indexes = [
             # The beat task's "due, not yet released" scan.

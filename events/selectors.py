@@ -132,8 +132,10 @@ def _availability_counts(event: Event) -> tuple[Counts, list[tuple[Allocation, C
         .annotate(available=Count("id", filter=_free_now(now)))
         .order_by()
     )
-    standing = StandingArea.objects.filter(event_id=event.pk).values_list(
-        "section_id", "tier_id", "tier__price", "capacity", "held", "sold"
+    standing = list(
+        StandingArea.objects.filter(event_id=event.pk).values_list(
+            "section_id", "tier_id", "tier__price", "capacity", "held", "sold", "reserved"
+        )
     )
     rows = list(rows)
     allocated = {r["allocation_id"] for r in rows if r["allocation_id"] is not None}
@@ -150,7 +152,25 @@ def _availability_counts(event: Event) -> tuple[Counts, list[tuple[Allocation, C
             reserved.setdefault(r["allocation_id"], []).append(count)
         else:
             general.append(count)
-    general += [(s, t, p, cap - held - sold) for s, t, p, cap, held, sold in standing]
+    general += [(s, t, p, cap - held - sold - kept) for s, t, p, cap, held, sold, kept in standing]
+    # Standing allocations' places left (only when some area reserves any).
+    area_of = {s: (t, p) for s, t, p, _cap, _held, _sold, kept in standing if kept}
+    if area_of:
+        for allocation in Allocation.objects.filter(
+            event_id=event.pk, section_id__in=list(area_of), released_at__isnull=True
+        ).select_related("phase"):
+            tier_id, price = area_of[allocation.section_id]
+            count = (
+                allocation.section_id,
+                tier_id,
+                price,
+                allocation.quantity - allocation.held - allocation.sold,
+            )
+            if allocation.is_released(now):  # due: the next standing take releases it
+                general.append(count)
+            else:
+                held_back[allocation.pk] = allocation
+                reserved.setdefault(allocation.pk, []).append(count)
     return general, [(held_back[pk], counts) for pk, counts in reserved.items()]
 
 
@@ -256,8 +276,8 @@ class AllocationUse:
 
     allocation: Allocation
     sold: int
-    held: int  # by live holds
-    left: int  # free to take (for its channel, or for everyone once released)
+    held: int  # by live holds (standing: by holds not expired yet)
+    left: int  # free to take (for its channel; seats: for everyone once released)
     blocked: int  # taken off sale by staff
 
     @property
@@ -292,16 +312,21 @@ def allocation_use(*, event: Event) -> list[AllocationUse]:
         .annotate(**allocation_counts())
         .order_by("created_at", "pk")
     )
-    return [
-        AllocationUse(
-            allocation=a,
-            sold=a.seats_sold,
-            held=a.seats_held,
-            left=a.seats_left,
-            blocked=a.seats_blocked,
-        )
-        for a in allocations
-    ]
+    return [_use(a) for a in allocations]
+
+
+def _use(a: Allocation) -> AllocationUse:
+    if a.section.kind == Section.Kind.STANDING:
+        # Counters, not rows; once released its places left are the general sale's.
+        left = 0 if a.released_at else a.quantity - a.held - a.sold
+        return AllocationUse(allocation=a, sold=a.sold, held=a.held, left=left, blocked=0)
+    return AllocationUse(
+        allocation=a,
+        sold=a.seats_sold,
+        held=a.seats_held,
+        left=a.seats_left,
+        blocked=a.seats_blocked,
+    )
 
 
 @dataclass(frozen=True)

@@ -447,8 +447,18 @@ def allocation_check(
         add("section", _("Choose a section."))
     elif section.venue_id != event.venue_id:
         add("section", _("This section is not at the event's venue."))
-    elif section.kind != Section.Kind.SEATED:
-        add("section", _("Only seated sections can be allocated (standing places cannot yet)."))
+    elif section.kind == Section.Kind.STANDING:
+        area = StandingArea.objects.filter(event=event, section=section).first()
+        if area is None:
+            add("section", _("This standing area is not on sale at this event."))
+        elif tier is not None and tier.pk != area.tier_id:
+            add("tier", _("A standing area has one price tier: leave it empty."))
+        elif quantity and quantity > area.available:
+            add(
+                "quantity",
+                _("Only %(free)d free places not allocated yet in this area.")
+                % {"free": area.available},
+            )
     elif quantity and "tier" not in errors:
         free = stock.seats_allocatable(
             event_id=event.pk, section_id=section.pk, tier_id=tier.pk if tier else None
@@ -473,14 +483,16 @@ def allocation_create(
     release_at: datetime | None = None,
     actor: Any = None,
 ) -> Allocation:
-    """Reserve `quantity` of the section's best free seats (of `tier`, if given)
-    for one channel or one sale phase, until release_at or a release by hand.
+    """Reserve `quantity` of the section's best free seats (of `tier`, if given),
+    or `quantity` places of its standing area, for one channel or one sale
+    phase, until release_at or a release by hand.
 
-    One transaction: the Allocation row, then one conditional UPDATE tagging
-    exactly `quantity` free, unallocated seats (events/stock.py,
+    One transaction: the Allocation row, then one conditional UPDATE: seated,
+    tagging exactly `quantity` free, unallocated seats (events/stock.py,
     seats_allocate: SKIP LOCKED, so it never waits for, nor takes, a seat a
-    hold is taking). Fewer tagged (buyers took seats meanwhile) →
-    AllocationInvalid and nothing is written. Audited.
+    hold is taking); standing, under the area's row lock, moving them from
+    the general sale's free places to the area's `reserved`. Short (buyers
+    took stock meanwhile) → AllocationInvalid and nothing is written. Audited.
     """
     channel = (channel or "").strip()
     errors = allocation_check(
@@ -505,13 +517,27 @@ def allocation_create(
             quantity=quantity,
             release_at=release_at,
         )
-        tagged = stock.seats_allocate(
-            allocation_id=allocation.pk,
-            event_id=event.pk,
-            section_id=section.pk,
-            tier_id=tier.pk if tier else None,
-            quantity=quantity,
-        )
+        if section.kind == Section.Kind.STANDING:
+            area = stock.standing_lock(event_id=event.pk, section_id=section.pk)
+            if not stock.standing_reserve(area_id=area.pk, quantity=quantity):
+                area.refresh_from_db(fields=["held", "sold", "capacity", "reserved"])
+                raise AllocationInvalid(
+                    details={
+                        "quantity": [
+                            _("Only %(free)d free places not allocated yet in this area.")
+                            % {"free": area.available}
+                        ]
+                    }
+                )
+            tagged = quantity
+        else:
+            tagged = stock.seats_allocate(
+                allocation_id=allocation.pk,
+                event_id=event.pk,
+                section_id=section.pk,
+                tier_id=tier.pk if tier else None,
+                quantity=quantity,
+            )
         if tagged != quantity:
             raise AllocationInvalid(
                 details={
@@ -546,20 +572,30 @@ def allocation_release(
 
     One conditional UPDATE of the allocation row (released_at, only if not
     yet set): idempotent, and the staff button racing the beat task releases
-    and audits once. No seat row moves: USABLE treats a released
+    and audits once. Seated, no seat row moves: USABLE treats a released
     allocation's seats as general stock, and seats it sold or holds stay
-    counted as the allocation's. True if this call released it.
+    counted as the allocation's. Standing, under the area's row lock, the
+    places it had left leave the area's `reserved` in the same transaction
+    (its held places go to the general sale when they come back). True if
+    this call released it.
     """
     now = now or timezone.now()
     with transaction.atomic():
-        released = Allocation.objects.filter(pk=allocation.pk, released_at__isnull=True).update(
-            released_at=now
-        )
-        if not released:
-            return False
-        left = EventSeat.objects.filter(
-            allocation_id=allocation.pk, status=EventSeat.Status.AVAILABLE
-        ).count()
+        if allocation.section.kind == Section.Kind.STANDING:
+            # Lock order: the area's row, then the allocation's (as holds take them).
+            stock.standing_lock(event_id=allocation.event_id, section_id=allocation.section_id)
+            left = stock.standing_release(allocation_id=allocation.pk, now=now)
+            if left is None:
+                return False
+        else:
+            released = Allocation.objects.filter(pk=allocation.pk, released_at__isnull=True).update(
+                released_at=now
+            )
+            if not released:
+                return False
+            left = EventSeat.objects.filter(
+                allocation_id=allocation.pk, status=EventSeat.Status.AVAILABLE
+            ).count()
         audit_log(
             action=AuditAction.ALLOCATION_RELEASED,
             obj=allocation,
@@ -576,18 +612,29 @@ def allocation_release(
     return True
 
 
-def allocations_release_due(*, now: datetime | None = None) -> int:
-    """Release every allocation whose release_at has come (the beat task).
+def allocations_release_due(
+    *,
+    now: datetime | None = None,
+    area: StandingArea | None = None,
+    actor_name: str = "system:beat",
+) -> int:
+    """Release every allocation whose release_at has come (the beat task), or
+    only those of one standing area (a standing hold, under that area's row
+    lock, before it counts the free places).
 
-    Buyers do not wait for it: a take treats an allocation past release_at
-    as released already (USABLE); this stamps released_at and audits. Each
-    release is its own short transaction. Returns how many it released.
+    Buyers do not wait for the task: a seated take treats an allocation past
+    release_at as released already (USABLE), a standing take releases its
+    area's first; this stamps released_at and audits. Each release is its
+    own short transaction (a savepoint inside a hold's). Returns how many it
+    released.
     """
     now = now or timezone.now()
     due = Allocation.objects.filter(released_at__isnull=True, release_at__lte=now)
+    if area is not None:
+        due = due.filter(event_id=area.event_id, section_id=area.section_id)
     return sum(
-        allocation_release(allocation=allocation, actor_name="system:beat", now=now)
-        for allocation in due.order_by("release_at", "pk")
+        allocation_release(allocation=allocation, actor_name=actor_name, now=now)
+        for allocation in due.select_related("section").order_by("release_at", "pk")
     )
 
 

@@ -21,7 +21,12 @@ Channel allocations (events.Allocation): a seat tagged with an allocation is
 taken only by a buyer it is open to (USABLE, in the same conditional
 statements), until it is released; release_at counts as released at once,
 so the release is exact without a worker too. A seat stays one row, so
-allocated and general stock can never overlap or be counted twice.
+allocated and general stock can never overlap or be counted twice. A
+standing place is in exactly one of the area's counters: held, sold,
+reserved (set aside for allocations, not taken yet) or free; an
+allocation's own held/sold count its share. Both move under the area's row
+lock, area first, then allocation (standing_take_allocated, _return, _sell,
+_unsell, _reserve, _release), and the general sale takes only what is free.
 
 Expiry is exact without a worker (invariant 2): a seat with status 'held' and
 held_until in the past is available to the next conditional UPDATE (AVAILABLE
@@ -37,9 +42,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Q
 
-from events.models import EventSeat, StandingArea
+from events.models import Allocation, EventSeat, StandingArea
 
 # A seat free to take now: available, or held by a hold that has expired.
 AVAILABLE = "(es.status = 'available' OR (es.status = 'held' AND es.held_until < %s))"
@@ -275,54 +280,189 @@ def standing_lock(*, event_id: int, section_id: int | None) -> StandingArea:
 
 
 def standing_take(*, area_id: int, quantity: int) -> bool:
-    """Count `quantity` more places held, if they fit; True if they did.
+    """Count `quantity` more places held from the general sale, if they fit;
+    True if they did.
 
-    The conditional UPDATE with its row-count check; the DB check constraint
-    held + sold <= capacity is the last line of defence.
+    The conditional UPDATE with its row-count check: places reserved for
+    allocations are not the general sale's. The DB check constraint
+    held + sold + reserved <= capacity is the last line of defence.
     """
     return (
         StandingArea.objects.filter(
-            pk=area_id, capacity__gte=F("held") + F("sold") + quantity
+            pk=area_id, capacity__gte=F("held") + F("sold") + F("reserved") + quantity
         ).update(held=F("held") + quantity)
         == 1
     )
 
 
-def standing_return(*, area_id: int, quantity: int) -> bool:
-    """Give back `quantity` held places (a released, expired or lost hold)."""
-    return (
+def standing_allocations_open(
+    *, area: StandingArea, channel: str, phase_id: int | None, now: datetime
+) -> list[int]:
+    """Ids of the area's allocations not released that this buyer may take
+    from, oldest first. No query when the locked area reserves nothing (most
+    areas): then no allocation has places left to give."""
+    if area.reserved == 0:
+        return []
+    return list(
+        Allocation.objects.filter(
+            event_id=area.event_id, section_id=area.section_id, released_at__isnull=True
+        )
+        .filter(Q(release_at__isnull=True) | Q(release_at__gt=now))
+        .filter(_open_to_q(channel, phase_id))
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _open_to_q(channel: str, phase_id: int | None) -> Q:
+    # USABLE's channel/phase test, for standing allocations.
+    q = Q(channel=channel) | Q(phase_id=phase_id)
+    if channel.startswith("partner:"):
+        q |= Q(channel="partner:*")
+    return q
+
+
+def standing_take_allocated(*, area_id: int, allocation_id: int, quantity: int) -> bool:
+    """Hold `quantity` of the allocation's places, if it has them left.
+
+    Caller holds the area row lock (standing_lock): lock order area, then
+    allocation, as everywhere here. Two conditional UPDATEs: the
+    allocation's counter (held + sold <= quantity, not released), then the
+    area's (the places move from reserved to held). If the second fails the
+    counters disagree: False, and the caller's transaction rolls both back.
+    """
+    taken = Allocation.objects.filter(
+        pk=allocation_id,
+        released_at__isnull=True,
+        quantity__gte=F("held") + F("sold") + quantity,
+    ).update(held=F("held") + quantity)
+    if taken != 1:
+        return False
+    moved = StandingArea.objects.filter(pk=area_id, reserved__gte=quantity).update(
+        held=F("held") + quantity, reserved=F("reserved") - quantity
+    )
+    return moved == 1
+
+
+def _back_to_allocation(*, area_id: int, allocation_id: int, quantity: int, counter: str) -> None:
+    """Give `quantity` places of the allocation's `counter` (held or sold)
+    back to it: reserved again unless it is released (then they are the
+    general sale's). The caller moved the area's own counter first (area,
+    then allocation: the lock order)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE events_allocation SET {counter} = {counter} - %s "  # noqa: S608
+            f"WHERE id = %s AND {counter} >= %s RETURNING released_at IS NULL",
+            [quantity, allocation_id, quantity],
+        )
+        row = cursor.fetchone()
+    if row is not None and row[0]:
+        StandingArea.objects.filter(pk=area_id).update(reserved=F("reserved") + quantity)
+
+
+def standing_return(*, area_id: int, quantity: int, allocation_id: int | None = None) -> bool:
+    """Give back `quantity` held places (a released, expired or lost hold):
+    to its allocation while that is not released, else to the general sale."""
+    returned = (
         StandingArea.objects.filter(pk=area_id, held__gte=quantity).update(
             held=F("held") - quantity
         )
         == 1
     )
+    if returned and allocation_id is not None:
+        _back_to_allocation(
+            area_id=area_id, allocation_id=allocation_id, quantity=quantity, counter="held"
+        )
+    return returned
 
 
-def standing_sell(*, area_id: int, quantity: int, still_held: bool) -> bool:
+def standing_sell(
+    *, area_id: int, quantity: int, still_held: bool, allocation_id: int | None = None
+) -> bool:
     """Move `quantity` places to sold; True if they moved.
 
     `still_held`: the places are still counted in `held` (the hold is active
-    or ordered), so they move from held to sold. Otherwise the hold was
-    expired or released (its places were given back) and fresh capacity must
-    be free.
+    or ordered), so they move from held to sold (in the allocation too).
+    Otherwise the hold was expired or released (its places were given back)
+    and fresh places must be free: the caller passes allocation_id=None for
+    the general sale, or the allocation to take them from again.
     """
     areas = StandingArea.objects.filter(pk=area_id)
     if still_held:
         moved = areas.filter(held__gte=quantity).update(
             held=F("held") - quantity, sold=F("sold") + quantity
         )
-    else:
-        moved = areas.filter(capacity__gte=F("held") + F("sold") + quantity).update(
+        if moved == 1 and allocation_id is not None:
+            moved = Allocation.objects.filter(pk=allocation_id, held__gte=quantity).update(
+                held=F("held") - quantity, sold=F("sold") + quantity
+            )
+        return moved == 1
+    if allocation_id is None:
+        moved = areas.filter(capacity__gte=F("held") + F("sold") + F("reserved") + quantity).update(
             sold=F("sold") + quantity
         )
-    return moved == 1
-
-
-def standing_unsell(*, area_id: int, quantity: int) -> bool:
-    """Put `quantity` sold places back on sale (a refund)."""
+        return moved == 1
+    moved = areas.filter(reserved__gte=quantity).update(
+        sold=F("sold") + quantity, reserved=F("reserved") - quantity
+    )
+    if moved != 1:
+        return False
     return (
+        Allocation.objects.filter(
+            pk=allocation_id,
+            released_at__isnull=True,
+            quantity__gte=F("held") + F("sold") + quantity,
+        ).update(sold=F("sold") + quantity)
+        == 1
+    )
+
+
+def standing_unsell(*, area_id: int, quantity: int, allocation_id: int | None = None) -> bool:
+    """Put `quantity` sold places back on sale (a refund): to their
+    allocation while it is not released, else to the general sale."""
+    unsold = (
         StandingArea.objects.filter(pk=area_id, sold__gte=quantity).update(
             sold=F("sold") - quantity
         )
         == 1
     )
+    if unsold and allocation_id is not None:
+        _back_to_allocation(
+            area_id=area_id, allocation_id=allocation_id, quantity=quantity, counter="sold"
+        )
+    return unsold
+
+
+def standing_reserve(*, area_id: int, quantity: int) -> bool:
+    """Set `quantity` of the area's free general places aside for a new
+    allocation (conditional UPDATE); True if they were free."""
+    return (
+        StandingArea.objects.filter(
+            pk=area_id, capacity__gte=F("held") + F("sold") + F("reserved") + quantity
+        ).update(reserved=F("reserved") + quantity)
+        == 1
+    )
+
+
+def standing_release(*, allocation_id: int, now: datetime) -> int | None:
+    """Mark a standing allocation released and give its places not held or
+    sold back to the general sale; None if it was released already.
+
+    Caller holds the area row lock (standing_lock); then this one statement
+    pair: the allocation's conditional UPDATE (released_at still empty)
+    returning what it had left, and the area's reserved minus that.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE events_allocation SET released_at = %s WHERE id = %s "
+            "AND released_at IS NULL RETURNING section_id, event_id, quantity - held - sold",
+            [now, allocation_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    section_id, event_id, left = row
+    StandingArea.objects.filter(event_id=event_id, section_id=section_id).update(
+        reserved=F("reserved") - left
+    )
+    return left

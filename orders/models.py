@@ -71,6 +71,11 @@ class HoldStanding(models.Model):
     hold = models.ForeignKey(Hold, on_delete=models.CASCADE, related_name="standing")
     area = models.ForeignKey("events.StandingArea", on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
+    # The allocation the places were taken from (None: the general sale):
+    # where they go back to on expiry, release or refund.
+    allocation = models.ForeignKey(
+        "events.Allocation", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("standing places of a hold")

@@ -40,6 +40,9 @@ class Take:
     # need before taking (an expired seat row is takeable as it is, a counter
     # is not).
     expire_lapsed: Callable[..., None]
+    # release_due(now, area=<locked StandingArea>) releases that area's
+    # allocations whose release_at has come (their places become general).
+    release_due: Callable[..., None] = lambda now, **area: None
 
 
 @dataclass(frozen=True)

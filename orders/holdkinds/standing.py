@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -66,11 +67,27 @@ class Standing(HoldKind):
     def take(self, take: Take) -> Taken:
         """Lock the area's row, expire its lapsed holds (what makes standing
         expiry exact without a worker: their places still count in `held`),
-        then one conditional UPDATE for the places (stock.standing_take)."""
+        release its allocations whose time has come (exact without the beat
+        task, only when the area reserves places), then take the places: from
+        an allocation open to this buyer while it has them, else from the
+        general sale (one conditional UPDATE each, events/stock.py)."""
         area = stock.standing_lock(event_id=take.event.pk, section_id=self.section_id)
         take.expire_lapsed(take.now, standing__area=area)
-        if not stock.standing_take(area_id=area.pk, quantity=self.quantity):
-            area.refresh_from_db(fields=["held", "sold", "capacity"])
+        if area.reserved:
+            take.release_due(take.now, area=area)
+        allocation_id = None
+        for candidate in stock.standing_allocations_open(
+            area=area, channel=take.channel, phase_id=take.phase_id, now=take.now
+        ):
+            if stock.standing_take_allocated(
+                area_id=area.pk, allocation_id=candidate, quantity=self.quantity
+            ):
+                allocation_id = candidate
+                break
+        if allocation_id is None and not stock.standing_take(
+            area_id=area.pk, quantity=self.quantity
+        ):
+            area.refresh_from_db(fields=["held", "sold", "capacity", "reserved"])
             raise NotEnoughSeats(
                 _("Not enough places left in this area."),
                 details={"available": area.available, "requested": self.quantity},
@@ -85,7 +102,9 @@ class Standing(HoldKind):
         quantity = self.quantity
 
         def record(hold: Hold) -> None:
-            HoldStanding.objects.create(hold=hold, area=area, quantity=quantity)
+            HoldStanding.objects.create(
+                hold=hold, area=area, quantity=quantity, allocation_id=allocation_id
+            )
 
         return Taken(seat_ids=[], total=area.tier.price * quantity, items=[item], record=record)
 
@@ -93,24 +112,58 @@ class Standing(HoldKind):
     def return_stock(cls, hold: Hold) -> None:
         # An expired or released hold gave its places back already.
         if hold.status in (Hold.Status.ACTIVE, Hold.Status.CONVERTED):
-            for line in HoldStanding.objects.filter(hold=hold):
-                stock.standing_return(area_id=line.area_id, quantity=line.quantity)
+            for line in HoldStanding.objects.filter(hold=hold).order_by("area_id"):
+                stock.standing_return(
+                    area_id=line.area_id, quantity=line.quantity, allocation_id=line.allocation_id
+                )
 
     @classmethod
     def sell(cls, order: Order, hold: Hold) -> bool:
         # Places still count in `held` unless the hold was expired or released
-        # (the sweeper gave them back): then fresh capacity must be free.
+        # (the sweeper gave them back): then fresh places must be free, from
+        # the same allocation while it has them, else from the general sale
+        # (the line then says so, for a later refund).
         still_held = hold.status in (Hold.Status.ACTIVE, Hold.Status.CONVERTED)
-        return all(
-            stock.standing_sell(area_id=line.area_id, quantity=line.quantity, still_held=still_held)
-            for line in hold.standing.all()
-        )
+        for line in hold.standing.all().order_by("area_id"):
+            if still_held or line.allocation_id is None:
+                sold = stock.standing_sell(
+                    area_id=line.area_id,
+                    quantity=line.quantity,
+                    still_held=still_held,
+                    allocation_id=line.allocation_id,
+                )
+            else:
+                with transaction.atomic():  # a failed allocation take leaves no trace
+                    sold = stock.standing_sell(
+                        area_id=line.area_id,
+                        quantity=line.quantity,
+                        still_held=False,
+                        allocation_id=line.allocation_id,
+                    )
+                    if not sold:
+                        transaction.set_rollback(True)
+                if not sold:
+                    sold = stock.standing_sell(
+                        area_id=line.area_id, quantity=line.quantity, still_held=False
+                    )
+                    if sold:
+                        line.allocation_id = None
+                        line.save(update_fields=["allocation"])
+            if not sold:
+                return False
+        return True
 
     @classmethod
     def unsell(cls, order: Order, tickets: list[Ticket]) -> None:
         back = Counter(t.standing_area_id for t in tickets if t.standing_area_id is not None)
+        if not back:
+            return
+        lines = HoldStanding.objects.filter(hold_id=order.hold_id, area_id__in=list(back))
+        allocation_of = dict(lines.values_list("area_id", "allocation_id"))
         for area_id, quantity in sorted(back.items()):
-            stock.standing_unsell(area_id=area_id, quantity=quantity)
+            stock.standing_unsell(
+                area_id=area_id, quantity=quantity, allocation_id=allocation_of.get(area_id)
+            )
 
     @classmethod
     def ticket_places(cls, hold: Hold) -> list[dict[str, Any]]:

@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 from accounts.selectors import Buyer
 from events.models import Event, SalePhase
 from events.selectors import SaleSnapshot, sale_snapshot
+from events.services import allocations_release_due
 from orders import holdkinds
 from orders.exceptions import (
     AccessCodeRequired,
@@ -120,6 +121,7 @@ def hold_create(
                     channel=buyer.channel,
                     phase_id=phase.pk,
                     expire_lapsed=_expire_lapsed,
+                    release_due=_release_due,
                 )
             )
             hold = Hold.objects.create(
@@ -326,6 +328,12 @@ def _expire_lapsed(now: datetime, **stock_filter: Any) -> None:
     )
     for hold in expired:
         _expire_hold(hold, actor="system:hold_create")
+
+
+def _release_due(now: datetime, *, area: Any) -> None:
+    """Release the locked area's allocations whose time has come, so a
+    standing take counts their places as general (holdkinds.Take.release_due)."""
+    allocations_release_due(now=now, area=area, actor_name="system:hold_create")
 
 
 # --- giving stock back -----------------------------------------------------

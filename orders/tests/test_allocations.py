@@ -10,8 +10,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.selectors import Buyer
+from events import stock
 from events.exceptions import AllocationInvalid
-from events.models import Allocation, EventSeat, SalePhase, Section
+from events.models import Allocation, EventSeat, SalePhase, Section, StandingArea
 from events.selectors import (
     allocation_use,
     event_availability,
@@ -21,7 +22,8 @@ from events.selectors import (
 from events.services import allocation_check, allocation_create, allocation_release
 from events.tasks import release_due_allocations
 from orders.exceptions import NotEnoughSeats, SeatUnavailable
-from orders.services.holds import hold_create
+from orders.models import HoldStanding
+from orders.services.holds import hold_create, hold_release
 from orders.tests.factories import make_event, web_buyer
 from ticketing.models import AuditEntry
 
@@ -88,7 +90,7 @@ def test_seats_of_one_allocation_are_not_allocated_again(event):
         ({"channel": "telegram"}, "channel"),
         ({"quantity": 0}, "quantity"),
         ({"release_at": "past"}, "release_at"),
-        ({"section": "standing"}, "section"),
+        ({"section": "standing", "quantity": 51}, "quantity"),
         ({"section": "foreign"}, "section"),
         ({"phase": "own", "channel": "web"}, "channel"),
         ({"phase": "foreign", "channel": ""}, "phase"),
@@ -253,3 +255,117 @@ def test_use_counts_sold_held_and_left_live(event):
     EventSeat.objects.filter(pk__in=seats[:2]).update(held_until=timezone.now() - timedelta(1))
     (use,) = allocation_use(event=event)
     assert (use.held, use.left) == (0, 3)  # a lapsed hold's seats are free again
+
+
+# --- standing places -----------------------------------------------------------
+
+
+def floor(event) -> Section:
+    return Section.objects.get(venue=event.venue, kind=Section.Kind.STANDING)
+
+
+def allocate_floor(event, quantity: int, **kwargs) -> Allocation:
+    kwargs.setdefault("channel", "partner:bank")
+    return allocation_create(
+        event=event, name="Bank floor", section=floor(event), quantity=quantity, **kwargs
+    )
+
+
+def area(event) -> StandingArea:
+    return StandingArea.objects.get(event=event)
+
+
+def standing(event, buyer, quantity: int):
+    return hold_create(
+        event=event, buyer=buyer, standing={"section": floor(event).pk, "quantity": quantity}
+    )
+
+
+def test_standing_places_of_an_allocation_are_only_its_channels(event):
+    allocation = allocate_floor(event, 20)  # of 50
+    assert (area(event).reserved, area(event).available) == (20, 30)
+    for i in range(5):
+        standing(event, web_buyer(f"w{i}"), 6)
+    with pytest.raises(NotEnoughSeats):
+        standing(event, web_buyer("late"), 1)
+    hold = standing(event, bank("a"), 6)
+    line = HoldStanding.objects.get(hold=hold)
+    assert line.allocation_id == allocation.pk
+    allocation.refresh_from_db()
+    assert (allocation.held, area(event).reserved, area(event).held) == (6, 14, 36)
+
+
+def test_standing_partner_falls_back_to_the_general_sale(event):
+    allocation = allocate_floor(event, 4)
+    first = standing(event, bank("a"), 4)
+    second = standing(event, bank("b"), 3)  # the allocation is used up: general places
+    lines = {h.pk: HoldStanding.objects.get(hold=h).allocation_id for h in (first, second)}
+    assert lines == {first.pk: allocation.pk, second.pk: None}
+    assert (area(event).held, area(event).reserved) == (7, 0)
+
+
+def test_standing_places_go_back_to_their_allocation_until_it_is_released(event):
+    allocation = allocate_floor(event, 10)
+    hold = standing(event, bank("a"), 4)
+    hold_release(hold=hold)
+    allocation.refresh_from_db()
+    assert (allocation.held, area(event).reserved, area(event).held) == (0, 10, 0)
+    held = standing(event, bank("b"), 3)
+    assert allocation_release(allocation=allocation) is True
+    assert allocation_release(allocation=allocation) is False
+    assert (area(event).reserved, area(event).available) == (0, 47)
+    entry = AuditEntry.objects.get(action="allocation.released")
+    assert entry.data["left_to_general"] == 7
+    hold_release(hold=held)  # after the release: back to the general sale
+    allocation.refresh_from_db()
+    assert (allocation.held, area(event).reserved, area(event).available) == (0, 0, 50)
+
+
+def test_standing_sale_and_refund_move_the_allocations_counters(event):
+    allocation = allocate_floor(event, 10)
+    a = area(event)
+    standing(event, bank("a"), 4)
+    assert stock.standing_sell(
+        area_id=a.pk, quantity=4, still_held=True, allocation_id=allocation.pk
+    )
+    allocation.refresh_from_db()
+    a.refresh_from_db()
+    assert (allocation.held, allocation.sold, a.held, a.sold, a.reserved) == (0, 4, 0, 4, 6)
+    assert stock.standing_unsell(area_id=a.pk, quantity=1, allocation_id=allocation.pk)
+    allocation.refresh_from_db()
+    a.refresh_from_db()
+    assert (allocation.sold, a.sold, a.reserved) == (3, 3, 7)
+
+
+def test_a_due_standing_allocation_is_released_by_the_next_standing_hold(event):
+    allocation = allocate_floor(event, 50, release_at=timezone.now() + timedelta(minutes=5))
+    with pytest.raises(NotEnoughSeats):
+        standing(event, web_buyer(), 2)
+    Allocation.objects.filter(pk=allocation.pk).update(
+        release_at=timezone.now() - timedelta(seconds=1)
+    )
+    standing(event, web_buyer(), 2)  # no task ran
+    allocation.refresh_from_db()
+    assert allocation.released_at is not None
+    entry = AuditEntry.objects.get(action="allocation.released")
+    assert entry.actor == "system:hold_create"
+    assert release_due_allocations() == 0
+
+
+def test_standing_availability_counts_the_allocation_for_its_channel_only(event):
+    allocate_floor(event, 20)
+    event_availability_forget(event_id=event.pk)
+    section = floor(event).pk
+    assert event_availability(event=event, channel="web")["sections"][section]["available"] == 30
+    bank_view = event_availability(event=event, channel="partner:bank")
+    assert bank_view["sections"][section]["available"] == 50
+
+
+def test_standing_allocation_use_for_the_console(event):
+    allocation = allocate_floor(event, 10)
+    standing(event, bank("a"), 4)
+    (use,) = allocation_use(event=event)
+    assert (use.sold, use.held, use.left) == (0, 4, 6)
+    allocation_release(allocation=allocation)
+    (use,) = allocation_use(event=event)
+    assert (use.held, use.left, use.released) == (4, 0, True)

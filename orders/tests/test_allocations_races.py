@@ -12,11 +12,11 @@ from django.db import connection
 
 from accounts.selectors import Buyer
 from events.exceptions import AllocationInvalid
-from events.models import Allocation, EventSeat, Section
+from events.models import Allocation, EventSeat, Section, StandingArea
 from events.services import allocation_create, allocation_release, allocations_release_due
 from orders.exceptions import NotEnoughSeats, SeatUnavailable
-from orders.models import Hold
-from orders.services.holds import hold_create
+from orders.models import Hold, HoldStanding
+from orders.services.holds import hold_create, hold_release
 from orders.tests.factories import make_event, race, web_buyer
 from ticketing.models import AuditEntry
 
@@ -196,3 +196,91 @@ def test_allocating_while_the_web_buys_never_tags_a_seat_a_buyer_took():
     web_holds = Hold.objects.filter(event=event, status="active", channel="web")
     web_seats = {s for h in web_holds for s in h.seat_ids}
     assert not web_seats & set(tagged.values_list("pk", flat=True))
+
+
+# --- standing places -----------------------------------------------------------
+
+
+def allocate_floor(event, quantity: int) -> Allocation:
+    section = Section.objects.get(venue=event.venue, kind=Section.Kind.STANDING)
+    return allocation_create(
+        event=event, name="Bank floor", channel=PARTNER, section=section, quantity=quantity
+    )
+
+
+def standing_audit(event, allocation: Allocation) -> dict[str, int]:
+    """Counters against the live holds' lines: each place in exactly one counter."""
+    area = StandingArea.objects.get(event=event)
+    allocation.refresh_from_db()
+    lines = HoldStanding.objects.filter(hold__event=event, hold__status="active")
+    from_allocation = sum(lines.filter(allocation=allocation).values_list("quantity", flat=True))
+    general = sum(lines.filter(allocation__isnull=True).values_list("quantity", flat=True))
+    web_allocated = lines.filter(hold__channel="web", allocation__isnull=False).count()
+    left = 0 if allocation.released_at else allocation.quantity - allocation.held - allocation.sold
+    return {
+        "over_capacity": max(area.held + area.sold + area.reserved - area.capacity, 0),
+        "over_allocation": max(allocation.held + allocation.sold - allocation.quantity, 0),
+        "allocation_vs_lines": abs(allocation.held - from_allocation),
+        "general_vs_lines": abs(area.held - allocation.held - general),
+        "reserved_vs_left": abs(area.reserved - left),
+        "web_on_allocation": web_allocated,
+    }
+
+
+STANDING_CLEAN = dict.fromkeys(
+    [
+        "over_capacity",
+        "over_allocation",
+        "allocation_vs_lines",
+        "general_vs_lines",
+        "reserved_vs_left",
+        "web_on_allocation",
+    ],
+    0,
+)
+
+
+def test_a_standing_allocation_is_never_oversold_while_both_channels_race_for_its_last_places():
+    event = make_event(standing=30)
+    allocation = allocate_floor(event, 12)
+    section = allocation.section_id
+
+    def work(i: int):
+        # Partners ask for one place each (so the allocation's 12 go to the first
+        # 12 of them), the web for one to three.
+        buyer, quantity = (partner(i), 1) if i % 2 else (web_buyer(f"w{i}"), 1 + i % 3)
+        return hold_create(
+            event=event, buyer=buyer, standing={"section": section, "quantity": quantity}
+        )
+
+    results = race(RACERS, work)
+    assert [r for r in results if not isinstance(r, Hold | NotEnoughSeats)] == []
+    assert standing_audit(event, allocation) == STANDING_CLEAN
+    assert allocation.held == 12  # every allocated place went to the bank's customers
+    web = HoldStanding.objects.filter(hold__channel="web", hold__status="active")
+    assert sum(web.values_list("quantity", flat=True)) <= 30 - 12
+
+
+def test_a_standing_release_racing_both_channels_counts_every_place_once():
+    event = make_event(standing=40)
+    allocation = allocate_floor(event, 20)
+    section = allocation.section_id
+
+    def work(i: int):
+        if i == 0:
+            return allocation_release(allocation=allocation, actor_name="staff:console")
+        buyer = partner(i) if i % 2 else web_buyer(f"w{i}")
+        hold = hold_create(
+            event=event, buyer=buyer, standing={"section": section, "quantity": 1 + i % 2}
+        )
+        if i % 5 == 0:  # some give their places back while the release happens
+            hold_release(hold=hold)
+        return hold
+
+    results = race(RACERS, work)
+    assert results[0] is True
+    assert [r for r in results[1:] if not isinstance(r, Hold | NotEnoughSeats)] == []
+    found = standing_audit(event, allocation)
+    found.pop("web_on_allocation")  # released mid-race: the web may follow
+    assert found == {k: v for k, v in STANDING_CLEAN.items() if k != "web_on_allocation"}
+    assert StandingArea.objects.get(event=event).reserved == 0

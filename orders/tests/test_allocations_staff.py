@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.selectors import Buyer
-from events.models import Allocation, EventSeat, Section
+from events.models import Allocation, EventSeat, Section, StandingArea
 from events.services import allocation_create
 from orders.services.holds import hold_create
 from orders.tests.factories import make_event
@@ -85,10 +85,17 @@ def test_admin_shows_why_an_allocation_cannot_be_made(admin_client, event, chang
     assert not EventSeat.objects.filter(allocation__isnull=False).exists()
 
 
-def test_admin_offers_only_seated_sections(admin_client, event):
+def test_admin_allocates_standing_places_within_the_free_ones(admin_client, event):
     standing = Section.objects.get(venue=event.venue, kind=Section.Kind.STANDING)
-    response = admin_client.post("/admin/events/allocation/add/", form(event, section=standing.pk))
+    too_many = form(event, section=standing.pk, quantity="51")
+    response = admin_client.post("/admin/events/allocation/add/", too_many)
     assert response.status_code == 200 and not Allocation.objects.exists()
+    assert "Only 50 free places not allocated yet in this area." in response.content.decode()
+    response = admin_client.post("/admin/events/allocation/add/", form(event, section=standing.pk))
+    assert response.status_code == 302
+    assert StandingArea.objects.get(event=event).reserved == 10
+    changelist = admin_client.get("/admin/events/allocation/").content.decode()
+    assert "0 sold, 0 held, 10 left" in changelist
 
 
 def test_admin_action_releases_once(admin_client, event):
