@@ -369,3 +369,30 @@ def test_standing_allocation_use_for_the_console(event):
     allocation_release(allocation=allocation)
     (use,) = allocation_use(event=event)
     assert (use.held, use.left, use.released) == (4, 0, True)
+
+
+def test_a_late_payment_of_an_expired_standing_hold_takes_from_its_allocation_else_general(event):
+    from orders.holdkinds import Standing
+    from orders.models import Hold
+    from orders.services.holds import holds_expire
+
+    allocation = allocate_floor(event, 4)
+    first = standing(event, bank("a"), 3)
+    second = standing(event, bank("b"), 1)
+    Hold.objects.filter(pk__in=[first.pk, second.pk]).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert holds_expire() == 2
+    allocation.refresh_from_db()
+    assert (allocation.held, area(event).reserved) == (0, 4)  # back to the allocation
+    standing(event, bank("c"), 2)  # the allocation has 2 left now
+    first.refresh_from_db()
+    assert Standing.sell(None, first) is True  # 3 > 2 left: from the general sale
+    assert HoldStanding.objects.get(hold=first).allocation_id is None
+    second.refresh_from_db()
+    assert Standing.sell(None, second) is True  # 1 of the allocation's 2 left
+    assert HoldStanding.objects.get(hold=second).allocation_id == allocation.pk
+    allocation.refresh_from_db()
+    a = area(event)
+    assert (allocation.held, allocation.sold) == (2, 1)
+    assert (a.held, a.sold, a.reserved) == (2, 4, 1)
