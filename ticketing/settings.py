@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "queueing",
     "partners",  # partner webhooks (above payments: it hears orders' changes)
     "sales",  # the on-sale console and the post-sale report (the top layer)
+    "cinema",  # cities, cinemas, halls, films and their showings (events)
     "sandbox",  # the pretend acquirer (sandbox/__init__.py)
     "axes",  # the staff-login lockout (accounts section)
     "drf_spectacular_sidecar",  # the API docs' own static files, no CDN
