@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from cinema.exceptions import HallBusy
 from cinema.models import Film, Hall, Showing
+from cinema.selectors import schedule_changed
 from events.models import (
     Event,
     PriceTier,
@@ -62,8 +64,125 @@ def film_production(
 
 
 def showing_slug(*, hall: Hall, film: Film, starts_at: datetime) -> str:
+    """Readable and unique within Event.slug's 50 characters: the hall's id
+    makes it unique (a hall has one showing at a time), the rest is for people."""
     local = starts_at.astimezone(ZoneInfo(hall.cinema.time_zone))
-    return f"{film.slug[:30]}-{hall.cinema.slug[:20]}-{hall.code[:10]}-{local:%Y%m%d-%H%M}"
+    return f"{film.slug[:18]}-{hall.cinema.slug[:10]}-{local:%y%m%d-%H%M}-{hall.pk}"
+
+
+def hall_busy_until(*, hall: Hall, ends_at: datetime) -> datetime:
+    """When the hall can start its next showing: the film's end plus its turnaround."""
+    return ends_at + timedelta(minutes=hall.turnaround_minutes)
+
+
+def hall_conflicts(
+    *, hall: Hall, starts_at: datetime, ends_at: datetime
+) -> list[Showing]:
+    """The hall's live showings whose busy window (start to end + turnaround)
+    overlaps the one a new showing [starts_at, ends_at + turnaround) needs."""
+    turnaround = timedelta(minutes=hall.turnaround_minutes)
+    return list(
+        Showing.objects.filter(
+            hall=hall,
+            cancelled=False,
+            starts_at__lt=ends_at + turnaround,
+            ends_at__gt=starts_at - turnaround,
+        ).order_by("starts_at")
+    )
+
+
+def showing_event(*, hall: Hall, film: Film, starts_at: datetime, on_sale: bool = True) -> Event:
+    """The (unsaved) Event of a showing, carrying the cinema's rules."""
+    cinema = hall.cinema
+    return Event(
+        venue_id=hall.venue_id,
+        title=film.title,
+        slug=showing_slug(hall=hall, film=film, starts_at=starts_at),
+        description=film.synopsis,
+        description_kk=film.synopsis_kk,
+        description_en=film.synopsis_en,
+        starts_at=starts_at,
+        time_zone=cinema.time_zone,
+        status=Event.Status.ON_SALE if on_sale else Event.Status.DRAFT,
+        production_id=film.production_id,
+        hold_minutes=cinema.hold_minutes,
+        refund_cutoff_minutes=cinema.refund_cutoff_minutes,
+    )
+
+
+def showing_tiers(*, event: Event, prices: dict[str, Decimal]) -> dict[str, PriceTier]:
+    """The (unsaved) tiers of a saved showing event: one per seat kind."""
+    return {
+        kind: PriceTier(
+            event=event,
+            key=kind,
+            name=str(Seat.Kind(kind).label),
+            price=Decimal(price),
+            colour=KIND_COLOURS.get(kind, "#888888"),
+            sort_order=index,
+        )
+        for index, (kind, price) in enumerate(prices.items())
+    }
+
+
+def showing_ticket_types(*, event: Event, ticket_types: list[TicketTypeSpec]) -> list[TicketType]:
+    """The (unsaved) ticket types of a saved showing event, in the specs' order."""
+    return [
+        TicketType(
+            event=event,
+            key=spec.key,
+            name=spec.name,
+            name_kk=spec.name_kk,
+            name_en=spec.name_en,
+            requires_document=spec.requires_document,
+            sort_order=index,
+        )
+        for index, spec in enumerate(ticket_types)
+    ]
+
+
+def showing_type_prices(
+    *, types: list[TicketType], specs: list[TicketTypeSpec], tiers: dict[str, PriceTier]
+) -> list[TicketTypePrice]:
+    """The (unsaved) per-kind prices of saved ticket types; a kind left out
+    sells the type at the kind's own price."""
+    return [
+        TicketTypePrice(ticket_type=ticket_type, tier=tiers[kind], price=Decimal(price))
+        for ticket_type, spec in zip(types, specs, strict=True)
+        for kind, price in spec.prices.items()
+        if kind in tiers
+    ]
+
+
+def showing_phase(*, event: Event, hall: Hall, starts_at: datetime, now: datetime) -> SalePhase:
+    """The (unsaved) one sale phase of a saved showing event: every channel,
+    from now until the start (or the cinema's minutes after it)."""
+    return SalePhase(
+        event=event,
+        name="Box office",  # staff-facing, like every phase name
+        starts_at=min(now, starts_at - timedelta(minutes=1)),
+        ends_at=starts_at + timedelta(minutes=hall.cinema.sales_close_minutes),
+        channels=["web", "app", "partner:*"],
+        per_buyer_limit=SHOWING_LIMIT,
+    )
+
+
+def showing_row(
+    *, event: Event, hall: Hall, film: Film, format: str, language: str, subtitles: str
+) -> Showing:
+    """The (unsaved) Showing of a saved event, with what the schedule filters on."""
+    return Showing(
+        event=event,
+        film=film,
+        hall=hall,
+        cinema_id=hall.cinema_id,
+        city_id=hall.cinema.city_id,
+        starts_at=event.starts_at,
+        ends_at=Showing.end_of(event.starts_at, film),
+        format=format,
+        language=language,
+        subtitles=subtitles,
+    )
 
 
 @transaction.atomic
@@ -84,70 +203,33 @@ def showing_create(
     one PriceTier per seat kind (`prices`: kind → price), the ticket types,
     a sale phase from now until the cinema's close, and the stock.
 
-    Raises InventoryTierMissing (nothing written) when a seat kind of the hall
-    has no price.
+    The schedule importer (cinema.imports) builds the same rows with the same
+    showing_* helpers, in bulk. Locks the hall row, so two showings cannot be
+    put into the same slot at once. Raises HallBusy when the hall is taken
+    (its showing plus turnaround) and InventoryTierMissing when a seat kind
+    of the hall has no price; nothing is written then.
     """
     now = now or timezone.now()
-    cinema = hall.cinema
-    event = Event.objects.create(
-        venue=hall.venue,
-        title=film.title,
-        slug=showing_slug(hall=hall, film=film, starts_at=starts_at),
-        description=film.synopsis,
-        description_kk=film.synopsis_kk,
-        description_en=film.synopsis_en,
-        starts_at=starts_at,
-        time_zone=cinema.time_zone,
-        status=Event.Status.ON_SALE if on_sale else Event.Status.DRAFT,
-        production=film.production,
-        hold_minutes=cinema.hold_minutes,
-        refund_cutoff_minutes=cinema.refund_cutoff_minutes,
+    Hall.objects.select_for_update().filter(pk=hall.pk).first()
+    ends_at = Showing.end_of(starts_at, film)
+    if clash := hall_conflicts(hall=hall, starts_at=starts_at, ends_at=ends_at):
+        raise HallBusy(details={"showings": [s.pk for s in clash]})
+    event = showing_event(hall=hall, film=film, starts_at=starts_at, on_sale=on_sale)
+    event.save()
+    tiers = showing_tiers(event=event, prices=prices)
+    PriceTier.objects.bulk_create(tiers.values())
+    ticket_types = list(ticket_types)
+    types = TicketType.objects.bulk_create(
+        showing_ticket_types(event=event, ticket_types=ticket_types)
     )
-    tiers = {
-        kind: PriceTier.objects.create(
-            event=event,
-            key=kind,
-            name=str(Seat.Kind(kind).label),
-            price=Decimal(price),
-            colour=KIND_COLOURS.get(kind, "#888888"),
-            sort_order=index,
-        )
-        for index, (kind, price) in enumerate(prices.items())
-    }
-    for index, spec in enumerate(ticket_types):
-        ticket_type = TicketType.objects.create(
-            event=event,
-            key=spec.key,
-            name=spec.name,
-            name_kk=spec.name_kk,
-            name_en=spec.name_en,
-            requires_document=spec.requires_document,
-            sort_order=index,
-        )
-        TicketTypePrice.objects.bulk_create(
-            TicketTypePrice(ticket_type=ticket_type, tier=tiers[kind], price=Decimal(price))
-            for kind, price in spec.prices.items()
-            if kind in tiers
-        )
-    SalePhase.objects.create(
-        event=event,
-        name="Box office",  # staff-facing, like every phase name
-        starts_at=min(now, starts_at - timedelta(minutes=1)),
-        # Sales close at the start, or the cinema's minutes after it.
-        ends_at=starts_at + timedelta(minutes=cinema.sales_close_minutes),
-        channels=["web", "app", "partner:*"],
-        per_buyer_limit=SHOWING_LIMIT,
+    TicketTypePrice.objects.bulk_create(
+        showing_type_prices(types=types, specs=ticket_types, tiers=tiers)
     )
+    showing_phase(event=event, hall=hall, starts_at=starts_at, now=now).save()
     event_inventory_create(event=event, tier_by_kind=tiers)
-    return Showing.objects.create(
-        event=event,
-        film=film,
-        hall=hall,
-        cinema=cinema,
-        city_id=cinema.city_id,
-        starts_at=starts_at,
-        ends_at=Showing.end_of(starts_at, film),
-        format=format,
-        language=language,
-        subtitles=subtitles,
+    showing = showing_row(
+        event=event, hall=hall, film=film, format=format, language=language, subtitles=subtitles
     )
+    showing.save(force_insert=True)
+    transaction.on_commit(lambda: schedule_changed(city_id=hall.cinema.city_id))
+    return showing

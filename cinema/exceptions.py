@@ -1,0 +1,27 @@
+"""Errors of the cinema app (a stable code, a status, a translatable message)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from ticketing.errors import Conflict, KassaError
+
+
+class HallBusy(Conflict):
+    code = "hall_busy"
+    default_message = _("The hall is taken at that time (a showing or its turnaround).")
+
+
+class ScheduleInvalid(KassaError):
+    """The schedule file has errors; `details` maps "line N" (or "file") to
+    its messages. Nothing was written."""
+
+    code = "schedule_invalid"
+    status = 400
+    default_message = _("The schedule has errors; nothing was imported.")
+
+
+class ScheduleForbidden(KassaError):
+    code = "schedule_forbidden"
+    status = 403
+    default_message = _("You may not import the schedule of this cinema.")
