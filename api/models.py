@@ -38,6 +38,7 @@ class Scope(models.TextChoices):
     SELL = "sell", _("Sell")
     CHECKIN = "checkin", _("Check-in")
     SETTLEMENT = "settlement", _("Settlement report")
+    SCHEDULE = "schedule", _("Cinema schedule import")
 
 
 class ApiKey(models.Model):

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api.api import MeView
+from cinema import api as cinema_api
 from events import api as events_api
 from orders.api import holds as holds_api
 from orders.api import orders as orders_api
@@ -51,6 +52,12 @@ urlpatterns = [
         events_api.EventAvailabilityApi.as_view(),
         name="events-availability",
     ),
+    # --- cinema (schedule) ---
+    path("cinema/showings/", cinema_api.ShowingListApi.as_view(), name="cinema-showings"),
+    path("cinema/films/", cinema_api.FilmListApi.as_view(), name="cinema-films"),
+    path("cinema/cinemas/", cinema_api.CinemaListApi.as_view(), name="cinema-cinemas"),
+    path("cinema/cities/", cinema_api.CityListApi.as_view(), name="cinema-cities"),
+    path("cinema/schedule/", cinema_api.ScheduleImportApi.as_view(), name="cinema-schedule-import"),
     # partner webhooks
     path("webhooks/endpoints/", partners_api.EndpointListApi.as_view(), name="webhook-endpoints"),
     path(

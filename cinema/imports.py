@@ -31,6 +31,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -168,7 +169,9 @@ def schedule_lines_from_csv(text: str) -> list[ScheduleLine]:
             columns.append((name, "", ""))
         elif name.startswith("price_") and name[6:] in KINDS:
             columns.append(("price", "", name[6:]))
-        elif "_" in name and name.split("_", 1)[0] in PRICED_TYPES and name.split("_", 1)[1] in KINDS:
+        elif (
+            "_" in name and name.split("_", 1)[0] in PRICED_TYPES and name.split("_", 1)[1] in KINDS
+        ):
             type_key, kind = name.split("_", 1)
             columns.append(("type", type_key, kind))
         else:
@@ -193,7 +196,9 @@ def schedule_lines_from_csv(text: str) -> list[ScheduleLine]:
             else:
                 setattr(item, what, value)
         if len(row) > len(columns):
-            errors.add(number, _("Line %(line)d has more cells than the header.") % {"line": number})
+            errors.add(
+                number, _("Line %(line)d has more cells than the header.") % {"line": number}
+            )
         lines.append(item)
     errors.raise_any()
     return lines
@@ -222,21 +227,30 @@ def schedule_lines_from_rows(rows: list[Any]) -> list[ScheduleLine]:
             continue
         for kind, value in prices.items():
             if kind not in KINDS:
-                errors.add(number, _('Line %(line)d: unknown seat kind "%(kind)s".')
-                           % {"line": number, "kind": kind})  # fmt: skip
+                errors.add(
+                    number,
+                    _('Line %(line)d: unknown seat kind "%(kind)s".')
+                    % {"line": number, "kind": kind},
+                )
             item.prices[kind] = str(value).strip()
         for type_key, by_kind in types.items():
             if type_key not in PRICED_TYPES:
-                errors.add(number, _('Line %(line)d: unknown ticket type "%(type)s".')
-                           % {"line": number, "type": type_key})  # fmt: skip
+                errors.add(
+                    number,
+                    _('Line %(line)d: unknown ticket type "%(type)s".')
+                    % {"line": number, "type": type_key},
+                )
                 continue
             if not isinstance(by_kind, dict):
                 errors.add(number, _("Line %(line)d: prices must be objects.") % {"line": number})
                 continue
             for kind, value in by_kind.items():
                 if kind not in KINDS:
-                    errors.add(number, _('Line %(line)d: unknown seat kind "%(kind)s".')
-                               % {"line": number, "kind": kind})  # fmt: skip
+                    errors.add(
+                        number,
+                        _('Line %(line)d: unknown seat kind "%(kind)s".')
+                        % {"line": number, "kind": kind},
+                    )
                 item.type_prices.setdefault(type_key, {})[kind] = str(value).strip()
         lines.append(item)
     errors.raise_any()
@@ -277,11 +291,15 @@ def _parse_price(value: str) -> Decimal | None:
 def _check_price(errors: _Errors, line: int, what: str, raw: str) -> Decimal | None:
     price = _parse_price(raw)
     if price is None:
-        errors.add(line, _('Line %(line)d: %(what)s "%(value)s" is not an amount of money.')
-                   % {"line": line, "what": what, "value": raw})  # fmt: skip
+        errors.add(
+            line,
+            _('Line %(line)d: %(what)s "%(value)s" is not an amount of money.')
+            % {"line": line, "what": what, "value": raw},
+        )
     elif price < 0:
-        errors.add(line, _("Line %(line)d: %(what)s must not be negative.")
-                   % {"line": line, "what": what})  # fmt: skip
+        errors.add(
+            line, _("Line %(line)d: %(what)s must not be negative.") % {"line": line, "what": what}
+        )
         return None
     return price
 
@@ -291,9 +309,11 @@ def _choice(errors: _Errors, line: int, value: str, choices, *, label: str, defa
     if not value:
         return default
     if value not in choices.values:
-        errors.add(line, _('Line %(line)d: unknown %(what)s "%(value)s" (one of: %(choices)s).')
-                   % {"line": line, "what": label, "value": value,
-                      "choices": ", ".join(choices.values)})  # fmt: skip
+        errors.add(
+            line,
+            _('Line %(line)d: unknown %(what)s "%(value)s" (one of: %(choices)s).')
+            % {"line": line, "what": label, "value": value, "choices": ", ".join(choices.values)},
+        )
     return value
 
 
@@ -334,30 +354,44 @@ def _line_plan(
     film = films.get(item.film)
     hall = halls.get((cinema.pk, item.hall)) if cinema else None
     if cinema is None:
-        errors.add(n, _('Line %(line)d: unknown cinema "%(cinema)s".')
-                   % {"line": n, "cinema": item.cinema})  # fmt: skip
+        errors.add(
+            n, _('Line %(line)d: unknown cinema "%(cinema)s".') % {"line": n, "cinema": item.cinema}
+        )
     elif allowed is not None and cinema.pk not in allowed:
-        errors.add(n, _('Line %(line)d: you may not import the schedule of cinema "%(cinema)s".')
-                   % {"line": n, "cinema": item.cinema})  # fmt: skip
+        errors.add(
+            n,
+            _('Line %(line)d: you may not import the schedule of cinema "%(cinema)s".')
+            % {"line": n, "cinema": item.cinema},
+        )
     elif hall is None:
-        errors.add(n, _('Line %(line)d: cinema "%(cinema)s" has no hall "%(hall)s".')
-                   % {"line": n, "cinema": item.cinema, "hall": item.hall})  # fmt: skip
+        errors.add(
+            n,
+            _('Line %(line)d: cinema "%(cinema)s" has no hall "%(hall)s".')
+            % {"line": n, "cinema": item.cinema, "hall": item.hall},
+        )
     if film is None:
         errors.add(n, _('Line %(line)d: unknown film "%(film)s".') % {"line": n, "film": item.film})
     starts_at = None
     if cinema is not None:
         starts_at = _parse_start(item.start, ZoneInfo(cinema.time_zone))
         if starts_at is None:
-            errors.add(n, _('Line %(line)d: bad start time "%(value)s"; write it as '
-                            "YYYY-MM-DD HH:MM, the cinema's local time.")
-                       % {"line": n, "value": item.start})  # fmt: skip
+            errors.add(
+                n,
+                _(
+                    'Line %(line)d: bad start time "%(value)s"; write it as '
+                    "YYYY-MM-DD HH:MM, the cinema's local time."
+                )
+                % {"line": n, "value": item.start},
+            )
         elif starts_at <= now:
-            errors.add(n, _("Line %(line)d: the start %(value)s is in the past.")
-                       % {"line": n, "value": item.start})  # fmt: skip
+            errors.add(
+                n,
+                _("Line %(line)d: the start %(value)s is in the past.")
+                % {"line": n, "value": item.start},
+            )
     fmt = _choice(errors, n, item.format, Showing.Format, label="format", default="2d")
     language = _choice(errors, n, item.language, Showing.Language, label="language", default="ru")
-    subtitles = _choice(errors, n, item.subtitles, Showing.Language, label="subtitles",
-                        default="")  # fmt: skip
+    subtitles = _choice(errors, n, item.subtitles, Showing.Language, label="subtitles", default="")
     prices: dict[str, Decimal] = {}
     hall_kinds = kinds_of.get(hall.venue_id, set()) if hall else set()
     for kind, raw in item.prices.items():
@@ -366,9 +400,14 @@ def _line_plan(
             prices[kind] = price
     if hall is not None:
         for kind in sorted(hall_kinds - set(item.prices)):
-            errors.add(n, _('Line %(line)d: no price for the %(kind)s seats of hall "%(hall)s" '
-                            "(price_%(kind)s).")
-                       % {"line": n, "kind": kind, "hall": hall.code})  # fmt: skip
+            errors.add(
+                n,
+                _(
+                    'Line %(line)d: no price for the %(kind)s seats of hall "%(hall)s" '
+                    "(price_%(kind)s)."
+                )
+                % {"line": n, "kind": kind, "hall": hall.code},
+            )
     types: list[TicketTypeSpec] = []
     for type_key, by_kind in item.type_prices.items():
         spec = TICKET_TYPES[type_key]
@@ -383,10 +422,17 @@ def _line_plan(
     if types:
         types.insert(0, TICKET_TYPES["adult"])
     return PlannedShowing(
-        line=n, hall=hall, film=film, starts_at=starts_at,
-        ends_at=Showing.end_of(starts_at, film), format=fmt, language=language,
-        subtitles=subtitles, prices=prices, ticket_types=types,
-    )  # fmt: skip
+        line=n,
+        hall=hall,
+        film=film,
+        starts_at=starts_at,
+        ends_at=Showing.end_of(starts_at, film),
+        format=fmt,
+        language=language,
+        subtitles=subtitles,
+        prices=prices,
+        ticket_types=types,
+    )
 
 
 def _existing(plans: list[PlannedShowing]) -> dict[int, list[Showing]]:
@@ -421,55 +467,100 @@ def _check_halls(
         kept: list[PlannedShowing] = []
         for plan in hall_plans:
             if (first := seen.get(plan.starts_at)) is not None and first.film == plan.film:
-                errors.add(plan.line, _("Line %(line)d repeats line %(other)d "
-                                        "(same hall, film and start).")
-                           % {"line": plan.line, "other": first.line})  # fmt: skip
+                errors.add(
+                    plan.line,
+                    _("Line %(line)d repeats line %(other)d (same hall, film and start).")
+                    % {"line": plan.line, "other": first.line},
+                )
                 continue
             seen.setdefault(plan.starts_at, plan)
             kept.append(plan)
         kept.sort(key=lambda p: (p.starts_at, p.line))
-        for earlier, later in zip(kept, kept[1:], strict=False):
+        for earlier, later in pairwise(kept):
             if later.starts_at < earlier.ends_at + turn:
-                _overlap(errors, later, hall=hall, other_line=earlier.line,
-                         other_start=earlier.starts_at, other_end=earlier.ends_at)  # fmt: skip
+                _overlap(
+                    errors,
+                    later,
+                    hall=hall,
+                    other_line=earlier.line,
+                    other_start=earlier.starts_at,
+                    other_end=earlier.ends_at,
+                )
         for plan in kept:
             for showing in existing.get(hall.pk, []):
                 if showing.starts_at == plan.starts_at and showing.film_id == plan.film.pk:
-                    errors.add(plan.line, _("Line %(line)d: this showing is already in the "
-                                            "schedule.") % {"line": plan.line})  # fmt: skip
+                    errors.add(
+                        plan.line,
+                        _("Line %(line)d: this showing is already in the schedule.")
+                        % {"line": plan.line},
+                    )
                 elif showing.starts_at <= plan.starts_at < showing.ends_at + turn:
-                    _overlap(errors, plan, hall=hall, other_line=None,
-                             other_start=showing.starts_at, other_end=showing.ends_at)  # fmt: skip
+                    _overlap(
+                        errors,
+                        plan,
+                        hall=hall,
+                        other_line=None,
+                        other_start=showing.starts_at,
+                        other_end=showing.ends_at,
+                    )
                 elif plan.starts_at < showing.starts_at < plan.ends_at + turn:
-                    errors.add(plan.line, _(
-                        "Line %(line)d: the film lasts %(minutes)d minutes; with the hall's "
-                        "%(turnaround)d-minute turnaround hall \"%(hall)s\" is needed until "
-                        "%(until)s, but the next showing starts at %(next)s."
-                    ) % {"line": plan.line, "minutes": plan.film.duration_minutes,
-                         "turnaround": hall.turnaround_minutes, "hall": hall.code,
-                         "until": _local(plan.ends_at + turn, hall),
-                         "next": _local(showing.starts_at, hall)})  # fmt: skip
+                    errors.add(
+                        plan.line,
+                        _(
+                            "Line %(line)d: the film lasts %(minutes)d minutes; with the hall's "
+                            '%(turnaround)d-minute turnaround hall "%(hall)s" is needed until '
+                            "%(until)s, but the next showing starts at %(next)s."
+                        )
+                        % {
+                            "line": plan.line,
+                            "minutes": plan.film.duration_minutes,
+                            "turnaround": hall.turnaround_minutes,
+                            "hall": hall.code,
+                            "until": _local(plan.ends_at + turn, hall),
+                            "next": _local(showing.starts_at, hall),
+                        },
+                    )
 
 
 def _overlap(errors, plan, *, hall, other_line, other_start, other_end) -> None:
     turn = timedelta(minutes=hall.turnaround_minutes)
     other = (_("line %(line)d") % {"line": other_line}) if other_line else _("an existing showing")
     if plan.starts_at < other_end:
-        errors.add(plan.line, _(
-            'Line %(line)d: overlaps %(other)s in hall "%(hall)s" (%(start)s to %(end)s).'
-        ) % {"line": plan.line, "other": other, "hall": hall.code,
-             "start": _local(other_start, hall), "end": _local(other_end, hall)})  # fmt: skip
+        errors.add(
+            plan.line,
+            _('Line %(line)d: overlaps %(other)s in hall "%(hall)s" (%(start)s to %(end)s).')
+            % {
+                "line": plan.line,
+                "other": other,
+                "hall": hall.code,
+                "start": _local(other_start, hall),
+                "end": _local(other_end, hall),
+            },
+        )
     else:
-        errors.add(plan.line, _(
-            'Line %(line)d: starts at %(start)s, but hall "%(hall)s" needs %(turnaround)d '
-            "minutes after %(other)s ends at %(end)s (free from %(free)s)."
-        ) % {"line": plan.line, "start": _local(plan.starts_at, hall), "hall": hall.code,
-             "turnaround": hall.turnaround_minutes, "other": other,
-             "end": _local(other_end, hall), "free": _local(other_end + turn, hall)})  # fmt: skip
+        errors.add(
+            plan.line,
+            _(
+                'Line %(line)d: starts at %(start)s, but hall "%(hall)s" needs %(turnaround)d '
+                "minutes after %(other)s ends at %(end)s (free from %(free)s)."
+            )
+            % {
+                "line": plan.line,
+                "start": _local(plan.starts_at, hall),
+                "hall": hall.code,
+                "turnaround": hall.turnaround_minutes,
+                "other": other,
+                "end": _local(other_end, hall),
+                "free": _local(other_end + turn, hall),
+            },
+        )
 
 
 def schedule_check(
-    *, lines: list[ScheduleLine], allowed_cinemas: set[int] | None = None, now: datetime | None = None
+    *,
+    lines: list[ScheduleLine],
+    allowed_cinemas: set[int] | None = None,
+    now: datetime | None = None,
 ) -> list[PlannedShowing]:
     """Check every line (a bounded number of queries, whatever the size) and
     return the plans; raise ScheduleInvalid with every line's messages.
@@ -490,8 +581,16 @@ def schedule_check(
     kinds_of = _hall_kinds(list(halls.values()))
     plans = []
     for item in lines:
-        plan = _line_plan(item, errors=errors, cinemas=cinemas, halls=halls, films=films,
-                          kinds_of=kinds_of, allowed=allowed_cinemas, now=now)  # fmt: skip
+        plan = _line_plan(
+            item,
+            errors=errors,
+            cinemas=cinemas,
+            halls=halls,
+            films=films,
+            kinds_of=kinds_of,
+            allowed=allowed_cinemas,
+            now=now,
+        )
         if plan is not None:
             plans.append(plan)
     _check_halls(plans, _existing(plans), errors)
@@ -499,9 +598,14 @@ def schedule_check(
     for slug in Event.objects.filter(slug__in=list(slugs)).values_list("slug", flat=True):
         plan = slugs[slug]
         if not errors.has(plan.line):
-            errors.add(plan.line, _("Line %(line)d: a showing of this film in this hall at this "
-                                    "time already exists (it may be cancelled).")
-                       % {"line": plan.line})  # fmt: skip
+            errors.add(
+                plan.line,
+                _(
+                    "Line %(line)d: a showing of this film in this hall at this "
+                    "time already exists (it may be cancelled)."
+                )
+                % {"line": plan.line},
+            )
     errors.raise_any()
     return plans
 
@@ -542,8 +646,14 @@ def _cinema_write(*, plans: list[PlannedShowing], now: datetime) -> int:
     seats = events_inventory_create_by_kind(tiers=all_tiers)
     Showing.objects.bulk_create(
         [
-            showing_row(event=e, hall=p.hall, film=p.film, format=p.format,
-                        language=p.language, subtitles=p.subtitles)  # fmt: skip
+            showing_row(
+                event=e,
+                hall=p.hall,
+                film=p.film,
+                format=p.format,
+                language=p.language,
+                subtitles=p.subtitles,
+            )
             for e, p in zip(events, plans, strict=True)
         ],
         batch_size=1000,
@@ -593,4 +703,3 @@ def schedule_import(
 def schedule_messages(error: ScheduleInvalid) -> list[str]:
     """Every message of a ScheduleInvalid, file-level first, then by line."""
     return [m for messages in error.details.values() for m in messages]
-

@@ -54,6 +54,17 @@ class Cinema(NamedInLanguages):
         _("address (English)"), max_length=300, blank=True, help_text=_EN_HELP
     )
     map_url = models.URLField(_("map link"), blank=True)
+    # The cinema's own system, importing its schedule with an API key of this
+    # partner (scope `schedule`); staff import any cinema's schedule.
+    schedule_partner = models.ForeignKey(
+        "api.Partner",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("schedule imported by"),
+        help_text=_("The partner whose API keys (scope schedule) may import this schedule."),
+    )
     time_zone = models.CharField(max_length=64, default="Asia/Almaty")
     # The cinema's rules, copied onto each showing it creates (Event fields),
     # so the order and refund services read them off the event.

@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from cinema.models import Cinema, City, Film, Showing
 from events.models import Event, EventSeat
@@ -63,9 +64,17 @@ class ScheduleQuery:
 
     def key(self) -> str:
         raw = "|".join(
-            str(v) for v in (self.day, self.days, self.film, self.cinema, self.format,
-                             self.language, self.time_of_day)
-        )  # fmt: skip
+            str(v)
+            for v in (
+                self.day,
+                self.days,
+                self.film,
+                self.cinema,
+                self.format,
+                self.language,
+                self.time_of_day,
+            )
+        )
         return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
@@ -105,7 +114,8 @@ def schedule_showings(query: ScheduleQuery, *, now: datetime | None = None) -> Q
     qs = (
         Showing.objects.filter(
             city=query.city,
-            starts_at__gte=max(start, now),
+            starts_at__gte=start,
+            starts_at__gt=now,
             starts_at__lt=end,
             cancelled=False,
             event__status__in=PUBLIC_STATUSES,
@@ -213,3 +223,45 @@ def film_list(*, city: City | None = None, now: datetime | None = None) -> Query
     if city is not None:
         upcoming &= Q(showings__city=city)
     return Film.objects.filter(upcoming).distinct().order_by("title", "id")
+
+
+def schedule_days(city: City, raw: str, *, now: datetime | None = None) -> tuple[date | None, int]:
+    """`today`, `tomorrow`, `week` or YYYY-MM-DD → (first local day, number of days)."""
+    today = city_today(city, now=now)
+    if raw in ("", "today"):
+        return today, 1
+    if raw == "tomorrow":
+        return today + timedelta(days=1), 1
+    if raw == "week":
+        return today, WEEK_DAYS
+    try:
+        return date.fromisoformat(raw), 1
+    except ValueError:
+        return None, 1
+
+
+def schedule_api_key(query: ScheduleQuery, full_path: str) -> str:
+    """The cache key of one schedule API answer (its query string picks the page)."""
+    version = cache.get(_version_key(query.city.pk), 0)
+    # The language is part of the answer (film titles, cinema names).
+    digest = hashlib.sha256(f"{get_language()}|{full_path}".encode()).hexdigest()[:24]
+    return f"cinema:schedule-api:{query.city.pk}:{version}:{digest}"
+
+
+def cinema_ids_of_partner(partner_id: int) -> set[int]:
+    """The cinemas whose schedule this partner's keys may import."""
+    return set(Cinema.objects.filter(schedule_partner_id=partner_id).values_list("pk", flat=True))
+
+
+def schedule_choices(city: City) -> tuple[list[Film], list[Cinema]]:
+    """The page's film and cinema choices for a city (cached like the schedule)."""
+    version = cache.get(_version_key(city.pk), 0)
+    key = f"cinema:schedule-choices:{city.pk}:{version}"
+    choices = cache.get(key)
+    if choices is None:
+        choices = (
+            list(film_list(city=city)),
+            list(Cinema.objects.filter(city=city).order_by("name", "id")),
+        )
+        cache.set(key, choices, SCHEDULE_TTL)
+    return choices

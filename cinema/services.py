@@ -75,9 +75,7 @@ def hall_busy_until(*, hall: Hall, ends_at: datetime) -> datetime:
     return ends_at + timedelta(minutes=hall.turnaround_minutes)
 
 
-def hall_conflicts(
-    *, hall: Hall, starts_at: datetime, ends_at: datetime
-) -> list[Showing]:
+def hall_conflicts(*, hall: Hall, starts_at: datetime, ends_at: datetime) -> list[Showing]:
     """The hall's live showings whose busy window (start to end + turnaround)
     overlaps the one a new showing [starts_at, ends_at + turnaround) needs."""
     turnaround = timedelta(minutes=hall.turnaround_minutes)

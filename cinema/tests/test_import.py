@@ -35,8 +35,16 @@ def _day(days: int = 2) -> str:
     return (timezone.now().astimezone(ALMATY) + timedelta(days=days)).strftime("%Y-%m-%d")
 
 
-def _line(start: str, *, cinema="esentai", hall="1", film="steppe-wind", prices=PRICES,
-          extra="2d,ru,,", types="1500,1800") -> str:  # fmt: skip
+def _line(
+    start: str,
+    *,
+    cinema="esentai",
+    hall="1",
+    film="steppe-wind",
+    prices=PRICES,
+    extra="2d,ru,,",
+    types="1500,1800",
+) -> str:
     return f"{cinema},{hall},{film},{_day()} {start},{extra}{prices},{types}"
 
 
@@ -80,10 +88,15 @@ def test_a_csv_week_imports_events_tiers_types_phases_stock_and_showings(hall):
     report = schedule_import(lines=schedule_lines_from_csv(text))
     assert report.created == 3 and report.failed == {}
     assert report.seats == 18 * 2 + 10
-    assert report.by_cinema == {"esentai": {"created": 2, "seats": 36},
-                                "mega": {"created": 1, "seats": 10}}  # fmt: skip
+    assert report.by_cinema == {
+        "esentai": {"created": 2, "seats": 36},
+        "mega": {"created": 1, "seats": 10},
+    }
     showings = Showing.objects.filter(hall=hall).order_by("starts_at")
-    assert [s.starts_at.astimezone(ALMATY).strftime("%H:%M") for s in showings] == ["10:00", "12:30"]
+    assert [s.starts_at.astimezone(ALMATY).strftime("%H:%M") for s in showings] == [
+        "10:00",
+        "12:30",
+    ]
     first = showings[0]
     assert first.ends_at - first.starts_at == timedelta(minutes=110)
     assert first.cinema_id == hall.cinema_id and first.city_id == hall.cinema.city_id
@@ -119,11 +132,25 @@ def test_semicolons_russian_dates_and_comma_decimals_are_understood(hall):
 
 
 def test_json_lines_import_like_csv_lines(hall):
-    rows = [{"cinema": "esentai", "hall": "1", "film": "steppe-wind",
-             "start": f"{_day()} 18:00", "format": "3D", "language": "kk", "subtitles": "ru",
-             "prices": {"standard": "2500", "vip": 4500, "wheelchair": "1500",
-                        "companion": "1500", "love": "3500"},
-             "ticket_types": {"child": {"standard": "1000"}}}]  # fmt: skip
+    rows = [
+        {
+            "cinema": "esentai",
+            "hall": "1",
+            "film": "steppe-wind",
+            "start": f"{_day()} 18:00",
+            "format": "3D",
+            "language": "kk",
+            "subtitles": "ru",
+            "prices": {
+                "standard": "2500",
+                "vip": 4500,
+                "wheelchair": "1500",
+                "companion": "1500",
+                "love": "3500",
+            },
+            "ticket_types": {"child": {"standard": "1000"}},
+        }
+    ]
     report = schedule_import(lines=schedule_lines_from_rows(rows))
     showing = Showing.objects.get()
     assert report.created == 1
@@ -143,7 +170,9 @@ def test_a_cinema_changed_during_the_import_is_rolled_back_whole_and_reported(ha
     text = _csv(_line("10:00"), _line("14:00"), _line("11:00", cinema="mega", hall="A"))
     plans = schedule_check(lines=schedule_lines_from_csv(text))
     # Someone books the esentai hall between the check and the write.
-    showing_make(hall=hall, starts_at=datetime.fromisoformat(f"{_day()} 14:30").replace(tzinfo=ALMATY))
+    showing_make(
+        hall=hall, starts_at=datetime.fromisoformat(f"{_day()} 14:30").replace(tzinfo=ALMATY)
+    )
     monkeypatch.setattr(imports, "schedule_check", lambda **kw: plans)
     report = schedule_import(lines=[])
     assert report.by_cinema == {"mega": {"created": 1, "seats": 10}}
@@ -192,9 +221,15 @@ def test_a_line_longer_than_the_header_is_named(hall):
 def test_json_shape_errors_name_the_line(hall):
     with pytest.raises(ScheduleInvalid) as info:
         schedule_lines_from_rows(
-            ["x", {"prices": []}, {"prices": {"gold": "1"}}, {"ticket_types": {"vip": {}}},
-             {"ticket_types": {"child": "1"}}, {"ticket_types": {"child": {"gold": "1"}}}]
-        )  # fmt: skip
+            [
+                "x",
+                {"prices": []},
+                {"prices": {"gold": "1"}},
+                {"ticket_types": {"vip": {}}},
+                {"ticket_types": {"child": "1"}},
+                {"ticket_types": {"child": {"gold": "1"}}},
+            ]
+        )
     assert info.value.details == {
         "line 1": ["Line 1 is not an object."],
         "line 2": ["Line 2: prices must be objects."],
@@ -214,8 +249,11 @@ def test_empty_required_cells_are_named(hall):
 
 
 def test_unknown_cinema_hall_and_film(hall):
-    details = _errors(_csv(_line("10:00", cinema="nowhere"), _line("10:00", hall="9"),
-                           _line("10:00", film="ghost")))  # fmt: skip
+    details = _errors(
+        _csv(
+            _line("10:00", cinema="nowhere"), _line("10:00", hall="9"), _line("10:00", film="ghost")
+        )
+    )
     assert details == {
         "line 2": ['Line 2: unknown cinema "nowhere".'],
         "line 3": ['Line 3: cinema "esentai" has no hall "9".'],
@@ -246,8 +284,13 @@ def test_bad_and_past_start_times(hall):
 
 
 def test_unknown_format_language_and_subtitles(hall):
-    details = _errors(_csv(_line("10:00", extra="4d,ru,,"), _line("13:00", extra="2d,fr,,"),
-                           _line("16:00", extra="2d,ru,de,")))  # fmt: skip
+    details = _errors(
+        _csv(
+            _line("10:00", extra="4d,ru,,"),
+            _line("13:00", extra="2d,fr,,"),
+            _line("16:00", extra="2d,ru,de,"),
+        )
+    )
     assert details == {
         "line 2": ['Line 2: unknown format "4d" (one of: 2d, 3d, imax).'],
         "line 3": ['Line 3: unknown language "fr" (one of: ru, kk, en, original).'],
@@ -256,13 +299,15 @@ def test_unknown_format_language_and_subtitles(hall):
 
 
 def test_bad_prices_are_named_by_seat_kind_and_ticket_type(hall):
-    details = _errors(_csv(
-        _line("10:00", prices="abc,4500,1500,1500,3500"),
-        _line("13:00", prices="-1,4500,1500,1500,3500"),
-        _line("16:00", prices="2500,4500,1500,1500,"),
-        _line("19:00", prices="2500,4500.555,1500,1500,3500"),
-        _line("22:00", types="-5,NaN"),
-    ))  # fmt: skip
+    details = _errors(
+        _csv(
+            _line("10:00", prices="abc,4500,1500,1500,3500"),
+            _line("13:00", prices="-1,4500,1500,1500,3500"),
+            _line("16:00", prices="2500,4500,1500,1500,"),
+            _line("19:00", prices="2500,4500.555,1500,1500,3500"),
+            _line("22:00", types="-5,NaN"),
+        )
+    )
     assert details == {
         "line 2": ['Line 2: price_standard "abc" is not an amount of money.'],
         "line 3": ["Line 3: price_standard must not be negative."],
@@ -300,9 +345,12 @@ def test_a_line_inside_the_turnaround_is_refused(hall):
 
 def test_lines_in_different_halls_at_the_same_time_are_fine(hall):
     hall_make(cinema=hall.cinema, code="2", rows=2, per_row=5)
-    assert schedule_import(lines=schedule_lines_from_csv(
-        _csv(_line("10:00"), _line("10:00", hall="2"))
-    )).created == 2  # fmt: skip
+    assert (
+        schedule_import(
+            lines=schedule_lines_from_csv(_csv(_line("10:00"), _line("10:00", hall="2")))
+        ).created
+        == 2
+    )
 
 
 def _existing_at(hall, clock: str) -> Showing:
