@@ -20,8 +20,3 @@ class ScheduleInvalid(KassaError):
     status = 400
     default_message = _("The schedule has errors; nothing was imported.")
 
-
-class ScheduleForbidden(KassaError):
-    code = "schedule_forbidden"
-    status = 403
-    default_message = _("You may not import the schedule of this cinema.")

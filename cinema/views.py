@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext as _
 
 from cinema import selectors
 from cinema.exceptions import ScheduleInvalid
@@ -77,13 +75,6 @@ def schedule_upload(request):
             report = schedule_import(lines=schedule_lines_from_csv(form.cleaned_data["file"]))
         except ScheduleInvalid as exc:
             errors = schedule_messages(exc)
-        else:
-            if not report.failed:
-                messages.success(
-                    request,
-                    _("Imported %(showings)d showings with %(seats)d seats.")
-                    % {"showings": report.created, "seats": report.seats},
-                )
     return TemplateResponse(
         request,
         "cinema/schedule_upload.html",

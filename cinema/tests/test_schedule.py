@@ -350,7 +350,7 @@ def test_staff_upload_a_csv_and_see_every_bad_line(staff, city):
     assert not Showing.objects.exists()
     page = _upload(staff, f"{header}\n{good}\n")
     assert page.status_code == 200 and Showing.objects.count() == 1
-    assert "Imported 1 showings with 8 seats." in page.content.decode()
+    assert "Showings imported: 1, seats: 8." in page.content.decode()
     assert "Unknown column" in _upload(staff, "cinema,colour\n").content.decode()
 
 
