@@ -5,7 +5,8 @@ in the same run; then the schedule page and API under load (cached) and in
 process (uncached and cached), as ratios to the same run's no-op endpoint,
 with the SQL statements per request.
 
-    .venv/bin/python -m bench.cinema [--seconds 10] [--connections 50] [--keep]
+    .venv/bin/python -m bench.cinema [--seconds 10] [--connections 50] [--import-workers 1]
+        [--keep]
 
 It works in a database of its own, `<DATABASE_URL's name>_cinema_bench` (made
 afresh, migrated, dropped at the end unless --keep), so it never fills or
@@ -119,7 +120,7 @@ def table_rows() -> dict[str, int]:
     return out
 
 
-def import_week() -> dict:
+def import_week(workers: int) -> dict:
     from django.utils import timezone
 
     from cinema.imports import schedule_check, schedule_import, schedule_lines_from_csv
@@ -133,7 +134,7 @@ def import_week() -> dict:
     t1 = time.perf_counter()
     schedule_check(lines=lines)  # timed on its own; schedule_import checks again
     t2 = time.perf_counter()
-    report = schedule_import(lines=lines)
+    report = schedule_import(lines=lines, workers=workers)
     t3 = time.perf_counter()
     after = table_rows()
     written = {k: after[k] - before[k] for k in after}
@@ -144,6 +145,7 @@ def import_week() -> dict:
     return {
         "first_day": str(first_day),
         "lines": len(lines),
+        "import_workers": workers,
         "showings": report.created,
         "failed_cinemas": len(report.failed),
         "rows_written": written,
@@ -310,24 +312,29 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=20, help="in-process requests per path")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument(
+        "--import-workers", type=int, default=1, help="cinemas written at once (threads)"
+    )
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
+    logdir = Path(tempfile.mkdtemp(prefix="kassa-bench-cinema-"))
     from ticketing.launcher import ensure_services
 
     services = ensure_services()
     bench_url = _bench_database(os.environ["DATABASE_URL"])
     env = {**os.environ, "DATABASE_URL": bench_url, "DJANGO_SETTINGS_MODULE": "ticketing.settings",
-           "DEBUG": "false", "LOG_LEVEL": "WARNING",
+           "DEBUG": "false", "LOG_LEVEL": "WARNING", "STATIC_ROOT": str(logdir / "static"),
            "API_THROTTLE_ANON": os.environ.get("API_THROTTLE_ANON", "100000000/min")}  # fmt: skip
     os.environ.update(env)
-    logdir = Path(tempfile.mkdtemp(prefix="kassa-bench-cinema-"))
     processes = Processes(logdir=logdir)
     report: dict = {"box": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start"}
     try:
         log("migrating the bench database")
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env,
                        check=True)  # fmt: skip
+        subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+                       cwd=ROOT, env=env, check=True)  # fmt: skip
         import django
 
         django.setup()
@@ -340,11 +347,13 @@ def main() -> int:
         build_city()
         report["build_halls_s"] = round(time.perf_counter() - t0, 1)
         log("importing the week")
-        report["import"] = import_week()
+        report["import"] = import_week(args.import_workers)
+        log(json.dumps(report["import"], ensure_ascii=False))
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
         log("pgbench ceiling")
         report["pgbench"] = pgbench_ceiling(args.seconds)
+        log(json.dumps(report["pgbench"], ensure_ascii=False))
         if report["pgbench"] and "rows_per_s" in report["pgbench"]:
             report["import_seat_rows_ratio_to_pgbench"] = round(
                 report["import"]["seat_rows_per_s (write)"] / report["pgbench"]["rows_per_s"], 2
@@ -357,6 +366,7 @@ def main() -> int:
         }
         log("in process")
         report["in_process"] = in_process(paths, args.rounds)
+        log(json.dumps(report["in_process"], ensure_ascii=False))
         connection.close()
         log("under load")
         report["http"] = under_load(processes, env, paths, seconds=args.seconds,

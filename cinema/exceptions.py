@@ -19,4 +19,3 @@ class ScheduleInvalid(KassaError):
     code = "schedule_invalid"
     status = 400
     default_message = _("The schedule has errors; nothing was imported.")
-

@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -35,7 +36,7 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -57,6 +58,7 @@ from events.services import events_inventory_create_by_kind
 
 MAX_LINES = 20_000
 MAX_PRICE = Decimal("9999999999.99")
+MAX_AHEAD = timedelta(days=2 * 366)
 # The ticket types a schedule line may price (besides the seat kind's own
 # price, which is what an adult pays). Their names are what buyers read.
 TICKET_TYPES = {
@@ -374,6 +376,8 @@ def _line_plan(
     starts_at = None
     if cinema is not None:
         starts_at = _parse_start(item.start, ZoneInfo(cinema.time_zone))
+        if starts_at is not None and starts_at > now + MAX_AHEAD:
+            starts_at = None  # year 9999 is a typo, and would overflow the end time
         if starts_at is None:
             errors.add(
                 n,
@@ -661,11 +665,36 @@ def _cinema_write(*, plans: list[PlannedShowing], now: datetime) -> int:
     return seats
 
 
+def _cinema_import(plans: list[PlannedShowing], now: datetime) -> tuple[int, list[str]]:
+    """One cinema in one transaction: (seats created, []) or (0, its messages)."""
+    try:
+        with transaction.atomic():
+            hall_ids = sorted({p.hall.pk for p in plans})
+            list(Hall.objects.select_for_update().filter(pk__in=hall_ids).order_by("pk"))
+            errors = _Errors()
+            _check_halls(plans, _existing(plans), errors)
+            errors.raise_any()
+            seats = _cinema_write(plans=plans, now=now)
+            city_id = plans[0].hall.cinema.city_id
+            transaction.on_commit(lambda: schedule_changed(city_id=city_id))
+    except ScheduleInvalid as exc:
+        return 0, schedule_messages(exc)
+    return seats, []
+
+
+def _in_own_connection(plans: list[PlannedShowing], now: datetime) -> tuple[int, list[str]]:
+    try:
+        return _cinema_import(plans, now)
+    finally:
+        connection.close()  # this worker thread's own connection
+
+
 def schedule_import(
     *,
     lines: list[ScheduleLine],
     allowed_cinemas: set[int] | None = None,
     now: datetime | None = None,
+    workers: int = 1,
 ) -> ScheduleReport:
     """Check the whole schedule, then write each cinema in its own transaction
     (see the module docstring). Raises ScheduleInvalid (nothing written) when
@@ -673,6 +702,11 @@ def schedule_import(
     (in id order; showing_create locks a hall the same way) and repeats the
     overlap check under the lock; a cinema that fails it is reported in
     `failed` with nothing of it written.
+
+    `workers` > 1 writes that many cinemas at once, each in a thread with its
+    own database connection (cinemas lock disjoint halls, so they never wait
+    on each other). Only outside a transaction: a worker cannot see rows the
+    caller has not committed. Pages and the API use 1.
     """
     now = now or timezone.now()
     plans = schedule_check(lines=lines, allowed_cinemas=allowed_cinemas, now=now)
@@ -680,23 +714,20 @@ def schedule_import(
     by_cinema: dict[int, list[PlannedShowing]] = defaultdict(list)
     for plan in plans:
         by_cinema[plan.hall.cinema_id].append(plan)
-    for cinema_plans in by_cinema.values():
-        cinema = cinema_plans[0].hall.cinema
-        try:
-            with transaction.atomic():
-                hall_ids = sorted({p.hall.pk for p in cinema_plans})
-                list(Hall.objects.select_for_update().filter(pk__in=hall_ids).order_by("pk"))
-                errors = _Errors()
-                _check_halls(cinema_plans, _existing(cinema_plans), errors)
-                errors.raise_any()
-                seats = _cinema_write(plans=cinema_plans, now=now)
-                transaction.on_commit(lambda city=cinema.city_id: schedule_changed(city_id=city))
-        except ScheduleInvalid as exc:
-            report.failed[cinema.slug] = [m for ms in exc.details.values() for m in ms]
+    groups = list(by_cinema.values())
+    if workers > 1 and len(groups) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda g: _in_own_connection(g, now), groups))
+    else:
+        results = [_cinema_import(g, now) for g in groups]
+    for cinema_plans, (seats, failed) in zip(groups, results, strict=True):
+        slug = cinema_plans[0].hall.cinema.slug
+        if failed:
+            report.failed[slug] = failed
             continue
         report.created += len(cinema_plans)
         report.seats += seats
-        report.by_cinema[cinema.slug] = {"created": len(cinema_plans), "seats": seats}
+        report.by_cinema[slug] = {"created": len(cinema_plans), "seats": seats}
     return report
 
 

@@ -273,6 +273,7 @@ def test_bad_and_past_start_times(hall):
         f"esentai,1,steppe-wind,tomorrow 10:00,2d,ru,,{PRICES},,",
         f"esentai,1,steppe-wind,{_day()} 25:00,2d,ru,,{PRICES},,",
         f"esentai,1,steppe-wind,{past},2d,ru,,{PRICES},,",
+        f"esentai,1,steppe-wind,9999-12-31 23:59,2d,ru,,{PRICES},,",
     )
     details = _errors(text)
     assert details["line 2"] == [
@@ -281,6 +282,7 @@ def test_bad_and_past_start_times(hall):
     ]
     assert details["line 3"][0].startswith('Line 3: bad start time "')
     assert details["line 4"] == [f"Line 4: the start {past} is in the past."]
+    assert details["line 5"][0].startswith('Line 5: bad start time "9999-12-31 23:59"')
 
 
 def test_unknown_format_language_and_subtitles(hall):
@@ -403,3 +405,17 @@ def test_a_price_for_a_seat_kind_the_hall_lacks_is_ignored(hall):
     report = schedule_import(lines=schedule_lines_from_csv(_csv(_line("10:00", hall="2"))))
     tiers = set(PriceTier.objects.filter(event__showing__hall=plain).values_list("key", flat=True))
     assert report.created == 1 and tiers == kinds
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cinemas_written_in_parallel_workers_are_each_whole():
+    hall_make(rows=2, per_row=4)
+    film_make()
+    for slug in ("mega", "kinopark"):
+        hall_make(cinema=cinema_make(slug=slug), code="1", rows=2, per_row=4)
+    text = _csv(*(_line(t, cinema=c) for c in ("esentai", "mega", "kinopark")
+                  for t in ("10:00", "13:00")))  # fmt: skip
+    report = schedule_import(lines=schedule_lines_from_csv(text), workers=3)
+    assert report.created == 6 and report.seats == 48 and report.failed == {}
+    assert set(report.by_cinema) == {"esentai", "mega", "kinopark"}
+    assert EventSeat.objects.count() == 48 and Showing.objects.count() == 6

@@ -75,7 +75,7 @@ def city():
 
 
 def _api(**params):
-    return APIClient().get("/api/v1/cinema/showings/", params)
+    return APIClient().get("/api/v1/cinema/showings/", params, HTTP_ACCEPT_LANGUAGE="en")
 
 
 # --- selector and filters ---------------------------------------------------
@@ -283,7 +283,7 @@ def _key(scopes, partner_slug="kinopark"):
     partner, _ = Partner.objects.get_or_create(slug=partner_slug, defaults={"name": partner_slug})
     _, raw = api_key_create(partner=partner, scopes=scopes)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}", HTTP_ACCEPT_LANGUAGE="en")
     return partner, client
 
 
@@ -325,6 +325,7 @@ def staff(client):
     user = User.objects.create_user("planner", password="x", is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="add_showing"))
     client.force_login(user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
 
 
