@@ -248,6 +248,12 @@ def schedule_api_key(query: ScheduleQuery, full_path: str) -> str:
     return f"cinema:schedule-api:{query.city.pk}:{version}:{digest}"
 
 
+def schedule_page_key(query: ScheduleQuery, language: str) -> str:
+    """The cache key of the schedule page's rendered showings."""
+    version = cache.get(_version_key(query.city.pk), 0)
+    return f"cinema:schedule-page:{query.city.pk}:{version}:{language}:{query.key()}"
+
+
 def cinema_ids_of_partner(partner_id: int) -> set[int]:
     """The cinemas whose schedule this partner's keys may import."""
     return set(Cinema.objects.filter(schedule_partner_id=partner_id).values_list("pk", flat=True))

@@ -7,9 +7,13 @@ from datetime import timedelta
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
+from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from cinema import selectors
 from cinema.exceptions import ScheduleInvalid
@@ -43,10 +47,6 @@ def schedule(request, city: str):
         language=f.get("language", ""),
         time_of_day=f.get("time_of_day", ""),
     )
-    showings = selectors.schedule_list(query)
-    seats = selectors.showing_seats([s.event_id for s in showings])
-    for showing in showings:
-        showing.seats = seats[showing.event_id]
     films, cinemas = selectors.schedule_choices(found)
     today = selectors.city_today(found)
     context = {
@@ -59,9 +59,29 @@ def schedule(request, city: str):
         "week": days > 1,
         "films": films,
         "cinemas": cinemas,
-        "schedule": selectors.schedule_by_film(showings),
+        "listing": _listing(query),
     }
     return TemplateResponse(request, "cinema/schedule.html", context)
+
+
+def _listing(query: selectors.ScheduleQuery) -> str:
+    """The rendered showings of the page. Rendering a city's whole day (~1,000
+    showings) costs more than reading it, so the HTML is cached per query and
+    language for SEATS_TTL, as long as the seat marks in it may be stale."""
+    key = selectors.schedule_page_key(query, get_language())
+    listing = cache.get(key)
+    if listing is None:
+        showings = selectors.schedule_list(query)
+        seats = selectors.showing_seats([s.event_id for s in showings])
+        for showing in showings:
+            showing.seats = seats[showing.event_id]
+        listing = render_to_string(
+            "cinema/_schedule_list.html",
+            {"city": query.city, "week": query.days > 1,
+             "schedule": selectors.schedule_by_film(showings)},
+        )  # fmt: skip
+        cache.set(key, str(listing), selectors.SEATS_TTL)
+    return mark_safe(listing)
 
 
 @staff_member_required

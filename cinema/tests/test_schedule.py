@@ -376,3 +376,19 @@ def test_showings_started_since_the_list_was_cached_are_dropped(city):
         mp.setattr(timezone, "now", lambda: later)
         assert len(schedule_list(query)) == 1
     assert isinstance(first.starts_at, datetime)
+
+
+def test_the_cached_listing_is_per_language_and_an_import_shows_at_once(
+    client, city, django_capture_on_commit_callbacks
+):
+    hall = hall_make(rows=2, per_row=4)
+    _import(_rows([hall], days=[1], slots=1))
+    url = f"/cinema/almaty/?date={_today() + timedelta(days=1)}"
+    assert ">09:00<" in client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):  # the version bump
+        _import(_rows([hall], days=[1], slots=2)[1:])  # 11:00, in the same cached day
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert ">11:00<" in english and "min<" in english
+    client.cookies["django_language"] = "kk"
+    kazakh = client.get(url, HTTP_ACCEPT_LANGUAGE="kk").content.decode()
+    assert "мин<" in kazakh and "min<" not in kazakh
