@@ -392,3 +392,17 @@ def test_the_cached_listing_is_per_language_and_an_import_shows_at_once(
     client.cookies["django_language"] = "kk"
     kazakh = client.get(url, HTTP_ACCEPT_LANGUAGE="kk").content.decode()
     assert "мин<" in kazakh and "min<" not in kazakh
+
+
+def test_staff_with_the_permission_import_any_cinema_through_the_api(city):
+    hall = hall_make(rows=2, per_row=4)
+    planner = User.objects.create_user("api-planner", password="x", is_staff=True)
+    clerk = User.objects.create_user("api-clerk", password="x", is_staff=True)
+    planner.user_permissions.add(Permission.objects.get(codename="add_showing"))
+    body = {"showings": _rows([hall], days=[1], slots=1)}
+    client = APIClient()
+    client.force_login(clerk)
+    assert client.post("/api/v1/cinema/schedule/", body, format="json").status_code == 403
+    client.force_login(planner)
+    assert client.post("/api/v1/cinema/schedule/", body, format="json").status_code == 201
+    assert Showing.objects.filter(hall=hall).count() == 1
