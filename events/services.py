@@ -9,7 +9,13 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from events.exceptions import DuplicateInvalid, EventWithoutInventory, InventoryTierMissing
+from events.exceptions import (
+    DuplicateInvalid,
+    EventCancelledFinal,
+    EventWithoutInventory,
+    InventoryTierMissing,
+)
+from events.hooks import EVENT_CHANGED, event_record
 from events.layout import layout_plan
 from events.models import (
     TRANSLATED_LANGUAGES,
@@ -241,7 +247,11 @@ def event_has_inventory(*, event: Event) -> bool:
 
 def event_check_status(*, event: Event, status: str) -> None:
     """Raise EventWithoutInventory when `status` is on sale and the event has
-    no stock: the one rule the admin form and event_status_set both apply."""
+    no stock, EventCancelledFinal for a move to or from `cancelled` (that is
+    payments' event_cancel, which refunds): the rules the admin form and
+    event_status_set both apply. `event` carries the stored status."""
+    if status != event.status and Event.Status.CANCELLED in (status, event.status):
+        raise EventCancelledFinal()
     if status == Event.Status.ON_SALE and not event_has_inventory(event=event):
         raise EventWithoutInventory()
 
@@ -267,6 +277,49 @@ def event_status_set(*, event: Event, status: str, actor: Any = None) -> Event:
             actor_user=actor,
             data={"old": old, "new": status},
         )
+        event_record(
+            kind=EVENT_CHANGED, event=locked, details={"status": {"old": old, "new": status}}
+        )
+    return locked
+
+
+# What partners are told about when staff change it (`event.changed`): what
+# a buyer's ticket means (when, where). Titles and texts are not news.
+EVENT_CHANGE_FIELDS = ("starts_at", "doors_at", "venue")
+
+
+def _change_value(event: Event, field: str) -> Any:
+    if field == "venue":
+        return event.venue_id
+    value = getattr(event, field)
+    return value.isoformat() if value is not None else None
+
+
+@transaction.atomic
+def event_update(*, event: Event, actor: Any = None, **changes: Any) -> Event:
+    """Change an event's start, doors time or venue (`starts_at`, `doors_at`,
+    `venue`), audited as `event.changed` with old and new values, and told to
+    partners (events.hooks, in this transaction: `event.changed`). Returns the
+    event as saved; fields that do not change are not written or reported.
+
+    Locks the event row (like event_status_set), so two staff saving at once
+    report each change once, against the value the other one saved.
+    """
+    unknown = set(changes) - set(EVENT_CHANGE_FIELDS)
+    if unknown:
+        raise ValueError(f"event_update cannot change {sorted(unknown)}")
+    locked = Event.objects.select_for_update().get(pk=event.pk)
+    diff: dict[str, dict[str, Any]] = {}
+    for field, value in changes.items():
+        old = _change_value(locked, field)
+        setattr(locked, field, value)
+        new = _change_value(locked, field)
+        if old != new:
+            diff[field] = {"old": old, "new": new}
+    if diff:
+        locked.save(update_fields=list(diff))
+        audit_log(action=AuditAction.EVENT_CHANGED, obj=locked, actor_user=actor, data=diff)
+        event_record(kind=EVENT_CHANGED, event=locked, details=diff)
     return locked
 
 

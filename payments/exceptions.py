@@ -93,3 +93,11 @@ class ConfirmationMismatch(KassaError):
     code = "confirmation_mismatch"
     status = 409
     default_message = _("The confirmation does not match this payment.")
+
+
+class CancelInvalid(KassaError):
+    """An event cancellation without a reason (the buyers' e-mail says why): nothing changes."""
+
+    code = "cancel_invalid"
+    status = 400
+    default_message = _("Say why the event is cancelled: the buyers are told.")

@@ -9,11 +9,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Sum
 
 from api.models import Partner
+from events.models import Event
 from orders.api.holds import hold_items
-from orders.models import Order, Ticket
+from orders.models import Hold, Order, Ticket
 from orders.selectors import TICKET_PLACE
 from payments.models import Payment, Refund
 
@@ -230,3 +231,40 @@ def settlement_csv_rows(report: SettlementReport) -> list[list[str]]:
         rows.append(["net", "", "", "", str(t.tickets - t.refunded_tickets), str(t.net),
                      t.currency, "", ""])  # fmt: skip
     return rows
+
+
+@dataclass(frozen=True)
+class CancelPreview:
+    """What cancelling an event does (the staff's confirmation page, the
+    cancellation's audit entry): orders refunded and how much, orders
+    cancelled unpaid, holds released."""
+
+    paid_orders: int
+    tickets: int
+    refund_amount: Decimal
+    currency: str
+    pending_orders: int
+    active_holds: int
+
+
+def event_cancel_preview(*, event: Event) -> CancelPreview:
+    """Counts for `event_cancel` as of now: paid orders with their valid or
+    used tickets and what is left of their payments (paid minus refunded
+    before), unpaid orders, and holds not ordered yet."""
+    paid = Order.objects.filter(event=event, status=Order.Status.PAID)
+    taken = Payment.objects.filter(order__in=paid, status=Payment.Status.SUCCEEDED).aggregate(
+        s=Sum("amount")
+    )["s"] or Decimal("0")
+    given_back = Refund.objects.filter(order__in=paid).aggregate(s=Sum("amount"))["s"] or Decimal(
+        "0"
+    )
+    return CancelPreview(
+        paid_orders=paid.count(),
+        tickets=Ticket.objects.filter(order__in=paid).exclude(status=Ticket.Status.VOID).count(),
+        refund_amount=taken - given_back,
+        currency=event.currency,
+        pending_orders=Order.objects.filter(
+            event=event, status=Order.Status.PENDING_PAYMENT
+        ).count(),
+        active_holds=Hold.objects.filter(event=event, status=Hold.Status.ACTIVE).count(),
+    )

@@ -94,7 +94,10 @@ def hold_create(
     (held + pending + paid tickets of this buyer). Locks: see the module doc.
     """
     sale = sale_snapshot(event.pk)
-    if sale is None:  # deleted since the caller looked it up
+    # Deleted since the caller looked it up, or called off (payments'
+    # event_cancel; the snapshot may be SALE_SNAPSHOT_SECONDS old, which the
+    # cancellation's second pass covers by releasing what was held meanwhile).
+    if sale is None or sale.event.status == Event.Status.CANCELLED:
         raise PhaseClosed()
     request = holdkinds.request_parse(sale, requested)
     now = timezone.now()

@@ -188,9 +188,14 @@ def order_lock(*, order: Order) -> Order:
     Returns the order as locked, with `.hold` set. Caller is in a transaction.
     """
     hold = Hold.objects.select_for_update().get(pk=order.hold_id)  # an order's hold never changes
-    # With its sale phase (payment start, settlement read its card rule), in
-    # the same statement; only the order row is locked.
-    locked = Order.objects.select_for_update(of=("self",)).select_related("phase").get(pk=order.pk)
+    # With its sale phase (payment start, settlement read its card rule) and
+    # its event (payment start refuses a cancelled one), in the same
+    # statement; only the order row is locked.
+    locked = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("phase", "event")
+        .get(pk=order.pk)
+    )
     locked.hold = hold
     return locked
 

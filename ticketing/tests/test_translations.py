@@ -34,6 +34,7 @@ SOURCE_DIRS = [
     "api",
     "events",
     "orders",
+    "payments",
     "partners",
     "queueing",
     "sales",
