@@ -292,6 +292,11 @@ WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", DEBUG)
 # Endpoints on loopback, private or link-local addresses (checked on every
 # POST, after DNS, so a partner's URL cannot reach kassa's own network): DEBUG only.
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", DEBUG)
+# Partner slugs whose endpoints may be plain http:// on this machine's
+# loopback (127.0.0.1, ::1, localhost) and nothing else private: the demo's
+# own partner, whose example client (examples/partner_client.py) receives its
+# webhooks on localhost. Empty by default; `make run` names its demo partner.
+WEBHOOK_LOOPBACK_PARTNERS = env_list("WEBHOOK_LOOPBACK_PARTNERS", [])
 
 # --- payments & tickets ---
 # HMAC key of the sandbox gateway's callbacks; empty = derived from SECRET_KEY.
