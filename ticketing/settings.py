@@ -239,6 +239,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_common_errors",
+        "api.schema.add_error_catalog",
     ],
     # Swagger UI and its JS from drf-spectacular-sidecar: /api/v1/docs/ works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
