@@ -38,6 +38,8 @@ from payments.exceptions import CancelInvalid, OrderNotRefundable, RefundInvalid
 from payments.messages import CANCELLATION_MAIL, EVENT_CANCEL
 from payments.selectors import CancelPreview, event_cancel_preview
 from payments.services import order_refund
+from queueing.models import WaitingRoom
+from queueing.services import room_action
 from ticketing.audit import AuditAction, audit_log
 from ticketing.models import AuditEntry
 from ticketing.outbox import outbox_put
@@ -63,9 +65,10 @@ def _actor(by: Any) -> dict[str, Any]:
 
 
 def event_cancel(*, event: Event, reason: str, by: Any = None) -> CancelResult:
-    """Cancel `event`: no more sales, every paid order refunded, unpaid orders
-    cancelled, holds released, each buyer e-mailed in their order's language,
-    partners told (`event.cancelled`, then `order.refunded` per order).
+    """Cancel `event`: no more sales (its waiting room paused), every paid
+    order refunded, unpaid orders cancelled, holds released, each buyer
+    e-mailed in their order's language, partners told (`event.cancelled`,
+    then `order.refunded` per order).
 
     `reason` (required, CancelInvalid otherwise) goes into the buyers' e-mail,
     the refunds and the audit; `by` is the staff user or a system actor name
@@ -103,6 +106,10 @@ def event_cancel(*, event: Event, reason: str, by: Any = None) -> CancelResult:
                     "active_holds": preview.active_holds,
                 },
             )
+            room = WaitingRoom.objects.filter(event=locked).first()
+            if room is not None and not room.paused:
+                # Nobody waits for a turn that leads nowhere (holds are refused anyway).
+                room_action(room=room, action="pause", actor=user)
             event_record(kind=EVENT_CANCELLED, event=locked, details={"reason": reason})
             outbox_put(kind=EVENT_CANCEL, payload=payload, delay_seconds=SECOND_PASS_SECONDS)
         outbox_put(kind=EVENT_CANCEL, payload=payload)

@@ -20,6 +20,7 @@ from events.services import event_status_set, event_update
 from orders.exceptions import PhaseClosed
 from orders.models import Hold, Order
 from orders.services.holds import hold_create
+from orders.tests.conftest_payments import *  # noqa: F403
 from orders.tests.factories import make_event, race, seat_ids, web_buyer
 from orders.tests.test_on_account import _confirm, _held_order, _on_account_order, _partner
 from partners.models import WebhookDelivery, WebhookEndpoint
@@ -307,3 +308,79 @@ def test_admin_confirmation_page_shows_what_is_refunded_then_cancels(client):
     assert AuditEntry.objects.get(action="event.cancelled").actor_user == staff
     _drain(EVENT_CANCEL)
     assert Refund.objects.get(order=order).actor_user == staff
+
+
+@pytest.mark.django_db
+def test_a_card_paid_order_is_refunded_through_the_acquirer_and_the_room_is_paused(
+    client, settings, gateway_outbox, django_capture_on_commit_callbacks
+):
+    from orders.tests.factories import (
+        event_make,
+        guard_with_waiting_room,
+        order_make,
+        pay_with_card,
+        post_callback,
+    )
+
+    settings.OUTBOX_FAST_PATH = True  # gateway_outbox runs each message at once
+    event = event_make(seats=4)
+    room = guard_with_waiting_room(event)
+    order = order_make(event=event, seat_count=2)
+    payment, _url = payment_start(order=order)
+    with django_capture_on_commit_callbacks(execute=True):
+        pay_with_card(client, payment, "4400 4300 0000 0001")
+    with django_capture_on_commit_callbacks(execute=True):
+        post_callback(client, gateway_outbox.bodies()[0])
+    assert Order.objects.get(pk=order.pk).status == Order.Status.PAID
+    gateway_outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event_cancel(event=event, reason=REASON)
+
+    room.refresh_from_db()
+    assert room.paused
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUND_PENDING
+    [refunded] = gateway_outbox.bodies("refunded")  # the acquirer gave the money back
+    assert refunded["amount"] == str(order.total)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_callback(client, refunded).status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED
+    assert Order.objects.get(pk=order.pk).status == Order.Status.REFUNDED
+    _audit_clean(event.pk)
+
+
+@pytest.mark.django_db
+def test_saving_a_new_start_in_the_admin_form_tells_partners_event_changed(rf):
+    from django.contrib import admin
+    from django.forms.models import model_to_dict
+
+    event = make_event()
+    partner, _api, _secret = _partner()
+    _endpoint(partner, ["event.changed"])
+    staff = User.objects.create_superuser("boss", "b@example.kz", "pw")
+    request = rf.post("/admin/")
+    request.user = staff
+    model_admin = admin.site._registry[Event]
+    form_class = model_admin.get_form(request, event, change=True)
+    new_start = timezone.localtime(event.starts_at + timedelta(days=2)).replace(microsecond=0)
+    data = {k: v for k, v in model_to_dict(event).items() if v is not None and k != "poster"}
+    data.update(
+        {
+            "starts_at_0": new_start.strftime("%Y-%m-%d"),
+            "starts_at_1": new_start.strftime("%H:%M:%S"),
+            "title": "Renamed",
+        }
+    )
+    form = form_class(data, instance=Event.objects.get(pk=event.pk))
+    assert form.is_valid(), form.errors
+
+    model_admin.save_model(request, form.instance, form, change=True)
+
+    event.refresh_from_db()
+    assert (event.title, event.starts_at) == ("Renamed", new_start)
+    [hook] = WebhookDelivery.objects.filter(event_type="event.changed")
+    assert hook.payload["data"]["starts_at"]["new"] == new_start.isoformat()
+    assert set(hook.payload["data"]) == {"event", "starts_at"}
+    assert AuditEntry.objects.get(action="event.changed").actor_user == staff
