@@ -254,7 +254,8 @@ DEMO_APP_FILE = "demo-partner.json"
 
 def demo_app_partner() -> Path | None:
     """Create partner `demo-app` (an app that charges its own customers: a
-    catalog+sell key and on-account payment) for examples/partner_client.py;
+    catalog+sell key and on-account payment) for examples/partner_client.py
+    (called by kassa_bootstrap, i.e. `make run`, not by demo_load);
     its key and on-account secret go to `<data dir>/demo-partner.json`
     (mode 600, never committed). Both secrets are shown once, so while the
     file is there nothing changes; if it is gone, a new key and a new
@@ -321,7 +322,4 @@ def demo_load(
         logger.info("demo partner API key written to %s", key_path)
         if say:
             say(f"demo partner 'halyk' API key (scopes catalog, sell) written to {key_path}")
-    app_path = demo_app_partner()
-    if app_path and say:
-        say(f"demo partner app 'demo-app' (key, on-account secret) written to {app_path}")
     return event
