@@ -745,11 +745,12 @@ def order_refund(
                 },
             )
             outbox_put(kind=PARTIAL_REFUND, payload={"refund_id": refund_id})
-            order_record(
-                state="partially_refunded",
-                orders=[(order.pk, order.partner_id)],
-                details={"refund": _refund_details(refund, order)},
-            )
+            if order.partner_id is not None:  # the web's own: no query for the details
+                order_record(
+                    state="partially_refunded",
+                    orders=[(order.pk, order.partner_id)],
+                    details={"refund": _refund_details(refund, order)},
+                )
         audit_log(
             action=AuditAction.ORDER_REFUNDED if whole else AuditAction.ORDER_PARTLY_REFUNDED,
             obj=order,
