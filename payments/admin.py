@@ -22,7 +22,7 @@ from events.models import Event
 from orders.admin import OrderAdmin as OrdersOrderAdmin
 from orders.admin import cancel_orders
 from orders.models import Order, Ticket
-from payments.cancellation import event_cancel
+from payments.cancellation import CANCEL_PERMISSIONS, event_cancel
 from payments.forms import EventCancelForm, RefundForm, SettlementForm
 from payments.models import Payment, Refund
 from payments.selectors import (
@@ -93,8 +93,6 @@ def refund_orders(modeladmin, request, queryset):
 
 admin.site.unregister(Order)
 admin.site.unregister(Event)
-
-CANCEL_PERMISSIONS = ("events.change_event", REFUND_PERMISSION)
 
 
 @admin.action(

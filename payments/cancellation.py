@@ -47,6 +47,8 @@ from ticketing.outbox import outbox_put
 logger = logging.getLogger(__name__)
 
 ACTOR = "system:event_cancel"
+# Who may cancel: change events and refund orders (admin and the sale console's link).
+CANCEL_PERMISSIONS = ("events.change_event", "payments.add_refund")
 SECOND_PASS_SECONDS = 60
 BATCH = 200  # orders or holds per handler run; a continuation message does the rest
 
