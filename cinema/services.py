@@ -46,8 +46,9 @@ class TicketTypeSpec:
     name_kk: str = ""
     name_en: str = ""
     requires_document: bool = False
-    # Price by seat kind; a kind left out sells this type at the kind's price.
-    prices: dict[str, Decimal] = field(default_factory=dict)
+    # Price by seat kind; a kind left out sells this type at the kind's price,
+    # None: this type is not sold on seats of that kind.
+    prices: dict[str, Decimal | None] = field(default_factory=dict)
 
 
 def film_production(
@@ -125,7 +126,11 @@ def showing_create(
             sort_order=index,
         )
         TicketTypePrice.objects.bulk_create(
-            TicketTypePrice(ticket_type=ticket_type, tier=tiers[kind], price=Decimal(price))
+            TicketTypePrice(
+                ticket_type=ticket_type,
+                tier=tiers[kind],
+                price=None if price is None else Decimal(price),
+            )
             for kind, price in spec.prices.items()
             if kind in tiers
         )

@@ -52,7 +52,13 @@ def order_for_buyer(request, *, token: str | None, pk: int | None = None, code: 
 
 
 # What describing a ticket's place reads (orders/_ticket_place.txt, tickets.ticket_describe).
-TICKET_PLACE = ("event_seat__seat", "event_seat__section", "standing_area__section", "tier")
+TICKET_PLACE = (
+    "event_seat__seat",
+    "event_seat__section",
+    "standing_area__section",
+    "tier",
+    "ticket_type",
+)
 
 
 def orders_for_user(user) -> QuerySet:

@@ -72,6 +72,19 @@ class OrderCreateApi(APIView):
         phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
         # 100, as queue join: with "partner:<slug>:" it fits the buyer key (200).
         buyer_ref = serializers.CharField(required=False, allow_blank=True, max_length=100)
+        ticket_types = serializers.DictField(
+            child=serializers.CharField(max_length=30),
+            required=False,
+            help_text=(
+                "Events that sell ticket types (a showing's adult, child, student, "
+                "pensioner; see the event's `ticket_types`): the type per seat of the "
+                'hold, {"<seat id>": "<type key>"}. The order\'s total is then the '
+                "types' prices for the seats' tiers; a seat left out gets the first "
+                "type sold for its tier. An unknown type, a type not sold for the "
+                "seat's tier or a seat not in the hold is a 400 validation_error "
+                "(details.ticket_types) and the hold stays as it was."
+            ),
+        )
 
     @extend_schema(
         operation_id="order_create",
@@ -104,6 +117,7 @@ class OrderCreateApi(APIView):
             buyer_ref=d.get("buyer_ref", ""),
             user=request.user if getattr(request.user, "is_authenticated", False) else None,
             language=request.LANGUAGE_CODE,
+            ticket_types=d.get("ticket_types"),
         )
         return Response(order_body(order, with_token=True), status=status.HTTP_201_CREATED)
 
