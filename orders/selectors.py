@@ -4,9 +4,11 @@ signed-in buyer's orders. Payments' pages and API read orders through these."""
 from __future__ import annotations
 
 import hmac
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
+from django.utils import timezone
 from django.db.models.fields.json import KeyTextTransform
 
 from accounts.selectors import Buyer, buyer_identity
@@ -59,6 +61,30 @@ TICKET_PLACE = (
     "tier",
     "ticket_type",
 )
+
+
+def buyer_refund_until(order: Order) -> datetime | None:
+    """Until when the buyer may refund this order themselves: the event's
+    refund_cutoff_minutes before its start; None when the event allows no
+    buyer refunds (only staff refund)."""
+    minutes = order.event.refund_cutoff_minutes
+    if minutes is None:
+        return None
+    return order.event.starts_at - timedelta(minutes=minutes)
+
+
+def buyer_may_refund(order: Order, user, *, now: datetime | None = None) -> bool:
+    """Whether `user` sees the refund button: their own paid order of an event
+    that allows buyer refunds, before the cut-off (payments.services.order_refund_by_buyer
+    checks the same under the order lock)."""
+    until = buyer_refund_until(order)
+    return (
+        until is not None
+        and getattr(user, "is_authenticated", False)
+        and order.user_id == user.pk
+        and order.status == Order.Status.PAID
+        and (now or timezone.now()) < until
+    )
 
 
 def orders_for_user(user) -> QuerySet:
