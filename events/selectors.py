@@ -145,6 +145,19 @@ def event_availability(*, event: Event) -> dict[str, Any]:
     return result
 
 
+def free_seat_counts(*, event_ids: list[int], now: datetime | None = None) -> dict[int, tuple[int, int]]:
+    """Free and total seats per event, for many events in one grouped query
+    (a film's schedule marks sold-out and nearly full showings)."""
+    now = now or timezone.now()
+    rows = (
+        EventSeat.objects.filter(event_id__in=event_ids)
+        .values("event_id")
+        .annotate(free=Count("id", filter=_free_now(now)), total=Count("id"))
+        .order_by()
+    )
+    return {r["event_id"]: (r["free"], r["total"]) for r in rows}
+
+
 def availability_body_key(event_id: int, section_id: int | None) -> str:
     """The cache key of the availability API's whole answer (see events.api)."""
     return f"{_availability_key(event_id)}:body:{section_id or ''}"
@@ -223,11 +236,15 @@ def phase_status(
     Uses `event.phases.all()` (prefetched by event_detail).
     """
     at = at or timezone.now()
-    if event.status in (Event.Status.CANCELLED, Event.Status.FINISHED) or event.starts_at <= at:
+    if event.status in (Event.Status.CANCELLED, Event.Status.FINISHED):
         return PhaseStatus("ended", _("Sales have ended."))
     phases = list(event.phases.all())
     open_phases = [p for p in phases if p.is_open(at)]
     mine = [p for p in open_phases if p.allows_channel(channel)]
+    # After the start only a phase still open sells: a cinema's sales close
+    # some minutes after the start (its phase ends there, cinema.services).
+    if event.starts_at <= at and not mine:
+        return PhaseStatus("ended", _("Sales have ended."))
     if mine:
         if available is None:
             available = event_availability(event=event)["total"]

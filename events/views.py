@@ -6,6 +6,7 @@ The hold form posts to /e/<slug>/hold/ (orders app); these pages only render it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from itertools import pairwise
 
 from django.db.models import Min
@@ -16,7 +17,7 @@ from django.utils.translation import ngettext
 
 from events.cards import card_rule_words
 from events.exceptions import EventNotFound, SectionNotFound
-from events.models import Section, StandingArea
+from events.models import Event, Production, Section, StandingArea
 from events.selectors import (
     event_availability,
     event_detail,
@@ -56,8 +57,19 @@ def _card_rule(status) -> str:
     return card_rule_words(brands=phase.card_brands, bins=phase.card_bin_prefixes)
 
 
+# Apps above events (which events may not import) add panels to the event
+# page: each callable takes the event and returns a panel's context (with its
+# "template") or None. cinema registers the showing's film (cinema/apps.py).
+event_page_panels: list[Callable[[Event], dict | None]] = []
+
+
 def event_list(request: HttpRequest) -> HttpResponse:
-    events = event_list_public().annotate(min_price=Min("tiers__price"))[:100]
+    # Film showings (hundreds a week) live on the film pages, not in this list.
+    events = (
+        event_list_public()
+        .exclude(production__kind=Production.Kind.FILM)
+        .annotate(min_price=Min("tiers__price"))[:100]
+    )
     return render(request, "events/event_list.html", {"events": events})
 
 
@@ -98,6 +110,7 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
             "price_list": price_list,
             "status": status,
             "card_rule": _card_rule(status),
+            "panels": [panel for make in event_page_panels if (panel := make(event))],
             "quantities": range(1, _limit(status) + 1),
             "hold_url": f"/e/{event.slug}/hold/",
             # A guarded sale is bought through the waiting room; a visitor

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("queueing.urls")),
     path("", include("orders.urls")),
     path("", include("payments.urls")),
+    path("", include("cinema.urls")),
     path("", include("events.urls")),
 ]
 if settings.SANDBOX_SERVES:  # the acquirer in this process (settings: SANDBOX_URL)
