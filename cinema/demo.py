@@ -50,7 +50,10 @@ PRICES = {
 IMAX_EXTRA = D("1500")
 
 
-def ticket_types(extra: Decimal = D("0")) -> list[TicketTypeSpec]:
+ZERO = Decimal("0")
+
+
+def ticket_types(extra: Decimal = ZERO) -> list[TicketTypeSpec]:
     """Adult at the tier's price; child, student and pensioner cheaper on
     standard and VIP seats; no child or concession tickets on love seats."""
     std, vip = Seat.Kind.STANDARD, Seat.Kind.VIP
@@ -172,9 +175,9 @@ FILMS = [
     },
     {
         "slug": "snow-leopard",
-        "title": ("Снежный барс", "Қар барысы", "Snow Leopard"),
+        "title": ("Снежный барс", "Қар барысы", "Snow Leopard"),  # noqa: RUF001
         "synopsis": (
-            "Котёнок снежного барса спускается с гор, чтобы спасти свою долину.",
+            "Котёнок снежного барса спускается с гор, чтобы спасти свою долину.",  # noqa: RUF001
             "Қар барысының күшігі өз алқабын құтқару үшін таудан түседі.",
             "A snow leopard cub comes down from the mountains to save its valley.",
         ),
@@ -186,7 +189,7 @@ FILMS = [
         "slug": "last-caravan",
         "title": ("Последний караван", "Соңғы керуен", "The Last Caravan"),
         "synopsis": (
-            "Караван на Шёлковом пути и тайна, которую везут его верблюды.",
+            "Караван на Шёлковом пути и тайна, которую везут его верблюды.",  # noqa: RUF001
             "Жібек жолындағы керуен және түйелері тасыған құпия.",
             "A caravan on the Silk Road and the secret its camels carry.",
         ),
@@ -199,7 +202,7 @@ FILMS = [
         "title": ("Ночной Алматы", "Түнгі Алматы", "Almaty Nights"),
         "synopsis": (
             "Таксист за одну ночь оказывается в центре громкого дела.",
-            "Таксист бір түнде үлкен істің ортасында қалады.",
+            "Таксист бір түнде үлкен істің ортасында қалады.",  # noqa: RUF001
             "A taxi driver finds himself at the centre of a big case in one night.",
         ),
         "duration": 126,
@@ -246,7 +249,9 @@ def _films(genres: dict[str, Genre], today) -> list[Film]:
         if film is None:
             s_ru, s_kk, s_en = spec["synopsis"]
             film = Film.objects.create(
-                production=film_production(film_slug=spec["slug"], title=ru, title_kk=kk, title_en=en),
+                production=film_production(
+                    film_slug=spec["slug"], title=ru, title_kk=kk, title_en=en
+                ),
                 slug=spec["slug"], title=ru, title_kk=kk, title_en=en,
                 synopsis=s_ru, synopsis_kk=s_kk, synopsis_en=s_en,
                 duration_minutes=spec["duration"], age_rating=spec["rating"],
@@ -335,7 +340,7 @@ def _plan(
     rotation = 0
     for day in range(days):
         date = today + timedelta(days=day)
-        for cinema, halls in cinemas:
+        for _cinema, halls in cinemas:
             for hall, shape in halls:
                 for clock in DAY_TIMES[shape.size]:
                     hour, minute = map(int, clock.split(":"))

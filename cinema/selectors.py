@@ -37,9 +37,7 @@ def films_showing(*, now: datetime | None = None) -> list[Film]:
     """Films with a showing on sale in the next SCHEDULE_DAYS, by title (2 queries)."""
     now = now or timezone.now()
     ids = _upcoming(now).values("film_id")
-    return list(
-        Film.objects.filter(pk__in=ids).prefetch_related("genres").order_by("title", "pk")
-    )
+    return list(Film.objects.filter(pk__in=ids).prefetch_related("genres").order_by("title", "pk"))
 
 
 def film_detail(slug: str) -> Film | None:

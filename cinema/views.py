@@ -74,7 +74,8 @@ def poster_svg(film: Film) -> str:
     )
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 300" width="200" height="300">'
-        f'<defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="{colour}"/>'
+        '<defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1">'
+        f'<stop offset="0" stop-color="{colour}"/>'
         '<stop offset="1" stop-color="#000"/></linearGradient></defs>'
         '<rect width="200" height="300" fill="url(#g)"/>'
         '<circle cx="160" cy="50" r="60" fill="#fff" opacity="0.08"/>'

@@ -145,7 +145,9 @@ def event_availability(*, event: Event) -> dict[str, Any]:
     return result
 
 
-def free_seat_counts(*, event_ids: list[int], now: datetime | None = None) -> dict[int, tuple[int, int]]:
+def free_seat_counts(
+    *, event_ids: list[int], now: datetime | None = None
+) -> dict[int, tuple[int, int]]:
     """Free and total seats per event, for many events in one grouped query
     (a film's schedule marks sold-out and nearly full showings)."""
     now = now or timezone.now()

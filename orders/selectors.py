@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
-from django.utils import timezone
 from django.db.models.fields.json import KeyTextTransform
+from django.utils import timezone
 
 from accounts.selectors import Buyer, buyer_identity
 from events.models import Event

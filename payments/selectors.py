@@ -14,9 +14,9 @@ from django.db.models import Count
 from api.models import Partner
 from events.selectors import sale_snapshot
 from orders.api.holds import hold_items
-from orders.ticket_types import items_typed
 from orders.models import Order, Ticket
-from orders.selectors import TICKET_PLACE, buyer_may_refund, buyer_refund_until  # noqa: F401
+from orders.selectors import TICKET_PLACE
+from orders.ticket_types import items_typed
 from payments.models import Payment, Refund
 
 ON_ACCOUNT = "on_account"

@@ -27,17 +27,17 @@ from django.utils.translation import gettext as _
 from api.models import Partner
 from events.cards import card_rule_refusal
 from orders import holdkinds
-from orders.hooks import order_record
 from orders.exceptions import OrderNotFound
+from orders.hooks import order_record
 from orders.models import Hold, Order, Ticket
 from orders.services.holds import buyer_limit_lock_and_count, hold_stock_return
 from orders.services.orders import order_lock
 from orders.signals import order_announce, order_paid, order_refunded
 from orders.tickets import tickets_issue
 from payments.exceptions import (
+    BadConfirmation,
     BuyerRefundClosed,
     BuyerRefundNotAllowed,
-    BadConfirmation,
     ConfirmationMismatch,
     OrderExpired,
     OrderNotPayable,

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from orders.exceptions import OrderNotFound
 from orders.models import Order
-from orders.selectors import order_for_buyer
+from orders.selectors import buyer_may_refund, buyer_refund_until, order_for_buyer
 from orders.tickets import qr_svg, rotating_qr_enabled, ticket_describe, ticket_qr_content
 from payments import selectors
 from payments.models import Payment
@@ -82,8 +82,8 @@ def order_page(request, code: str):
             "refunded": selectors.order_refunded_amount(order),
             "token": order.access_token,
             "rotating": rotating_qr_enabled(),
-            "refund_until": selectors.buyer_refund_until(order),
-            "may_refund": selectors.buyer_may_refund(order, request.user),
+            "refund_until": buyer_refund_until(order),
+            "may_refund": buyer_may_refund(order, request.user),
             "now": timezone.now(),
         },
     )
@@ -100,8 +100,8 @@ def order_refund_page(request, code: str):
         raise Http404
     context = {
         "order": order,
-        "until": selectors.buyer_refund_until(order),
-        "allowed": selectors.buyer_may_refund(order, request.user),
+        "until": buyer_refund_until(order),
+        "allowed": buyer_may_refund(order, request.user),
         "amount": order.total - selectors.order_refunded_amount(order),
     }
     if request.method == "POST":

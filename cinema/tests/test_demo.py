@@ -28,7 +28,9 @@ def test_demo_loads_once_with_every_hall_shape_and_showings_tonight():
     assert sizes[0] == 50 and sizes[-1] >= 400 and 200 in sizes
     kinds = set(Seat.objects.values_list("kind", flat=True))
     assert {"standard", "vip", "love", "wheelchair", "companion"} <= kinds
-    assert Showing.objects.filter(starts_at__gt=now, starts_at__lt=now + timedelta(hours=4)).exists()
+    assert Showing.objects.filter(
+        starts_at__gt=now, starts_at__lt=now + timedelta(hours=4)
+    ).exists()
     last = Showing.objects.order_by("-starts_at").first().starts_at
     assert last > now + timedelta(days=6)
     # Every showing sells the four ticket types; children never on love seats.

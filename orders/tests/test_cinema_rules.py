@@ -25,7 +25,11 @@ def test_a_showing_holds_seats_for_its_cinemas_minutes(settings, event):
     seat = EventSeat.objects.filter(event=showing.event, seat__kind="standard").first()
     before = timezone.now()
     hold = hold_create(event=showing.event, buyer=web_buyer(), seats=[seat.pk])
-    assert timedelta(minutes=11, seconds=55) < hold.expires_at - before < timedelta(minutes=12, seconds=5)
+    assert (
+        timedelta(minutes=11, seconds=55)
+        < hold.expires_at - before
+        < timedelta(minutes=12, seconds=5)
+    )
     plain = hold_create(event=event, buyer=web_buyer("bob"), seats=seat_ids(event)[:1])
     assert plain.expires_at - before < timedelta(minutes=7, seconds=5)
 
