@@ -393,7 +393,7 @@ def _load(*, now: datetime, days: int, say: Callable[[str], object] | None) -> i
             hall=hall,
             film=film,
             starts_at=start,
-            prices={kind: price + extra for kind, price in PRICES.items()},
+            prices={kind: PRICES[kind] + extra for kind in _kinds(shape)},
             ticket_types=ticket_types(extra),
             format=shape.format,
             language=Showing.Language.RU if created % 3 else Showing.Language.KK,
@@ -404,3 +404,15 @@ def _load(*, now: datetime, days: int, say: Callable[[str], object] | None) -> i
     if say and created:
         say(f"cinema demo: {created} showings in {len(cinemas)} cinemas of Almaty")
     return created
+
+
+def _kinds(shape: HallShape) -> list[str]:
+    """The seat kinds the hall has: a tier only for those (no empty VIP tier)."""
+    kinds = [Seat.Kind.STANDARD]
+    if shape.vip_rows:
+        kinds.append(Seat.Kind.VIP)
+    if shape.wheelchair:
+        kinds += [Seat.Kind.WHEELCHAIR, Seat.Kind.COMPANION]
+    if shape.love_row:
+        kinds.append(Seat.Kind.LOVE)
+    return kinds

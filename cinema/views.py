@@ -59,7 +59,8 @@ def film_poster(request: HttpRequest, slug: str) -> HttpResponse:
 def poster_svg(film: Film) -> str:
     """A 2:3 poster: a colour picked by the slug, the title and the age rating."""
     colour = POSTER_COLOURS[sum(map(ord, film.slug)) % len(POSTER_COLOURS)]
-    words = film.localized_title.split()
+    # The Russian title in every language: one cached image per film.
+    words = film.title.split()
     lines, line = [], ""
     for word in words:
         if line and len(line) + len(word) > 12:
