@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from accounts.selectors import buyer_identity
 from api.idempotency import idempotent
 from api.permissions import HasScope
+from events.models import TicketType
 from orders.api.common import error
 from orders.models import Order
 from orders.selectors import order_for_buyer
@@ -34,10 +35,23 @@ class OrderOut(serializers.Serializer):
     email = serializers.EmailField()
     name = serializers.CharField()
     phone = serializers.CharField()
+    ticket_types = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="the ticket type's key per seat id, as chosen; empty for events without types",
+    )
 
 
 class OrderCreatedOut(OrderOut):
     access_token = serializers.CharField()
+
+
+def _type_keys(order: Order) -> dict[str, str]:
+    """{seat id: type key} of a typed order (one query); no query for others."""
+    if not order.seat_types:
+        return {}
+    ids = {chosen["type"] for chosen in order.seat_types.values()}
+    keys = dict(TicketType.objects.filter(pk__in=ids).values_list("pk", "key"))
+    return {seat: keys.get(chosen["type"], "") for seat, chosen in order.seat_types.items()}
 
 
 def order_body(order: Order, *, with_token: bool = False) -> dict:
@@ -54,6 +68,7 @@ def order_body(order: Order, *, with_token: bool = False) -> dict:
         "email": order.email,
         "name": order.name,
         "phone": order.phone,
+        "ticket_types": _type_keys(order),
     }
     if with_token:
         values["access_token"] = order.access_token

@@ -248,6 +248,7 @@ def test_api_order_takes_types_per_seat(client, showing):
     made = client.post("/api/v1/orders/", body, content_type="application/json")
     assert made.status_code == 201, made.content
     assert made.json()["total"] == "4000.00"
+    assert made.json()["ticket_types"] == {str(seats[0]): "adult", str(seats[1]): "child"}
     detail = client.get(f"/api/v1/events/{event.slug}/").json()
     assert [t["key"] for t in detail["ticket_types"]] == ["adult", "child", "student"]
     assert Payment.objects.count() == 0
