@@ -13,6 +13,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("staff/sales/", include("sales.urls")),
+    path("staff/cinema/", include("cinema.staff_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("api.urls")),
     path("account/", include("accounts.urls")),
