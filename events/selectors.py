@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from events.exceptions import EventNotFound, SectionNotFound
-from events.models import Event, EventSeat, PriceTier, SalePhase, Section, StandingArea
+from events.models import Event, EventSeat, PriceTier, SalePhase, Seat, Section, StandingArea
 
 PUBLIC_STATUSES = [Event.Status.ON_SALE, Event.Status.SOLD_OUT]
 AVAILABILITY_TTL = 1  # seconds: absorbs bursts, stale by at most a second
@@ -270,6 +270,9 @@ class SaleSnapshot:
     tiers: dict[int, PriceTier]
     sections: dict[int, Section]
     standing: dict[int, StandingArea]  # by section id
+    # Whether the venue has seats sold only in pairs (love seats, wheelchair +
+    # companion): seat holds check the pairs only where there are some.
+    paired: bool = False
 
 
 _snapshots: dict[str, tuple[float, SaleSnapshot | None]] = {}
@@ -278,7 +281,7 @@ _snapshots: dict[str, tuple[float, SaleSnapshot | None]] = {}
 def sale_snapshot(ref: str | int) -> SaleSnapshot | None:
     """The event by id or slug with what selling needs; None if unknown.
 
-    Five small queries on a miss, none for SALE_SNAPSHOT_SECONDS afterwards
+    Six small queries on a miss, none for SALE_SNAPSHOT_SECONDS afterwards
     (the hot path of hold creation: ~3 round trips a request saved).
     """
     key = str(ref)
@@ -298,6 +301,9 @@ def sale_snapshot(ref: str | int) -> SaleSnapshot | None:
             tiers={t.pk: t for t in PriceTier.objects.filter(event=event)},
             sections={s.pk: s for s in Section.objects.filter(venue_id=event.venue_id)},
             standing={a.section_id: a for a in StandingArea.objects.filter(event=event)},
+            paired=Seat.objects.filter(
+                section__venue_id=event.venue_id, pair__isnull=False
+            ).exists(),
         )
         _snapshots[str(event.pk)] = _snapshots[event.slug] = (now + SALE_SNAPSHOT_SECONDS, snapshot)
     else:
