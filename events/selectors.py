@@ -68,7 +68,7 @@ def event_detail(slug: str) -> Event:
     """A public event with venue, tiers and phases loaded (3 queries). Raises EventNotFound."""
     event = (
         Event.objects.filter(slug=slug, status__in=PUBLIC_STATUSES)
-        .select_related("venue")
+        .select_related("venue", "production")
         .prefetch_related(
             Prefetch("tiers", queryset=PriceTier.objects.order_by("sort_order", "-price")),
             Prefetch("phases", queryset=SalePhase.objects.order_by("starts_at")),
@@ -171,6 +171,18 @@ def section_seats(*, event: Event, section_id: int) -> list[list[Any]]:
             status = EventSeat.Status.AVAILABLE
         seats.append([pk, row, number, x, y, tier_id, status])
     return seats
+
+
+def section_seat_kinds(*, event: Event, section_id: int) -> dict[int, tuple[str, int | None]]:
+    """The section's seats that are not standard: EventSeat id → (Seat.kind, the
+    EventSeat id of the seat it is sold with, or None). Empty at a stadium."""
+    rows = list(
+        EventSeat.objects.filter(event_id=event.pk, section_id=section_id)
+        .exclude(seat__kind=Seat.Kind.STANDARD)
+        .values_list("pk", "seat_id", "seat__kind", "seat__pair_id")
+    )
+    by_seat = {seat_id: pk for pk, seat_id, _kind, _pair in rows}
+    return {pk: (kind, by_seat.get(pair)) for pk, _seat_id, kind, pair in rows}
 
 
 @dataclass(frozen=True)
