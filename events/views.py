@@ -12,8 +12,7 @@ from django.db.models import Min
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from events.cards import card_rule_words
 from events.exceptions import EventNotFound, SectionNotFound
@@ -340,9 +339,9 @@ def _section_render(request: HttpRequest, event, section: Section, *, whole_hall
 
 # What the map says of each seat kind (a cinema's halls; the stadium has none).
 KIND_NOTES = {
-    Seat.Kind.LOVE: _lazy("a sofa for two: one tap takes both halves"),
-    Seat.Kind.WHEELCHAIR: _lazy("taken with its companion seat"),
-    Seat.Kind.COMPANION: _lazy("only with the wheelchair space beside it"),
+    Seat.Kind.LOVE: gettext_lazy("a sofa for two: one tap takes both halves"),
+    Seat.Kind.WHEELCHAIR: gettext_lazy("taken with its companion seat"),
+    Seat.Kind.COMPANION: gettext_lazy("only with the wheelchair space beside it"),
 }
 # Drawn over the seat's circle (aria-hidden: the legend and the label say it).
 KIND_GLYPHS = {Seat.Kind.WHEELCHAIR: "♿", Seat.Kind.COMPANION: "+", Seat.Kind.VIP: "★"}

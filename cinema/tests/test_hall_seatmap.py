@@ -22,7 +22,7 @@ def _page(client, event) -> str:
 def test_the_showing_page_is_the_whole_hall_with_the_screen_on_top(client):
     event = showing_make(hall=hall_make(rows=6, per_row=12)).event
     html = _page(client, event)
-    assert "Choose a section" not in html and 'class="seat-picker"' in html
+    assert "stadium-map" not in html and 'class="seat-picker"' in html
     assert html.count("data-seat=") == 72  # every seat of the hall, one map
     screen_y = float(re.search(r'data-screen><rect x="[^"]+" y="([^"]+)"', html).group(1))
     seat_ys = [
