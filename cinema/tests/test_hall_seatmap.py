@@ -55,3 +55,19 @@ def test_a_companion_seat_whose_wheelchair_space_is_sold_is_drawn_taken(client):
     html = _page(client, event)
     assert f'data-seat="{companion.pk}"' not in html
     assert f'id="seat-{companion.pk}"' not in html  # nor in the seat list
+
+
+def test_a_500_seat_hall_is_drawn_whole_on_one_page(client, django_assert_max_num_queries):
+    from cinema.factories import cinema_make
+    from cinema.services import hall_create, hall_layout_spec
+
+    cinema = cinema_make()
+    row = "S" * 15 + "_" + "S" * 20 + "_" + "S" * 15
+    rows = [f"{r}: {row}" for r in "ABCDEFGHI"] + ["K: " + "LL_" * 12 + "LL"]
+    spec = hall_layout_spec(cinema=cinema, code="big", name="Большой зал", rows=rows, curve=60)
+    hall = hall_create(cinema=cinema, code="big", name="Большой зал", spec=spec)
+    event = showing_make(hall=hall).event
+    with django_assert_max_num_queries(20):
+        html = _page(client, event)
+    assert html.count("data-seat=") == 9 * 50 + 26
+    assert html.count("data-pair=") == 26

@@ -100,3 +100,15 @@ def test_the_page_is_for_staff_with_the_permission_only(client, django_user_mode
     user = django_user_model.objects.create_user("clerk", password="pw", is_staff=True)
     client.force_login(user)
     assert client.get(URL).status_code == 403
+
+
+def test_a_500_seat_hall_is_taken_and_a_501_seat_one_is_not(admin_client):
+    cinema = cinema_make()
+    row = "S" * 15 + "_" + "S" * 20 + "_" + "S" * 15  # 50 seats
+    big = "\n".join(f"R{r}: {row}" for r in range(1, 11))
+    one_more = big + "\nX: S"
+    refused = _post(admin_client, cinema, rows=one_more, save="1")
+    assert refused.status_code == 400
+    assert "A hall has 50 to 500 seats; this one has 501." in refused.content.decode()
+    assert _post(admin_client, cinema, rows=big, save="1").status_code == 302
+    assert Seat.objects.filter(section__venue__hall__code="3").count() == 500

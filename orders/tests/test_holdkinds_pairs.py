@@ -5,6 +5,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from cinema.factories import cinema_make, hall_make, showing_make
 from cinema.services import hall_create, hall_layout_spec
@@ -15,6 +16,13 @@ from orders.services.holds import hold_create
 from orders.tests.factories import race, web_buyer
 
 RACERS = 24
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The refusals are asserted in English (the site's default language is Russian)."""
+    with translation.override("en"):
+        yield
 
 
 def _showing(**hall):
@@ -83,6 +91,7 @@ def test_a_wheelchair_space_is_sold_with_its_companion_seat_and_never_apart():
 @pytest.mark.django_db
 def test_the_api_refuses_half_a_pair_with_the_one_error_body(client):
     event = _showing()
+    client.cookies["django_language"] = "en"
     response = client.post(
         "/api/v1/holds/",
         data={"event": event.slug, "seats": _ids(event, "love")[:1]},
@@ -163,3 +172,17 @@ def test_best_available_for_two_takes_one_whole_sofa_not_halves_of_two():
         assert pairs[a] == seat_of[b] and pairs[b] == seat_of[a]  # one sofa, both halves
     with pytest.raises(NotEnoughSeats):
         _take(event, "more", best_available={"quantity": 2, "tier": love_tier})
+
+
+@pytest.mark.django_db
+def test_the_page_form_refuses_half_a_pair_and_shows_why_on_the_hall_map(client):
+    event = _showing()
+    client.cookies["django_language"] = "en"
+    response = client.post(
+        f"/e/{event.slug}/hold/", {"seats": [str(_ids(event, "wheelchair")[0])]}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == f"/e/{event.slug}/"
+    html = response.content.decode()
+    assert "A wheelchair space is sold with its companion seat: choose both" in html
+    assert 'class="seat-picker"' in html  # back on the hall's map
+    assert not Hold.objects.exists()
