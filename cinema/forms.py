@@ -24,6 +24,7 @@ class HallLayoutForm(forms.Form):
     rows = forms.CharField(
         label=_("rows"),
         required=False,
+        max_length=20_000,
         widget=forms.Textarea(attrs={"rows": 14, "cols": 60, "spellcheck": "false",
                                      "class": "hall-rows"}),
         help_text=_("One line per row, screen side first: “A: SSSS_SSSSSS_SSSS”. "

@@ -171,8 +171,11 @@ def hall_layout_spec(
     """The venue spec of a hall of `cinema` (events.layout.hall_spec: one line per
     row, or CSV seats), checked as a whole: the layout (LayoutSpecInvalid, per
     line) and the hall's size (HallInvalid). Writes nothing: the preview."""  # fmt: skip
+    slug = f"hall-{cinema.slug}-{code}"
+    if len(slug) > 50:  # a venue slug's limit; the cinema's id keeps it unique
+        slug = f"hall-{cinema.pk}-{code}"
     spec = hall_spec(
-        name=name, slug=f"hall-{cinema.slug}-{code}"[:50], rows=rows, seats=seats, curve=curve,
+        name=name, slug=slug, rows=rows, seats=seats, curve=curve,
         time_zone=cinema.time_zone, city=cinema.city.name, address=cinema.address,
     )  # fmt: skip
     _venue, plans = layout_plan(spec)

@@ -264,6 +264,8 @@ def spec_scaled(spec: dict, *, places: int) -> dict:
         sec = dict(sec)
         if sec.get("kind") == "standing":
             sec["capacity"] = max(1, round(sec["capacity"] * factor))
+        elif sec.get("layout") == "hall":
+            pass  # drawn seat by seat: a hall keeps its seats
         else:
             rows, step = sec["rows"], sec.get("seats_per_row_step", 0)
             target = sum(sec["seats_per_row"] + step * r for r in range(rows)) * factor

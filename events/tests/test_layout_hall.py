@@ -145,3 +145,11 @@ def test_venue_from_a_hall_spec_stores_kinds_and_pairs():
     assert (
         Seat.objects.filter(section__venue=venue, kind="standard", pair__isnull=False).count() == 0
     )
+
+
+def test_scaling_a_spec_keeps_a_hall_as_drawn():
+    from events.layout import spec_places, spec_scaled
+
+    spec = hall_spec(name="Зал", slug="h", rows=ROWS)
+    assert spec_places(spec) == 34
+    assert spec_scaled(spec, places=68)["sections"][0]["rows"] == ROWS
