@@ -303,6 +303,10 @@ PAYMENT_PROVIDERS = {
     "on_account": "payments.on_account.OnAccountProvider",
 }
 SANDBOX_GATEWAY_SECRET = env_str("SANDBOX_GATEWAY_SECRET", "")
+# Pepper of the phone-based buyer key (accounts.selectors.phone_key); empty =
+# derived from SECRET_KEY. Changing it makes every phone a new buyer to the
+# waiting rooms and per-buyer limits of sales in progress: set it once.
+BUYER_PHONE_KEY = env_str("BUYER_PHONE_KEY", "")
 # Where the sandbox acquirer lives. Empty: kassa's own processes serve it under
 # /sandbox-gateway/ (make run). A URL: it runs as a process of its own
 # (sandbox.settings, e.g. bench/onsale.py), and kassa's processes neither
@@ -468,6 +472,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 3600},
     },
     "api-idempotency-purge": {"task": "api.tasks.idempotency_purge", "schedule": 3600.0},
+    "api-webview-token-purge": {"task": "api.tasks.webview_token_purge", "schedule": 3600.0},
     "accounts.codes_purge": {"task": "accounts.codes_purge", "schedule": 3600},
 }
 
