@@ -17,6 +17,7 @@ from events.models import (
     EventSeat,
     PriceTier,
     SalePhase,
+    Seat,
     Section,
     StandingArea,
     Venue,
@@ -90,18 +91,25 @@ def venue_create_from_spec(*, spec: dict) -> Venue:
 
 @transaction.atomic
 def event_inventory_create(
-    *, event: Event, tier_by_section: dict[int, PriceTier] | None = None
+    *,
+    event: Event,
+    tier_by_section: dict[int, PriceTier] | None = None,
+    tier_by_kind: dict[str, PriceTier] | None = None,
 ) -> dict[str, int]:
     """Create the event's stock: one EventSeat per seat, one StandingArea per standing section.
 
     Tiers come from `tier_by_section` (section id → tier) or else by matching
-    Section.tier_key to PriceTier.key. Idempotent: existing rows are kept as
+    Section.tier_key to PriceTier.key; a cinema prices by seat kind instead
+    (`tier_by_kind`: Seat.kind → tier, every seat of the venue priced by its
+    kind, InventoryTierMissing naming the kinds without one). Idempotent: existing rows are kept as
     they are (never re-tiered or reset); only missing ones are created. Locks
     the event row so concurrent calls serialise. Returns counts of created and
     total rows. Raises InventoryTierMissing (nothing written) when a section
     has no tier.
     """
     Event.objects.select_for_update().filter(pk=event.pk).first()
+    if tier_by_kind is not None:
+        return _inventory_by_kind(event=event, tier_by_kind=tier_by_kind)
     sections = list(Section.objects.filter(venue_id=event.venue_id))
     tiers_by_key = {t.key: t for t in PriceTier.objects.filter(event=event) if t.key}
     tier_of: dict[int, PriceTier] = {}
@@ -149,6 +157,42 @@ def event_inventory_create(
         "standing_created": len(new_areas),
         "seats_total": seats_total,
         "standing_total": len(have_areas) + len(new_areas),
+    }
+
+
+def _inventory_by_kind(*, event: Event, tier_by_kind: dict[str, PriceTier]) -> dict[str, int]:
+    kinds = set(
+        Seat.objects.filter(section__venue_id=event.venue_id)
+        .values_list("kind", flat=True)
+        .distinct()
+    )
+    missing = sorted(k for k in kinds if k not in tier_by_kind)
+    if missing or any(t.event_id != event.pk for t in tier_by_kind.values()):
+        raise InventoryTierMissing(details={"seat_kinds": missing})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO events_eventseat (event_id, seat_id, section_id, tier_id, status)
+            SELECT %s, s.id, s.section_id, t.tier_id, 'available'
+              FROM events_seat s
+              JOIN events_section sec ON sec.id = s.section_id AND sec.venue_id = %s
+              JOIN unnest(%s::text[], %s::bigint[]) AS t(kind, tier_id) ON t.kind = s.kind
+             ORDER BY s.id
+            ON CONFLICT ON CONSTRAINT eventseat_unique DO NOTHING
+            """,
+            [
+                event.pk,
+                event.venue_id,
+                list(tier_by_kind),
+                [tier.pk for tier in tier_by_kind.values()],
+            ],
+        )
+        created = cursor.rowcount
+    return {
+        "seats_created": created,
+        "standing_created": 0,
+        "seats_total": EventSeat.objects.filter(event=event).count(),
+        "standing_total": 0,
     }
 
 

@@ -170,6 +170,10 @@ class Ticket(models.Model):
         related_name="tickets",
     )
     tier = models.ForeignKey("events.PriceTier", on_delete=models.PROTECT, related_name="+")
+    # Who the ticket is for (adult, child, ...) when the event sells ticket types.
+    ticket_type = models.ForeignKey(
+        "events.TicketType", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     price = models.DecimalField(max_digits=12, decimal_places=2)
     code = models.CharField(max_length=32, unique=True)  # 128 random bits, url-safe
     totp_secret = models.CharField(max_length=64, blank=True)  # rotating QR, optional

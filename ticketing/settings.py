@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "queueing",
     "partners",  # partner webhooks (above payments: it hears orders' changes)
     "sales",  # the on-sale console and the post-sale report (the top layer)
+    "cinema",  # cities, cinemas, halls, films and their showings (events)
     "sandbox",  # the pretend acquirer (sandbox/__init__.py)
     "axes",  # the staff-login lockout (accounts section)
     "drf_spectacular_sidecar",  # the API docs' own static files, no CDN
@@ -395,6 +396,10 @@ HOLD_MAX_MINUTES = env_int("HOLD_MAX_MINUTES", 20, minimum=1)
 HOLD_SWEEP_SECONDS = env_int("HOLD_SWEEP_SECONDS", 15, minimum=1)
 
 # --- queueing (waiting rooms) ----------------------------------------------
+# The waiting rooms on a Redis Cluster: its nodes as host:port, comma-separated
+# (a few are enough, the client learns the rest). Empty: on REDIS_URL with the
+# caches and the broker. Each room's keys share one slot (queueing/state.py).
+QUEUE_REDIS_CLUSTER = env_list("QUEUE_REDIS_CLUSTER", [])
 QUEUE_SNAPSHOT_SECONDS = env_int("QUEUE_SNAPSHOT_SECONDS", 10, minimum=1)
 # The pre-queue is drawn this long before the sale opens (admission still
 # starts at the opening): waiting pages learn their numbers while nobody is
