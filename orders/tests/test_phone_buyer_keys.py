@@ -17,7 +17,7 @@ from orders.services.holds import hold_create
 from orders.tests.factories import make_event, order_make, seat_ids
 
 pytestmark = pytest.mark.django_db
-rekey = importlib.import_module("orders.migrations.0012_phone_buyer_keys")._rekey
+rekey = importlib.import_module("orders.migrations.0013_phone_buyer_keys")._rekey
 
 
 class _Editor:

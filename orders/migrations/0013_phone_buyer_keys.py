@@ -38,7 +38,7 @@ def _rekey(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_profile_and_one_time_code"),
-        ("orders", "0011_merge_gate_console"),
+        ("orders", "0012_ticket_ticket_type"),
     ]
 
     operations = [migrations.RunPython(_rekey, migrations.RunPython.noop, elidable=True)]
