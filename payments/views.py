@@ -7,9 +7,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.selectors import buyer_identity
 from orders.exceptions import OrderNotFound
 from orders.models import Order
-from orders.selectors import order_for_buyer
+from orders.selectors import order_for_buyer, order_return_link
 from orders.tickets import qr_svg, rotating_qr_enabled, ticket_describe, ticket_qr_content
 from payments import selectors
 from payments.models import Payment
@@ -80,6 +81,7 @@ def order_page(request, code: str):
             "token": order.access_token,
             "rotating": rotating_qr_enabled(),
             "now": timezone.now(),
+            "app_link": order_return_link(order=order, buyer=buyer_identity(request)),
         },
     )
 

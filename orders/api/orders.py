@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import buyer_identity
+from api.buyers import phone_sha256_check, phone_sha256_field
 from api.idempotency import idempotent
 from api.permissions import HasScope
 from orders.api.common import error
@@ -72,6 +73,10 @@ class OrderCreateApi(APIView):
         phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
         # 100, as queue join: with "partner:<slug>:" it fits the buyer key (200).
         buyer_ref = serializers.CharField(required=False, allow_blank=True, max_length=100)
+        phone_sha256 = phone_sha256_field()
+
+        def validate(self, attrs):
+            return phone_sha256_check(attrs)
 
     @extend_schema(
         operation_id="order_create",
@@ -97,7 +102,11 @@ class OrderCreateApi(APIView):
         d = data.validated_data
         order = order_create(
             hold=d["hold"],
-            buyer=buyer_identity(request, buyer_ref=d.get("buyer_ref") or None),
+            buyer=buyer_identity(
+                request,
+                buyer_ref=d.get("buyer_ref") or None,
+                phone_sha256=d.get("phone_sha256", ""),
+            ),
             email=d["email"],
             name=d["name"],
             phone=d.get("phone", ""),
