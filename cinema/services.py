@@ -12,10 +12,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from cinema.models import Film, Hall, Showing
+from cinema.exceptions import HallInvalid
+from cinema.models import Cinema, Film, Hall, Showing
+from events.layout import hall_spec, layout_plan
 from events.models import (
     Event,
     PriceTier,
@@ -24,8 +27,9 @@ from events.models import (
     Seat,
     TicketType,
     TicketTypePrice,
+    Venue,
 )
-from events.services import event_inventory_create
+from events.services import event_inventory_create, venue_create_from_spec
 
 # Tier colours on the seat map, by seat kind.
 KIND_COLOURS = {
@@ -35,6 +39,8 @@ KIND_COLOURS = {
     Seat.Kind.COMPANION: "#14b8a6",
     Seat.Kind.LOVE: "#ec4899",
 }
+# A hall has this many seats (the staff page's bounds: a screening room to a big hall).
+HALL_SEATS = (50, 500)
 # Per-buyer limit of a showing's phase: a family or a school class, not a reseller.
 SHOWING_LIMIT = 10
 
@@ -156,3 +162,70 @@ def showing_create(
         language=language,
         subtitles=subtitles,
     )
+
+
+def hall_layout_spec(
+    *,
+    cinema: Cinema,
+    code: str,
+    name: str,
+    rows: list[str] | None = None,
+    seats: list[list] | None = None,
+    curve: float = 0,
+) -> dict:
+    """The venue spec of a hall of `cinema` (events.layout.hall_spec: one line per
+    row, or CSV seats), checked as a whole: the layout (LayoutSpecInvalid, per
+    line) and the hall's size (HallInvalid). Writes nothing: the preview."""  # fmt: skip
+    slug = f"hall-{cinema.slug}-{code}"
+    if len(slug) > 50:  # a venue slug's limit; the cinema's id keeps it unique
+        slug = f"hall-{cinema.pk}-{code}"
+    spec = hall_spec(
+        name=name, slug=slug, rows=rows, seats=seats, curve=curve,
+        time_zone=cinema.time_zone, city=cinema.city.name, address=cinema.address,
+    )  # fmt: skip
+    _venue, plans = layout_plan(spec)
+    count = sum(len(plan.seats) for plan in plans)
+    low, high = HALL_SEATS
+    if not low <= count <= high:
+        raise HallInvalid(
+            _("A hall has %(low)s to %(high)s seats; this one has %(count)s.")
+            % {"low": low, "high": high, "count": count},
+            details={"seats": [count]},
+        )
+    return spec
+
+
+@transaction.atomic
+def hall_create(
+    *, cinema: Cinema, code: str, name: str, name_kk: str = "", name_en: str = "", spec: dict
+) -> Hall:
+    """Create the hall's Venue from its spec (hall_layout_spec) and the Hall.
+
+    The venue slug is the cinema's and the code's, so a second create of the
+    same hall finds the slug taken and is refused (HallInvalid, nothing
+    written) instead of reusing someone else's layout. Raises
+    LayoutSpecInvalid as venue_create_from_spec does, before writing.
+    """
+    slug = spec["venue"]["slug"]
+    if (
+        Hall.objects.filter(cinema=cinema, code=code).exists()
+        or Venue.objects.filter(slug=slug).exists()
+    ):
+        raise HallInvalid(
+            _("The cinema has a hall with code %(code)s already.") % {"code": code},
+            details={"code": [code]},
+        )
+    venue = venue_create_from_spec(spec=spec)
+    try:
+        with transaction.atomic():
+            return Hall.objects.create(
+                cinema=cinema, venue=venue, code=code, name=name, name_kk=name_kk, name_en=name_en
+            )
+    except IntegrityError as exc:
+        # A rival created the same hall between the check and here: its venue
+        # came back from venue_create_from_spec (idempotent per slug), and the
+        # unique venue / (cinema, code) refuse a second hall on it.
+        raise HallInvalid(
+            _("The cinema has a hall with code %(code)s already.") % {"code": code},
+            details={"code": [code]},
+        ) from exc

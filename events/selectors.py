@@ -20,6 +20,7 @@ from events.models import (
     EventSeat,
     PriceTier,
     SalePhase,
+    Seat,
     Section,
     StandingArea,
     TicketType,
@@ -78,7 +79,7 @@ def event_detail(slug: str) -> Event:
     5 with types). Raises EventNotFound."""
     event = (
         Event.objects.filter(slug=slug, status__in=PUBLIC_STATUSES)
-        .select_related("venue")
+        .select_related("venue", "production")
         .prefetch_related(
             Prefetch("tiers", queryset=PriceTier.objects.order_by("sort_order", "-price")),
             Prefetch("phases", queryset=SalePhase.objects.order_by("starts_at")),
@@ -206,6 +207,18 @@ def section_seats(*, event: Event, section_id: int) -> list[list[Any]]:
     return seats
 
 
+def section_seat_kinds(*, event: Event, section_id: int) -> dict[int, tuple[str, int | None]]:
+    """The section's seats that are not standard: EventSeat id → (Seat.kind, the
+    EventSeat id of the seat it is sold with, or None). Empty at a stadium."""
+    rows = list(
+        EventSeat.objects.filter(event_id=event.pk, section_id=section_id)
+        .exclude(seat__kind=Seat.Kind.STANDARD)
+        .values_list("pk", "seat_id", "seat__kind", "seat__pair_id")
+    )
+    by_seat = {seat_id: pk for pk, seat_id, _kind, _pair in rows}
+    return {pk: (kind, by_seat.get(pair)) for pk, _seat_id, kind, pair in rows}
+
+
 @dataclass(frozen=True)
 class PhaseStatus:
     """What a channel sees of an event's sale at a moment.
@@ -324,6 +337,10 @@ class SaleSnapshot:
         tier = self.tiers.get(tier_id)
         return None if tier is None else tier.price
 
+    # Whether the venue has seats sold only in pairs (love seats, wheelchair +
+    # companion): seat holds check the pairs only where there are some.
+    paired: bool = False
+
 
 _snapshots: dict[str, tuple[float, SaleSnapshot | None]] = {}
 
@@ -331,7 +348,7 @@ _snapshots: dict[str, tuple[float, SaleSnapshot | None]] = {}
 def sale_snapshot(ref: str | int) -> SaleSnapshot | None:
     """The event by id or slug with what selling needs; None if unknown.
 
-    Six small queries on a miss (seven when the event sells ticket types),
+    Seven small queries on a miss (eight when the event sells ticket types),
     none for SALE_SNAPSHOT_SECONDS afterwards
     (the hot path of hold creation: ~3 round trips a request saved).
     """
@@ -363,6 +380,9 @@ def sale_snapshot(ref: str | int) -> SaleSnapshot | None:
             hold_minutes=event.hold_minutes,
             ticket_types=types,
             type_prices={(type_id, tier_id): price for type_id, tier_id, price in prices},
+            paired=Seat.objects.filter(
+                section__venue_id=event.venue_id, pair__isnull=False
+            ).exists(),
         )
         _snapshots[str(event.pk)] = _snapshots[event.slug] = (now + SALE_SNAPSHOT_SECONDS, snapshot)
     else:

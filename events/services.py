@@ -76,17 +76,43 @@ def venue_create_from_spec(*, spec: dict) -> Venue:
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy(
-            "COPY events_seat (section_id, row_label, row_index, number, x, y, quality_rank)"
-            " FROM STDIN"
+            "COPY events_seat (section_id, row_label, row_index, number, x, y, quality_rank,"
+            " kind) FROM STDIN"
         ) as copy,
     ):
         for section, plan in zip(sections, plans, strict=True):
             for seat in plan.seats:
                 copy.write_row(
                     (section.pk, seat.row_label, seat.row_index, seat.number, seat.x, seat.y,
-                     seat.quality_rank)
+                     seat.quality_rank, seat.kind)
                 )  # fmt: skip
+    _seat_pairs_set(sections, plans)
     return venue
+
+
+def _seat_pairs_set(sections: list[Section], plans: list) -> None:
+    """Point each paired seat at its pair (love seats, wheelchair + companion),
+    once COPY has given the seats their ids: one UPDATE for the venue."""
+    pairs = [
+        (section.pk, seat.row_index, seat.number, other.row_index, other.number)
+        for section, plan in zip(sections, plans, strict=True)
+        for seat in plan.seats
+        if seat.pair is not None
+        for other in (plan.seats[seat.pair],)
+    ]
+    if not pairs:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE events_seat s SET pair_id = o.id "
+            "FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::int[], %s::int[]) "
+            "AS p(section_id, row_index, number, other_row, other_number) "
+            "JOIN events_seat o ON o.section_id = p.section_id AND o.row_index = p.other_row "
+            "AND o.number = p.other_number "
+            "WHERE s.section_id = p.section_id AND s.row_index = p.row_index "
+            "AND s.number = p.number",
+            [list(column) for column in zip(*pairs, strict=True)],
+        )
 
 
 @transaction.atomic

@@ -33,12 +33,28 @@ def order_readable_by(*, order: Order, buyer: Buyer, token: str | None) -> bool:
     # Bytes: compare_digest refuses a str with non-ASCII characters (TypeError).
     if token and hmac.compare_digest(token.encode(), order.access_token.encode()):
         return True
+    if buyer.partner_customer:
+        # A partner's customer in its webview: their own orders at that partner.
+        return order.partner_id == buyer.partner_id and order.buyer_key == buyer.key
     if buyer.partner_id is not None:
         return order.partner_id == buyer.partner_id
     if buyer.user_id is not None:
         return order.user_id == buyer.user_id
     # A device key ("device:<signed id>") matches only orders made on that device.
     return order.buyer_key == buyer.key
+
+
+def order_return_link(*, order: Order, buyer: Buyer) -> str:
+    """The partner app's return link for this order (`bankapp://kassa/orders/
+    <code>`), when the buyer is that partner's customer in its webview and the
+    partner configured one; else "". The link comes from admin, never from the
+    request, so it cannot be turned into an open redirect."""
+    if not buyer.partner_customer or order.partner_id != buyer.partner_id:
+        return ""
+    partner = order.partner
+    if not partner.webview_enabled or not partner.is_active:
+        return ""
+    return partner.return_link(code=order.code)
 
 
 def order_for_buyer(request, *, token: str | None, pk: int | None = None, code: str | None = None):

@@ -10,9 +10,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.selectors import buyer_identity
 from orders.exceptions import OrderNotFound
 from orders.models import Order
-from orders.selectors import buyer_may_refund, buyer_refund_until, order_for_buyer
+from orders.selectors import (
+    buyer_may_refund,
+    buyer_refund_until,
+    order_for_buyer,
+    order_return_link,
+)
 from orders.tickets import qr_svg, rotating_qr_enabled, ticket_describe, ticket_qr_content
 from payments import selectors
 from payments.models import Payment
@@ -85,6 +91,7 @@ def order_page(request, code: str):
             "refund_until": buyer_refund_until(order),
             "may_refund": buyer_may_refund(order, request.user),
             "now": timezone.now(),
+            "app_link": order_return_link(order=order, buyer=buyer_identity(request)),
         },
     )
 

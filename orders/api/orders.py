@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import buyer_identity
+from api.buyers import phone_sha256_check, phone_sha256_field
 from api.idempotency import idempotent
 from api.permissions import HasScope
 from events.models import TicketType
@@ -100,6 +101,10 @@ class OrderCreateApi(APIView):
                 "(details.ticket_types) and the hold stays as it was."
             ),
         )
+        phone_sha256 = phone_sha256_field()
+
+        def validate(self, attrs):
+            return phone_sha256_check(attrs)
 
     @extend_schema(
         operation_id="order_create",
@@ -125,7 +130,11 @@ class OrderCreateApi(APIView):
         d = data.validated_data
         order = order_create(
             hold=d["hold"],
-            buyer=buyer_identity(request, buyer_ref=d.get("buyer_ref") or None),
+            buyer=buyer_identity(
+                request,
+                buyer_ref=d.get("buyer_ref") or None,
+                phone_sha256=d.get("phone_sha256", ""),
+            ),
             email=d["email"],
             name=d["name"],
             phone=d.get("phone", ""),

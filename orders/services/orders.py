@@ -293,7 +293,8 @@ def order_attach_guest_orders(
 
 
 def hold_visible_to(*, hold: Hold, buyer: Buyer) -> bool:
-    """A hold is seen only by the buyer that made it (or, for partners, the same partner)."""
-    if buyer.partner_id is not None:
+    """A hold is seen only by the buyer that made it (or, for a partner's API key,
+    the same partner; a partner's customer in its webview sees only their own)."""
+    if buyer.partner_id is not None and not buyer.partner_customer:
         return hold.channel == buyer.channel
     return hold.buyer_key == buyer.key

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0012_ticket_ticket_type'),
+        ('orders', '0013_phone_buyer_keys'),
     ]
 
     operations = [
