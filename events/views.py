@@ -271,6 +271,10 @@ def _section_render(request: HttpRequest, event, section: Section, *, whole_hall
         "hold_url": f"/e/{event.slug}/hold/",
         "tiers": tiers,
         "whole_hall": whole_hall,
+        # A showing's page is its hall: it carries the event page's panels (the film).
+        "panels": [panel for make in event_page_panels if (panel := make(event))]
+        if whole_hall
+        else [],
     }
     if section.kind == Section.Kind.STANDING:
         area = StandingArea.objects.filter(event=event, section=section).first()
