@@ -63,8 +63,9 @@ def test_guest_buys_an_adult_and_a_child_ticket_for_tonight_on_a_phone(phone, un
     assert panel.is_visible(), "the showing's page shows no film panel"
     assert panel.get_by_role("link", name=title).count() == 1, "no link back to the film"
 
-    section = page.locator("svg.stadium-map a.map-section").first
-    j.go("seats", lambda: section.tap(), texts=[j.t("Hold selected seats")])
+    # A showing's page is its whole hall: the seat map, screen at the top.
+    j.step("seats", texts=[j.t("Hold selected seats")])
+    assert page.locator("[data-seat]").count() >= 50, "the showing's page shows no hall map"
     zoom_in = page.locator("[data-zoom=in]")
     page.locator(".seat-map-frame, svg.seat-map").first.scroll_into_view_if_needed()
 
