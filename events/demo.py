@@ -237,7 +237,15 @@ def _waiting_room_ensure(*, event: Event, mode: str = "on") -> None:
 
 def demo_partner_key() -> Path | None:
     """Create partner `halyk` with a catalog+sell key once; the raw key goes to a file."""
-    partner, _ = Partner.objects.get_or_create(slug="halyk", defaults={"name": "Halyk Bank"})
+    partner, _ = Partner.objects.get_or_create(
+        slug="halyk",
+        defaults={
+            "name": "Halyk Bank",
+            # Its app opens kassa's pages in a webview and takes buyers back here.
+            "webview_enabled": True,
+            "webview_return_link": "halykapp://kassa/orders/{code}",
+        },
+    )
     if partner.keys.filter(revoked_at__isnull=True).exists():
         return None
     _, raw = api_key_create(partner=partner, scopes=["catalog", "sell"], name="demo")

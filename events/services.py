@@ -23,6 +23,7 @@ from events.models import (
     EventSeat,
     PriceTier,
     SalePhase,
+    Seat,
     Section,
     StandingArea,
     Venue,
@@ -81,33 +82,66 @@ def venue_create_from_spec(*, spec: dict) -> Venue:
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy(
-            "COPY events_seat (section_id, row_label, row_index, number, x, y, quality_rank)"
-            " FROM STDIN"
+            "COPY events_seat (section_id, row_label, row_index, number, x, y, quality_rank,"
+            " kind) FROM STDIN"
         ) as copy,
     ):
         for section, plan in zip(sections, plans, strict=True):
             for seat in plan.seats:
                 copy.write_row(
                     (section.pk, seat.row_label, seat.row_index, seat.number, seat.x, seat.y,
-                     seat.quality_rank)
+                     seat.quality_rank, seat.kind)
                 )  # fmt: skip
+    _seat_pairs_set(sections, plans)
     return venue
+
+
+def _seat_pairs_set(sections: list[Section], plans: list) -> None:
+    """Point each paired seat at its pair (love seats, wheelchair + companion),
+    once COPY has given the seats their ids: one UPDATE for the venue."""
+    pairs = [
+        (section.pk, seat.row_index, seat.number, other.row_index, other.number)
+        for section, plan in zip(sections, plans, strict=True)
+        for seat in plan.seats
+        if seat.pair is not None
+        for other in (plan.seats[seat.pair],)
+    ]
+    if not pairs:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE events_seat s SET pair_id = o.id "
+            "FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::int[], %s::int[]) "
+            "AS p(section_id, row_index, number, other_row, other_number) "
+            "JOIN events_seat o ON o.section_id = p.section_id AND o.row_index = p.other_row "
+            "AND o.number = p.other_number "
+            "WHERE s.section_id = p.section_id AND s.row_index = p.row_index "
+            "AND s.number = p.number",
+            [list(column) for column in zip(*pairs, strict=True)],
+        )
 
 
 @transaction.atomic
 def event_inventory_create(
-    *, event: Event, tier_by_section: dict[int, PriceTier] | None = None
+    *,
+    event: Event,
+    tier_by_section: dict[int, PriceTier] | None = None,
+    tier_by_kind: dict[str, PriceTier] | None = None,
 ) -> dict[str, int]:
     """Create the event's stock: one EventSeat per seat, one StandingArea per standing section.
 
     Tiers come from `tier_by_section` (section id → tier) or else by matching
-    Section.tier_key to PriceTier.key. Idempotent: existing rows are kept as
+    Section.tier_key to PriceTier.key; a cinema prices by seat kind instead
+    (`tier_by_kind`: Seat.kind → tier, every seat of the venue priced by its
+    kind, InventoryTierMissing naming the kinds without one). Idempotent: existing rows are kept as
     they are (never re-tiered or reset); only missing ones are created. Locks
     the event row so concurrent calls serialise. Returns counts of created and
     total rows. Raises InventoryTierMissing (nothing written) when a section
     has no tier.
     """
     Event.objects.select_for_update().filter(pk=event.pk).first()
+    if tier_by_kind is not None:
+        return _inventory_by_kind(event=event, tier_by_kind=tier_by_kind)
     sections = list(Section.objects.filter(venue_id=event.venue_id))
     tiers_by_key = {t.key: t for t in PriceTier.objects.filter(event=event) if t.key}
     tier_of: dict[int, PriceTier] = {}
@@ -155,6 +189,42 @@ def event_inventory_create(
         "standing_created": len(new_areas),
         "seats_total": seats_total,
         "standing_total": len(have_areas) + len(new_areas),
+    }
+
+
+def _inventory_by_kind(*, event: Event, tier_by_kind: dict[str, PriceTier]) -> dict[str, int]:
+    kinds = set(
+        Seat.objects.filter(section__venue_id=event.venue_id)
+        .values_list("kind", flat=True)
+        .distinct()
+    )
+    missing = sorted(k for k in kinds if k not in tier_by_kind)
+    if missing or any(t.event_id != event.pk for t in tier_by_kind.values()):
+        raise InventoryTierMissing(details={"seat_kinds": missing})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO events_eventseat (event_id, seat_id, section_id, tier_id, status)
+            SELECT %s, s.id, s.section_id, t.tier_id, 'available'
+              FROM events_seat s
+              JOIN events_section sec ON sec.id = s.section_id AND sec.venue_id = %s
+              JOIN unnest(%s::text[], %s::bigint[]) AS t(kind, tier_id) ON t.kind = s.kind
+             ORDER BY s.id
+            ON CONFLICT ON CONSTRAINT eventseat_unique DO NOTHING
+            """,
+            [
+                event.pk,
+                event.venue_id,
+                list(tier_by_kind),
+                [tier.pk for tier in tier_by_kind.values()],
+            ],
+        )
+        created = cursor.rowcount
+    return {
+        "seats_created": created,
+        "standing_created": 0,
+        "seats_total": EventSeat.objects.filter(event=event).count(),
+        "standing_total": 0,
     }
 
 

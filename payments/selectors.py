@@ -13,9 +13,11 @@ from django.db.models import Count, Sum
 
 from api.models import Partner
 from events.models import Event
+from events.selectors import sale_snapshot
 from orders.api.holds import hold_items
 from orders.models import Hold, Order, Ticket
 from orders.selectors import TICKET_PLACE
+from orders.ticket_types import items_typed
 from payments.models import Payment, Refund
 
 ON_ACCOUNT = "on_account"
@@ -31,7 +33,11 @@ def order_places(order: Order) -> list[dict]:
     and so the order page's own list, exist only once it is paid."""
     if order.status != Order.Status.PENDING_PAYMENT:
         return []
-    return hold_items(order.hold)
+    items = hold_items(order.hold)
+    if not order.seat_types:
+        return items
+    # The types the buyer chose at checkout, at their prices (orders/ticket_types.py).
+    return items_typed(items, sale=sale_snapshot(order.event_id), seat_types=order.seat_types)
 
 
 def order_refunded_amount(order: Order) -> Decimal:

@@ -21,13 +21,14 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from api.models import Partner
 from events.cards import card_rule_refusal
 from events.models import Event
 from orders import holdkinds
+from orders.exceptions import OrderNotFound
 from orders.hooks import order_record
 from orders.models import Hold, Order, Ticket
 from orders.services.holds import buyer_limit_lock_and_count, hold_stock_return
@@ -36,6 +37,8 @@ from orders.signals import order_announce, order_paid, order_refunded
 from orders.tickets import tickets_issue
 from payments.exceptions import (
     BadConfirmation,
+    BuyerRefundClosed,
+    BuyerRefundNotAllowed,
     ConfirmationMismatch,
     OrderExpired,
     OrderNotPayable,
@@ -781,6 +784,34 @@ def _refund_details(refund: Refund, order: Order) -> dict[str, Any]:
         "reason": refund.reason,
         "remaining_quantity": order.quantity,
     }
+def order_refund_by_buyer(*, order: Order, user: Any, now: Any = None) -> Refund | None:
+    """The buyer refunds their own paid order in their account: every ticket
+    not refunded yet, through order_refund (places back on sale, the money
+    back through the provider via the outbox, the refund e-mail).
+
+    Allowed until the event's refund_cutoff_minutes before its start; None
+    there → BuyerRefundNotAllowed (403), past it → BuyerRefundClosed (409),
+    not the user's order → OrderNotFound (as if it did not exist), not paid →
+    OrderNotRefundable (409). The checks run under the order lock (order_lock),
+    then order_refund takes the same locks again in this transaction, so a
+    double submit refunds once and the second sees the order refunded.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = order_lock(order=order)
+        if not getattr(user, "is_authenticated", False) or order.user_id != user.pk:
+            raise OrderNotFound()
+        if order.status != Order.Status.PAID:
+            raise OrderNotRefundable()
+        minutes = order.event.refund_cutoff_minutes
+        if minutes is None:
+            raise BuyerRefundNotAllowed()
+        if now >= order.event.starts_at - timedelta(minutes=minutes):
+            raise BuyerRefundClosed()
+        with translation.override(order.language):
+            # Stored as the buyer reads it in the refund e-mail.
+            reason = str(_("You refunded the order in your account."))
+        return order_refund(order=order, actor_user=user, reason=reason)
 
 
 def _partial_refund_done(*, payment: Payment, order: Order, event: CallbackEvent) -> str:

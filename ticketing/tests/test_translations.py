@@ -32,6 +32,7 @@ LANGUAGES = ["ru", "kk"]
 SOURCE_DIRS = [
     "accounts",
     "api",
+    "cinema",
     "events",
     "orders",
     "payments",

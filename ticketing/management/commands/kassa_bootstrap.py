@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from cinema.demo import cinema_demo_load
 from events.demo import PRESALE_SLUG, demo_app_partner, demo_load
 
 
@@ -39,3 +40,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"presale demo event (partner Visa 4400 43…): {settings.SITE_URL}/e/{PRESALE_SLUG}/"
         )
+        cinema_demo_load(say=self.stdout.write)
+        self.stdout.write(f"cinema demo: {settings.SITE_URL}/films/")
