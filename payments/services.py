@@ -784,6 +784,8 @@ def _refund_details(refund: Refund, order: Order) -> dict[str, Any]:
         "reason": refund.reason,
         "remaining_quantity": order.quantity,
     }
+
+
 def order_refund_by_buyer(*, order: Order, user: Any, now: Any = None) -> Refund | None:
     """The buyer refunds their own paid order in their account: every ticket
     not refunded yet, through order_refund (places back on sale, the money
