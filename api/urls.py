@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.api import MeView
+from api.api import MeView, WebviewTokenApi
 from cinema import api as cinema_api
 from events import api as events_api
 from orders.api import holds as holds_api
@@ -38,6 +38,7 @@ urlpatterns = [
     path("checkin/override/", CheckinOverrideApi.as_view(), name="checkin-override"),
     path("checkin/gates/<slug:slug>/", GateCountsApi.as_view(), name="checkin-gates"),
     path("me/", MeView.as_view(), name="api-me"),
+    path("webview/tokens/", WebviewTokenApi.as_view(), name="webview-tokens"),
     # holds and orders
     path("holds/", holds_api.HoldCreateApi.as_view(), name="hold-create"),
     path("holds/<uuid:hold_id>/", holds_api.HoldDetailApi.as_view(), name="hold-detail"),

@@ -19,3 +19,12 @@ class ScheduleInvalid(KassaError):
     code = "schedule_invalid"
     status = 400
     default_message = _("The schedule has errors; nothing was imported.")
+
+
+class HallInvalid(KassaError):
+    """A hall that cannot be created as asked (its code is taken, too few or
+    too many seats); the layout's own problems are LayoutSpecInvalid."""
+
+    code = "hall_invalid"
+    status = 400
+    default_message = _("The hall cannot be created as asked.")

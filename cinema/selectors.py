@@ -1,7 +1,9 @@
-"""Reads of the cinema side: a city's schedule by date with filters, and the
-seats left per showing — a bounded number of SQL statements however many
-showings are shown (one for the showings, one grouped count for all of
-their seats), both cached in Redis.
+"""Reads of the cinema side: a city's schedule by date with filters, the
+films now showing and one film's showings grouped by cinema and day, a
+showing's film panel on the event page, and the seats left per showing —
+a bounded number of SQL statements however many showings are shown (one
+for the showings, one grouped count for all of their seats), both cached in
+Redis.
 
 Caching: the list of a city's showings for a day and filters is kept for
 SCHEDULE_TTL under a per-city version that the importer and showing_create
@@ -13,22 +15,22 @@ kept for SEATS_TTL (a sale shows within seconds).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from cinema.models import Cinema, City, Film, Showing
-from events.models import Event, EventSeat
+from events.models import Event
+from events.selectors import PUBLIC_STATUSES, free_seat_counts
 
 SCHEDULE_TTL = 60  # seconds
 SEATS_TTL = 10  # seconds
-PUBLIC_STATUSES = [Event.Status.ON_SALE, Event.Status.SOLD_OUT]
 # Local hours [from, to) of each part of the day; night wraps past midnight.
 TIMES_OF_DAY = {"morning": (6, 12), "day": (12, 17), "evening": (17, 22), "night": (22, 6)}
 WEEK_DAYS = 7
@@ -169,17 +171,8 @@ def showing_seats(event_ids: list[int]) -> dict[int, Seats]:
     result = {i: cached[_seats_key(i)] for i in event_ids if _seats_key(i) in cached}
     missing = [i for i in event_ids if i not in result]
     if missing:
-        now = timezone.now()
-        free = Q(status=EventSeat.Status.AVAILABLE) | Q(
-            status=EventSeat.Status.HELD, held_until__lt=now
-        )
-        rows = (
-            EventSeat.objects.filter(event_id__in=missing)
-            .values("event_id")
-            .annotate(available=Count("id", filter=free), capacity=Count("id"))
-            .order_by()
-        )
-        fresh = {r["event_id"]: Seats(r["available"], r["capacity"]) for r in rows}
+        counts = free_seat_counts(event_ids=missing)
+        fresh = {i: Seats(free, total) for i, (free, total) in counts.items()}
         fresh.update({i: Seats(0, 0) for i in missing if i not in fresh})
         cache.set_many({_seats_key(i): s for i, s in fresh.items()}, SEATS_TTL)
         result.update(fresh)
@@ -271,3 +264,97 @@ def schedule_choices(city: City) -> tuple[list[Film], list[Cinema]]:
         )
         cache.set(key, choices, SCHEDULE_TTL)
     return choices
+
+
+# How far ahead a film page lists showings.
+SCHEDULE_DAYS = 14
+
+
+def _upcoming(now: datetime) -> QuerySet[Showing]:
+    # A showing sells until its cinema's close minutes after the start (at most
+    # an hour, Cinema.sales_close_minutes): those filtered out in Python.
+    return Showing.objects.filter(
+        cancelled=False,
+        event__status__in=PUBLIC_STATUSES,
+        starts_at__gt=now - timedelta(hours=1),
+        starts_at__lt=now + timedelta(days=SCHEDULE_DAYS),
+    )
+
+
+def films_showing(*, now: datetime | None = None) -> list[Film]:
+    """Films with a showing on sale in the next SCHEDULE_DAYS, by title (2 queries)."""
+    now = now or timezone.now()
+    ids = _upcoming(now).values("film_id")
+    return list(Film.objects.filter(pk__in=ids).prefetch_related("genres").order_by("title", "pk"))
+
+
+def film_detail(slug: str) -> Film | None:
+    return Film.objects.filter(slug=slug).prefetch_related("genres").first()
+
+
+@dataclass
+class ShowingSlot:
+    showing: Showing
+    local_start: datetime
+    free: int
+    total: int
+    closed: bool
+
+    @property
+    def sold_out(self) -> bool:
+        return self.free <= 0
+
+    @property
+    def few_left(self) -> bool:
+        return Seats(self.free, self.total).few_left
+
+
+@dataclass
+class CinemaDays:
+    cinema: Cinema
+    days: list[tuple[date, list[ShowingSlot]]] = field(default_factory=list)
+
+
+def film_schedule(*, film: Film, now: datetime | None = None) -> list[CinemaDays]:
+    """The film's upcoming showings, grouped by cinema (by name) then by the
+    cinema's local day, in time order; with free seats per showing. Two
+    queries: the showings (with cinema and hall), one grouped count of seats."""
+    now = now or timezone.now()
+    showings = list(
+        _upcoming(now)
+        .filter(film=film)
+        .select_related("cinema", "hall", "event")
+        .order_by("starts_at", "pk")
+    )
+    showings = [
+        s for s in showings if s.starts_at + timedelta(minutes=s.cinema.sales_close_minutes) > now
+    ]
+    counts = showing_seats([s.pk for s in showings])
+    by_cinema: dict[int, CinemaDays] = {}
+    for showing in showings:
+        local = showing.starts_at.astimezone(ZoneInfo(showing.cinema.time_zone))
+        seats = counts.get(showing.pk) or Seats(0, 0)
+        free, total = seats.available, seats.capacity
+        slot = ShowingSlot(
+            showing=showing,
+            local_start=local,
+            free=free,
+            total=total,
+            closed=showing.event.status == Event.Status.SOLD_OUT,
+        )
+        entry = by_cinema.setdefault(showing.cinema_id, CinemaDays(cinema=showing.cinema))
+        if entry.days and entry.days[-1][0] == local.date():
+            entry.days[-1][1].append(slot)
+        else:
+            entry.days.append((local.date(), [slot]))
+    return sorted(by_cinema.values(), key=lambda c: (c.cinema.localized_name, c.cinema.pk))
+
+
+def showing_of_event(event: Event) -> Showing | None:
+    """The showing an event is, with film, genres, hall and cinema (2 queries; 1 if none)."""
+    return (
+        Showing.objects.filter(pk=event.pk)
+        .select_related("film", "hall", "cinema")
+        .prefetch_related(Prefetch("film__genres"))
+        .first()
+    )

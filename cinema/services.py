@@ -12,12 +12,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from cinema.exceptions import HallBusy
-from cinema.models import Film, Hall, Showing
+from cinema.exceptions import HallBusy, HallInvalid
+from cinema.models import Cinema, Film, Hall, Showing
 from cinema.selectors import schedule_changed
+from events.layout import hall_spec, layout_plan
 from events.models import (
     Event,
     PriceTier,
@@ -26,8 +28,9 @@ from events.models import (
     Seat,
     TicketType,
     TicketTypePrice,
+    Venue,
 )
-from events.services import event_inventory_create
+from events.services import event_inventory_create, venue_create_from_spec
 
 # Tier colours on the seat map, by seat kind.
 KIND_COLOURS = {
@@ -37,6 +40,8 @@ KIND_COLOURS = {
     Seat.Kind.COMPANION: "#14b8a6",
     Seat.Kind.LOVE: "#ec4899",
 }
+# A hall has this many seats (the staff page's bounds: a screening room to a big hall).
+HALL_SEATS = (50, 500)
 # Per-buyer limit of a showing's phase: a family or a school class, not a reseller.
 SHOWING_LIMIT = 10
 
@@ -48,8 +53,9 @@ class TicketTypeSpec:
     name_kk: str = ""
     name_en: str = ""
     requires_document: bool = False
-    # Price by seat kind; a kind left out sells this type at the kind's price.
-    prices: dict[str, Decimal] = field(default_factory=dict)
+    # Price by seat kind; a kind left out sells this type at the kind's price,
+    # None: this type is not sold on seats of that kind.
+    prices: dict[str, Decimal | None] = field(default_factory=dict)
 
 
 def film_production(
@@ -143,9 +149,13 @@ def showing_type_prices(
     *, types: list[TicketType], specs: list[TicketTypeSpec], tiers: dict[str, PriceTier]
 ) -> list[TicketTypePrice]:
     """The (unsaved) per-kind prices of saved ticket types; a kind left out
-    sells the type at the kind's own price."""
+    sells the type at the kind's own price, a price of None does not sell it there."""
     return [
-        TicketTypePrice(ticket_type=ticket_type, tier=tiers[kind], price=Decimal(price))
+        TicketTypePrice(
+            ticket_type=ticket_type,
+            tier=tiers[kind],
+            price=None if price is None else Decimal(price),
+        )
         for ticket_type, spec in zip(types, specs, strict=True)
         for kind, price in spec.prices.items()
         if kind in tiers
@@ -231,3 +241,70 @@ def showing_create(
     showing.save(force_insert=True)
     transaction.on_commit(lambda: schedule_changed(city_id=hall.cinema.city_id))
     return showing
+
+
+def hall_layout_spec(
+    *,
+    cinema: Cinema,
+    code: str,
+    name: str,
+    rows: list[str] | None = None,
+    seats: list[list] | None = None,
+    curve: float = 0,
+) -> dict:
+    """The venue spec of a hall of `cinema` (events.layout.hall_spec: one line per
+    row, or CSV seats), checked as a whole: the layout (LayoutSpecInvalid, per
+    line) and the hall's size (HallInvalid). Writes nothing: the preview."""  # fmt: skip
+    slug = f"hall-{cinema.slug}-{code}"
+    if len(slug) > 50:  # a venue slug's limit; the cinema's id keeps it unique
+        slug = f"hall-{cinema.pk}-{code}"
+    spec = hall_spec(
+        name=name, slug=slug, rows=rows, seats=seats, curve=curve,
+        time_zone=cinema.time_zone, city=cinema.city.name, address=cinema.address,
+    )  # fmt: skip
+    _venue, plans = layout_plan(spec)
+    count = sum(len(plan.seats) for plan in plans)
+    low, high = HALL_SEATS
+    if not low <= count <= high:
+        raise HallInvalid(
+            _("A hall has %(low)s to %(high)s seats; this one has %(count)s.")
+            % {"low": low, "high": high, "count": count},
+            details={"seats": [count]},
+        )
+    return spec
+
+
+@transaction.atomic
+def hall_create(
+    *, cinema: Cinema, code: str, name: str, name_kk: str = "", name_en: str = "", spec: dict
+) -> Hall:
+    """Create the hall's Venue from its spec (hall_layout_spec) and the Hall.
+
+    The venue slug is the cinema's and the code's, so a second create of the
+    same hall finds the slug taken and is refused (HallInvalid, nothing
+    written) instead of reusing someone else's layout. Raises
+    LayoutSpecInvalid as venue_create_from_spec does, before writing.
+    """
+    slug = spec["venue"]["slug"]
+    if (
+        Hall.objects.filter(cinema=cinema, code=code).exists()
+        or Venue.objects.filter(slug=slug).exists()
+    ):
+        raise HallInvalid(
+            _("The cinema has a hall with code %(code)s already.") % {"code": code},
+            details={"code": [code]},
+        )
+    venue = venue_create_from_spec(spec=spec)
+    try:
+        with transaction.atomic():
+            return Hall.objects.create(
+                cinema=cinema, venue=venue, code=code, name=name, name_kk=name_kk, name_en=name_en
+            )
+    except IntegrityError as exc:
+        # A rival created the same hall between the check and here: its venue
+        # came back from venue_create_from_spec (idempotent per slug), and the
+        # unique venue / (cinema, code) refuse a second hall on it.
+        raise HallInvalid(
+            _("The cinema has a hall with code %(code)s already.") % {"code": code},
+            details={"code": [code]},
+        ) from exc

@@ -305,7 +305,14 @@ class TicketType(NamedInLanguages):
 class TicketTypePrice(models.Model):
     ticket_type = models.ForeignKey(TicketType, on_delete=models.CASCADE, related_name="prices")
     tier = models.ForeignKey(PriceTier, on_delete=models.CASCADE, related_name="type_prices")
-    price = models.DecimalField(max_digits=12, decimal_places=2)
+    # Empty: this type is not sold in this tier (no child tickets on a love seat).
+    price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty: this ticket type is not sold for seats of this tier."),
+    )
 
     class Meta:
         verbose_name = _("ticket type price")

@@ -9,7 +9,13 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from events.exceptions import DuplicateInvalid, EventWithoutInventory, InventoryTierMissing
+from events.exceptions import (
+    DuplicateInvalid,
+    EventCancelledFinal,
+    EventWithoutInventory,
+    InventoryTierMissing,
+)
+from events.hooks import EVENT_CHANGED, event_record
 from events.layout import layout_plan
 from events.models import (
     TRANSLATED_LANGUAGES,
@@ -76,17 +82,43 @@ def venue_create_from_spec(*, spec: dict) -> Venue:
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy(
-            "COPY events_seat (section_id, row_label, row_index, number, x, y, quality_rank)"
-            " FROM STDIN"
+            "COPY events_seat (section_id, row_label, row_index, number, x, y, quality_rank,"
+            " kind) FROM STDIN"
         ) as copy,
     ):
         for section, plan in zip(sections, plans, strict=True):
             for seat in plan.seats:
                 copy.write_row(
                     (section.pk, seat.row_label, seat.row_index, seat.number, seat.x, seat.y,
-                     seat.quality_rank)
+                     seat.quality_rank, seat.kind)
                 )  # fmt: skip
+    _seat_pairs_set(sections, plans)
     return venue
+
+
+def _seat_pairs_set(sections: list[Section], plans: list) -> None:
+    """Point each paired seat at its pair (love seats, wheelchair + companion),
+    once COPY has given the seats their ids: one UPDATE for the venue."""
+    pairs = [
+        (section.pk, seat.row_index, seat.number, other.row_index, other.number)
+        for section, plan in zip(sections, plans, strict=True)
+        for seat in plan.seats
+        if seat.pair is not None
+        for other in (plan.seats[seat.pair],)
+    ]
+    if not pairs:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE events_seat s SET pair_id = o.id "
+            "FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::int[], %s::int[]) "
+            "AS p(section_id, row_index, number, other_row, other_number) "
+            "JOIN events_seat o ON o.section_id = p.section_id AND o.row_index = p.other_row "
+            "AND o.number = p.other_number "
+            "WHERE s.section_id = p.section_id AND s.row_index = p.row_index "
+            "AND s.number = p.number",
+            [list(column) for column in zip(*pairs, strict=True)],
+        )
 
 
 @transaction.atomic
@@ -317,7 +349,11 @@ def event_has_inventory(*, event: Event) -> bool:
 
 def event_check_status(*, event: Event, status: str) -> None:
     """Raise EventWithoutInventory when `status` is on sale and the event has
-    no stock: the one rule the admin form and event_status_set both apply."""
+    no stock, EventCancelledFinal for a move to or from `cancelled` (that is
+    payments' event_cancel, which refunds): the rules the admin form and
+    event_status_set both apply. `event` carries the stored status."""
+    if status != event.status and Event.Status.CANCELLED in (status, event.status):
+        raise EventCancelledFinal()
     if status == Event.Status.ON_SALE and not event_has_inventory(event=event):
         raise EventWithoutInventory()
 
@@ -343,6 +379,49 @@ def event_status_set(*, event: Event, status: str, actor: Any = None) -> Event:
             actor_user=actor,
             data={"old": old, "new": status},
         )
+        event_record(
+            kind=EVENT_CHANGED, event=locked, details={"status": {"old": old, "new": status}}
+        )
+    return locked
+
+
+# What partners are told about when staff change it (`event.changed`): what
+# a buyer's ticket means (when, where). Titles and texts are not news.
+EVENT_CHANGE_FIELDS = ("starts_at", "doors_at", "venue")
+
+
+def _change_value(event: Event, field: str) -> Any:
+    if field == "venue":
+        return event.venue_id
+    value = getattr(event, field)
+    return value.isoformat() if value is not None else None
+
+
+@transaction.atomic
+def event_update(*, event: Event, actor: Any = None, **changes: Any) -> Event:
+    """Change an event's start, doors time or venue (`starts_at`, `doors_at`,
+    `venue`), audited as `event.changed` with old and new values, and told to
+    partners (events.hooks, in this transaction: `event.changed`). Returns the
+    event as saved; fields that do not change are not written or reported.
+
+    Locks the event row (like event_status_set), so two staff saving at once
+    report each change once, against the value the other one saved.
+    """
+    unknown = set(changes) - set(EVENT_CHANGE_FIELDS)
+    if unknown:
+        raise ValueError(f"event_update cannot change {sorted(unknown)}")
+    locked = Event.objects.select_for_update().get(pk=event.pk)
+    diff: dict[str, dict[str, Any]] = {}
+    for field, value in changes.items():
+        old = _change_value(locked, field)
+        setattr(locked, field, value)
+        new = _change_value(locked, field)
+        if old != new:
+            diff[field] = {"old": old, "new": new}
+    if diff:
+        locked.save(update_fields=list(diff))
+        audit_log(action=AuditAction.EVENT_CHANGED, obj=locked, actor_user=actor, data=diff)
+        event_record(kind=EVENT_CHANGED, event=locked, details=diff)
     return locked
 
 

@@ -123,6 +123,11 @@ class Order(models.Model):
     quantity = models.PositiveIntegerField()
     total = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
+    # The ticket type the buyer chose per seat, when the event sells types:
+    # {"<EventSeat id>": {"type": <TicketType id>, "price": "1500.00"}}. The
+    # tickets issued on payment take their type and price from it; `total`
+    # is their sum. Empty for events without types (the hold's tier prices).
+    seat_types = models.JSONField(default=dict, blank=True)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)

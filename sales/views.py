@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from events.models import Event
+from payments.cancellation import CANCEL_PERMISSIONS
 from queueing import services as queue_services
 from queueing.models import WaitingRoom
 from sales import export, live
@@ -77,6 +78,8 @@ def _console_page(request, event: Event, form: RoomControlForm | None = None, st
         "form": form or RoomControlForm(),
         "can_control": room is not None and request.user.has_perm(ROOM_CHANGE),
         "can_report": request.user.has_perm(REPORT),
+        "can_cancel": event.status != Event.Status.CANCELLED
+        and request.user.has_perms(CANCEL_PERMISSIONS),
         "labels": _labels(),
         # The first numbers come with the page (no blank tiles until the first poll).
         "initial": live.console_data(event=event),

@@ -35,6 +35,7 @@ SOURCE_DIRS = [
     "cinema",
     "events",
     "orders",
+    "payments",
     "partners",
     "queueing",
     "sales",
