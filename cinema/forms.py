@@ -49,6 +49,8 @@ class ScheduleFilterForm(forms.Form):
         required=False,
         choices=[("", _("Any time")), *((k, TIME_OF_DAY_LABELS[k]) for k in TIMES_OF_DAY)],
     )
+
+
 HALL_CSV_MAX_BYTES = 256 * 1024
 
 
