@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint format shell browser bench-smoke smoke-run clean
+.PHONY: run test lint format shell browser bench-smoke smoke-run partner-example clean
 
 run: $(VENV)/.run-deps
 	$(BIN)/python -m ticketing.launcher run
@@ -39,6 +39,14 @@ bench-smoke: $(VENV)/.dev-deps
 SMOKE_PORT ?= 8201
 smoke-run: $(VENV)/.run-deps
 	$(BIN)/python scripts/smoke_purchase.py --make-run $(SMOKE_PORT)
+
+# `make run` on another port, then examples/partner_client.py sells as the
+# demo partner app does (waiting room, hold, order, on-account payment, the
+# signed order.paid webhook, tickets), then Ctrl-C and the same check that
+# every process stopped. Run by CI (docs/partners.md).
+PARTNER_EXAMPLE_PORT ?= 8202
+partner-example: $(VENV)/.run-deps
+	$(BIN)/python examples/partner_client.py --make-run $(PARTNER_EXAMPLE_PORT)
 
 # Browser tests drive Debian's Chromium through Playwright.
 browser:

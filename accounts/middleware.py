@@ -57,9 +57,11 @@ def _checked_user(request, user):
         return user
     from accounts.models import Profile
 
-    current = Profile.objects.filter(user_id=user.pk).values_list("session_epoch", flat=True)
-    current = current.first()
+    row = Profile.objects.filter(user_id=user.pk).values_list("session_epoch", "phone").first()
+    current, phone = row if row is not None else (None, None)
     if current is not None and request.session.get(SESSION_EPOCH_KEY) == current:
+        # The same query gives the buyer key's phone (accounts.selectors.account_key).
+        user.kassa_phone = phone or ""
         return user
     # Not auth.logout(): it reads request.user, which is being resolved here.
     request.session.flush()

@@ -30,8 +30,15 @@ class ApiKeyInline(admin.TabularInline):
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "is_active", "created_at"]
-    list_filter = ["is_active"]
+    list_display = ["slug", "name", "is_active", "webview_enabled", "created_at"]
+    list_filter = ["is_active", "webview_enabled"]
+    fieldsets = [
+        (None, {"fields": ["slug", "name", "is_active", "created_at"]}),
+        (
+            _("Webview in the partner's app"),
+            {"fields": ["webview_enabled", "webview_return_link", "webview_token_seconds"]},
+        ),
+    ]
     search_fields = ["slug", "name"]
     inlines = [ApiKeyInline]
 

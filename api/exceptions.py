@@ -207,3 +207,19 @@ def service_unavailable(request):
         response = HttpResponse(loader.get_template("503.html").render(), status=exc.status)
     response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+class WebviewDisabled(KassaError):
+    code = "webview_disabled"
+    status = 403
+    default_message = gettext_lazy("The webview is not enabled for this partner.")
+
+
+class WebviewTokenInvalid(KassaError):
+    # One refusal for unknown, forged, expired, spent and foreign tokens: the
+    # page must not tell a guesser which of them it hit.
+    code = "webview_token_invalid"
+    status = 403
+    default_message = gettext_lazy(
+        "This link has expired or was already used. Go back to the app and open it again."
+    )

@@ -1,11 +1,41 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+from urllib.parse import quote
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+# Schemes a return link must never use: they run code or read local files in
+# the page (javascript:, data:…) or leave the app for an ordinary web page
+# (http: is unencrypted; https is allowed for universal/app links).
+UNSAFE_SCHEMES = {"javascript", "data", "vbscript", "file", "blob", "about", "http", "ftp", "ws",
+                  "wss", "filesystem", "intent", "chrome", "view-source", "content"}  # fmt: skip
+DEEP_LINK = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*)://[^\s<>\"'`\\]+")
+
+
+def deep_link_validate(value: str) -> None:
+    """A partner's app return link: `<scheme>://…{code}…`, a custom scheme of
+    its app (`bankapp://kassa/orders/{code}`) or https (an app link)."""
+    match = DEEP_LINK.fullmatch(value or "")
+    if match is None:
+        raise ValidationError(
+            _("Enter a link like bankapp://kassa/orders/{code} (scheme://…, no spaces)."),
+            code="invalid",
+        )
+    if match["scheme"] in UNSAFE_SCHEMES:
+        raise ValidationError(
+            _("The scheme %(scheme)s: is not allowed for an app link."),
+            code="scheme",
+            params={"scheme": match["scheme"]},
+        )
+    if "{code}" not in value:
+        raise ValidationError(_("The link must contain {code}, the order code."), code="code")
 
 
 class Partner(models.Model):
@@ -21,9 +51,33 @@ class Partner(models.Model):
     # made; only payments.services sets these (partner_on_account_enable).
     on_account = models.BooleanField(_("on-account payment"), default=False, editable=False)
     on_account_secret = models.CharField(max_length=100, blank=True, editable=False)
+    # The webview journey (api.views.webview_start): the partner's server mints
+    # a one-time token for its customer, its app opens kassa's pages with it.
+    webview_enabled = models.BooleanField(_("webview"), default=False)
+    webview_return_link = models.CharField(
+        _("app return link"),
+        max_length=300,
+        blank=True,
+        validators=[deep_link_validate],
+        help_text=_(
+            "Where the order page sends the buyer back into the app, e.g. "
+            "bankapp://kassa/orders/{code}. Empty: no link back."
+        ),
+    )
+    webview_token_seconds = models.PositiveSmallIntegerField(
+        _("webview token lifetime (s)"),
+        default=120,
+        validators=[MinValueValidator(10), MaxValueValidator(600)],
+    )
 
     class Meta:
         ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(webview_token_seconds__gte=10, webview_token_seconds__lte=600),
+                name="partner_webview_token_seconds_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -32,12 +86,19 @@ class Partner(models.Model):
     def channel(self) -> str:
         return f"partner:{self.slug}"
 
+    def return_link(self, *, code: str) -> str:
+        """The app return link for an order, or "" without one configured."""
+        if not self.webview_return_link:
+            return ""
+        return self.webview_return_link.replace("{code}", quote(code, safe=""))
+
 
 class Scope(models.TextChoices):
     CATALOG = "catalog", _("Catalogue")
     SELL = "sell", _("Sell")
     CHECKIN = "checkin", _("Check-in")
     SETTLEMENT = "settlement", _("Settlement report")
+    SCHEDULE = "schedule", _("Cinema schedule import")
 
 
 class ApiKey(models.Model):
@@ -128,3 +189,32 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({'done' if self.completed else 'in flight'})"
+
+
+class WebviewToken(models.Model):
+    """A one-time ticket into kassa's pages for a partner's customer.
+
+    The partner's server mints it (POST /api/v1/webview/tokens/); its app opens
+    `/webview/?token=…`. Only a SHA-256 of the token is kept (it is 256 random
+    bits); it is spent by a conditional UPDATE (api.services.
+    webview_token_redeem), so of two racing opens exactly one starts a session.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    buyer_ref = models.CharField(max_length=100)
+    # The buyer key of the customer's phone (accounts.selectors.phone_key), never the phone.
+    phone_key = models.CharField(max_length=80, blank=True)
+    next_path = models.CharField(max_length=500, default="/")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The hourly purge: DELETE … WHERE expires_at < now() - 1 day.
+            models.Index(fields=["expires_at"], name="webview_token_expires_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner.slug}: {self.buyer_ref}"

@@ -33,6 +33,24 @@ class HasScope(BasePermission):
         return False
 
 
+class PartnerScope(HasScope):
+    """Only partner keys with the scope pass: the call acts for the partner
+    itself (a webview token for its customer), which no session can."""
+
+    code = "permission_denied"
+
+    @classmethod
+    def of(cls, scope: str) -> type[PartnerScope]:
+        return type(f"PartnerScope_{scope}", (cls,), {"scope": scope})
+
+    def has_permission(self, request, view) -> bool:
+        if partner_key(request) is None:
+            self.message = _("This call needs a partner API key.")
+            return False
+        self.code = HasScope.code
+        return super().has_permission(request, view)
+
+
 def _staff_with(request, permission: str) -> bool:
     user = getattr(request, "user", None)
     if not (user and user.is_authenticated and user.is_staff):

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
-from api.exceptions import InvalidScopes
-from api.models import ApiKey, IdempotencyRecord, Partner, Scope
+from accounts.selectors import phone_key
+from api.exceptions import InvalidScopes, WebviewDisabled, WebviewTokenInvalid
+from api.models import ApiKey, IdempotencyRecord, Partner, Scope, WebviewToken
 from ticketing.audit import AuditAction, audit_log
 
 
@@ -84,4 +89,83 @@ def idempotency_records_purge(*, before: datetime) -> int:
     is simply gone, and the retry then runs as new (past the 24 h promise).
     """
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=before).delete()
+    return deleted
+
+
+def webview_next_path(value: str | None) -> str | None:
+    """`value` if it is a path on this site ("/e/show/"), else None: never
+    another host, scheme or a protocol-relative "//host" (no open redirect)."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return None
+    if any(ch in value for ch in "\\\r\n\t") or len(value) > 500:
+        return None
+    return value if url_has_allowed_host_and_scheme(value, allowed_hosts=set()) else None
+
+
+def _token_hash(raw: str) -> str:
+    # 256 random bits: a plain SHA-256 is enough (as for API keys).
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class MintedToken:
+    token: str
+    expires_at: datetime
+    next_path: str
+
+
+def webview_token_create(
+    *, partner: Partner, buyer_ref: str, phone_sha256: str = "", next_path: str = "/"
+) -> MintedToken:
+    """A one-time token that opens kassa's pages as `buyer_ref`, the partner's
+    customer (with their verified phone's identity when given).
+
+    Lives `partner.webview_token_seconds`; only its hash is stored. Raises
+    WebviewDisabled (403) unless staff enabled the partner's webview.
+    `next_path` must be a local path (webview_next_path); callers check it.
+    """
+    if not partner.webview_enabled:
+        raise WebviewDisabled()
+    raw = secrets.token_urlsafe(32)
+    now = timezone.now()
+    token = WebviewToken.objects.create(
+        partner=partner,
+        token_hash=_token_hash(raw),
+        buyer_ref=buyer_ref,
+        phone_key=phone_key(phone_sha256=phone_sha256) if phone_sha256 else "",
+        next_path=next_path,
+        created_at=now,
+        expires_at=now + timedelta(seconds=partner.webview_token_seconds),
+    )
+    return MintedToken(raw, token.expires_at, token.next_path)
+
+
+def webview_token_redeem(*, raw: str | None) -> WebviewToken:
+    """Spend a webview token: the token row (with its partner) if it was
+    unspent, unexpired and its partner still active with the webview on.
+
+    One conditional UPDATE claims it, so a replayed or raced token starts at
+    most one session. Anything else raises WebviewTokenInvalid (one error
+    for every cause).
+    """
+    if not raw or len(raw) > 100:
+        raise WebviewTokenInvalid()
+    now = timezone.now()
+    # Only the token's own columns in the WHERE: a filter across the partner
+    # join makes Django write `id IN (SELECT …)`, which PostgreSQL does not
+    # re-check after waiting for a racing claim's row lock (both would win).
+    claimed = WebviewToken.objects.filter(
+        token_hash=_token_hash(raw), used_at__isnull=True, expires_at__gt=now
+    ).update(used_at=now)
+    if not claimed:
+        raise WebviewTokenInvalid()
+    token = WebviewToken.objects.select_related("partner").get(token_hash=_token_hash(raw))
+    if not (token.partner.is_active and token.partner.webview_enabled):
+        raise WebviewTokenInvalid()  # spent all the same: a stopped partner's tokens stay dead
+    return token
+
+
+def webview_tokens_purge(*, before: datetime) -> int:
+    """Delete webview tokens that expired before `before`; returns how many."""
+    deleted, _ = WebviewToken.objects.filter(expires_at__lt=before).delete()
     return deleted

@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.api import MeView
+from api.api import MeView, WebviewTokenApi
+from cinema import api as cinema_api
 from events import api as events_api
 from orders.api import holds as holds_api
 from orders.api import orders as orders_api
@@ -37,6 +38,7 @@ urlpatterns = [
     path("checkin/override/", CheckinOverrideApi.as_view(), name="checkin-override"),
     path("checkin/gates/<slug:slug>/", GateCountsApi.as_view(), name="checkin-gates"),
     path("me/", MeView.as_view(), name="api-me"),
+    path("webview/tokens/", WebviewTokenApi.as_view(), name="webview-tokens"),
     # holds and orders
     path("holds/", holds_api.HoldCreateApi.as_view(), name="hold-create"),
     path("holds/<uuid:hold_id>/", holds_api.HoldDetailApi.as_view(), name="hold-detail"),
@@ -51,6 +53,12 @@ urlpatterns = [
         events_api.EventAvailabilityApi.as_view(),
         name="events-availability",
     ),
+    # --- cinema (schedule) ---
+    path("cinema/showings/", cinema_api.ShowingListApi.as_view(), name="cinema-showings"),
+    path("cinema/films/", cinema_api.FilmListApi.as_view(), name="cinema-films"),
+    path("cinema/cinemas/", cinema_api.CinemaListApi.as_view(), name="cinema-cinemas"),
+    path("cinema/cities/", cinema_api.CityListApi.as_view(), name="cinema-cities"),
+    path("cinema/schedule/", cinema_api.ScheduleImportApi.as_view(), name="cinema-schedule-import"),
     # partner webhooks
     path("webhooks/endpoints/", partners_api.EndpointListApi.as_view(), name="webhook-endpoints"),
     path(

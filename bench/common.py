@@ -499,7 +499,13 @@ def latency_from_metrics(text: str) -> dict[str, dict]:
     from prometheus_client.parser import text_string_to_metric_families
 
     buckets: dict[str, dict[float, float]] = defaultdict(lambda: defaultdict(float))
+    cpu: dict[str, float] = defaultdict(float)
     for family in text_string_to_metric_families(text):
+        if family.name == "kassa_http_request_cpu_seconds":
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    cpu[f"{sample.labels['method']} {sample.labels['view']}"] += sample.value
+            continue
         if family.name != "kassa_http_request_duration_seconds":
             continue
         for sample in family.samples:
@@ -512,7 +518,8 @@ def latency_from_metrics(text: str) -> dict[str, dict]:
         total = cumulative[math.inf] if math.inf in cumulative else cumulative[bounds[-1]]
         if not total:
             continue
-        row: dict = {"requests": int(total)}
+        # The serving thread's CPU seconds for this view (the site records it).
+        row: dict = {"requests": int(total), "cpu_s": round(cpu.get(view, 0.0), 3)}
         for q in (50, 95, 99):
             bound = next(b for b in bounds if cumulative[b] >= q / 100 * total)
             row[f"p{q}_ms_at_most"] = None if bound == math.inf else round(bound * 1000)

@@ -408,13 +408,27 @@ def print_summary(result: dict) -> None:
             "\n  inside Django (from /metrics; bucket upper bounds, ms; no driver or "
             "accept-queue delay):"
         )
-        print(f"  {'view':40} {'requests':>9} {'p50 <=':>7} {'p95 <=':>7} {'p99 <=':>7}")
-        for view, row in server.items():
-            if row["requests"] >= 100:
+        buyers = max(1, result["buyers"])
+        print(
+            f"  {'view':40} {'requests':>9} {'p50 <=':>7} {'p95 <=':>7} {'p99 <=':>7} "
+            f"{'CPU ms/req':>10} {'CPU ms/buyer':>12}"
+        )
+        for view, row in sorted(server.items(), key=lambda kv: -kv[1].get("cpu_s", 0)):
+            if row["requests"] >= 100 or row.get("cpu_s", 0) * 1000 / buyers >= 0.5:
+                cpu_s = row.get("cpu_s", 0.0)
                 print(
                     f"  {view[:40]:40} {row['requests']:>9} {row['p50_ms_at_most']!s:>7} "
-                    f"{row['p95_ms_at_most']!s:>7} {row['p99_ms_at_most']!s:>7}"
+                    f"{row['p95_ms_at_most']!s:>7} {row['p99_ms_at_most']!s:>7} "
+                    f"{1000 * cpu_s / row['requests']:>10.2f} {1000 * cpu_s / buyers:>12.2f}"
                 )
+        in_views = sum(row.get("cpu_s", 0.0) for row in server.values())
+        if cpu := result.get("cpu"):
+            web = cpu["by_part"].get("gunicorn", 0.0)
+            print(
+                f"  CPU inside views {1000 * in_views / buyers:.1f} ms/buyer of gunicorn's "
+                f"{1000 * web / buyers:.1f} (the rest: gunicorn, WSGI, outer middleware, "
+                "workers' start)"
+            )
     print(f"\n  errors by status: {result['errors_by_status'] or 'none'}")
     print(f"  outcomes: {result['outcomes']}")
     print(f"  hold refusals (409, kind:code): {result.get('hold_refusals') or 'none'}")

@@ -35,11 +35,13 @@ from events.models import (
 )
 from events.selectors import allocation_counts
 from events.services import (
+    EVENT_CHANGE_FIELDS,
     allocation_release,
     event_check_status,
     event_duplicate,
     event_inventory_create,
     event_status_set,
+    event_update,
     eventseat_block,
     eventseat_unblock,
     venue_create_from_spec,
@@ -235,15 +237,23 @@ class EventAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        # The status moves through its service (audited, refused without
-        # inventory under the event's lock); the other fields save as usual.
-        status = obj.status
-        if change and "status" in form.changed_data:
-            obj.status = Event.objects.values_list("status", flat=True).get(pk=obj.pk)
+        # The status, the start, the doors time and the venue move through
+        # their services (audited, told to partners as `event.changed`, the
+        # status refused without inventory, all under the event's lock); the
+        # other fields save as usual.
+        moved = [f for f in ("status", *EVENT_CHANGE_FIELDS) if change and f in form.changed_data]
+        wanted = {f: getattr(obj, f) for f in moved}
+        if moved:
+            stored = Event.objects.get(pk=obj.pk)
+            for field in moved:
+                setattr(obj, field, getattr(stored, field))
         super().save_model(request, obj, form, change)
-        if change and "status" in form.changed_data:
-            event_status_set(event=obj, status=status, actor=request.user)
-            obj.status = status
+        if "status" in wanted:
+            event_status_set(event=obj, status=wanted.pop("status"), actor=request.user)
+        if wanted:
+            event_update(event=obj, actor=request.user, **wanted)
+        for field, value in {f: form.cleaned_data[f] for f in moved}.items():
+            setattr(obj, field, value)
 
     @admin.action(
         description=_("Create inventory (seats and standing areas) for the events"),

@@ -137,9 +137,37 @@ class SectionOut(serializers.Serializer):
     capacity = serializers.IntegerField(allow_null=True, help_text="standing sections only")
 
 
+class TicketTypePriceOut(serializers.Serializer):
+    tier = serializers.IntegerField()
+    price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, allow_null=True, help_text="null: not sold in this tier"
+    )
+
+
+class TicketTypeOut(serializers.Serializer):
+    key = serializers.CharField(help_text="what POST orders/ takes in `ticket_types`")
+    name = serializers.CharField()
+    names = NamesOut(help_text=NAMES_HELP)
+    requires_document = serializers.BooleanField(
+        help_text="a document (student or pension card) is shown at the door"
+    )
+    prices = serializers.SerializerMethodField(help_text="the price per tier")
+
+    @extend_schema_field(TicketTypePriceOut(many=True))
+    def get_prices(self, ticket_type) -> list[dict]:
+        own = {p.tier_id: p.price for p in ticket_type.prices.all()}
+        tiers = ticket_type.event.tiers.all()
+        return [{"tier": t.pk, "price": own.get(t.pk, t.price)} for t in tiers]
+
+
 class EventDetailOut(EventListOut):
     description = serializers.CharField()
     tiers = TierOut(many=True, source="tiers.all")
+    ticket_types = TicketTypeOut(
+        many=True,
+        source="ticket_types.all",
+        help_text="who a seat's ticket may be for (a showing's adult, child, ...); empty: none",
+    )
     phases = PhaseOut(many=True, source="phases.all")
     sections = SectionOut(many=True, source="venue.sections.all")
     waiting_room = serializers.SerializerMethodField(

@@ -237,13 +237,66 @@ def _waiting_room_ensure(*, event: Event, mode: str = "on") -> None:
 
 def demo_partner_key() -> Path | None:
     """Create partner `halyk` with a catalog+sell key once; the raw key goes to a file."""
-    partner, _ = Partner.objects.get_or_create(slug="halyk", defaults={"name": "Halyk Bank"})
+    partner, _ = Partner.objects.get_or_create(
+        slug="halyk",
+        defaults={
+            "name": "Halyk Bank",
+            # Its app opens kassa's pages in a webview and takes buyers back here.
+            "webview_enabled": True,
+            "webview_return_link": "halykapp://kassa/orders/{code}",
+        },
+    )
     if partner.keys.filter(revoked_at__isnull=True).exists():
         return None
     _, raw = api_key_create(partner=partner, scopes=["catalog", "sell"], name="demo")
     path = Path(settings.DATA_DIR) / "demo_partner_key.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(raw + "\n")
+    path.chmod(0o600)
+    return path
+
+
+DEMO_APP_SLUG = "demo-app"
+DEMO_APP_FILE = "demo-partner.json"
+
+
+def demo_app_partner() -> Path | None:
+    """Create partner `demo-app` (an app that charges its own customers: a
+    catalog+sell key and on-account payment) for examples/partner_client.py
+    (called by kassa_bootstrap, i.e. `make run`, not by demo_load);
+    its key and on-account secret go to `<data dir>/demo-partner.json`
+    (mode 600, never committed). Both secrets are shown once, so while the
+    file is there nothing changes; if it is gone, a new key and a new
+    on-account secret are made (the old key revoked). `make run` lets this
+    partner's webhooks reach localhost (WEBHOOK_LOOPBACK_PARTNERS)."""
+    from api.services import api_key_revoke
+    from payments.services import partner_on_account_enable
+
+    path = Path(settings.DATA_DIR) / DEMO_APP_FILE
+    partner, _ = Partner.objects.get_or_create(
+        slug=DEMO_APP_SLUG, defaults={"name": "Demo partner app"}
+    )
+    live_keys = list(partner.keys.filter(revoked_at__isnull=True))
+    if path.exists() and live_keys and partner.on_account:
+        return None
+    for key in live_keys:
+        api_key_revoke(key=key)
+    _, raw = api_key_create(partner=partner, scopes=["catalog", "sell"], name="demo-app")
+    secret = partner_on_account_enable(partner=partner)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(
+            {
+                "partner": DEMO_APP_SLUG,
+                "api_key": raw,
+                "on_account_secret": secret,
+                "event": DEMO_SLUG,
+                "site_url": settings.SITE_URL,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     path.chmod(0o600)
     return path
 

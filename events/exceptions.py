@@ -52,3 +52,16 @@ class AllocationInvalid(KassaError):
     code = "allocation_invalid"
     status = 400
     default_message = _("The allocation cannot be made as asked.")
+
+
+class EventCancelledFinal(KassaError):
+    """A cancelled event's buyers were refunded: it never goes back on sale,
+    and cancelling goes through payments' event_cancel (refunds, mail), never
+    a bare status change."""
+
+    code = "event_cancelled"
+    status = 409
+    default_message = _(
+        "A cancelled event stays cancelled, and an event is cancelled only with "
+        "the “Cancel event…” action, which refunds its buyers."
+    )

@@ -123,6 +123,16 @@ class Section(NamedInLanguages):
 
 
 class Seat(models.Model):
+    class Kind(models.TextChoices):
+        STANDARD = "standard", _("Standard")
+        VIP = "vip", _("VIP / recliner")
+        # A wheelchair space is sold with its companion seat (`pair`).
+        WHEELCHAIR = "wheelchair", _("Wheelchair space")
+        COMPANION = "companion", _("Companion seat")
+        # A love seat is one sofa for two: its two halves are each other's `pair`
+        # and are only ever sold together.
+        LOVE = "love", _("Love seat")
+
     section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="seats")
     row_label = models.CharField(max_length=10)
     # Rows and seats are numbered in walking order: seats n and n+1 of one row
@@ -133,6 +143,13 @@ class Seat(models.Model):
     y = models.FloatField()
     # Lower is better: distance to the stage centre, computed by the generator.
     quality_rank = models.PositiveIntegerField(default=0)
+    # db_default: the layout generator COPYs seats without naming the kind.
+    kind = models.CharField(max_length=12, choices=Kind.choices, db_default=Kind.STANDARD)
+    # The seat this one is sold with: a love seat's other half, a wheelchair
+    # space's companion seat (and the companion's wheelchair space).
+    pair = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("seat")
@@ -146,6 +163,33 @@ class Seat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.section.code} {self.row_label}-{self.number}"
+
+
+class Production(NamedInLanguages):
+    """What a series of events shows: a film with its many showings, a tour.
+
+    Like pretix's event series: each showing stays a whole Event (its own
+    tiers, phases, stock, orders), so every flow works on it unchanged; the
+    production only groups them (a film page lists its showings).
+    """
+
+    class Kind(models.TextChoices):
+        FILM = "film", _("Film")
+        SHOW = "show", _("Show")
+
+    name = models.CharField(_("name"), max_length=200, help_text=_("In Russian."))
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=200, blank=True, help_text=_KK_HELP)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True, help_text=_EN_HELP)
+    slug = models.SlugField(unique=True, max_length=80)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SHOW)
+
+    class Meta:
+        verbose_name = _("production")
+        verbose_name_plural = _("productions")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.localized_name
 
 
 class Event(models.Model):
@@ -171,6 +215,24 @@ class Event(models.Model):
     currency = models.CharField(max_length=3, default="KZT")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # A showing of a film (or a date of a tour) points at its production.
+    production = models.ForeignKey(
+        Production, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    # Rules a cinema sets per showing; empty: the site's defaults.
+    hold_minutes = models.PositiveSmallIntegerField(
+        _("hold minutes"),
+        null=True,
+        blank=True,
+        help_text=_("How long chosen seats are kept for the buyer; empty: the site's default."),
+    )
+    refund_cutoff_minutes = models.PositiveIntegerField(
+        _("buyer refunds until (minutes before the start)"),
+        null=True,
+        blank=True,
+        help_text=_("Buyers may refund their own paid orders until this many minutes before "
+                    "the start; empty: only staff refund."),
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("event")
@@ -212,6 +274,56 @@ class PriceTier(NamedInLanguages):
 
     def __str__(self) -> str:
         return f"{self.localized_name} ({money_format(self.price, self.event.currency)})"
+
+
+class TicketType(NamedInLanguages):
+    """Who the ticket is for (adult, child, student, pensioner), chosen per seat
+    at checkout. Its price per tier is TicketTypePrice; a tier without one
+    sells this type at the tier's own price."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="ticket_types")
+    key = models.SlugField(max_length=30)
+    name = models.CharField(_("name"), max_length=100, help_text=_("In Russian."))
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=100, blank=True, help_text=_KK_HELP)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True, help_text=_EN_HELP)
+    # Printed on the ticket and checked at the door (a student card, a pension card).
+    requires_document = models.BooleanField(_("document shown at the door"), default=False)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("ticket type")
+        verbose_name_plural = _("ticket types")
+        ordering = ["sort_order", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "key"], name="tickettype_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.localized_name
+
+
+class TicketTypePrice(models.Model):
+    ticket_type = models.ForeignKey(TicketType, on_delete=models.CASCADE, related_name="prices")
+    tier = models.ForeignKey(PriceTier, on_delete=models.CASCADE, related_name="type_prices")
+    # Empty: this type is not sold in this tier (no child tickets on a love seat).
+    price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty: this ticket type is not sold for seats of this tier."),
+    )
+
+    class Meta:
+        verbose_name = _("ticket type price")
+        verbose_name_plural = _("ticket type prices")
+        constraints = [
+            models.UniqueConstraint(fields=["ticket_type", "tier"], name="tickettypeprice_unique"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="tickettypeprice_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_type} / {self.tier.localized_name}: {self.price}"
 
 
 class EventSeat(models.Model):

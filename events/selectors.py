@@ -4,7 +4,7 @@ section seats and what a channel may buy right now."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,8 +21,11 @@ from events.models import (
     EventSeat,
     PriceTier,
     SalePhase,
+    Seat,
     Section,
     StandingArea,
+    TicketType,
+    TicketTypePrice,
 )
 
 PUBLIC_STATUSES = [Event.Status.ON_SALE, Event.Status.SOLD_OUT]
@@ -73,18 +76,27 @@ def event_for_gate(slug: str) -> Event:
 
 
 def event_detail(slug: str) -> Event:
-    """A public event with venue, tiers and phases loaded (3 queries). Raises EventNotFound."""
+    """A public event with venue, tiers, phases and ticket types loaded (4 queries,
+    5 with types). Raises EventNotFound."""
     event = (
         Event.objects.filter(slug=slug, status__in=PUBLIC_STATUSES)
-        .select_related("venue")
+        .select_related("venue", "production")
         .prefetch_related(
             Prefetch("tiers", queryset=PriceTier.objects.order_by("sort_order", "-price")),
             Prefetch("phases", queryset=SalePhase.objects.order_by("starts_at")),
+            Prefetch(
+                "ticket_types",
+                queryset=TicketType.objects.order_by("sort_order", "key").prefetch_related(
+                    "prices"
+                ),
+            ),
         )
         .first()
     )
     if event is None:
         raise EventNotFound()
+    for ticket_type in event.ticket_types.all():
+        ticket_type.event = event  # its prices are read against the prefetched tiers
     return event
 
 
@@ -199,6 +211,21 @@ def _availability_shape(counts: Counts) -> dict[str, Any]:
         "sections": sections,
         "tiers": tiers,
     }
+
+
+def free_seat_counts(
+    *, event_ids: list[int], now: datetime | None = None
+) -> dict[int, tuple[int, int]]:
+    """Free and total seats per event, for many events in one grouped query
+    (a film's schedule marks sold-out and nearly full showings)."""
+    now = now or timezone.now()
+    rows = (
+        EventSeat.objects.filter(event_id__in=event_ids)
+        .values("event_id")
+        .annotate(free=Count("id", filter=_free_now(now)), total=Count("id"))
+        .order_by()
+    )
+    return {r["event_id"]: (r["free"], r["total"]) for r in rows}
 
 
 def availability_body_key(event_id: int, section_id: int | None, channel: str = "") -> str:
@@ -329,6 +356,18 @@ def _use(a: Allocation) -> AllocationUse:
     )
 
 
+def section_seat_kinds(*, event: Event, section_id: int) -> dict[int, tuple[str, int | None]]:
+    """The section's seats that are not standard: EventSeat id → (Seat.kind, the
+    EventSeat id of the seat it is sold with, or None). Empty at a stadium."""
+    rows = list(
+        EventSeat.objects.filter(event_id=event.pk, section_id=section_id)
+        .exclude(seat__kind=Seat.Kind.STANDARD)
+        .values_list("pk", "seat_id", "seat__kind", "seat__pair_id")
+    )
+    by_seat = {seat_id: pk for pk, seat_id, _kind, _pair in rows}
+    return {pk: (kind, by_seat.get(pair)) for pk, _seat_id, kind, pair in rows}
+
+
 @dataclass(frozen=True)
 class PhaseStatus:
     """What a channel sees of an event's sale at a moment.
@@ -361,11 +400,15 @@ def phase_status(
     Uses `event.phases.all()` (prefetched by event_detail).
     """
     at = at or timezone.now()
-    if event.status in (Event.Status.CANCELLED, Event.Status.FINISHED) or event.starts_at <= at:
+    if event.status in (Event.Status.CANCELLED, Event.Status.FINISHED):
         return PhaseStatus("ended", _("Sales have ended."))
     phases = list(event.phases.all())
     open_phases = [p for p in phases if p.is_open(at)]
     mine = [p for p in open_phases if p.allows_channel(channel)]
+    # After the start only a phase still open sells: a cinema's sales close
+    # some minutes after the start (its phase ends there, cinema.services).
+    if event.starts_at <= at and not mine:
+        return PhaseStatus("ended", _("Sales have ended."))
     if mine:
         if available is None:
             available = event_availability(event=event, channel=channel)["total"]
@@ -426,6 +469,26 @@ class SaleSnapshot:
     tiers: dict[int, PriceTier]
     sections: dict[int, Section]
     standing: dict[int, StandingArea]  # by section id
+    # How long a hold of this event lasts (Event.hold_minutes; None: the site's).
+    hold_minutes: int | None = None
+    # Who a seat's ticket may be for (a showing's adult, child, ...), in the
+    # buyer's order; empty for events that sell no types (the stadium).
+    ticket_types: tuple[TicketType, ...] = ()
+    # (ticket type id, tier id) -> price, None where the type is not sold in
+    # that tier; a pair left out sells the type at the tier's own price.
+    type_prices: dict[tuple[int, int], Decimal | None] = field(default_factory=dict)
+
+    def ticket_type_price(self, ticket_type: TicketType, tier_id: int) -> Decimal | None:
+        """What a ticket of this type costs on a seat of this tier; None: not sold there."""
+        key = (ticket_type.pk, tier_id)
+        if key in self.type_prices:
+            return self.type_prices[key]
+        tier = self.tiers.get(tier_id)
+        return None if tier is None else tier.price
+
+    # Whether the venue has seats sold only in pairs (love seats, wheelchair +
+    # companion): seat holds check the pairs only where there are some.
+    paired: bool = False
 
 
 _snapshots: dict[str, tuple[float, SaleSnapshot | None]] = {}
@@ -434,7 +497,8 @@ _snapshots: dict[str, tuple[float, SaleSnapshot | None]] = {}
 def sale_snapshot(ref: str | int) -> SaleSnapshot | None:
     """The event by id or slug with what selling needs; None if unknown.
 
-    Five small queries on a miss, none for SALE_SNAPSHOT_SECONDS afterwards
+    Seven small queries on a miss (eight when the event sells ticket types),
+    none for SALE_SNAPSHOT_SECONDS afterwards
     (the hot path of hold creation: ~3 round trips a request saved).
     """
     key = str(ref)
@@ -448,12 +512,26 @@ def sale_snapshot(ref: str | int) -> SaleSnapshot | None:
     event = query.filter(pk=int(key)).first() if by_id else query.filter(slug=key).first()
     snapshot = None
     if event is not None:
+        types = tuple(TicketType.objects.filter(event=event).order_by("sort_order", "key"))
+        prices = (
+            TicketTypePrice.objects.filter(ticket_type__event=event).values_list(
+                "ticket_type_id", "tier_id", "price"
+            )
+            if types
+            else ()
+        )
         snapshot = SaleSnapshot(
             event=event,
             phases=tuple(SalePhase.objects.filter(event=event).order_by("starts_at", "pk")),
             tiers={t.pk: t for t in PriceTier.objects.filter(event=event)},
             sections={s.pk: s for s in Section.objects.filter(venue_id=event.venue_id)},
             standing={a.section_id: a for a in StandingArea.objects.filter(event=event)},
+            hold_minutes=event.hold_minutes,
+            ticket_types=types,
+            type_prices={(type_id, tier_id): price for type_id, tier_id, price in prices},
+            paired=Seat.objects.filter(
+                section__venue_id=event.venue_id, pair__isnull=False
+            ).exists(),
         )
         _snapshots[str(event.pk)] = _snapshots[event.slug] = (now + SALE_SNAPSHOT_SECONDS, snapshot)
     else:

@@ -15,9 +15,11 @@ from events import stock
 from events.exceptions import (
     AllocationInvalid,
     DuplicateInvalid,
+    EventCancelledFinal,
     EventWithoutInventory,
     InventoryTierMissing,
 )
+from events.hooks import EVENT_CHANGED, event_record
 from events.layout import layout_plan
 from events.models import (
     TRANSLATED_LANGUAGES,
@@ -26,6 +28,7 @@ from events.models import (
     EventSeat,
     PriceTier,
     SalePhase,
+    Seat,
     Section,
     StandingArea,
     Venue,
@@ -85,33 +88,66 @@ def venue_create_from_spec(*, spec: dict) -> Venue:
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy(
-            "COPY events_seat (section_id, row_label, row_index, number, x, y, quality_rank)"
-            " FROM STDIN"
+            "COPY events_seat (section_id, row_label, row_index, number, x, y, quality_rank,"
+            " kind) FROM STDIN"
         ) as copy,
     ):
         for section, plan in zip(sections, plans, strict=True):
             for seat in plan.seats:
                 copy.write_row(
                     (section.pk, seat.row_label, seat.row_index, seat.number, seat.x, seat.y,
-                     seat.quality_rank)
+                     seat.quality_rank, seat.kind)
                 )  # fmt: skip
+    _seat_pairs_set(sections, plans)
     return venue
+
+
+def _seat_pairs_set(sections: list[Section], plans: list) -> None:
+    """Point each paired seat at its pair (love seats, wheelchair + companion),
+    once COPY has given the seats their ids: one UPDATE for the venue."""
+    pairs = [
+        (section.pk, seat.row_index, seat.number, other.row_index, other.number)
+        for section, plan in zip(sections, plans, strict=True)
+        for seat in plan.seats
+        if seat.pair is not None
+        for other in (plan.seats[seat.pair],)
+    ]
+    if not pairs:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE events_seat s SET pair_id = o.id "
+            "FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::int[], %s::int[]) "
+            "AS p(section_id, row_index, number, other_row, other_number) "
+            "JOIN events_seat o ON o.section_id = p.section_id AND o.row_index = p.other_row "
+            "AND o.number = p.other_number "
+            "WHERE s.section_id = p.section_id AND s.row_index = p.row_index "
+            "AND s.number = p.number",
+            [list(column) for column in zip(*pairs, strict=True)],
+        )
 
 
 @transaction.atomic
 def event_inventory_create(
-    *, event: Event, tier_by_section: dict[int, PriceTier] | None = None
+    *,
+    event: Event,
+    tier_by_section: dict[int, PriceTier] | None = None,
+    tier_by_kind: dict[str, PriceTier] | None = None,
 ) -> dict[str, int]:
     """Create the event's stock: one EventSeat per seat, one StandingArea per standing section.
 
     Tiers come from `tier_by_section` (section id → tier) or else by matching
-    Section.tier_key to PriceTier.key. Idempotent: existing rows are kept as
+    Section.tier_key to PriceTier.key; a cinema prices by seat kind instead
+    (`tier_by_kind`: Seat.kind → tier, every seat of the venue priced by its
+    kind, InventoryTierMissing naming the kinds without one). Idempotent: existing rows are kept as
     they are (never re-tiered or reset); only missing ones are created. Locks
     the event row so concurrent calls serialise. Returns counts of created and
     total rows. Raises InventoryTierMissing (nothing written) when a section
     has no tier.
     """
     Event.objects.select_for_update().filter(pk=event.pk).first()
+    if tier_by_kind is not None:
+        return _inventory_by_kind(event=event, tier_by_kind=tier_by_kind)
     sections = list(Section.objects.filter(venue_id=event.venue_id))
     tiers_by_key = {t.key: t for t in PriceTier.objects.filter(event=event) if t.key}
     tier_of: dict[int, PriceTier] = {}
@@ -160,6 +196,74 @@ def event_inventory_create(
         "seats_total": seats_total,
         "standing_total": len(have_areas) + len(new_areas),
     }
+
+
+def _inventory_by_kind(*, event: Event, tier_by_kind: dict[str, PriceTier]) -> dict[str, int]:
+    kinds = set(
+        Seat.objects.filter(section__venue_id=event.venue_id)
+        .values_list("kind", flat=True)
+        .distinct()
+    )
+    missing = sorted(k for k in kinds if k not in tier_by_kind)
+    if missing or any(t.event_id != event.pk for t in tier_by_kind.values()):
+        raise InventoryTierMissing(details={"seat_kinds": missing})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO events_eventseat (event_id, seat_id, section_id, tier_id, status)
+            SELECT %s, s.id, s.section_id, t.tier_id, 'available'
+              FROM events_seat s
+              JOIN events_section sec ON sec.id = s.section_id AND sec.venue_id = %s
+              JOIN unnest(%s::text[], %s::bigint[]) AS t(kind, tier_id) ON t.kind = s.kind
+             ORDER BY s.id
+            ON CONFLICT ON CONSTRAINT eventseat_unique DO NOTHING
+            """,
+            [
+                event.pk,
+                event.venue_id,
+                list(tier_by_kind),
+                [tier.pk for tier in tier_by_kind.values()],
+            ],
+        )
+        created = cursor.rowcount
+    return {
+        "seats_created": created,
+        "standing_created": 0,
+        "seats_total": EventSeat.objects.filter(event=event).count(),
+        "standing_total": 0,
+    }
+
+
+def events_inventory_create_by_kind(*, tiers: list[PriceTier]) -> int:
+    """The stock of many new seated events at once (the cinema schedule import):
+    for every tier (saved, its `key` a seat kind) one EventSeat per seat of that
+    kind in its event's venue. One INSERT … SELECT for all of them, computed
+    inside Postgres (no rows travel), so a week of a city (~1.3 M seats) takes
+    seconds. The events must be new (no stock yet) and every seat kind of their
+    venues priced (the caller checked: a seat without a tier is left out).
+    Returns the number of rows created. Run it inside the caller's transaction.
+    """
+    if not tiers:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO events_eventseat (event_id, seat_id, section_id, tier_id, status)
+            SELECT t.event_id, s.id, s.section_id, t.tier_id, 'available'
+              FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[])
+                   AS t(event_id, venue_id, kind, tier_id)
+              JOIN events_section sec ON sec.venue_id = t.venue_id
+              JOIN events_seat s ON s.section_id = sec.id AND s.kind = t.kind
+             ORDER BY t.event_id, s.id
+            """,
+            [
+                [tier.event_id for tier in tiers],
+                [tier.event.venue_id for tier in tiers],
+                [tier.key for tier in tiers],
+                [tier.pk for tier in tiers],
+            ],
+        )
+        return cursor.rowcount
 
 
 # Expired holds count as available (DESIGN invariant 2), so blocking takes them too.
@@ -251,7 +355,11 @@ def event_has_inventory(*, event: Event) -> bool:
 
 def event_check_status(*, event: Event, status: str) -> None:
     """Raise EventWithoutInventory when `status` is on sale and the event has
-    no stock: the one rule the admin form and event_status_set both apply."""
+    no stock, EventCancelledFinal for a move to or from `cancelled` (that is
+    payments' event_cancel, which refunds): the rules the admin form and
+    event_status_set both apply. `event` carries the stored status."""
+    if status != event.status and Event.Status.CANCELLED in (status, event.status):
+        raise EventCancelledFinal()
     if status == Event.Status.ON_SALE and not event_has_inventory(event=event):
         raise EventWithoutInventory()
 
@@ -277,6 +385,49 @@ def event_status_set(*, event: Event, status: str, actor: Any = None) -> Event:
             actor_user=actor,
             data={"old": old, "new": status},
         )
+        event_record(
+            kind=EVENT_CHANGED, event=locked, details={"status": {"old": old, "new": status}}
+        )
+    return locked
+
+
+# What partners are told about when staff change it (`event.changed`): what
+# a buyer's ticket means (when, where). Titles and texts are not news.
+EVENT_CHANGE_FIELDS = ("starts_at", "doors_at", "venue")
+
+
+def _change_value(event: Event, field: str) -> Any:
+    if field == "venue":
+        return event.venue_id
+    value = getattr(event, field)
+    return value.isoformat() if value is not None else None
+
+
+@transaction.atomic
+def event_update(*, event: Event, actor: Any = None, **changes: Any) -> Event:
+    """Change an event's start, doors time or venue (`starts_at`, `doors_at`,
+    `venue`), audited as `event.changed` with old and new values, and told to
+    partners (events.hooks, in this transaction: `event.changed`). Returns the
+    event as saved; fields that do not change are not written or reported.
+
+    Locks the event row (like event_status_set), so two staff saving at once
+    report each change once, against the value the other one saved.
+    """
+    unknown = set(changes) - set(EVENT_CHANGE_FIELDS)
+    if unknown:
+        raise ValueError(f"event_update cannot change {sorted(unknown)}")
+    locked = Event.objects.select_for_update().get(pk=event.pk)
+    diff: dict[str, dict[str, Any]] = {}
+    for field, value in changes.items():
+        old = _change_value(locked, field)
+        setattr(locked, field, value)
+        new = _change_value(locked, field)
+        if old != new:
+            diff[field] = {"old": old, "new": new}
+    if diff:
+        locked.save(update_fields=list(diff))
+        audit_log(action=AuditAction.EVENT_CHANGED, obj=locked, actor_user=actor, data=diff)
+        event_record(kind=EVENT_CHANGED, event=locked, details=diff)
     return locked
 
 

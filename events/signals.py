@@ -12,7 +12,15 @@ from __future__ import annotations
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal
 
-from events.models import Event, PriceTier, SalePhase, Section, StandingArea
+from events.models import (
+    Event,
+    PriceTier,
+    SalePhase,
+    Section,
+    StandingArea,
+    TicketType,
+    TicketTypePrice,
+)
 from events.selectors import sale_snapshot_forget
 
 # Sent by events.services.event_duplicate inside its transaction, with
@@ -26,7 +34,7 @@ def _forget(sender, **kwargs) -> None:
 
 
 def connect() -> None:
-    for model in (Event, SalePhase, PriceTier, Section, StandingArea):
+    for model in (Event, SalePhase, PriceTier, Section, StandingArea, TicketType, TicketTypePrice):
         uid = f"sale_snapshot_{model.__name__}"
         post_save.connect(_forget, sender=model, dispatch_uid=uid)
         post_delete.connect(_forget, sender=model, dispatch_uid=uid)

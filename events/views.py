@@ -6,23 +6,25 @@ The hold form posts to /e/<slug>/hold/ (orders app); these pages only render it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from itertools import pairwise
 
 from django.db.models import Min
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from events.cards import card_rule_words
 from events.exceptions import EventNotFound, SectionNotFound
-from events.models import Section, StandingArea
+from events.models import Event, Production, Seat, Section, StandingArea
 from events.selectors import (
     event_availability,
     event_detail,
     event_list_public,
     phase_status,
     section_of_event,
+    section_seat_kinds,
     section_seats,
 )
 from ticketing.cookies import pass_cookie
@@ -56,13 +58,38 @@ def _card_rule(status) -> str:
     return card_rule_words(brands=phase.card_brands, bins=phase.card_bin_prefixes)
 
 
+# Apps above events (which events may not import) add panels to the event
+# page: each callable takes the event and returns a panel's context (with its
+# "template") or None. cinema registers the showing's film (cinema/apps.py).
+event_page_panels: list[Callable[[Event], dict | None]] = []
+
+
 def event_list(request: HttpRequest) -> HttpResponse:
-    events = event_list_public().annotate(min_price=Min("tiers__price"))[:100]
+    # Film showings (hundreds a week) live on the film pages, not in this list.
+    events = (
+        event_list_public()
+        .exclude(production__kind=Production.Kind.FILM)
+        .annotate(min_price=Min("tiers__price"))[:100]
+    )
     return render(request, "events/event_list.html", {"events": events})
+
+
+def _whole_hall(event) -> Section | None:
+    """A film showing's hall is one seated section: its page is the seat map
+    itself, the whole hall at once (no "choose a section" step)."""
+    if event.production_id is None or event.production.kind != Production.Kind.FILM:
+        return None
+    sections = list(Section.objects.filter(venue_id=event.venue_id)[:2])
+    if len(sections) == 1 and sections[0].kind == Section.Kind.SEATED:
+        return sections[0]
+    return None
 
 
 def event_page(request: HttpRequest, slug: str) -> HttpResponse:
     event = _event_or_404(slug)
+    hall = _whole_hall(event)
+    if hall is not None:
+        return _section_render(request, event, hall, whole_hall=True)
     availability = event_availability(event=event, channel=WEB_CHANNEL)
     tiers = {t.pk: t for t in event.tiers.all()}
     sections = []
@@ -98,6 +125,7 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
             "price_list": price_list,
             "status": status,
             "card_rule": _card_rule(status),
+            "panels": [panel for make in event_page_panels if (panel := make(event))],
             "quantities": range(1, _limit(status) + 1),
             "hold_url": f"/e/{event.slug}/hold/",
             # A guarded sale is bought through the waiting room; a visitor
@@ -136,7 +164,7 @@ def _seat_radius(seats: list[list]) -> float:
     return 1.0
 
 
-def _upright(rows: dict[str, list[dict]]) -> None:
+def _upright(rows: dict[str, list[dict]]) -> bool:
     """Turn the section's drawing so its rows run across the screen, front row on top.
 
     On the stadium map a sector is drawn at its angle around the field; seen
@@ -144,10 +172,11 @@ def _upright(rows: dict[str, list[dict]]) -> None:
     arrow keys move along a row with Left/Right and between rows with Up/Down.
     Rewrites the seats' x and y in place (display only; stored seats keep the
     venue's coordinates). A section already upright is left as it is.
+    Returns whether it turned the drawing.
     """
     longest = max(rows.values(), key=len, default=[])
     if len(longest) < 2:
-        return
+        return False
     angle = math.atan2(longest[-1]["y"] - longest[0]["y"], longest[-1]["x"] - longest[0]["x"])
     ordered = list(rows.values())
     if len(ordered) > 1:
@@ -158,12 +187,13 @@ def _upright(rows: dict[str, list[dict]]) -> None:
         if mean_v(ordered[0]) > mean_v(ordered[-1]):
             angle += math.pi
     if abs(math.remainder(angle, 2 * math.pi)) < math.radians(1):
-        return
+        return False
     cos, sin = math.cos(-angle), math.sin(-angle)
     for row in ordered:
         for seat in row:
             x, y = seat["x"], seat["y"]
             seat["x"], seat["y"] = round(x * cos - y * sin, 3), round(x * sin + y * cos, 3)
+    return True
 
 
 def _row_labels(rows: dict[str, list[dict]], pitch: float) -> list[dict]:
@@ -191,12 +221,17 @@ def _row_labels(rows: dict[str, list[dict]], pitch: float) -> list[dict]:
     return labels
 
 
-def _seat_view_box(seats: list[dict], labels: list[dict], radius: float, pitch: float) -> str:
-    """The seats and their row labels, with a small margin."""
+def _seat_view_box(
+    seats: list[dict], labels: list[dict], radius: float, pitch: float, screen: dict | None = None
+) -> str:
+    """The seats and their row labels (and a cinema's screen), with a small margin."""
     if not seats:
         return "0 0 10 10"
     xs = [s["x"] for s in seats] + [lb["x"] for lb in labels]
     ys = [s["y"] for s in seats] + [lb["y"] for lb in labels]
+    if screen:
+        xs += [screen["x"], screen["x"] + screen["w"]]
+        ys += [screen["y"], screen["y"] + screen["h"]]
     pad = max(radius * 2, pitch * 0.9)  # half a two-digit label, and the focus ring
     left, top = min(xs) - pad, min(ys) - pad
     return f"{left:g} {top:g} {max(xs) + pad - left:g} {max(ys) + pad - top:g}"
@@ -218,6 +253,12 @@ def section_page(request: HttpRequest, slug: str, section_id: int) -> HttpRespon
         section = section_of_event(event=event, section_id=section_id)
     except SectionNotFound as exc:
         raise Http404(str(exc.message)) from exc
+    return _section_render(request, event, section, whole_hall=_whole_hall(event) == section)
+
+
+def _section_render(request: HttpRequest, event, section: Section, *, whole_hall: bool):
+    """The section's page; `whole_hall`: a cinema showing's page, its hall with
+    the screen at the top, reached straight from the event's address."""
     tiers = {t.pk: t for t in event.tiers.all()}
     status = phase_status(event=event, channel=WEB_CHANNEL)
     context = {
@@ -229,6 +270,11 @@ def section_page(request: HttpRequest, slug: str, section_id: int) -> HttpRespon
         "quantities": range(1, _limit(status) + 1),
         "hold_url": f"/e/{event.slug}/hold/",
         "tiers": tiers,
+        "whole_hall": whole_hall,
+        # A showing's page is its hall: it carries the event page's panels (the film).
+        "panels": [panel for make in event_page_panels if (panel := make(event))]
+        if whole_hall
+        else [],
     }
     if section.kind == Section.Kind.STANDING:
         area = StandingArea.objects.filter(event=event, section=section).first()
@@ -245,18 +291,22 @@ def section_page(request: HttpRequest, slug: str, section_id: int) -> HttpRespon
         for pk, t in tiers.items()
     }
     seat_label = _("Row %(row)s, seat %(number)s")
+    kinds = section_seat_kinds(event=event, section_id=section.pk)
     seat_dicts = [
         {"id": s[0], "row": s[1], "number": s[2], "x": s[3], "y": s[4], "tier_id": s[5],
          "status": s[6], "colour": tiers[s[5]].colour if s[5] in tiers else "#cccccc",
-         "label": seat_label % {"row": s[1], "number": s[2]} + tier_text.get(s[5], "")}
+         "label": seat_label % {"row": s[1], "number": s[2]} + tier_text.get(s[5], ""),
+         "kind": kinds.get(s[0], ("standard", None))[0], "pair": kinds.get(s[0], ("", None))[1]}
         for s in seats
     ]  # fmt: skip
+    _pairs_together(seat_dicts)
     rows: dict[str, list] = {}
     for seat in seat_dicts:
         rows.setdefault(seat["row"], []).append(seat)
-    _upright(rows)
+    turned = _upright(rows)
     row_labels = _row_labels(rows, pitch)
-    available = sum(1 for s in seats if s[6] == "available")
+    screen = _screen(event) if whole_hall and not turned else None
+    available = sum(1 for s in seat_dicts if s["status"] == "available")
     limit = _limit(status)
     context.update(
         {
@@ -266,9 +316,14 @@ def section_page(request: HttpRequest, slug: str, section_id: int) -> HttpRespon
             "radius": radius,
             "label_size": round(pitch * 0.7, 3),
             "focus_width": round(radius * 0.4, 3),
-            "view_box": _seat_view_box(seat_dicts, row_labels, radius, pitch),
+            "view_box": _seat_view_box(seat_dicts, row_labels, radius, pitch, screen),
+            "screen": screen,
+            "sofas": _sofas(seat_dicts, radius),
+            "glyph_size": round(radius * 1.25, 3),
+            "sofa_stroke": round(radius * 0.15, 3),
             "available": available,
             "legend": _section_legend(tiers, seat_dicts),
+            "kind_legend": _kind_legend(seat_dicts),
             "seat_map_config": {
                 "currency": event.currency,
                 # How money_format writes this currency here (pattern, digit
@@ -285,6 +340,7 @@ def section_page(request: HttpRequest, slug: str, section_id: int) -> HttpRespon
                     "total": _("Total"),
                     "remove": _("Remove %(seat)s"),
                     "none": _("Choose at least one seat first."),
+                    "pair": _("%(seat)s and the seat beside it are sold together."),
                     "limit": ngettext(
                         "You can choose up to %(limit)s seat at once.",
                         "You can choose up to %(limit)s seats at once.",
@@ -296,3 +352,67 @@ def section_page(request: HttpRequest, slug: str, section_id: int) -> HttpRespon
         }
     )
     return render(request, "events/section_seated.html", context)
+
+
+# What the map says of each seat kind (a cinema's halls; the stadium has none).
+KIND_NOTES = {
+    Seat.Kind.LOVE: gettext_lazy("a sofa for two: one tap takes both halves"),
+    Seat.Kind.WHEELCHAIR: gettext_lazy("taken with its companion seat"),
+    Seat.Kind.COMPANION: gettext_lazy("only with the wheelchair space beside it"),
+}
+# Drawn over the seat's circle (aria-hidden: the legend and the label say it).
+KIND_GLYPHS = {Seat.Kind.WHEELCHAIR: "♿", Seat.Kind.COMPANION: "+", Seat.Kind.VIP: "★"}
+
+
+def _pairs_together(seats: list[dict]) -> None:
+    """A paired seat is on offer only while its pair is too (a love seat's
+    other half, a wheelchair space's companion seat): otherwise it could only
+    be refused (orders/holdkinds/pairs.py), so it is drawn taken."""
+    status = {seat["id"]: seat["status"] for seat in seats}
+    for seat in seats:
+        seat["glyph"] = KIND_GLYPHS.get(seat["kind"], "")
+        if seat["pair"] is not None and status.get(seat["pair"]) != "available":
+            seat["status"] = "held" if seat["status"] == "available" else seat["status"]
+
+
+def _sofas(seats: list[dict], radius: float) -> list[dict]:
+    """One rounded rectangle round both halves of each love seat, along the row."""
+    by_id = {seat["id"]: seat for seat in seats}
+    sofas = []
+    for a in seats:
+        b = by_id.get(a["pair"]) if a["kind"] == Seat.Kind.LOVE else None
+        if b is None or a["id"] > b["id"]:
+            continue
+        length = math.hypot(b["x"] - a["x"], b["y"] - a["y"]) + 2.4 * radius
+        cx, cy = (a["x"] + b["x"]) / 2, (a["y"] + b["y"]) / 2
+        sofas.append({
+            "x": round(cx - length / 2, 3), "y": round(cy - 1.2 * radius, 3),
+            "w": round(length, 3), "h": round(2.4 * radius, 3), "cx": round(cx, 3),
+            "cy": round(cy, 3), "rx": round(radius * 0.9, 3),
+            "angle": round(math.degrees(math.atan2(b["y"] - a["y"], b["x"] - a["x"])), 2),
+            "taken": a["status"] != "available",
+        })  # fmt: skip
+    return sofas
+
+
+def _kind_legend(seats: list[dict]) -> list[dict]:
+    colour = {seat["kind"]: seat["colour"] for seat in reversed(seats)}
+    return [
+        {"kind": kind, "label": Seat.Kind(kind).label, "note": note,
+         "glyph": KIND_GLYPHS.get(kind, ""), "colour": colour[kind]}
+        for kind, note in KIND_NOTES.items()
+        if kind in colour
+    ]  # fmt: skip
+
+
+def _screen(event) -> dict | None:
+    """The hall's screen (the venue spec's stage), in the seats' coordinates."""
+    stage = (event.venue.layout_spec.get("venue") or {}).get("stage")
+    if not stage:
+        return None
+    # The word under the screen's line, on the audience's side.
+    return {
+        **stage,
+        "label_x": stage["x"] + stage["w"] / 2,
+        "label_y": stage["y"] + stage["h"] * 1.4,
+    }

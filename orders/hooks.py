@@ -14,17 +14,23 @@ query.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.dispatch import Signal
 
-# Sent with `state` ("paid", "refunded", "expired") and `orders`, a list of
-# (order id, partner id or None), inside the deciding transaction.
+# Sent with `state` ("paid", "refunded", "expired", "partially_refunded"),
+# `orders`, a list of (order id, partner id or None), and `details` (a
+# JSON-able dict added to what receivers tell, e.g. the partial refund's
+# amount and tickets), inside the deciding transaction.
 order_recorded = Signal()
 
 
-def order_record(*, state: str, orders: list[tuple[int, int | None]]) -> None:
+def order_record(
+    *, state: str, orders: list[tuple[int, int | None]], details: dict[str, Any] | None = None
+) -> None:
     """Tell the in-transaction receivers that these orders just became `state`."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("order_record must run inside the transaction that changes the order")
     if orders:
-        order_recorded.send(sender=None, state=state, orders=orders)
+        order_recorded.send(sender=None, state=state, orders=orders, details=details or {})

@@ -128,6 +128,11 @@ class Order(models.Model):
     quantity = models.PositiveIntegerField()
     total = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
+    # The ticket type the buyer chose per seat, when the event sells types:
+    # {"<EventSeat id>": {"type": <TicketType id>, "price": "1500.00"}}. The
+    # tickets issued on payment take their type and price from it; `total`
+    # is their sum. Empty for events without types (the hold's tier prices).
+    seat_types = models.JSONField(default=dict, blank=True)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -175,6 +180,10 @@ class Ticket(models.Model):
         related_name="tickets",
     )
     tier = models.ForeignKey("events.PriceTier", on_delete=models.PROTECT, related_name="+")
+    # Who the ticket is for (adult, child, ...) when the event sells ticket types.
+    ticket_type = models.ForeignKey(
+        "events.TicketType", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     price = models.DecimalField(max_digits=12, decimal_places=2)
     code = models.CharField(max_length=32, unique=True)  # 128 random bits, url-safe
     totp_secret = models.CharField(max_length=64, blank=True)  # rotating QR, optional

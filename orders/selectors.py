@@ -4,10 +4,12 @@ signed-in buyer's orders. Payments' pages and API read orders through these."""
 from __future__ import annotations
 
 import hmac
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
 from django.db.models.fields.json import KeyTextTransform
+from django.utils import timezone
 
 from accounts.selectors import Buyer, buyer_identity
 from events.models import Event
@@ -31,12 +33,28 @@ def order_readable_by(*, order: Order, buyer: Buyer, token: str | None) -> bool:
     # Bytes: compare_digest refuses a str with non-ASCII characters (TypeError).
     if token and hmac.compare_digest(token.encode(), order.access_token.encode()):
         return True
+    if buyer.partner_customer:
+        # A partner's customer in its webview: their own orders at that partner.
+        return order.partner_id == buyer.partner_id and order.buyer_key == buyer.key
     if buyer.partner_id is not None:
         return order.partner_id == buyer.partner_id
     if buyer.user_id is not None:
         return order.user_id == buyer.user_id
     # A device key ("device:<signed id>") matches only orders made on that device.
     return order.buyer_key == buyer.key
+
+
+def order_return_link(*, order: Order, buyer: Buyer) -> str:
+    """The partner app's return link for this order (`bankapp://kassa/orders/
+    <code>`), when the buyer is that partner's customer in its webview and the
+    partner configured one; else "". The link comes from admin, never from the
+    request, so it cannot be turned into an open redirect."""
+    if not buyer.partner_customer or order.partner_id != buyer.partner_id:
+        return ""
+    partner = order.partner
+    if not partner.webview_enabled or not partner.is_active:
+        return ""
+    return partner.return_link(code=order.code)
 
 
 def order_for_buyer(request, *, token: str | None, pk: int | None = None, code: str | None = None):
@@ -52,7 +70,37 @@ def order_for_buyer(request, *, token: str | None, pk: int | None = None, code: 
 
 
 # What describing a ticket's place reads (orders/_ticket_place.txt, tickets.ticket_describe).
-TICKET_PLACE = ("event_seat__seat", "event_seat__section", "standing_area__section", "tier")
+TICKET_PLACE = (
+    "event_seat__seat",
+    "event_seat__section",
+    "standing_area__section",
+    "tier",
+    "ticket_type",
+)
+
+
+def buyer_refund_until(order: Order) -> datetime | None:
+    """Until when the buyer may refund this order themselves: the event's
+    refund_cutoff_minutes before its start; None when the event allows no
+    buyer refunds (only staff refund)."""
+    minutes = order.event.refund_cutoff_minutes
+    if minutes is None:
+        return None
+    return order.event.starts_at - timedelta(minutes=minutes)
+
+
+def buyer_may_refund(order: Order, user, *, now: datetime | None = None) -> bool:
+    """Whether `user` sees the refund button: their own paid order of an event
+    that allows buyer refunds, before the cut-off (payments.services.order_refund_by_buyer
+    checks the same under the order lock)."""
+    until = buyer_refund_until(order)
+    return (
+        until is not None
+        and getattr(user, "is_authenticated", False)
+        and order.user_id == user.pk
+        and order.status == Order.Status.PAID
+        and (now or timezone.now()) < until
+    )
 
 
 def orders_for_user(user) -> QuerySet:

@@ -10,6 +10,7 @@ import secrets
 import struct
 import zoneinfo
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import segno
@@ -58,8 +59,19 @@ def tickets_issue(*, order: Order, hold: Hold) -> list[Ticket]:
             **fields,
         )
 
-    tickets = [new(**place) for place in holdkinds.kind_of(hold).ticket_places(hold)]
+    places = holdkinds.kind_of(hold).ticket_places(hold)
+    tickets = [new(**_typed(place, order.seat_types)) for place in places]
     return Ticket.objects.bulk_create(tickets)
+
+
+def _typed(place: dict[str, Any], seat_types: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A seat's ticket takes the type the buyer chose and its price (order_create
+    priced it, orders/ticket_types.py); untyped places keep their tier's price."""
+    seat = place.get("event_seat")
+    chosen = seat_types.get(str(seat.pk)) if seat is not None and seat_types else None
+    if chosen is None:
+        return place
+    return {**place, "ticket_type_id": chosen["type"], "price": Decimal(chosen["price"])}
 
 
 # --- rotating QR (RFC 6238 TOTP, SHA-1, 6 digits, 30 s) -------------------------

@@ -38,7 +38,9 @@ class WebhookEndpointForm(forms.ModelForm):
         data = super().clean()
         if "url" in data and "events" in data:
             try:
-                webhook_endpoint_check(url=data["url"], events=data["events"])
+                webhook_endpoint_check(
+                    url=data["url"], events=data["events"], partner=data.get("partner")
+                )
             except WebhookUrlInvalid as exc:
                 self.add_error("url", str(exc.message))
             except WebhookEventsInvalid as exc:

@@ -16,6 +16,12 @@ class WebhookEventType(models.TextChoices):
     ORDER_PAID = "order.paid", _("Order paid")
     ORDER_REFUNDED = "order.refunded", _("Order refunded")
     ORDER_EXPIRED = "order.expired", _("Order expired")
+    # Staff refunded some of a paid order's tickets: it stays paid for the others.
+    ORDER_PARTIALLY_REFUNDED = "order.partially_refunded", _("Order partially refunded")
+    # Staff changed an event's start, doors time, venue or status.
+    EVENT_CHANGED = "event.changed", _("Event changed")
+    # The event (a concert, a cinema showing) is called off: its orders are refunded.
+    EVENT_CANCELLED = "event.cancelled", _("Event cancelled")
 
 
 class WebhookEndpoint(models.Model):

@@ -9,12 +9,21 @@ from typing import Any
 from django.dispatch import receiver
 
 from api.models import Partner
+from events.hooks import EVENT_CANCELLED, EVENT_CHANGED, event_recorded
+from events.models import Event
 from orders.hooks import order_recorded
 from orders.models import Order
+from partners.models import WebhookEndpoint
 from partners.services import webhook_event_record
 from queueing.admissions import Admission, admissions_listen
 
-STATE_EVENTS = {"paid": "order.paid", "refunded": "order.refunded", "expired": "order.expired"}
+STATE_EVENTS = {
+    "paid": "order.paid",
+    "refunded": "order.refunded",
+    "expired": "order.expired",
+    "partially_refunded": "order.partially_refunded",
+}
+EVENT_KINDS = {EVENT_CHANGED: "event.changed", EVENT_CANCELLED: "event.cancelled"}
 
 
 def order_data(order: Order) -> dict[str, Any]:
@@ -34,15 +43,57 @@ def order_data(order: Order) -> dict[str, Any]:
 
 
 @receiver(order_recorded, dispatch_uid="partners.order_webhooks")
-def order_webhooks(sender: Any, *, state: str, orders: list[tuple[int, int | None]], **kw) -> None:
+def order_webhooks(
+    sender: Any,
+    *,
+    state: str,
+    orders: list[tuple[int, int | None]],
+    details: dict[str, Any] | None = None,
+    **kw,
+) -> None:
     event_type = STATE_EVENTS.get(state)
     partner_orders = [pk for pk, partner_id in orders if partner_id is not None]
     if event_type is None or not partner_orders:
         return  # the web's own orders: no query
     for order in Order.objects.filter(pk__in=partner_orders).order_by("pk"):
         webhook_event_record(
-            partner_id=order.partner_id, event_type=event_type, data=order_data(order)
+            partner_id=order.partner_id,
+            event_type=event_type,
+            data={**order_data(order), **(details or {})},
         )
+
+
+def event_data(event: Event) -> dict[str, Any]:
+    return {
+        "event": {
+            "id": event.pk,
+            "slug": event.slug,
+            "title": event.title,
+            "status": event.status,
+            "starts_at": event.starts_at.isoformat(),
+            "doors_at": event.doors_at.isoformat() if event.doors_at else None,
+            "time_zone": event.time_zone,
+            "venue": event.venue_id,
+        }
+    }
+
+
+@receiver(event_recorded, dispatch_uid="partners.event_webhooks")
+def event_webhooks(sender: Any, *, kind: str, event: Event, details: dict[str, Any], **kw) -> None:
+    """Every partner with an endpoint that wants it hears of the change (a
+    partner sells from the whole catalogue, so not only those with orders)."""
+    event_type = EVENT_KINDS.get(kind)
+    if event_type is None:
+        return
+    data = {**event_data(event), **details}
+    partner_ids = (
+        WebhookEndpoint.objects.filter(is_active=True, events__contains=[event_type])
+        .values_list("partner_id", flat=True)
+        .distinct()
+        .order_by("partner_id")
+    )
+    for partner_id in partner_ids:
+        webhook_event_record(partner_id=partner_id, event_type=event_type, data=data)
 
 
 @admissions_listen

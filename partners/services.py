@@ -42,8 +42,26 @@ class WebhookDeliveryFailed(Exception):
     """A non-2xx answer or no answer: the outbox retries it with back-off."""
 
 
-def webhook_endpoint_check(*, url: str, events: list[str]) -> None:
-    """Raise WebhookUrlInvalid / WebhookEventsInvalid for what would not be created."""
+def _loopback_partner(partner: Partner | None) -> bool:
+    """May this partner's endpoints be on loopback (WEBHOOK_LOOPBACK_PARTNERS)?"""
+    return partner is not None and partner.slug in settings.WEBHOOK_LOOPBACK_PARTNERS
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def webhook_endpoint_check(*, url: str, events: list[str], partner: Partner | None = None) -> None:
+    """Raise WebhookUrlInvalid / WebhookEventsInvalid for what would not be created.
+
+    A partner named in WEBHOOK_LOOPBACK_PARTNERS may also use http:// on a
+    loopback address (and only there); everyone else follows
+    WEBHOOK_ALLOW_HTTP and WEBHOOK_ALLOW_PRIVATE_HOSTS."""
     try:
         URLValidator(schemes=["http", "https"])(url)
         parts = urlsplit(url)
@@ -52,9 +70,12 @@ def webhook_endpoint_check(*, url: str, events: list[str]) -> None:
         raise WebhookUrlInvalid() from None
     if not parts.hostname:
         raise WebhookUrlInvalid()
-    if parts.scheme == "http" and not settings.WEBHOOK_ALLOW_HTTP:
+    loopback = _loopback_partner(partner) and _is_loopback(parts.hostname)
+    if parts.scheme == "http" and not (settings.WEBHOOK_ALLOW_HTTP or loopback):
         raise WebhookUrlInvalid()
-    if not settings.WEBHOOK_ALLOW_PRIVATE_HOSTS and not _public_literal(parts.hostname):
+    if not (settings.WEBHOOK_ALLOW_PRIVATE_HOSTS or loopback) and not _public_literal(
+        parts.hostname
+    ):
         raise WebhookUrlInvalid()
     unknown = sorted(set(events) - set(WebhookEventType.values))
     if unknown or not events:
@@ -72,7 +93,7 @@ def webhook_endpoint_create(
     actor: str = "",
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its signing secret (returned to show once)."""
-    webhook_endpoint_check(url=url, events=events)
+    webhook_endpoint_check(url=url, events=events, partner=partner)
     secret = WebhookEndpoint.generate_secret()
     endpoint = WebhookEndpoint.objects.create(
         partner=partner,
@@ -216,7 +237,9 @@ def webhook_deliver(*, delivery_id: str) -> None:
     after OUTBOX_MAX_ATTEMPTS). Runs outside any transaction. At least once: a
     deliverer killed after the partner got the request sends it again, with
     the same Kassa-Event-Id for the partner to dedupe."""
-    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    delivery = (
+        WebhookDelivery.objects.select_related("endpoint__partner").filter(pk=delivery_id).first()
+    )
     if delivery is None or delivery.status == WebhookDelivery.Status.SUCCEEDED:
         return  # purged, or done by a run that outlived its lease
     endpoint = delivery.endpoint
@@ -233,7 +256,8 @@ def webhook_deliver(*, delivery_id: str) -> None:
     clock = time.monotonic()
     status_code, excerpt, error = None, "", ""
     try:
-        status_code, excerpt = _post(endpoint.url, body, headers)
+        loopback = _loopback_partner(endpoint.partner)
+        status_code, excerpt = _post(endpoint.url, body, headers, loopback=loopback)
     except (OSError, http.client.HTTPException) as exc:
         error = f"{type(exc).__name__}: {exc}"[:RESPONSE_EXCERPT_CHARS]
     duration_ms = int((time.monotonic() - clock) * 1000)
@@ -284,14 +308,14 @@ def _is_global(address: str) -> bool:
         return False
 
 
-def _public_addresses(host: str, port: int) -> list[str]:
+def _public_addresses(host: str, port: int, *, loopback: bool = False) -> list[str]:
     """The addresses of `host`; PrivateAddress if any is not public (unless
-    WEBHOOK_ALLOW_PRIVATE_HOSTS)."""
+    WEBHOOK_ALLOW_PRIVATE_HOSTS; with `loopback`, loopback ones are allowed too)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses = [info[4][0] for info in infos]
     if not settings.WEBHOOK_ALLOW_PRIVATE_HOSTS:
         for address in addresses:
-            if not _is_global(address):
+            if not (_is_global(address) or (loopback and _is_loopback(address))):
                 raise PrivateAddress(f"{host} resolves to {address}, not a public address")
     return list(dict.fromkeys(addresses))
 
@@ -311,14 +335,16 @@ def _connect_checked(addresses: list[str], port: int):
     return connect
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+def _post(
+    url: str, body: bytes, headers: dict[str, str], *, loopback: bool = False
+) -> tuple[int, str]:
     """One POST, no redirects followed (a 3xx is a failure, as Stripe does)."""
     parts = urlsplit(url)
     connection_class = (
         http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     )
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    addresses = _public_addresses(parts.hostname, port)
+    addresses = _public_addresses(parts.hostname, port, loopback=loopback)
     connection = connection_class(parts.hostname, port, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
     # Connect to the addresses just checked (no second DNS answer in between);
     # TLS still verifies the certificate against the host name.

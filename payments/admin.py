@@ -17,12 +17,20 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from api.admin import PartnerAdmin as ApiPartnerAdmin
 from api.models import Partner
+from events.admin import EventAdmin as EventsEventAdmin
+from events.models import Event
 from orders.admin import OrderAdmin as OrdersOrderAdmin
 from orders.admin import cancel_orders
 from orders.models import Order, Ticket
-from payments.forms import RefundForm, SettlementForm
+from payments.cancellation import CANCEL_PERMISSIONS, event_cancel
+from payments.forms import EventCancelForm, RefundForm, SettlementForm
 from payments.models import Payment, Refund
-from payments.selectors import order_tickets, settlement_csv_rows, settlement_report
+from payments.selectors import (
+    event_cancel_preview,
+    order_tickets,
+    settlement_csv_rows,
+    settlement_report,
+)
 from payments.services import (
     order_refund,
     partner_on_account_disable,
@@ -84,6 +92,73 @@ def refund_orders(modeladmin, request, queryset):
 
 
 admin.site.unregister(Order)
+admin.site.unregister(Event)
+
+
+@admin.action(
+    description=gettext_lazy("Cancel event… (stop the sale, refund every buyer)"),
+    permissions=["cancel"],
+)
+def cancel_event(modeladmin, request, queryset):
+    """Nothing is cancelled here: it opens the event's confirmation page."""
+    if queryset.count() != 1:
+        modeladmin.message_user(request, _("Choose exactly one event to cancel."), messages.WARNING)
+        return None
+    return redirect(reverse("admin:events_event_cancel", args=[queryset.get().pk]))
+
+
+@admin.register(Event)
+class EventAdmin(EventsEventAdmin):
+    """The catalogue's event admin with the cancellation (payments.cancellation),
+    which refunds, so it lives in payments, above orders."""
+
+    actions = [*EventsEventAdmin.actions, cancel_event]
+
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.has_perms(CANCEL_PERMISSIONS)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.cancel_view)
+        return [path("<int:pk>/cancel/", view, name="events_event_cancel"), *super().get_urls()]
+
+    def cancel_view(self, request, pk: int):
+        """The confirmation page: how many orders and how much will be refunded,
+        how many unpaid orders and holds end, a required reason, one button."""
+        if not self.has_cancel_permission(request):
+            raise PermissionDenied
+        event = get_object_or_404(Event, pk=pk)
+        form = EventCancelForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = event_cancel(
+                    event=event, reason=form.cleaned_data["reason"], by=request.user
+                )
+            except KassaError as exc:
+                form.add_error(None, str(exc.message))
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "%(event)s is cancelled: %(n)d paid order(s), %(amount)s, are being "
+                        "refunded and every buyer is told by e-mail."
+                    )
+                    % {
+                        "event": event.title,
+                        "n": result.preview.paid_orders,
+                        "amount": money_format(result.preview.refund_amount, event.currency),
+                    },
+                )
+                return redirect(reverse("admin:events_event_change", args=[event.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "event": event,
+            "form": form,
+            "preview": event_cancel_preview(event=event),
+            "cancelled": event.status == Event.Status.CANCELLED,
+            "title": _("Cancel %(event)s") % {"event": event.title},
+        }
+        return render(request, "admin/payments/event_cancel.html", context)
 
 
 @admin.register(Order)

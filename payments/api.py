@@ -134,6 +134,13 @@ class OrderTicketsApi(APIView):
         row = serializers.CharField(allow_null=True)
         seat = serializers.CharField(allow_null=True)
         tier = serializers.CharField()
+        ticket_type = serializers.CharField(
+            allow_null=True, help_text="the ticket type's key (adult, child, ...), null: none"
+        )
+        requires_document = serializers.BooleanField(
+            help_text="the type's document (student or pension card) is shown at the door"
+        )
+        price = serializers.DecimalField(max_digits=12, decimal_places=2)
         qr_svg_url = serializers.CharField()
 
         class Meta:
@@ -151,7 +158,17 @@ class OrderTicketsApi(APIView):
         for ticket in selectors.order_tickets(order):
             url = reverse("orders_payments:ticket_qr", args=[order.code, ticket.code])
             qr = request.build_absolute_uri(f"{url}?t={order.access_token}")
-            rows.append({"code": ticket.code, **ticket_describe(ticket), "qr_svg_url": qr})
+            kind = ticket.ticket_type
+            rows.append(
+                {
+                    "code": ticket.code,
+                    **ticket_describe(ticket),
+                    "ticket_type": kind.key if kind else None,
+                    "requires_document": bool(kind and kind.requires_document),
+                    "price": ticket.price,
+                    "qr_svg_url": qr,
+                }
+            )
         return Response(self.OutputSerializer(rows, many=True).data)
 
 

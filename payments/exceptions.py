@@ -27,6 +27,22 @@ class OrderNotRefundable(KassaError):
     default_message = _("Only paid orders can be refunded.")
 
 
+class BuyerRefundClosed(KassaError):
+    code = "refund_closed"
+    status = 409
+    default_message = _(
+        "Refunds of this order are closed: the time to refund before the start has passed."
+    )
+
+
+class BuyerRefundNotAllowed(KassaError):
+    code = "refund_not_allowed"
+    status = 403
+    default_message = _(
+        "This event's tickets cannot be refunded online; please contact the organiser."
+    )
+
+
 class UnknownProvider(KassaError):
     code = "unknown_provider"
     status = 400
@@ -93,3 +109,11 @@ class ConfirmationMismatch(KassaError):
     code = "confirmation_mismatch"
     status = 409
     default_message = _("The confirmation does not match this payment.")
+
+
+class CancelInvalid(KassaError):
+    """An event cancellation without a reason (the buyers' e-mail says why): nothing changes."""
+
+    code = "cancel_invalid"
+    status = 400
+    default_message = _("Say why the event is cancelled: the buyers are told.")

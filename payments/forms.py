@@ -52,3 +52,25 @@ class SettlementForm(forms.Form):
         help_text=_("YYYY-MM-DD, a calendar day in the site's time zone."),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+
+class EventCancelForm(forms.Form):
+    """Why the event is cancelled (every buyer reads it), and a last check."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Every buyer reads it in the cancellation e-mail; it is kept in the audit."),
+        error_messages={"required": _("Give the reason for the cancellation.")},
+    )
+    confirm = forms.BooleanField(
+        label=_("Yes: stop the sale and refund every paid order of this event"),
+        error_messages={"required": _("Tick the box to confirm the cancellation.")},
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Give the reason for the cancellation."))
+        return reason

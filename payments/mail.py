@@ -57,3 +57,32 @@ def refund_mail_send(*, refund_id: int) -> None:
     message = EmailMultiAlternatives(subject, text, to=[order.email])
     message.attach_alternative(html, "text/html")
     message.send()
+
+
+def cancellation_mail_send(*, order_id: int, reason: str, refund_id: int | None = None) -> None:
+    """The buyer's "event cancelled" e-mail, in the language the order was made
+    in: the event and its date in its own zone, the reason, and either the
+    amount coming back (a paid order) or that nothing was charged."""
+    order = Order.objects.select_related("event__venue").get(pk=order_id)
+    refund = (
+        Refund.objects.select_related("payment").filter(pk=refund_id).first() if refund_id else None
+    )
+    event = order.event
+    context = {
+        "order": order,
+        "event": event,
+        "refund": refund,
+        "last4": refund.payment.card_last4 if refund else "",
+        "reason": reason,
+        "order_url": settings.SITE_URL + order.get_absolute_url(),
+    }
+    with translation.override(order.language):
+        subject = _("Cancelled: %(event)s (order %(code)s)") % {
+            "event": event.title,
+            "code": order.code,
+        }
+        text = render_to_string("payments/cancellation_email.txt", context)
+        html = render_to_string("payments/cancellation_email.html", context)
+    message = EmailMultiAlternatives(subject, text, to=[order.email])
+    message.attach_alternative(html, "text/html")
+    message.send()

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from payments.mail import order_confirmation_send, refund_mail_send
-from payments.messages import CONFIRMATION_MAIL, PARTIAL_REFUND, REFUND, REFUND_MAIL
+from django.db import transaction
+
+from payments.cancellation import event_cancellation_process
+from payments.mail import cancellation_mail_send, order_confirmation_send, refund_mail_send
+from payments.messages import (
+    CANCELLATION_MAIL,
+    CONFIRMATION_MAIL,
+    EVENT_CANCEL,
+    PARTIAL_REFUND,
+    REFUND,
+    REFUND_MAIL,
+)
 from payments.services import payment_refund_issue, refund_partial_issue
-from ticketing.outbox import outbox_handler
+from ticketing.outbox import outbox_handler, outbox_put
 
 
 @outbox_handler(REFUND)
@@ -40,3 +50,23 @@ def confirmation_mail(payload: dict[str, Any]) -> None:
     (the claim), the message marked done once sent: one mail in the normal
     path; a worker dying between the send and the mark may send it twice."""
     order_confirmation_send(order_id=payload["order_id"])
+
+
+@outbox_handler(EVENT_CANCEL)
+def event_cancellation(payload: dict[str, Any]) -> None:
+    """One pass of a cancelled event's refunds (payments.cancellation); a big
+    event is done in batches, each recording the next as its own message."""
+    more = event_cancellation_process(
+        event_id=payload["event_id"], reason=payload["reason"], user_id=payload.get("user_id")
+    )
+    if more:
+        with transaction.atomic():
+            outbox_put(kind=EVENT_CANCEL, payload=payload)
+
+
+@outbox_handler(CANCELLATION_MAIL)
+def cancellation_mail(payload: dict[str, Any]) -> None:
+    """The buyer's "event cancelled" e-mail (one message per order)."""
+    cancellation_mail_send(
+        order_id=payload["order_id"], reason=payload["reason"], refund_id=payload["refund_id"]
+    )

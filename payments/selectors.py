@@ -9,12 +9,15 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Sum
 
 from api.models import Partner
+from events.models import Event
+from events.selectors import sale_snapshot
 from orders.api.holds import hold_items
-from orders.models import Order, Ticket
+from orders.models import Hold, Order, Ticket
 from orders.selectors import TICKET_PLACE
+from orders.ticket_types import items_typed
 from payments.models import Payment, Refund
 
 ON_ACCOUNT = "on_account"
@@ -30,7 +33,11 @@ def order_places(order: Order) -> list[dict]:
     and so the order page's own list, exist only once it is paid."""
     if order.status != Order.Status.PENDING_PAYMENT:
         return []
-    return hold_items(order.hold)
+    items = hold_items(order.hold)
+    if not order.seat_types:
+        return items
+    # The types the buyer chose at checkout, at their prices (orders/ticket_types.py).
+    return items_typed(items, sale=sale_snapshot(order.event_id), seat_types=order.seat_types)
 
 
 def order_refunded_amount(order: Order) -> Decimal:
@@ -230,3 +237,40 @@ def settlement_csv_rows(report: SettlementReport) -> list[list[str]]:
         rows.append(["net", "", "", "", str(t.tickets - t.refunded_tickets), str(t.net),
                      t.currency, "", ""])  # fmt: skip
     return rows
+
+
+@dataclass(frozen=True)
+class CancelPreview:
+    """What cancelling an event does (the staff's confirmation page, the
+    cancellation's audit entry): orders refunded and how much, orders
+    cancelled unpaid, holds released."""
+
+    paid_orders: int
+    tickets: int
+    refund_amount: Decimal
+    currency: str
+    pending_orders: int
+    active_holds: int
+
+
+def event_cancel_preview(*, event: Event) -> CancelPreview:
+    """Counts for `event_cancel` as of now: paid orders with their valid or
+    used tickets and what is left of their payments (paid minus refunded
+    before), unpaid orders, and holds not ordered yet."""
+    paid = Order.objects.filter(event=event, status=Order.Status.PAID)
+    taken = Payment.objects.filter(order__in=paid, status=Payment.Status.SUCCEEDED).aggregate(
+        s=Sum("amount")
+    )["s"] or Decimal("0")
+    given_back = Refund.objects.filter(order__in=paid).aggregate(s=Sum("amount"))["s"] or Decimal(
+        "0"
+    )
+    return CancelPreview(
+        paid_orders=paid.count(),
+        tickets=Ticket.objects.filter(order__in=paid).exclude(status=Ticket.Status.VOID).count(),
+        refund_amount=taken - given_back,
+        currency=event.currency,
+        pending_orders=Order.objects.filter(
+            event=event, status=Order.Status.PENDING_PAYMENT
+        ).count(),
+        active_holds=Hold.objects.filter(event=event, status=Hold.Status.ACTIVE).count(),
+    )

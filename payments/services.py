@@ -21,12 +21,14 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from api.models import Partner
 from events.cards import card_rule_refusal
+from events.models import Event
 from orders import holdkinds
+from orders.exceptions import OrderNotFound
 from orders.hooks import order_record
 from orders.models import Hold, Order, Ticket
 from orders.services.holds import buyer_limit_lock_and_count, hold_stock_return
@@ -35,6 +37,8 @@ from orders.signals import order_announce, order_paid, order_refunded
 from orders.tickets import tickets_issue
 from payments.exceptions import (
     BadConfirmation,
+    BuyerRefundClosed,
+    BuyerRefundNotAllowed,
     ConfirmationMismatch,
     OrderExpired,
     OrderNotPayable,
@@ -109,6 +113,8 @@ def payment_start(
             raise OrderNotPayable()
         if order.expires_at <= timezone.now():
             raise OrderExpired()
+        if _event_cancelled(order):
+            raise OrderNotPayable()
         gateway.order_check(order)
         payment = Payment.objects.create(
             order=order,
@@ -180,6 +186,10 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
     hold = order.hold  # locked first by payment_callback_handle
     sellable = order.status in (Order.Status.PENDING_PAYMENT, Order.Status.EXPIRED)
     reason = "stock_lost"
+    if sellable and _event_cancelled(order):
+        # Money that comes after the event was called off (payments.cancellation
+        # cancelled the order, or it had expired): never sold, given back.
+        sellable, reason = False, "event_cancelled"
     if sellable and _revival_exceeds_limit(order):
         sellable, reason = False, "limit_exceeded"
     if sellable:
@@ -231,6 +241,14 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
     )
     _refund_request(payment)
     return "refunding"
+
+
+def _event_cancelled(order: Order) -> bool:
+    """Is the order's event cancelled? As read with the order's lock (not the
+    5 s sale snapshot): once event_cancel has committed, no payment started
+    or settled after it sells a ticket for the event (one settling across the
+    commit is caught by the cancellation's second pass)."""
+    return order.event.status == Event.Status.CANCELLED
 
 
 def _revival_exceeds_limit(order: Order) -> bool:
@@ -321,10 +339,11 @@ def payment_callback_handle(
         order_id = Subquery(payment_order.values("order_id")[:1])
         hold_id = Subquery(Order.objects.filter(pk=order_id).values("hold_id")[:1])
         hold = Hold.objects.select_for_update().filter(pk=hold_id).first()
-        # The phase (card rule, per-buyer limit) comes in the same query, unlocked.
+        # The phase (card rule, per-buyer limit) and the event (cancelled or
+        # not) come in the same query, unlocked.
         order = (
             Order.objects.select_for_update(of=("self",))
-            .select_related("phase")
+            .select_related("phase", "event")
             .filter(pk=order_id)
             .first()
         )
@@ -637,6 +656,7 @@ def order_refund(
     actor_user: Any = None,
     ticket_ids: list[int] | None = None,
     reason: str = "",
+    notify: bool = True,
 ) -> Refund | None:
     """Staff refund of a paid order, whole or of chosen tickets: the tickets
     void, their places back on sale, their money back, the buyer told.
@@ -649,8 +669,11 @@ def order_refund(
     tickets, its `quantity` counts only those (so the per-buyer limit and the
     audit's "paid order without its tickets" stay true), and the provider is
     asked for these tickets' price only. Either way the provider call and the
-    buyer's e-mail are outbox rows of this transaction. Used tickets are
-    refunded too, but their places stay sold (see _order_unsell).
+    buyer's e-mail (unless `notify` is False: the caller sends its own, as
+    event_cancel does) are outbox rows of this transaction. A partner's order
+    is told to the partner as `order.refunded`, or `order.partially_refunded`
+    with the refund's amount and tickets. Used tickets are refunded too, but
+    their places stay sold (see _order_unsell).
 
     Locks the Hold, then the order, then its payments (the module's lock
     order): a double submit or two staff at once queue on the order lock and
@@ -725,6 +748,12 @@ def order_refund(
                 },
             )
             outbox_put(kind=PARTIAL_REFUND, payload={"refund_id": refund_id})
+            if order.partner_id is not None:  # the web's own: no query for the details
+                order_record(
+                    state="partially_refunded",
+                    orders=[(order.pk, order.partner_id)],
+                    details={"refund": _refund_details(refund, order)},
+                )
         audit_log(
             action=AuditAction.ORDER_REFUNDED if whole else AuditAction.ORDER_PARTLY_REFUNDED,
             obj=order,
@@ -738,9 +767,53 @@ def order_refund(
                 "reason": reason or "staff_refund",
             },
         )
-        if refund and reason:  # a refund staff decided and explained: the buyer hears of it
+        if refund and reason and notify:  # staff decided and explained: the buyer hears of it
             outbox_put(kind=REFUND_MAIL, payload={"refund_id": refund_id})
     return refund
+
+
+def _refund_details(refund: Refund, order: Order) -> dict[str, Any]:
+    """A partial refund as a partner's webhook tells it (`data.refund`)."""
+    codes = Ticket.objects.filter(pk__in=refund.ticket_ids).order_by("pk")
+    return {
+        "id": refund.pk,
+        "amount": str(refund.amount),
+        "currency": refund.currency,
+        "partial": not refund.whole,
+        "tickets": list(codes.values_list("code", flat=True)),
+        "reason": refund.reason,
+        "remaining_quantity": order.quantity,
+    }
+
+
+def order_refund_by_buyer(*, order: Order, user: Any, now: Any = None) -> Refund | None:
+    """The buyer refunds their own paid order in their account: every ticket
+    not refunded yet, through order_refund (places back on sale, the money
+    back through the provider via the outbox, the refund e-mail).
+
+    Allowed until the event's refund_cutoff_minutes before its start; None
+    there → BuyerRefundNotAllowed (403), past it → BuyerRefundClosed (409),
+    not the user's order → OrderNotFound (as if it did not exist), not paid →
+    OrderNotRefundable (409). The checks run under the order lock (order_lock),
+    then order_refund takes the same locks again in this transaction, so a
+    double submit refunds once and the second sees the order refunded.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = order_lock(order=order)
+        if not getattr(user, "is_authenticated", False) or order.user_id != user.pk:
+            raise OrderNotFound()
+        if order.status != Order.Status.PAID:
+            raise OrderNotRefundable()
+        minutes = order.event.refund_cutoff_minutes
+        if minutes is None:
+            raise BuyerRefundNotAllowed()
+        if now >= order.event.starts_at - timedelta(minutes=minutes):
+            raise BuyerRefundClosed()
+        with translation.override(order.language):
+            # Stored as the buyer reads it in the refund e-mail.
+            reason = str(_("You refunded the order in your account."))
+        return order_refund(order=order, actor_user=user, reason=reason)
 
 
 def _partial_refund_done(*, payment: Payment, order: Order, event: CallbackEvent) -> str:

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.selectors import buyer_identity
 from orders.exceptions import OrderNotFound
 from orders.models import Order
-from orders.selectors import order_for_buyer
+from orders.selectors import (
+    buyer_may_refund,
+    buyer_refund_until,
+    order_for_buyer,
+    order_return_link,
+)
 from orders.tickets import qr_svg, rotating_qr_enabled, ticket_describe, ticket_qr_content
 from payments import selectors
 from payments.models import Payment
-from payments.services import payment_start
+from payments.services import order_refund_by_buyer, payment_start
 from ticketing.errors import KassaError
 
 
@@ -79,9 +88,38 @@ def order_page(request, code: str):
             "refunded": selectors.order_refunded_amount(order),
             "token": order.access_token,
             "rotating": rotating_qr_enabled(),
+            "refund_until": buyer_refund_until(order),
+            "may_refund": buyer_may_refund(order, request.user),
             "now": timezone.now(),
+            "app_link": order_return_link(order=order, buyer=buyer_identity(request)),
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_refund_page(request, code: str):
+    """The buyer's own refund: a confirmation page (what comes back, until
+    when), then the POST that refunds. Past the cut-off the page says so and
+    a POST is refused with the same message."""
+    order = Order.objects.select_related("event__venue").filter(code=code).first()
+    if order is None or order.user_id != request.user.pk:
+        raise Http404
+    context = {
+        "order": order,
+        "until": buyer_refund_until(order),
+        "allowed": buyer_may_refund(order, request.user),
+        "amount": order.total - selectors.order_refunded_amount(order),
+    }
+    if request.method == "POST":
+        try:
+            order_refund_by_buyer(order=order, user=request.user)
+        except KassaError as exc:
+            context.update(allowed=False, error=exc.message)
+            return render(request, "payments/buyer_refund.html", context, status=exc.status)
+        messages.success(request, _("Your order is refunded; the money goes back to your card."))
+        return HttpResponseRedirect(order.get_absolute_url(), status=303)
+    return render(request, "payments/buyer_refund.html", context)
 
 
 @require_GET

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import buyer_identity
+from api.buyers import phone_sha256_check, phone_sha256_field
 from queueing import selectors, services
 from queueing.exceptions import RoomNotFound
 
@@ -22,12 +23,16 @@ _ERROR = OpenApiResponse(description='`{"error": {"code", "message", "details"}}
 
 class JoinInput(serializers.Serializer):
     buyer_ref = serializers.CharField(required=False, max_length=100)
+    phone_sha256 = phone_sha256_field()
     again = serializers.BooleanField(
         required=False,
         default=False,
         help_text="after the pass ended (order paid) or ran out: join again at the back of "
         "the queue (a new number); refused with queue_limit_reached at the per-buyer limit",
     )
+
+    def validate(self, attrs):
+        return phone_sha256_check(attrs)
 
 
 class JoinOutput(serializers.Serializer):
@@ -82,9 +87,11 @@ def _room_id(slug: str) -> int:
     return room_id
 
 
-def join_answer(*, room_id: int, visitor: str, again: bool = False) -> dict:
+def join_answer(
+    *, room_id: int, visitor: str, again: bool = False, notify_as: str | None = None
+) -> dict:
     join = services.queue_rejoin if again else services.queue_join
-    joined = join(room_id=room_id, visitor=visitor)
+    joined = join(room_id=room_id, visitor=visitor, notify_as=notify_as)
     answer = selectors.join_status(joined=joined)
     return {"token": joined.token, "number": joined.number or None, **answer}
 
@@ -100,9 +107,16 @@ class QueueJoinApi(APIView):
         room_id = _room_id(slug)
         data = JoinInput(data=request.data)
         data.is_valid(raise_exception=True)
-        buyer = buyer_identity(request, buyer_ref=data.validated_data.get("buyer_ref"))
-        again = data.validated_data["again"]
-        return Response(join_answer(room_id=room_id, visitor=buyer.key, again=again))
+        d = data.validated_data
+        buyer = buyer_identity(
+            request, buyer_ref=d.get("buyer_ref"), phone_sha256=d.get("phone_sha256", "")
+        )
+        # A customer known by phone is still told of the admission as the
+        # partner's buyer_ref (queue.admitted).
+        answer = join_answer(
+            room_id=room_id, visitor=buyer.key, again=d["again"], notify_as=buyer.partner_ref
+        )
+        return Response(answer)
 
 
 class QueueStatusApi(APIView):

@@ -241,10 +241,16 @@ class JoinResult:
     room: dict  # the room's state fields read by the same script (state.JOIN_FIELDS)
 
 
-def queue_join(*, room_id: int, visitor: str, now: float | None = None) -> JoinResult:
+def queue_join(
+    *, room_id: int, visitor: str, now: float | None = None, notify_as: str | None = None
+) -> JoinResult:
     """Give the visitor a place (O(1) Redis, no database): the same place again
     for the same visitor. Before the sale opens, the visitor enters the
     pre-queue and gets a number from the shuffle at opening.
+
+    `notify_as` is the partner customer (`partner:<slug>:<ref>`) to tell of
+    the admission (queue.admitted) when the visitor key does not name one: a
+    customer known by their phone (`phone:<digest>`, accounts.selectors).
     """
     now = time.time() if now is None else now
     room = state.join(room_id, visitor, now)
@@ -256,13 +262,16 @@ def queue_join(*, room_id: int, visitor: str, now: float | None = None) -> JoinR
     if code == "closed":
         raise RoomClosed()
     number = n if code == "n" else 0
-    if number and admissions.is_partner_visitor(visitor) and admissions.admissions_listened():
-        state.watch(room_id, visitor, number)
+    watched = notify_as or visitor
+    if number and admissions.is_partner_visitor(watched) and admissions.admissions_listened():
+        state.watch(room_id, watched, number)
     token = tokens.token_make(room_id=room_id, visitor=visitor, number=number, issued_at=now)
     return JoinResult(token=token, number=number, room_id=room_id, room=room)
 
 
-def queue_rejoin(*, room_id: int, visitor: str, now: float | None = None) -> JoinResult:
+def queue_rejoin(
+    *, room_id: int, visitor: str, now: float | None = None, notify_as: str | None = None
+) -> JoinResult:
     """Join again after the pass ended: the rule for a second purchase.
 
     A pass ends when its order is paid (pass_complete) or when its time runs
@@ -287,13 +296,14 @@ def queue_rejoin(*, room_id: int, visitor: str, now: float | None = None) -> Joi
     rejoined = state.rejoin(room_id, visitor, now)
     code, n = rejoined["code"], int(rejoined["number"])
     if code == "none":
-        return queue_join(room_id=room_id, visitor=visitor, now=now)
+        return queue_join(room_id=room_id, visitor=visitor, now=now, notify_as=notify_as)
     if code == "missing":
         raise RoomRestarting()
     if code == "closed":
         raise RoomClosed()
-    if admissions.is_partner_visitor(visitor) and admissions.admissions_listened():
-        state.watch(room_id, visitor, n)
+    watched = notify_as or visitor
+    if admissions.is_partner_visitor(watched) and admissions.admissions_listened():
+        state.watch(room_id, watched, n)
     token = tokens.token_make(room_id=room_id, visitor=visitor, number=n, issued_at=now)
     return JoinResult(token=token, number=n, room_id=room_id, room=state.read(room_id))
 

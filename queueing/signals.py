@@ -6,7 +6,7 @@ waiting room, shifted like its sale phases.
 Sign-in keeps the buyer's place: the account takes over the device's.
 
 Queueing listens to accounts (not the other way round): the buyer identity
-changes from `device:<id>` to `user:<id>` at sign-in (accounts.selectors.
+changes from `device:<id>` to the account's key at sign-in (accounts.selectors.
 buyer_identity), and without this hand-over the account would hold a pass
 bound to the device, refused by every hold.
 """
@@ -19,7 +19,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from redis.exceptions import RedisError
 
-from accounts.selectors import device_key
+from accounts.selectors import account_key, device_key
 from events.signals import event_duplicated
 from queueing import services
 
@@ -32,7 +32,7 @@ def hand_over_places(sender, request, user, **kwargs):
     if device is None:
         return
     try:
-        services.queue_handover(from_visitor=device, to_visitor=f"user:{user.pk}")
+        services.queue_handover(from_visitor=device, to_visitor=account_key(user))
     except RedisError:
         # Sign-in must not fail with the waiting room: the waiting page hands
         # the place over when it next sees the device's token.

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django_redis import get_redis_connection
+from redis.cluster import ClusterNode, RedisCluster
 
 from queueing.models import WaitingRoom
 
@@ -63,8 +64,29 @@ def keys(room_id: int) -> dict[str, str]:
     return {name: f"q:{{{room_id}}}:{name}" for name in NAMES}
 
 
+_cluster: tuple[tuple[str, ...], RedisCluster] | None = None
+
+
 def conn():
-    return get_redis_connection("default")
+    """The waiting rooms' Redis: the project's own (django-redis), or a Redis
+    Cluster when settings.QUEUE_REDIS_CLUSTER names its nodes. Every script
+    and pipeline here touches the keys of one room only, all in one slot (the
+    `{R}` hash tag), so the rooms spread over the cluster's masters and each
+    call goes to the one that owns its room."""
+    nodes = tuple(settings.QUEUE_REDIS_CLUSTER)
+    if not nodes:
+        return get_redis_connection("default")
+    global _cluster
+    if _cluster is None or _cluster[0] != nodes:
+        startup = [ClusterNode(*_host_port(node)) for node in nodes]
+        _cluster = (nodes, RedisCluster(startup_nodes=startup, socket_timeout=2,
+                                        socket_connect_timeout=2))  # fmt: skip
+    return _cluster[1]
+
+
+def _host_port(node: str) -> tuple[str, int]:
+    host, _, port = node.rpartition(":")
+    return host or "127.0.0.1", int(port)
 
 
 def _named(raw) -> dict[str, str]:
@@ -521,6 +543,7 @@ return 1
 
 @dataclass
 class _Scripts:
+    client: object  # the connection they were registered on (conn() may change)
     join: object
     status: object
     tick: object
@@ -541,9 +564,10 @@ _scripts: _Scripts | None = None
 def scripts() -> _Scripts:
     """The registered scripts (EVALSHA with a transparent reload on NOSCRIPT)."""
     global _scripts
-    if _scripts is None:
-        r = conn()
+    r = conn()
+    if _scripts is None or _scripts.client is not r:
         _scripts = _Scripts(
+            client=r,
             join=r.register_script(JOIN),
             status=r.register_script(STATUS),
             tick=r.register_script(TICK),

@@ -39,7 +39,8 @@ def queue_page(request, slug: str):
         again = request.POST.get("action") == "again"
         join = services.queue_rejoin if again else services.queue_join
         try:
-            joined = join(room_id=room_id, visitor=buyer_identity(request).key)
+            buyer = buyer_identity(request)
+            joined = join(room_id=room_id, visitor=buyer.key, notify_as=buyer.partner_ref)
         except KassaError as exc:
             error = exc.message
         else:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from events.models import Allocation, Event
 from events.services import allocation_release
+from payments.cancellation import CANCEL_PERMISSIONS
 from queueing import services as queue_services
 from queueing.models import WaitingRoom
 from sales import export, live
@@ -82,6 +83,8 @@ def _console_page(request, event: Event, form: RoomControlForm | None = None, st
         "can_control": room is not None and request.user.has_perm(ROOM_CHANGE),
         "can_release": request.user.has_perm(ALLOCATION_CHANGE),
         "can_report": request.user.has_perm(REPORT),
+        "can_cancel": event.status != Event.Status.CANCELLED
+        and request.user.has_perms(CANCEL_PERMISSIONS),
         "labels": _labels(),
         # The first numbers come with the page (no blank tiles until the first poll).
         "initial": live.console_data(event=event),

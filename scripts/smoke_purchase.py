@@ -30,6 +30,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -287,8 +288,17 @@ def _ready(url: str) -> bool:
 
 
 def with_make_run(
-    port: int, *, event: str, boot_timeout: float, timeout: float, log_path: Path
+    port: int,
+    *,
+    event: str,
+    boot_timeout: float,
+    timeout: float,
+    log_path: Path,
+    work: Callable[[str], object] | None = None,
 ) -> None:
+    """Boot `make run` on `port`, run `work(base URL)` (default: the purchase
+    through the pages), Ctrl-C it and check every process it started stopped.
+    examples/partner_client.py --make-run passes its own work."""
     env = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "MAKEFLAGS", "MFLAGS")}
     env["PORT"] = str(port)
     base = f"http://127.0.0.1:{port}"
@@ -320,7 +330,10 @@ def with_make_run(
             every=0.5,
         )
         print(f"[smoke] ready; the banner says {banner.split()[-1]}", flush=True)
-        purchase(base, event=event, timeout=timeout)
+        if work is None:
+            purchase(base, event=event, timeout=timeout)
+        else:
+            work(base)
         children = descendants(make.pid)
     finally:
         children = children or descendants(make.pid)

@@ -395,6 +395,11 @@ def run() -> int:
     """Serve the demo on-sale: web, workers and beat in the foreground, each
     restarted when it dies (Supervisor); Ctrl-C stops everything."""
     services = ensure_services()
+    # The demo's own partner app (events.demo.demo_app_partner) may have its
+    # webhooks POSTed to localhost, for examples/partner_client.py; nobody
+    # else, and nothing but loopback (partners.services). Set the variable
+    # (empty) to turn it off.
+    os.environ.setdefault("WEBHOOK_LOOPBACK_PARTNERS", "demo-app")
     try:
         _manage("migrate", "--noinput", "-v", "0")
         _manage("collectstatic", "--noinput", "-v", "0")

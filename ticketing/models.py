@@ -61,6 +61,8 @@ class AuditAction(models.TextChoices):
     ALLOCATION_RELEASED = "allocation.released"
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
+    EVENT_CANCELLED = "event.cancelled"
+    EVENT_CHANGED = "event.changed"
     EVENT_DUPLICATED = "event.duplicated"
     EVENT_STATUS_CHANGED = "event.status_changed"
     EVENTSEAT_BLOCK = "eventseat.block"

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "queueing",
     "partners",  # partner webhooks (above payments: it hears orders' changes)
     "sales",  # the on-sale console and the post-sale report (the top layer)
+    "cinema",  # cities, cinemas, halls, films and their showings (events)
     "sandbox",  # the pretend acquirer (sandbox/__init__.py)
     "axes",  # the staff-login lockout (accounts section)
     "drf_spectacular_sidecar",  # the API docs' own static files, no CDN
@@ -239,6 +240,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_common_errors",
+        "api.schema.add_error_catalog",
     ],
     # Swagger UI and its JS from drf-spectacular-sidecar: /api/v1/docs/ works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -292,6 +294,11 @@ WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", DEBUG)
 # Endpoints on loopback, private or link-local addresses (checked on every
 # POST, after DNS, so a partner's URL cannot reach kassa's own network): DEBUG only.
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", DEBUG)
+# Partner slugs whose endpoints may be plain http:// on this machine's
+# loopback (127.0.0.1, ::1, localhost) and nothing else private: the demo's
+# own partner, whose example client (examples/partner_client.py) receives its
+# webhooks on localhost. Empty by default; `make run` names its demo partner.
+WEBHOOK_LOOPBACK_PARTNERS = env_list("WEBHOOK_LOOPBACK_PARTNERS", [])
 
 # --- payments & tickets ---
 # HMAC key of the sandbox gateway's callbacks; empty = derived from SECRET_KEY.
@@ -303,6 +310,10 @@ PAYMENT_PROVIDERS = {
     "on_account": "payments.on_account.OnAccountProvider",
 }
 SANDBOX_GATEWAY_SECRET = env_str("SANDBOX_GATEWAY_SECRET", "")
+# Pepper of the phone-based buyer key (accounts.selectors.phone_key); empty =
+# derived from SECRET_KEY. Changing it makes every phone a new buyer to the
+# waiting rooms and per-buyer limits of sales in progress: set it once.
+BUYER_PHONE_KEY = env_str("BUYER_PHONE_KEY", "")
 # Where the sandbox acquirer lives. Empty: kassa's own processes serve it under
 # /sandbox-gateway/ (make run). A URL: it runs as a process of its own
 # (sandbox.settings, e.g. bench/onsale.py), and kassa's processes neither
@@ -394,6 +405,10 @@ HOLD_SWEEP_SECONDS = env_int("HOLD_SWEEP_SECONDS", 15, minimum=1)
 ALLOCATION_RELEASE_SECONDS = env_int("ALLOCATION_RELEASE_SECONDS", 30, minimum=1)
 
 # --- queueing (waiting rooms) ----------------------------------------------
+# The waiting rooms on a Redis Cluster: its nodes as host:port, comma-separated
+# (a few are enough, the client learns the rest). Empty: on REDIS_URL with the
+# caches and the broker. Each room's keys share one slot (queueing/state.py).
+QUEUE_REDIS_CLUSTER = env_list("QUEUE_REDIS_CLUSTER", [])
 QUEUE_SNAPSHOT_SECONDS = env_int("QUEUE_SNAPSHOT_SECONDS", 10, minimum=1)
 # The pre-queue is drawn this long before the sale opens (admission still
 # starts at the opening): waiting pages learn their numbers while nobody is
@@ -476,6 +491,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 3600},
     },
     "api-idempotency-purge": {"task": "api.tasks.idempotency_purge", "schedule": 3600.0},
+    "api-webview-token-purge": {"task": "api.tasks.webview_token_purge", "schedule": 3600.0},
     "accounts.codes_purge": {"task": "accounts.codes_purge", "schedule": 3600},
 }
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from api import views as api_views
 from ticketing import metrics, views
 
 urlpatterns = [
@@ -13,12 +14,16 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("staff/sales/", include("sales.urls")),
+    path("staff/cinema/", include("cinema.staff_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("api.urls")),
     path("account/", include("accounts.urls")),
+    # A partner's app opens its webview here (api.views.webview_start).
+    path("webview/", api_views.webview_start, name="webview-start"),
     path("", include("queueing.urls")),
     path("", include("orders.urls")),
     path("", include("payments.urls")),
+    path("", include("cinema.urls")),
     path("", include("events.urls")),
 ]
 if settings.SANDBOX_SERVES:  # the acquirer in this process (settings: SANDBOX_URL)

@@ -11,7 +11,14 @@ from django.test import RequestFactory
 from django.utils.functional import SimpleLazyObject
 
 from accounts.middleware import COOKIE, SALT, DeviceCookieMiddleware, SessionEpochMiddleware
-from accounts.selectors import Buyer, buyer_identity
+from accounts.models import Profile
+from accounts.selectors import (
+    PARTNER_CUSTOMER_SESSION_KEY,
+    Buyer,
+    buyer_identity,
+    phone_key,
+    phone_sha256_of,
+)
 from api.models import Partner
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +57,42 @@ def test_partner_customer_ref_identifies_an_api_buyer():
     partner = Partner.objects.create(slug="halyk", name="Halyk")
     buyer = buyer_identity(_request(partner=partner), buyer_ref="cust-42")
     assert buyer == Buyer(
-        channel="partner:halyk", key="partner:halyk:cust-42", partner_id=partner.pk
+        channel="partner:halyk",
+        key="partner:halyk:cust-42",
+        partner_id=partner.pk,
+        partner_ref="partner:halyk:cust-42",
+    )
+
+
+def test_an_account_with_a_phone_is_the_buyer_a_partner_names_with_it(django_user_model):
+    user = django_user_model.objects.create_user("by-phone")
+    Profile.objects.create(user=user, phone="+77012345678")
+    site = buyer_identity(_request(user=django_user_model.objects.get(pk=user.pk)))
+    partner = Partner.objects.create(slug="halyk", name="Halyk")
+    app = buyer_identity(
+        _request(partner=partner), buyer_ref="c1", phone_sha256=phone_sha256_of("+77012345678")
+    )
+    assert site.key == app.key == phone_key(phone_sha256=phone_sha256_of("+77012345678"))
+    assert (site.channel, app.channel) == ("web", "partner:halyk")
+    assert app.partner_ref == "partner:halyk:c1"
+    other = buyer_identity(
+        _request(partner=partner), buyer_ref="c1", phone_sha256=phone_sha256_of("+77012345679")
+    )
+    assert other.key != app.key
+
+
+def test_a_webview_session_is_the_partners_customer_and_ignores_buyer_ref():
+    request = _request()
+    request.session = {
+        PARTNER_CUSTOMER_SESSION_KEY: {"partner": 5, "slug": "bank", "ref": "c1", "phone": ""}
+    }
+    buyer = buyer_identity(request, buyer_ref="someone-else", phone_sha256="0" * 64)
+    assert buyer == Buyer(
+        channel="partner:bank",
+        key="partner:bank:c1",
+        partner_id=5,
+        partner_customer=True,
+        partner_ref="partner:bank:c1",
     )
 
 

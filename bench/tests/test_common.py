@@ -128,7 +128,7 @@ def test_chart_is_written_as_png(tmp_path):
 
 
 def test_server_latency_reads_bucket_upper_bounds_from_metrics():
-    from prometheus_client import CollectorRegistry, Histogram, generate_latest
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
     from bench.common import latency_from_metrics
     from ticketing.metrics import LATENCY_BUCKETS
@@ -146,11 +146,15 @@ def test_server_latency_reads_bucket_upper_bounds_from_metrics():
     for _ in range(3):  # the slowest 3 %, two of them refusals
         latency.labels(view="holds", method="POST", status="4xx").observe(0.2)
     latency.labels(view="health", method="GET", status="2xx").observe(20)
+    cpu = Counter("kassa_http_request_cpu_seconds", "test", ["view", "method"], registry=registry)
+    cpu.labels(view="holds", method="POST").inc(0.75)
     out = latency_from_metrics(generate_latest(registry).decode())
     assert out["POST holds"] == {
         "requests": 100,
+        "cpu_s": 0.75,
         "p50_ms_at_most": 25,
         "p95_ms_at_most": 25,
         "p99_ms_at_most": 250,
     }
     assert out["GET health"]["p50_ms_at_most"] is None  # past the last bucket
+    assert out["GET health"]["cpu_s"] == 0.0

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import buyer_identity
+from api.buyers import phone_sha256_check, phone_sha256_field
 from api.idempotency import idempotent
 from api.permissions import HasScope
 from orders import holdkinds
@@ -59,6 +60,10 @@ class HoldCreateIn(serializers.Serializer):
     access_code = serializers.CharField(required=False, allow_blank=True)
     # 100, as queue join: with "partner:<slug>:" it fits the buyer key (200).
     buyer_ref = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    phone_sha256 = phone_sha256_field()
+
+    def validate(self, attrs):
+        return phone_sha256_check(attrs)
 
     def get_fields(self):
         fields = super().get_fields()
@@ -90,7 +95,11 @@ class HoldCreateApi(APIView):
         d = data.validated_data
         hold = hold_create(
             event=event_from_ref(d["event"]),
-            buyer=buyer_identity(request, buyer_ref=d.get("buyer_ref") or None),
+            buyer=buyer_identity(
+                request,
+                buyer_ref=d.get("buyer_ref") or None,
+                phone_sha256=d.get("phone_sha256", ""),
+            ),
             access_code=d.get("access_code"),
             queue_pass=request.headers.get("X-Queue-Pass"),
             user=request.user if getattr(request.user, "is_authenticated", False) else None,

@@ -8,8 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import buyer_identity
+from api.buyers import phone_sha256_check, phone_sha256_field
 from api.idempotency import idempotent
 from api.permissions import HasScope
+from events.models import TicketType
 from orders.api.common import error
 from orders.models import Order
 from orders.selectors import order_for_buyer
@@ -34,10 +36,23 @@ class OrderOut(serializers.Serializer):
     email = serializers.EmailField()
     name = serializers.CharField()
     phone = serializers.CharField()
+    ticket_types = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="the ticket type's key per seat id, as chosen; empty for events without types",
+    )
 
 
 class OrderCreatedOut(OrderOut):
     access_token = serializers.CharField()
+
+
+def _type_keys(order: Order) -> dict[str, str]:
+    """{seat id: type key} of a typed order (one query); no query for others."""
+    if not order.seat_types:
+        return {}
+    ids = {chosen["type"] for chosen in order.seat_types.values()}
+    keys = dict(TicketType.objects.filter(pk__in=ids).values_list("pk", "key"))
+    return {seat: keys.get(chosen["type"], "") for seat, chosen in order.seat_types.items()}
 
 
 def order_body(order: Order, *, with_token: bool = False) -> dict:
@@ -54,6 +69,7 @@ def order_body(order: Order, *, with_token: bool = False) -> dict:
         "email": order.email,
         "name": order.name,
         "phone": order.phone,
+        "ticket_types": _type_keys(order),
     }
     if with_token:
         values["access_token"] = order.access_token
@@ -72,6 +88,23 @@ class OrderCreateApi(APIView):
         phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
         # 100, as queue join: with "partner:<slug>:" it fits the buyer key (200).
         buyer_ref = serializers.CharField(required=False, allow_blank=True, max_length=100)
+        ticket_types = serializers.DictField(
+            child=serializers.CharField(max_length=30),
+            required=False,
+            help_text=(
+                "Events that sell ticket types (a showing's adult, child, student, "
+                "pensioner; see the event's `ticket_types`): the type per seat of the "
+                'hold, {"<seat id>": "<type key>"}. The order\'s total is then the '
+                "types' prices for the seats' tiers; a seat left out gets the first "
+                "type sold for its tier. An unknown type, a type not sold for the "
+                "seat's tier or a seat not in the hold is a 400 validation_error "
+                "(details.ticket_types) and the hold stays as it was."
+            ),
+        )
+        phone_sha256 = phone_sha256_field()
+
+        def validate(self, attrs):
+            return phone_sha256_check(attrs)
 
     @extend_schema(
         operation_id="order_create",
@@ -97,13 +130,18 @@ class OrderCreateApi(APIView):
         d = data.validated_data
         order = order_create(
             hold=d["hold"],
-            buyer=buyer_identity(request, buyer_ref=d.get("buyer_ref") or None),
+            buyer=buyer_identity(
+                request,
+                buyer_ref=d.get("buyer_ref") or None,
+                phone_sha256=d.get("phone_sha256", ""),
+            ),
             email=d["email"],
             name=d["name"],
             phone=d.get("phone", ""),
             buyer_ref=d.get("buyer_ref", ""),
             user=request.user if getattr(request.user, "is_authenticated", False) else None,
             language=request.LANGUAGE_CODE,
+            ticket_types=d.get("ticket_types"),
         )
         return Response(order_body(order, with_token=True), status=status.HTTP_201_CREATED)
 

@@ -4,6 +4,8 @@ its tickets and describes itself. One module per kind:
   seats.py     chosen seats (and `Seated`, what every seated hold does once stored)
   best.py      best available: N seats together, the best block first
   standing.py  places of a standing area (counters, no rows)
+  pairs.py     seats sold only together (love seats, wheelchair + companion):
+               the check every seated kind makes of what it takes
 
 hold_create picks the kind from the request (the one key of KINDS' `field`s
 given, parsed by that kind into a typed request); payments, refunds, the

@@ -22,6 +22,7 @@ from orders.holdkinds.base import (
     check_ref,
     sections_of_kind,
 )
+from orders.holdkinds.pairs import block_keeps_pairs
 from orders.holdkinds.seats import Seated, taken_seats
 
 # Best-available first looks at this many of the best free seats; only when no
@@ -141,7 +142,8 @@ class BestAvailable(Seated):
             where.append("es.section_id = %s")
             params.append(self.section_id)
         sql = (
-            "SELECT es.id, es.section_id, s.row_index, s.number, s.quality_rank, es.tier_id "  # noqa: S608
+            "SELECT es.id, es.section_id, s.row_index, s.number, s.quality_rank, es.tier_id, "  # noqa: S608
+            "s.id, s.kind, s.pair_id "
             "FROM events_eventseat es JOIN events_seat s ON s.id = es.seat_id "
             f"WHERE {' AND '.join(where)} ORDER BY s.quality_rank, es.id"
         )
@@ -151,19 +153,22 @@ class BestAvailable(Seated):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        by_row: dict[tuple[int, int, int], list[tuple[int, int, int]]] = defaultdict(list)
-        for seat_id, section_id, row_index, number, rank, tier_id in rows:
+        by_row: dict[tuple[int, int, int], list[tuple]] = defaultdict(list)
+        for seat_id, section_id, row_index, number, rank, tier_id, *kinds in rows:
             # A block stays within one price tier so its price is what was asked for.
-            by_row[(section_id, row_index, tier_id)].append((number, seat_id, rank))
+            by_row[(section_id, row_index, tier_id)].append((number, seat_id, rank, tuple(kinds)))
         n = self.quantity
         ranked: list[tuple[int, int, list[int]]] = []
         for seats in by_row.values():
             seats.sort()
             for i in range(len(seats) - n + 1):
                 window = seats[i : i + n]
-                if window[-1][0] - window[0][0] == n - 1:  # consecutive numbers
-                    score = sum(rank for _, _, rank in window)
-                    ranked.append((score, window[0][1], [seat_id for _, seat_id, _ in window]))
+                if window[-1][0] - window[0][0] != n - 1:  # consecutive numbers only
+                    continue
+                if not block_keeps_pairs([kinds for *_, kinds in window]):
+                    continue  # no wheelchair spaces, no half sofas (pairs.py)
+                score = sum(seat[2] for seat in window)
+                ranked.append((score, window[0][1], [seat[1] for seat in window]))
         ranked.sort(key=lambda item: (item[0], item[1]))
         complete = limit is None or len(rows) < limit
         return [ids for _, _, ids in ranked], complete

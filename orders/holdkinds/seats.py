@@ -18,6 +18,7 @@ from events.models import EventSeat
 from events.selectors import SaleSnapshot
 from orders.exceptions import SeatUnavailable, ValidationFailed
 from orders.holdkinds.base import HoldKind, Take, Taken
+from orders.holdkinds.pairs import pairs_check
 
 if TYPE_CHECKING:
     from orders.models import Hold, Order, Ticket
@@ -152,9 +153,13 @@ class Seats(Seated):
         """All of the seats or nothing: lock them in id order, then one conditional
         UPDATE (stock.seats_take). Unknown ids → validation_error; any seat not
         free (or in an allocation not open to this buyer) → seat_unavailable
-        listing those ids (the transaction rolls back).
+        listing those ids (the transaction rolls back). Half of a pair (a love
+        seat, a wheelchair space and its companion seat) → validation_error
+        before any lock (pairs.py).
         """
         seat_ids = list(self.seat_ids)
+        if take.sale.paired:
+            pairs_check(event_id=take.event.pk, seat_ids=seat_ids)
         rows, marked = stock.seats_take(
             event_id=take.event.pk,
             seat_ids=seat_ids,

@@ -95,11 +95,16 @@ def hold_create(
     (held + pending + paid tickets of this buyer). Locks: see the module doc.
     """
     sale = sale_snapshot(event.pk)
-    if sale is None:  # deleted since the caller looked it up
+    # Deleted since the caller looked it up, or called off (payments'
+    # event_cancel; the snapshot may be SALE_SNAPSHOT_SECONDS old, which the
+    # cancellation's second pass covers by releasing what was held meanwhile).
+    if sale is None or sale.event.status == Event.Status.CANCELLED:
         raise PhaseClosed()
     request = holdkinds.request_parse(sale, requested)
     now = timezone.now()
-    expires_at = now + timedelta(minutes=settings.HOLD_MINUTES)
+    # A cinema keeps seats its own 10-15 minutes (Event.hold_minutes), read off
+    # the snapshot so the hot path costs no extra query.
+    expires_at = now + timedelta(minutes=sale.hold_minutes or settings.HOLD_MINUTES)
     try:
         with transaction.atomic():
             phase = _open_phase(sale, buyer, now)

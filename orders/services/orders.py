@@ -8,6 +8,7 @@ same buyer), so a double-submitted checkout form never makes two orders.
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from typing import Any, NoReturn
@@ -22,6 +23,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.selectors import Buyer
+from events.models import EventSeat
+from events.selectors import sale_snapshot
 from orders.exceptions import (
     Forbidden,
     HoldExpired,
@@ -32,6 +35,7 @@ from orders.exceptions import (
 )
 from orders.models import Hold, Order
 from orders.services.holds import hold_return_stock
+from orders.ticket_types import choices_clean, seat_types_price
 from ticketing import metrics
 from ticketing.audit import AuditAction, audit_log
 
@@ -83,11 +87,18 @@ def order_create(
     buyer_ref: str = "",
     user: Any = None,
     language: str = "",
+    ticket_types: dict[Any, str] | None = None,
 ) -> Order:
     """Turn the buyer's active, unexpired hold into an order awaiting payment.
 
     `language` is the buyer's (the request's) language; the ticket e-mail is
     written in it. Unknown or empty falls back to LANGUAGE_CODE.
+
+    `ticket_types` ({EventSeat id: TicketType key}) is who each seat's ticket
+    is for, when the event sells types (orders/ticket_types.py): the order's
+    total is then the types' prices (seats left out get the first type sold
+    for their tier). A seat not the hold's, an unknown type or one not sold
+    for the seat's tier is a validation_error 400 and the hold stays as it was.
 
     `hold` is a Hold or its id. Errors: hold_not_found 404, forbidden 403
     (another buyer's hold), hold_expired 410, order_exists 409 (one order per
@@ -96,10 +107,11 @@ def order_create(
     """
     contact = contact_clean(email=email, name=name, phone=phone)
     contact["language"] = order_language(language)
+    chosen = choices_clean(ticket_types)
     hold_id = hold.pk if isinstance(hold, Hold) else hold
     for _attempt in range(5):
         try:
-            return _order_create(hold_id, buyer, contact, buyer_ref, user)
+            return _order_create(hold_id, buyer, contact, buyer_ref, user, chosen)
         except IntegrityError as exc:
             # 31^8 ≈ 8.5e11 codes: a clash is rare enough to retry the whole
             # transaction (the hold's conversion rolls back with it) rather than
@@ -123,12 +135,31 @@ def order_language(language: str) -> str:
 _CONVERT_SQL = """
 UPDATE orders_hold SET status = 'converted'
 WHERE id = %s AND buyer_key = %s AND status = 'active' AND expires_at > %s
-RETURNING event_id, phase_id, user_id, quantity, total, currency, expires_at
+RETURNING event_id, phase_id, user_id, quantity, total, currency, expires_at, seat_ids
 """
 
 
+def _priced_by_type(event_id: int, seat_ids: list[int], chosen: dict[int, str]):
+    """(Order.seat_types, total) when the event sells ticket types, else None.
+    From the sale snapshot: no query for an event without types."""
+    if not chosen and not seat_ids:
+        return None  # standing places: types are chosen per seat only
+    sale = sale_snapshot(event_id)
+    if sale is None or not (sale.ticket_types or chosen):
+        return None
+    # Types chosen for an event without any, or for a hold without those
+    # seats: seat_types_price refuses them.
+    seat_tiers = dict(EventSeat.objects.filter(pk__in=seat_ids).values_list("pk", "tier_id"))
+    return seat_types_price(sale=sale, seat_tiers=seat_tiers, chosen=chosen)
+
+
 def _order_create(
-    hold_id: Any, buyer: Buyer, contact: dict[str, str], buyer_ref: str, user: Any
+    hold_id: Any,
+    buyer: Buyer,
+    contact: dict[str, str],
+    buyer_ref: str,
+    user: Any,
+    chosen: dict[int, str],
 ) -> Order:
     now = timezone.now()
     with transaction.atomic():
@@ -140,7 +171,14 @@ def _order_create(
             raise HoldNotFound() from exc
         if row is None:
             _refuse_order(hold_id, buyer, now)
-        event_id, phase_id, hold_user_id, quantity, total, currency, expires_at = row
+        event_id, phase_id, hold_user_id, quantity, total, currency, expires_at, seat_ids = row
+        seat_types: dict = {}
+        # Raising here rolls the hold's conversion back with everything else.
+        if isinstance(seat_ids, str):  # jsonb comes back as text from a raw cursor
+            seat_ids = json.loads(seat_ids)
+        priced = _priced_by_type(event_id, list(seat_ids or []), chosen)
+        if priced is not None:
+            seat_types, total = priced
         order = Order.objects.create(
             code=order_code_new(),
             access_token=secrets.token_urlsafe(32),
@@ -155,6 +193,7 @@ def _order_create(
             quantity=quantity,
             total=total,
             currency=currency,
+            seat_types=seat_types,
             expires_at=expires_at,
             **contact,
         )
@@ -163,7 +202,12 @@ def _order_create(
             obj=order,
             actor_user=user,
             actor=buyer.key,
-            data={"hold": str(hold_id), "total": str(order.total), "quantity": order.quantity},
+            data={
+                "hold": str(hold_id),
+                "total": str(order.total),
+                "quantity": order.quantity,
+                **({"seat_types": seat_types} if seat_types else {}),
+            },
         )
     return order
 
@@ -188,9 +232,14 @@ def order_lock(*, order: Order) -> Order:
     Returns the order as locked, with `.hold` set. Caller is in a transaction.
     """
     hold = Hold.objects.select_for_update().get(pk=order.hold_id)  # an order's hold never changes
-    # With its sale phase (payment start, settlement read its card rule), in
-    # the same statement; only the order row is locked.
-    locked = Order.objects.select_for_update(of=("self",)).select_related("phase").get(pk=order.pk)
+    # With its sale phase (payment start, settlement read its card rule) and
+    # its event (payment start refuses a cancelled one), in the same
+    # statement; only the order row is locked.
+    locked = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("phase", "event")
+        .get(pk=order.pk)
+    )
     locked.hold = hold
     return locked
 
@@ -249,7 +298,8 @@ def order_attach_guest_orders(
 
 
 def hold_visible_to(*, hold: Hold, buyer: Buyer) -> bool:
-    """A hold is seen only by the buyer that made it (or, for partners, the same partner)."""
-    if buyer.partner_id is not None:
+    """A hold is seen only by the buyer that made it (or, for a partner's API key,
+    the same partner; a partner's customer in its webview sees only their own)."""
+    if buyer.partner_id is not None and not buyer.partner_customer:
         return hold.channel == buyer.channel
     return hold.buyer_key == buyer.key

@@ -162,7 +162,11 @@ def test_api_payment_start_and_tickets(
         post_callback(client, gateway_outbox.bodies()[0])
     tickets = client.get(tickets_url, HTTP_X_ORDER_TOKEN=order.access_token).json()
     assert len(tickets) == 2
-    assert set(tickets[0]) == {"code", "section", "row", "seat", "tier", "qr_svg_url"}
+    assert set(tickets[0]) == {
+        "code", "section", "row", "seat", "tier", "ticket_type", "requires_document", "price",
+        "qr_svg_url",
+    }  # fmt: skip
+    assert tickets[0]["ticket_type"] is None
     assert tickets[0]["row"] == "1" and tickets[0]["section"] == "Sector A"
     assert client.get(tickets[0]["qr_svg_url"]).status_code == 200
 

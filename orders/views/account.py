@@ -6,9 +6,12 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from orders.selectors import orders_for_user
+from orders.selectors import buyer_may_refund, orders_for_user
 
 
 @login_required
 def my_tickets(request):
-    return render(request, "orders/my_tickets.html", {"orders": orders_for_user(request.user)})
+    orders = list(orders_for_user(request.user))
+    for order in orders:
+        order.may_refund = buyer_may_refund(order, request.user)
+    return render(request, "orders/my_tickets.html", {"orders": orders})

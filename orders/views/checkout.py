@@ -6,6 +6,8 @@ services come back to the buyer as their message (django messages).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,16 +18,19 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import buyer_identity
-from events.models import Event
+from events.models import Event, EventSeat
+from events.selectors import sale_snapshot
 from orders import holdkinds
 from orders.api.holds import hold_items
 from orders.exceptions import OrderExists, ValidationFailed
 from orders.models import Hold, Order
 from orders.services.holds import hold_create, hold_release
 from orders.services.orders import contact_clean, hold_visible_to, order_create
+from orders.ticket_types import seat_options
 from queueing.exceptions import PassExpired, PassInvalid
 from ticketing.cookies import pass_cookie
 from ticketing.errors import KassaError
+from ticketing.money import money_shape
 
 
 class ContactForm(forms.Form):
@@ -91,17 +96,47 @@ def pay_url(order: Order) -> str:
     return reverse("orders_payments:pay_start", kwargs={"code": order.code})
 
 
+def _seat_choices(hold: Hold, items: list[dict], post) -> tuple[list[dict], dict[str, str]]:
+    """Each seat's ticket-type options (a showing sells types), with the one
+    chosen in the form (`type_<seat id>`) or the first; and the choices to
+    send. Empty for events without types."""
+    sale = sale_snapshot(hold.event_id)
+    if sale is None or not sale.ticket_types or not hold.seat_ids:
+        return items, {}
+    tier_of = dict(EventSeat.objects.filter(pk__in=hold.seat_ids).values_list("pk", "tier_id"))
+    chosen: dict[str, str] = {}
+    rows = []
+    for item in items:
+        options = seat_options(sale, tier_of.get(item.get("seat"), 0))
+        picked = (post or {}).get(f"type_{item['seat']}") or (
+            options[0]["type"].key if options else ""
+        )
+        chosen[str(item["seat"])] = picked
+        rows.append({**item, "options": options, "chosen": picked})
+    return rows, chosen
+
+
+def _typed_total(items: list[dict]) -> Decimal:
+    total = Decimal("0")
+    for item in items:
+        prices = {o["type"].key: o["price"] for o in item.get("options", ())}
+        total += prices.get(item.get("chosen"), Decimal("0"))
+    return total
+
+
 def checkout(request: HttpRequest, hold_id) -> HttpResponse:
     hold = _own_hold(request, hold_id)
     if hold.status == Hold.Status.CONVERTED:
         return redirect(pay_url(hold.order))
     form = ContactForm(request.POST or None)
+    items, chosen = _seat_choices(hold, hold_items(hold), request.POST)
     if request.method == "POST" and form.is_valid():
         try:
             order = order_create(
                 hold=hold, buyer=buyer_identity(request),
                 user=request.user if request.user.is_authenticated else None,
-                language=request.LANGUAGE_CODE, **form.cleaned_data,
+                language=request.LANGUAGE_CODE, ticket_types=chosen or None,
+                **form.cleaned_data,
             )  # fmt: skip
             return redirect(pay_url(order))
         except OrderExists:
@@ -110,6 +145,7 @@ def checkout(request: HttpRequest, hold_id) -> HttpResponse:
             for field, errors in exc.details.items():
                 for message in errors:
                     form.add_error(field if field in form.fields else None, message)
+            hold.refresh_from_db()
         except KassaError as exc:
             messages.error(request, _error_text(exc))
             hold.refresh_from_db()
@@ -121,7 +157,10 @@ def checkout(request: HttpRequest, hold_id) -> HttpResponse:
         {
             "hold": hold,
             "event": hold.event,
-            "items": hold_items(hold),
+            "items": items,
+            "typed": bool(chosen),
+            "typed_total": _typed_total(items),
+            "money_shape": money_shape(hold.currency),
             "form": form,
             "live": live,
             "remaining": max(remaining, 0),

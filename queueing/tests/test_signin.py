@@ -73,7 +73,9 @@ def test_signing_in_after_admission_keeps_the_place_and_the_pass(room, sign_in):
     # The queue page agrees: the account's turn, with a pass bound to the account.
     page = client.get(f"/e/{slug}/queue/")
     assert "It is your turn!" in page.content.decode()
-    assert _pass_visitor(client, room).startswith("user:")
+    # (An account that signed in with a phone is that phone's key: accounts.selectors.)
+    assert _pass_visitor(client, room).startswith(("user:", "phone:"))
+    assert not _pass_visitor(client, room).startswith("device:")
     assert client.post(f"/e/{slug}/hold/", {"best_quantity": "1"})["Location"].startswith(
         "/checkout/"
     )

@@ -184,3 +184,15 @@ def test_a_value_the_room_refuses_is_a_400_and_saves_nothing(event, boss, monkey
     assert response.status_code == 400
     assert "no such rate" in response.content.decode()
     assert WaitingRoom.objects.get(event=event).admission_rate_per_minute != 5
+
+
+def test_the_console_links_to_the_cancellation_page_for_who_may_cancel(event, boss):
+    url = f"/staff/sales/{event.slug}/"
+    cancel = f"/admin/events/event/{event.pk}/cancel/"
+    assert cancel not in boss.get(url).content.decode()  # no refund permission
+    client = Client()
+    client.force_login(
+        _user("chief", "sales.view_sale_console", "events.change_event", "payments.add_refund")
+    )
+    assert cancel in client.get(url).content.decode()
+    assert client.get(cancel).status_code == 200

@@ -177,20 +177,30 @@
     window.setTimeout(function () { status.textContent = message; }, 50);
   }
 
+  // Seats sold together ([data-pair]: a love seat's two halves, a wheelchair
+  // space and its companion seat) are chosen and removed as one: the server
+  // refuses half a pair (orders/holdkinds/pairs.py), so one tap takes both.
+  function group(seat) {
+    var mate = seat.dataset.pair && byId[seat.dataset.pair];
+    return mate ? [seat, mate] : [seat];
+  }
+
   function toggle(seat) {
     var b = box(seat);
     if (!b) return;
-    if (!b.checked && chosen().length >= limit) {
+    var seatsTogether = group(seat);
+    var on = !b.checked;
+    if (on && chosen().length + seatsTogether.length > limit) {
       showError(text.limit);
       announce(text.limit);
       return;
     }
-    b.checked = !b.checked;
-    render(seat);
+    seatsTogether.forEach(function (s) { box(s).checked = on; render(s); });
     showError("");
     var state = refresh();
     var label = seat.getAttribute("aria-label");
-    var change = fill(b.checked ? text.chosen : text.removed, { seat: label });
+    var change = fill(on ? text.chosen : text.removed, { seat: label });
+    if (seatsTogether.length > 1) change += ". " + fill(text.pair, { seat: label });
     announce(change + ". " + fill(text.count, { count: state.count, limit: limit }) + ". "
       + text.total + ": " + moneyText(state.total) + ".");
   }
@@ -199,9 +209,15 @@
   form.addEventListener("change", function (e) {
     var b = e.target;
     if (b.name !== "seats") return;
-    if (b.checked && chosen().length > limit) { b.checked = false; showError(text.limit); }
     var seat = byId[b.value];
-    if (seat) render(seat);
+    var together = seat ? group(seat) : [];
+    together.forEach(function (s) { box(s).checked = b.checked; });
+    if (b.checked && chosen().length > limit) {
+      together.forEach(function (s) { box(s).checked = false; });
+      b.checked = false;
+      showError(text.limit);
+    }
+    together.forEach(render);
     refresh();
   });
   form.addEventListener("submit", function (e) {

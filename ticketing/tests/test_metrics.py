@@ -29,6 +29,17 @@ def test_metrics_answers_loopback_with_the_request_histogram():
         assert f"# TYPE {name} counter" in body
 
 
+def test_each_view_counts_the_cpu_time_its_requests_took():
+    before = metrics.request_cpu_totals().get("GET healthz", 0.0)
+    client = Client(REMOTE_ADDR="127.0.0.1")
+    for _ in range(20):
+        assert client.get("/healthz").status_code == 200
+    spent = metrics.request_cpu_totals()["GET healthz"] - before
+    # Some CPU, and less than the wall time the 20 requests took in all.
+    assert 0 < spent < 20
+    assert "kassa_http_request_cpu_seconds_total" in client.get("/metrics").content.decode()
+
+
 def test_metrics_refuses_remote_and_proxied_callers():
     assert Client(REMOTE_ADDR="10.1.2.3").get("/metrics").status_code == 403
     # nginx connects from 127.0.0.1 but says who the caller was: not local.

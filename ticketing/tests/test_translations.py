@@ -32,8 +32,10 @@ LANGUAGES = ["ru", "kk"]
 SOURCE_DIRS = [
     "accounts",
     "api",
+    "cinema",
     "events",
     "orders",
+    "payments",
     "partners",
     "queueing",
     "sales",

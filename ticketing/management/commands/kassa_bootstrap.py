@@ -8,7 +8,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from events.demo import PRESALE_SLUG, demo_load
+from cinema.demo import cinema_demo_load
+from events.demo import PRESALE_SLUG, demo_app_partner, demo_load
 
 
 class Command(BaseCommand):
@@ -30,7 +31,14 @@ class Command(BaseCommand):
                 "login admin / password: set earlier (manage.py changepassword admin)\n"
             )
         event = demo_load(say=self.stdout.write)
+        # Only here, not in demo_load: a benchmark's database must not replace
+        # the credentials file of the one `make run` serves.
+        app_file = demo_app_partner()
+        if app_file:
+            self.stdout.write(f"demo partner app 'demo-app' (key, on-account secret): {app_file}")
         self.stdout.write(f"demo event: {settings.SITE_URL}{event.get_absolute_url()}")
         self.stdout.write(
             f"presale demo event (partner Visa 4400 43…): {settings.SITE_URL}/e/{PRESALE_SLUG}/"
         )
+        cinema_demo_load(say=self.stdout.write)
+        self.stdout.write(f"cinema demo: {settings.SITE_URL}/films/")

@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0005_allocations'),
-        ('orders', '0011_merge_gate_console'),
+        ('events', '0007_allocations'),
+        ('orders', '0014_order_seat_types'),
     ]
 
     operations = [

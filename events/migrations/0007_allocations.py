@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0004_verbose_names'),
+        ('events', '0006_ticket_type_not_sold'),
     ]
 
     operations = [

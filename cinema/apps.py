@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CinemaConfig(AppConfig):
+    name = "cinema"
+    verbose_name = _("Cinema")
+
+    def ready(self) -> None:
+        # The event page of a showing shows its film (events may not import cinema).
+        from cinema.views import event_film_panel
+        from events import views as event_views
+
+        if event_film_panel not in event_views.event_page_panels:
+            event_views.event_page_panels.append(event_film_panel)
