@@ -9,6 +9,10 @@ class CinemaConfig(AppConfig):
     verbose_name = _("Cinema")
 
     def ready(self) -> None:
+        from cinema.receivers import showing_follows_its_event
+        from events.hooks import event_recorded
+
+        event_recorded.connect(showing_follows_its_event, dispatch_uid="cinema.showing_follows")
         # The event page of a showing shows its film (events may not import cinema).
         from cinema.views import event_film_panel
         from events import views as event_views
