@@ -1,5 +1,6 @@
-"""A guest on a phone goes to the cinema: from the home page to a film, a time
-tonight, two seats, an adult and a child ticket, the card, the tickets."""
+"""A guest on a phone goes to the cinema: from the home page to the city's
+schedule, a time tonight, two seats, an adult and a child ticket, the card,
+the tickets; and from the home page's film entry to a film's page."""
 
 from __future__ import annotations
 
@@ -37,26 +38,21 @@ def test_guest_buys_an_adult_and_a_child_ticket_for_tonight_on_a_phone(phone, un
     j = phone
     page = j.page
     j.open_home()
+    # The header's Cinema link: the city's schedule (the demo has one city), today.
+    header = page.locator("header.site-header")
     j.go(
-        "films",
-        lambda: page.get_by_role("link", name=j.t("Films and showtimes")).tap(),
-        texts=[j.t("Films now showing")],
+        "schedule",
+        lambda: header.get_by_role("link", name=j.t("Cinema"), exact=True).tap(),
+        texts=[j.t("Today"), j.t("The week"), j.t("Film")],
     )
-    film_card = page.locator("article.film-card").first
-    title = film_card.locator("h2").inner_text().strip()
-    j.go(
-        "film",
-        lambda: film_card.get_by_role("link", name=j.t("Showtimes")).tap(),
-        heading=title,
-        texts=[j.t("Showtimes"), j.t("Today")],
+    today = page.locator("nav.cinema-dates a[aria-current=page]")
+    assert today.inner_text().strip() == j.t("Today"), "the schedule does not open on today"
+    # Tonight's first showing still on sale.
+    time_button = page.locator("li.showing:not(.sold-out) a").first
+    title = time_button.evaluate(
+        "a => a.closest('article').querySelector('h2').firstChild.textContent.trim()"
     )
-    assert page.locator("img.poster").is_visible(), "the film page shows no poster"
-    # The first cinema's first time today: tonight's showing.
-    today = page.locator("section.cinema-schedule").first
-    first_day = today.locator("h4.day").first.inner_text().strip()
-    assert first_day == j.t("Today"), f"the first day listed is {first_day!r}"
-    time_button = today.locator("a[data-showing]").first
-    hour = time_button.inner_text().strip()
+    hour = time_button.locator("time").inner_text().strip()
     assert re.fullmatch(r"\d\d:\d\d", hour), hour
     j.go("showing", lambda: time_button.tap(), texts=[title, hour])
     panel = page.locator("[data-event-film]")
@@ -116,4 +112,30 @@ def test_guest_buys_an_adult_and_a_child_ticket_for_tonight_on_a_phone(phone, un
     # The demo's type names (data, not msgids): Russian on a Russian page.
     assert sorted(types.all_inner_texts()) == ["Взрослый", "Детский"], types.all_inner_texts()
     j.step("tickets-with-types", texts=["Взрослый", "Детский"])
+    j.finish()
+
+
+def test_a_guest_finds_a_films_showtimes_from_the_home_page(desktop):
+    j = desktop
+    page = j.page
+    j.open_home()
+    j.go(
+        "films",
+        lambda: page.get_by_role("link", name=j.t("Films and showtimes")).click(),
+        texts=[j.t("Films now showing")],
+    )
+    film_card = page.locator("article.film-card").first
+    title = film_card.locator("h2").inner_text().strip()
+    j.go(
+        "film",
+        lambda: film_card.get_by_role("link", name=j.t("Showtimes")).click(),
+        heading=title,
+        texts=[j.t("Showtimes")],
+    )
+    assert page.locator("img.poster").is_visible(), "the film page shows no poster"
+    assert page.evaluate("document.querySelector('img.poster').naturalWidth") > 0
+    time_button = page.locator("section.cinema-schedule a[data-showing]").first
+    hour = time_button.inner_text().strip()
+    j.go("showing", lambda: time_button.click(), texts=[title, hour])
+    assert page.locator("[data-event-film]").is_visible(), "the showing shows no film panel"
     j.finish()
