@@ -22,6 +22,9 @@ class WebhookEventType(models.TextChoices):
     EVENT_CHANGED = "event.changed", _("Event changed")
     # The event (a concert, a cinema showing) is called off: its orders are refunded.
     EVENT_CANCELLED = "event.cancelled", _("Event cancelled")
+    # A cinema showing (an event of a film) is called off, for partners that
+    # ask for it by this name: the same data as event.cancelled.
+    SHOWING_CANCELLED = "showing.cancelled", _("Showing cancelled")
 
 
 class WebhookEndpoint(models.Model):

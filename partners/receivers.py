@@ -10,10 +10,10 @@ from django.dispatch import receiver
 
 from api.models import Partner
 from events.hooks import EVENT_CANCELLED, EVENT_CHANGED, event_recorded
-from events.models import Event
+from events.models import Event, Production
 from orders.hooks import order_recorded
 from orders.models import Order
-from partners.models import WebhookEndpoint
+from partners.models import WebhookEndpoint, WebhookEventType
 from partners.services import webhook_event_record
 from queueing.admissions import Admission, admissions_listen
 
@@ -86,14 +86,31 @@ def event_webhooks(sender: Any, *, kind: str, event: Event, details: dict[str, A
     if event_type is None:
         return
     data = {**event_data(event), **details}
-    partner_ids = (
-        WebhookEndpoint.objects.filter(is_active=True, events__contains=[event_type])
-        .values_list("partner_id", flat=True)
-        .distinct()
-        .order_by("partner_id")
+    types = [event_type]
+    if event_type == WebhookEventType.EVENT_CANCELLED and _is_showing(event):
+        # A partner that asks for showing.cancelled hears it by that name;
+        # one that asks only for event.cancelled still hears event.cancelled.
+        types = [WebhookEventType.SHOWING_CANCELLED, event_type]
+    told: set[int] = set()
+    for name in types:
+        partner_ids = (
+            WebhookEndpoint.objects.filter(is_active=True, events__contains=[name])
+            .exclude(partner_id__in=told)
+            .values_list("partner_id", flat=True)
+            .distinct()
+            .order_by("partner_id")
+        )
+        for partner_id in partner_ids:
+            webhook_event_record(partner_id=partner_id, event_type=name, data=data)
+            told.add(partner_id)
+
+
+def _is_showing(event: Event) -> bool:
+    """A film's showing (the cinema's events are of a film Production)."""
+    return bool(
+        event.production_id
+        and Production.objects.filter(pk=event.production_id, kind=Production.Kind.FILM).exists()
     )
-    for partner_id in partner_ids:
-        webhook_event_record(partner_id=partner_id, event_type=event_type, data=data)
 
 
 @admissions_listen

@@ -112,3 +112,32 @@ def test_staff_read_the_cinema_catalogue_in_admin(client):
     assert showing.event.slug in page.content.decode()
     halls = client.get(reverse("admin:cinema_hall_changelist")).content.decode()
     assert reverse("cinema_staff:hall_new") in halls
+
+
+def test_partners_hear_a_cancelled_showing_by_the_name_they_asked_for():
+    from api.models import Partner
+    from partners.models import WebhookDelivery, WebhookEndpoint
+    from payments.cancellation import event_cancel
+
+    showing = showing_make(hall=hall_make(code="5", rows=2, per_row=4))
+    wants = {
+        "cinema-app": ["showing.cancelled"],
+        "old-app": ["event.cancelled"],
+        "both-app": ["event.cancelled", "showing.cancelled"],
+        "orders-only": ["order.paid"],
+    }
+    for slug, events in wants.items():
+        partner = Partner.objects.create(slug=slug, name=slug)
+        WebhookEndpoint.objects.create(
+            partner=partner, url=f"https://{slug}.example/hook", events=events, secret="whsec_t"
+        )
+    event_cancel(event=showing.event, reason="Projector failure")
+    heard = {
+        (d.endpoint.partner.slug, d.event_type)
+        for d in WebhookDelivery.objects.select_related("endpoint__partner")
+    }
+    assert heard == {
+        ("cinema-app", "showing.cancelled"),
+        ("old-app", "event.cancelled"),
+        ("both-app", "showing.cancelled"),
+    }
