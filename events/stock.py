@@ -221,12 +221,18 @@ def seats_unsell(*, order_id: int, seat_ids: Iterable[int]) -> int:
 # LOCKED: a seat a hold is taking right now is not waited for, nor taken),
 # tagged with the allocation in the same statement. Only status 'available':
 # a lapsed hold's seat may still be sold by its late payment.
+# The pick is a CTE, evaluated once: as `WHERE id IN (SELECT … LIMIT n)` the
+# planner may rescan the sub-select once per row (a nested loop, chosen by
+# the table's statistics), and each rescan, no longer seeing the rows this
+# UPDATE has just tagged, picks others: fewer than n matched (seen in the
+# full suite, never alone).
 _ALLOCATE_SQL = (
-    "UPDATE events_eventseat SET allocation_id = %s WHERE id IN ("
+    "WITH picked AS ("
     "SELECT es.id FROM events_eventseat es JOIN events_seat s ON s.id = es.seat_id "
     "WHERE es.event_id = %s AND es.section_id = %s AND es.status = 'available' "
     "AND es.allocation_id IS NULL AND (%s::bigint IS NULL OR es.tier_id = %s) "
-    "ORDER BY s.quality_rank, es.id LIMIT %s FOR UPDATE OF es SKIP LOCKED)"
+    "ORDER BY s.quality_rank, es.id LIMIT %s FOR UPDATE OF es SKIP LOCKED) "
+    "UPDATE events_eventseat AS es SET allocation_id = %s FROM picked WHERE es.id = picked.id"
 )
 
 
@@ -248,7 +254,7 @@ def seats_allocate(
     with connection.cursor() as cursor:
         cursor.execute(
             _ALLOCATE_SQL,
-            [allocation_id, event_id, section_id, tier_id, tier_id, quantity],
+            [event_id, section_id, tier_id, tier_id, quantity, allocation_id],
         )
         return cursor.rowcount
 
