@@ -207,25 +207,7 @@ def _inventory_by_kind(*, event: Event, tier_by_kind: dict[str, PriceTier]) -> d
     missing = sorted(k for k in kinds if k not in tier_by_kind)
     if missing or any(t.event_id != event.pk for t in tier_by_kind.values()):
         raise InventoryTierMissing(details={"seat_kinds": missing})
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO events_eventseat (event_id, seat_id, section_id, tier_id, status)
-            SELECT %s, s.id, s.section_id, t.tier_id, 'available'
-              FROM events_seat s
-              JOIN events_section sec ON sec.id = s.section_id AND sec.venue_id = %s
-              JOIN unnest(%s::text[], %s::bigint[]) AS t(kind, tier_id) ON t.kind = s.kind
-             ORDER BY s.id
-            ON CONFLICT ON CONSTRAINT eventseat_unique DO NOTHING
-            """,
-            [
-                event.pk,
-                event.venue_id,
-                list(tier_by_kind),
-                [tier.pk for tier in tier_by_kind.values()],
-            ],
-        )
-        created = cursor.rowcount
+    created = events_inventory_create_by_kind(tiers=list(tier_by_kind.values()), keep_existing=True)
     return {
         "seats_created": created,
         "standing_created": 0,
@@ -234,28 +216,34 @@ def _inventory_by_kind(*, event: Event, tier_by_kind: dict[str, PriceTier]) -> d
     }
 
 
-def events_inventory_create_by_kind(*, tiers: list[PriceTier]) -> int:
-    """The stock of many new seated events at once (the cinema schedule import):
-    for every tier (saved, its `key` a seat kind) one EventSeat per seat of that
-    kind in its event's venue. One INSERT … SELECT for all of them, computed
-    inside Postgres (no rows travel), so a week of a city (~1.3 M seats) takes
-    seconds. The events must be new (no stock yet) and every seat kind of their
-    venues priced (the caller checked: a seat without a tier is left out).
-    Returns the number of rows created. Run it inside the caller's transaction.
+_BY_KIND_SQL = """
+    INSERT INTO events_eventseat (event_id, seat_id, section_id, tier_id, status)
+    SELECT t.event_id, s.id, s.section_id, t.tier_id, 'available'
+      FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[])
+           AS t(event_id, venue_id, kind, tier_id)
+      JOIN events_section sec ON sec.venue_id = t.venue_id
+      JOIN events_seat s ON s.section_id = sec.id AND s.kind = t.kind
+     ORDER BY t.event_id, s.id
+"""
+_BY_KIND_KEEP_SQL = _BY_KIND_SQL + " ON CONFLICT ON CONSTRAINT eventseat_unique DO NOTHING"
+
+
+def events_inventory_create_by_kind(*, tiers: list[PriceTier], keep_existing: bool = False) -> int:
+    """The stock of seated events priced by seat kind (a cinema's showings, one
+    or a whole schedule import): for every tier (saved, its `key` a seat kind)
+    one EventSeat per seat of that kind in its event's venue. One INSERT …
+    SELECT for all of them, computed inside Postgres (no rows travel). Every
+    seat kind of the venues must be priced (the caller checks: a seat without a
+    tier is left out). `keep_existing`: rows an event already has stay as they
+    are (event_inventory_create's re-run); without it the events must be new,
+    which spares the import a conflict check per row. Returns the number of
+    rows created. Run it inside the caller's transaction.
     """
     if not tiers:
         return 0
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            INSERT INTO events_eventseat (event_id, seat_id, section_id, tier_id, status)
-            SELECT t.event_id, s.id, s.section_id, t.tier_id, 'available'
-              FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[])
-                   AS t(event_id, venue_id, kind, tier_id)
-              JOIN events_section sec ON sec.venue_id = t.venue_id
-              JOIN events_seat s ON s.section_id = sec.id AND s.kind = t.kind
-             ORDER BY t.event_id, s.id
-            """,
+            _BY_KIND_KEEP_SQL if keep_existing else _BY_KIND_SQL,
             [
                 [tier.event_id for tier in tiers],
                 [tier.event.venue_id for tier in tiers],
