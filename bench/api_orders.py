@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import multiprocessing as mp
 import os
 import random
 import sys
@@ -37,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.holds import audit, percentile, start_gunicorn, stop  # noqa: E402
+from bench.holds import audit, crowd_run, percentile, start_gunicorn, stop  # noqa: E402
 
 REQUEST_TIMEOUT = 30.0
 
@@ -116,37 +115,12 @@ def buyer(i, port, mode, slug, section, quantity, key, go, results):
 
 
 def crowd(*, port, mode, buyers, slug="", section=0, quantity=2, key="", deadline=120.0):
-    ctx = mp.get_context("fork")
-    go = ctx.Event()
-    results = ctx.Queue()
-    procs = [
-        ctx.Process(target=buyer, args=(i, port, mode, slug, section, quantity, key, go, results))
-        for i in range(buyers)
-    ]
-    for p in procs:
-        p.start()
-    time.sleep(1.0)  # every process at the start line
     from bench.common import CpuMeter
 
-    meter = CpuMeter()
-    meter.start()
-    started = time.perf_counter()
-    go.set()
-    samples: list[tuple[str, int, float]] = []
-    for _ in procs:
-        try:
-            samples.extend(
-                results.get(timeout=max(1.0, deadline - (time.perf_counter() - started)))
-            )
-        except Exception:
-            break
-    elapsed = time.perf_counter() - started
-    for p in procs:
-        p.join(1)
-        if p.is_alive():
-            p.kill()
-    cpu = meter.stop()  # after the joins: the reaped buyers count as the driver's
-    return samples, elapsed, cpu
+    return crowd_run(
+        target=buyer, args=(port, mode, slug, section, quantity, key), buyers=buyers,
+        deadline=deadline, meter=CpuMeter(),
+    )  # fmt: skip
 
 
 def line(name: str, samples: list[tuple[str, int, float]], elapsed: float) -> float:

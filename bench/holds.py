@@ -147,20 +147,24 @@ def buyer(i, port, mode, slug, seat_ids, attempts, go, results):
     results.put(out)
 
 
-def crowd(*, port, mode, buyers, attempts, slug="", seat_ids=(), deadline=120.0):
+def crowd_run(*, target, args: tuple, buyers: int, deadline: float, meter=None):
+    """Fork `buyers` processes of `target(i, *args, go, results)`, release them
+    at once, gather what each puts on `results` (a list of samples) until the
+    deadline; (samples, elapsed seconds[, the meter's reading]). `meter` (a
+    bench.common.CpuMeter) starts at the release and stops once every buyer
+    is reaped, so their CPU counts as the driver's."""
     ctx = mp.get_context("fork")
     go = ctx.Event()
     results = ctx.Queue()
-    procs = [
-        ctx.Process(target=buyer, args=(i, port, mode, slug, list(seat_ids), attempts, go, results))
-        for i in range(buyers)
-    ]
+    procs = [ctx.Process(target=target, args=(i, *args, go, results)) for i in range(buyers)]
     for p in procs:
         p.start()
     time.sleep(1.0)  # let every process reach the start line
+    if meter is not None:
+        meter.start()
     started = time.perf_counter()
     go.set()
-    samples: list[tuple[int, float]] = []
+    samples: list = []
     for _ in procs:
         try:
             samples.extend(
@@ -173,7 +177,16 @@ def crowd(*, port, mode, buyers, attempts, slug="", seat_ids=(), deadline=120.0)
         p.join(1)
         if p.is_alive():
             p.kill()
+    if meter is not None:
+        return samples, elapsed, meter.stop()
     return samples, elapsed
+
+
+def crowd(*, port, mode, buyers, attempts, slug="", seat_ids=(), deadline=120.0):
+    return crowd_run(
+        target=buyer, args=(port, mode, slug, list(seat_ids), attempts), buyers=buyers,
+        deadline=deadline,
+    )  # fmt: skip
 
 
 def percentile(values: list[float], q: float) -> float:
