@@ -5,9 +5,9 @@ films and a week of showings from today, several of them tonight.
 
 Idempotent and quick: catalogue rows are get-or-create by slug; a showing is
 keyed by its slug (film, cinema, hall, local start), so a second load creates
-nothing and a load on a later day adds only the days that are new. Showings
-are made one by one with cinema.services.showing_create (~150 of them, a few
-seconds); a schedule of thousands would go through the bulk importer instead.
+nothing and a load on a later day adds only the days that are new. The
+showings (~160) are written by the schedule import's bulk writer
+(cinema.imports.showings_write: one transaction, about a second).
 
 The halls are plain grids with seat kinds set by row here; the hall layout
 specs (curved rows, aisles, a staff preview) are the layouts work's.
@@ -24,8 +24,10 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from cinema.imports import PlannedShowing, showings_write
 from cinema.models import Cinema, City, Film, Genre, Hall, Showing
-from cinema.services import TicketTypeSpec, film_production, showing_create, showing_slug
+from cinema.selectors import schedule_changed
+from cinema.services import TicketTypeSpec, film_production, showing_slug
 from events.models import Seat
 from events.services import venue_create_from_spec
 
@@ -384,23 +386,32 @@ def _load(*, now: datetime, days: int, say: Callable[[str], object] | None) -> i
     existing = set(
         Showing.objects.filter(event__slug__in=list(by_slug)).values_list("event__slug", flat=True)
     )
-    created = 0
+    plans: list[PlannedShowing] = []
     for slug, (hall, shape, film, start) in by_slug.items():
         if slug in existing:
             continue
         extra = IMAX_EXTRA if shape.format == Showing.Format.IMAX else D("0")
-        showing_create(
-            hall=hall,
-            film=film,
-            starts_at=start,
-            prices={kind: PRICES[kind] + extra for kind in _kinds(shape)},
-            ticket_types=ticket_types(extra),
-            format=shape.format,
-            language=Showing.Language.RU if created % 3 else Showing.Language.KK,
-            subtitles="" if created % 3 else Showing.Language.RU,
-            now=now,
+        created = len(plans)
+        plans.append(
+            PlannedShowing(
+                line=created + 1,
+                hall=hall,
+                film=film,
+                starts_at=start,
+                ends_at=Showing.end_of(start, film),
+                format=shape.format,
+                language=Showing.Language.RU if created % 3 else Showing.Language.KK,
+                subtitles="" if created % 3 else Showing.Language.RU,
+                prices={kind: PRICES[kind] + extra for kind in _kinds(shape)},
+                ticket_types=ticket_types(extra),
+            )
         )
-        created += 1
+    # The import's bulk writer (the demo's plan has no overlaps by construction):
+    # a few hundred showings in a second or two instead of one by one.
+    if plans:
+        showings_write(plans=plans, now=now)
+        transaction.on_commit(lambda: schedule_changed(city_id=city.pk))
+    created = len(plans)
     if say and created:
         say(f"cinema demo: {created} showings in {len(cinemas)} cinemas of Almaty")
     return created

@@ -617,8 +617,9 @@ def schedule_check(
 # --- writes -----------------------------------------------------------------
 
 
-def _cinema_write(*, plans: list[PlannedShowing], now: datetime) -> int:
-    """One cinema's showings in the caller's transaction; returns seats created."""
+def showings_write(*, plans: list[PlannedShowing], now: datetime) -> int:
+    """Checked showings written in bulk in the caller's transaction (one cinema
+    of an import, or the demo's week); returns seats created."""
     events = Event.objects.bulk_create(
         [showing_event(hall=p.hall, film=p.film, starts_at=p.starts_at) for p in plans],
         batch_size=1000,
@@ -674,7 +675,7 @@ def _cinema_import(plans: list[PlannedShowing], now: datetime) -> tuple[int, lis
             errors = _Errors()
             _check_halls(plans, _existing(plans), errors)
             errors.raise_any()
-            seats = _cinema_write(plans=plans, now=now)
+            seats = showings_write(plans=plans, now=now)
             city_id = plans[0].hall.cinema.city_id
             transaction.on_commit(lambda: schedule_changed(city_id=city_id))
     except ScheduleInvalid as exc:
