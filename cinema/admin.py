@@ -36,12 +36,17 @@ class CinemaAdmin(admin.ModelAdmin):
 class HallAdmin(admin.ModelAdmin):
     list_display = ["name", "cinema", "code", "seats", "turnaround_minutes"]
     list_filter = ["cinema__city", "cinema"]
+    list_select_related = ["cinema"]
     search_fields = ["name", "code", "cinema__name"]
     readonly_fields = ["venue"]
 
-    @admin.display(description=_("seats"))
+    def get_queryset(self, request):
+        # The seat count in the list: one grouped query, not one per hall.
+        return super().get_queryset(request).annotate(seat_count=Count("venue__sections__seats"))
+
+    @admin.display(description=_("seats"), ordering="seat_count")
     def seats(self, hall: Hall) -> int:
-        return hall.venue.sections.aggregate(n=Count("seats"))["n"] or 0
+        return hall.seat_count
 
     def has_add_permission(self, request) -> bool:
         return False  # a hall is its layout: /staff/cinema/halls/new/ draws it first

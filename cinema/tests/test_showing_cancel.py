@@ -141,3 +141,19 @@ def test_partners_hear_a_cancelled_showing_by_the_name_they_asked_for():
         ("old-app", "event.cancelled"),
         ("both-app", "showing.cancelled"),
     }
+
+
+def test_the_hall_list_counts_seats_in_one_query_whatever_the_number_of_halls(
+    client, django_assert_max_num_queries
+):
+    cinema_hall = hall_make(code="6", rows=2, per_row=4)
+    for code in ("7", "8", "9"):
+        hall_make(cinema=cinema_hall.cinema, code=code, rows=3, per_row=5)
+    client.force_login(User.objects.create_superuser("boss", "boss@example.kz", "pw"))
+    url = reverse("admin:cinema_hall_changelist")
+    client.get(url)  # warm the session and permissions
+    with django_assert_max_num_queries(7):
+        page = client.get(url)
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert '<td class="field-seats">8</td>' in body and '<td class="field-seats">15</td>' in body
