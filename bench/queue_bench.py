@@ -12,6 +12,10 @@ Redis database 3), gunicorn with 3 sync workers on free ports for the real
 app and for a bare no-op Django app, a throw-away nginx for the cached path
 (if /usr/sbin/nginx exists), runs wrk, prints one JSON report, and stops
 everything it started. Bounded: every wrk run lasts --duration seconds.
+Each of the no-op, healthz, join and status runs also reports the CPU its
+gunicorn (master and workers, from /proc) and the embedded Redis spent per
+request, and the 1-minute load average at its end: CPU per request does not
+move with the load the way req/s does.
 """
 
 from __future__ import annotations
@@ -76,6 +80,41 @@ def wrk(url: str, *, duration: int, connections: int, script: str = "", tmp: Pat
     ).stdout  # fmt: skip
     data = json.loads(re.search(r"^JSON (.*)$", out, re.M).group(1))
     data["rps"] = round(data["requests"] / data["seconds"], 1)
+    return data
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system, own + reaped children) of `root` and its
+    live children, from /proc: the gunicorn master and its workers only, not
+    the other processes sharing the box."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        # after the comm: state ppid ...; utime stime cutime cstime are 11-14
+        if int(entry) == root or int(fields[1]) == root:
+            total += sum(int(x) for x in fields[11:15]) / tick
+    return total
+
+
+def measured(run, server: subprocess.Popen, redis_pid: int | None) -> dict:
+    """`run()` (one wrk run) with the CPU its web server (and the embedded
+    Redis, if this bench owns it) spent per request, and the load average."""
+    web0 = tree_cpu_seconds(server.pid)
+    redis0 = tree_cpu_seconds(redis_pid) if redis_pid else 0.0
+    data = run()
+    web = tree_cpu_seconds(server.pid) - web0
+    data["web_cpu_ms_per_request"] = round(web * 1000 / max(data["requests"], 1), 3)
+    if redis_pid:
+        redis = tree_cpu_seconds(redis_pid) - redis0
+        data["redis_cpu_ms_per_request"] = round(redis * 1000 / max(data["requests"], 1), 3)
+    data["loadavg_1m"] = round(os.getloadavg()[0], 2)
     return data
 
 
@@ -159,13 +198,13 @@ def redis_bytes_per_visitor(count: int) -> dict:
     state.init(room_id, {"phase": "open", "tail": "0", "serving": "0"}, {})
     before = r.info("memory")["used_memory"]
     script = state.scripts().join
-    ks = state.k(room_id, "st", "map", "pre", "cnt")
+    ks = state.k(room_id, "st", "map", "pre", "cnt", "moved")  # state.join's keys
     start = time.perf_counter()
     now = time.time()
     for chunk in range(0, count, 1000):
         pipe = r.pipeline(transaction=False)
         for i in range(chunk, min(chunk + 1000, count)):
-            script(keys=ks, args=[f"device:{i:022d}", now], client=pipe)
+            script(keys=ks, args=[f"device:{i:022d}", now, *state.JOIN_FIELDS], client=pipe)
         pipe.execute()
     seconds = time.perf_counter() - start
     after = r.info("memory")["used_memory"]
@@ -222,15 +261,23 @@ def main() -> int:
             procs.append(ng)
 
         run = dict(duration=args.duration, connections=args.connections, tmp=tmp)
-        report["noop"] = wrk(noop + "/noop/", **run)
+        redis_pid = services.redis.pid if services.redis is not None else None
+        app_proc, noop_proc = procs[0], procs[1]
+        report["noop"] = measured(lambda: wrk(noop + "/noop/", **run), noop_proc, None)
         # The project's own middleware stack around a trivial view (no Redis).
-        report["healthz_full_stack"] = wrk(app + "/healthz", **run)
+        report["healthz_full_stack"] = measured(
+            lambda: wrk(app + "/healthz", **run), app_proc, redis_pid
+        )
         # Every join has no device cookie: a new visitor each time (worst case: INCR + HSET).
-        report["join"] = wrk(
-            f"{app}/api/v1/events/{SLUG}/queue/join/",
-            script='wrk.method = "POST"\nwrk.body = "{}"\n'
-            'wrk.headers["Content-Type"] = "application/json"\n',
-            **run,
+        report["join"] = measured(
+            lambda: wrk(
+                f"{app}/api/v1/events/{SLUG}/queue/join/",
+                script='wrk.method = "POST"\nwrk.body = "{}"\n'
+                'wrk.headers["Content-Type"] = "application/json"\n',
+                **run,
+            ),
+            app_proc,
+            redis_pid,
         )
         with urllib.request.urlopen(urllib.request.Request(
             f"{app}/api/v1/events/{SLUG}/queue/join/", data=b"{}", method="POST",
@@ -242,10 +289,14 @@ def main() -> int:
         from accounts.middleware import COOKIE, SALT
 
         cookie = f'wrk.headers["Cookie"] = "{COOKIE}={signing.dumps("benchdevice", salt=SALT)}"\n'
-        report["status"] = wrk(
-            f"{app}/api/v1/queue/status/",
-            script=f'wrk.headers["X-Queue-Token"] = "{token}"\n' + cookie,
-            **run,
+        report["status"] = measured(
+            lambda: wrk(
+                f"{app}/api/v1/queue/status/",
+                script=f'wrk.headers["X-Queue-Token"] = "{token}"\n' + cookie,
+                **run,
+            ),
+            app_proc,
+            redis_pid,
         )
         report["state_direct"] = wrk(
             f"{app}/api/v1/events/{SLUG}/queue/state/", script=cookie, **run
