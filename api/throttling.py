@@ -16,10 +16,12 @@ import functools
 import logging
 import math
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
+from rest_framework import exceptions
 from rest_framework.throttling import BaseThrottle
 
 from api.permissions import partner_key
@@ -52,6 +54,16 @@ def _rate(setting_name: str, value: str) -> tuple[int, int]:
     return parse_rate(value, name=setting_name)
 
 
+@dataclass(frozen=True)
+class Window:
+    """One caller's counter in the current window."""
+
+    key: str
+    limit: int
+    expiry: int  # seconds the counter lives (past the window's end)
+    retry_after: float  # seconds to the window's end: the wait when refused
+
+
 class RedisWindowThrottle(BaseThrottle):
     scope = ""
     rate_setting = ""
@@ -60,28 +72,53 @@ class RedisWindowThrottle(BaseThrottle):
         """Who is counted; None = this throttle does not apply to the request."""
         raise NotImplementedError
 
+    def window(self, who: str, now: float) -> Window:
+        limit, period = _rate(self.rate_setting, getattr(settings, self.rate_setting))
+        window = int(now // period)
+        return Window(
+            key=f"kassa:throttle:{self.scope}:{who}:{window}",
+            limit=limit,
+            expiry=period + 1,
+            retry_after=(window + 1) * period - now,
+        )
+
     def allow_request(self, request, view) -> bool:
         self._wait = 0.0
         who = self.identity(request)
         if who is None:
             return True
-        limit, period = _rate(self.rate_setting, getattr(settings, self.rate_setting))
-        now = time.time()
-        window = int(now // period)
-        key = f"kassa:throttle:{self.scope}:{who}:{window}"
-        try:
-            count = _incr_script()(keys=[key], args=[period + 1])
-        except RedisError:
-            # Throttling protects the service; it must not take it down.
-            logger.warning("throttle counter unavailable; letting the request through")
+        window = self.window(who, time.time())
+        if window_count(window):
             return True
-        if count <= limit:
-            return True
-        self._wait = (window + 1) * period - now
+        self._wait = window.retry_after
         return False
 
     def wait(self) -> float | None:
         return max(1, math.ceil(self._wait)) if self._wait else None
+
+
+def window_count(window: Window) -> bool:
+    """Count one request in `window` (its own round trip); False = over the limit."""
+    try:
+        count = _incr_script()(keys=[window.key], args=[window.expiry])
+    except RedisError:
+        # Throttling protects the service; it must not take it down.
+        logger.warning("throttle counter unavailable; letting the request through")
+        return True
+    return count <= window.limit
+
+
+def window_refused(window: Window) -> exceptions.Throttled:
+    """The refusal DRF raises for a caller over `window` (the API's 429 body and Retry-After)."""
+    return exceptions.Throttled(wait=max(1, math.ceil(window.retry_after)))
+
+
+def guest_window(request, now: float) -> Window:
+    """SiteCallerThrottle's window of a caller with neither an API key nor a
+    signed-in account (per IP), for a view that counts it in the same Redis
+    round trip as its own work (the waiting room's join and status) instead of
+    DRF's throttle step: the same key, limit and expiry, so one budget."""
+    return SiteCallerThrottle().window(SiteCallerThrottle.ip_identity(request), now)
 
 
 class PartnerKeyThrottle(RedisWindowThrottle):
@@ -108,6 +145,10 @@ class SiteCallerThrottle(RedisWindowThrottle):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             return f"user:{user.pk}"
+        return self.ip_identity(request)
+
+    @staticmethod
+    def ip_identity(request) -> str:
         # Not DRF's get_ident: without NUM_PROXIES it counts the whole
         # X-Forwarded-For the caller sent, so a new header was a new budget.
         return f"ip:{client_ip(request) or 'unknown'}"

@@ -204,7 +204,7 @@ def redis_bytes_per_visitor(count: int) -> dict:
     for chunk in range(0, count, 1000):
         pipe = r.pipeline(transaction=False)
         for i in range(chunk, min(chunk + 1000, count)):
-            script(keys=ks, args=[f"device:{i:022d}", now, *state.JOIN_FIELDS], client=pipe)
+            script(keys=ks, args=[f"device:{i:022d}", now], client=pipe)
         pipe.execute()
     seconds = time.perf_counter() - start
     after = r.info("memory")["used_memory"]

@@ -203,18 +203,22 @@ def join_status(*, joined) -> dict:
     }
 
 
-def queue_status(*, token: str | None, now: float | None = None) -> dict:
+def queue_status(
+    *, token: str | None, now: float | None = None, counter: state.Counter | None = None
+) -> dict:
     """A visitor's place from their queue token (Redis only, no database).
 
     state: waiting | admitted | paused | closed | sold_out. When admitted the
-    answer carries a signed pass bound to the visitor.
+    answer carries a signed pass bound to the visitor. `counter`: the caller's
+    rate counter, counted in the same round trip (state.counted_supported;
+    state.CounterExceeded over its limit), once the token is known to be valid.
     """
     data = tokens.token_read(token or "")
     if data is None:
         raise TokenInvalid()
     now = time.time() if now is None else now
     room_id = int(data["r"])
-    out = state.status(room_id, str(data["v"]), int(data["n"]), now)
+    out = state.status(room_id, str(data["v"]), int(data["n"]), now, counter)
     if out["code"] == "missing":
         raise RoomRestarting()
     phase, number, serving = out["phase"], int(out["number"]), int(out["serving"])

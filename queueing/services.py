@@ -242,7 +242,12 @@ class JoinResult:
 
 
 def queue_join(
-    *, room_id: int, visitor: str, now: float | None = None, notify_as: str | None = None
+    *,
+    room_id: int,
+    visitor: str,
+    now: float | None = None,
+    notify_as: str | None = None,
+    counter: state.Counter | None = None,
 ) -> JoinResult:
     """Give the visitor a place (O(1) Redis, no database): the same place again
     for the same visitor. Before the sale opens, the visitor enters the
@@ -251,9 +256,13 @@ def queue_join(
     `notify_as` is the partner customer (`partner:<slug>:<ref>`) to tell of
     the admission (queue.admitted) when the visitor key does not name one: a
     customer known by their phone (`phone:<digest>`, accounts.selectors).
+
+    `counter` is the caller's rate counter (the API's throttle), counted in
+    the same round trip (state.counted_supported): over its limit
+    state.CounterExceeded, and nothing joined.
     """
     now = time.time() if now is None else now
-    room = state.join(room_id, visitor, now)
+    room = state.join(room_id, visitor, now, counter)
     code, n = room["code"], int(room["number"])
     if code == "missing":
         raise RoomRestarting()

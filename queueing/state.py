@@ -40,7 +40,9 @@ Redis Cluster slot, so each script touches one slot. Keys:
 
 Numbers are returned to Python as strings: Redis truncates Lua floats.
 Scripts answer with named fields, a flat `{name, value, name, value, ...}`
-array turned into a dict by `_named`, never positions unpacked by index; the
+array turned into a dict by `_named` (JOIN and STATUS, the crowd's calls: one
+JSON object of the same names, see `_replying`), never positions unpacked by
+index; the
 room's rules (settings.QUEUE_*, and the WaitingRoom defaults a room hash
 without its settings falls back to) come in as ARGV, none is written in Lua.
 """
@@ -117,34 +119,54 @@ def tick_rules() -> list:
     ]
 
 
-# The room hash's fields named in ARGV[first..], appended to `out` as name,
-# value pairs (JOIN, STATUS): the caller names what it reads, once.
-_WITH_FIELDS = """
-local function with_fields(out, first)
-  local values = redis.call('HMGET', KEYS[1], unpack(ARGV, first))
-  for i = first, #ARGV do
-    out[#out + 1] = ARGV[i]
-    out[#out + 1] = values[i - first + 1] or ''
+def _replying(fields: tuple[str, ...]) -> str:
+    """The Lua `reply(out, room)` of JOIN and STATUS: their answer as one JSON
+    object of strings (cjson), plus the room hash's `fields` when `room`. One
+    bulk string to read instead of a flat array of ~35: parsing that array
+    was the largest CPU cost of a status poll in the web process. The fields
+    are named once, here, from JOIN_FIELDS / STATUS_FIELDS."""
+    names = ", ".join(f"'{name}'" for name in fields)
+    return f"""
+local FIELDS = {{{names}}}
+local function reply(out, room)
+  if room then
+    local values = redis.call('HMGET', KEYS[1], unpack(FIELDS))
+    for i, name in ipairs(FIELDS) do out[name] = values[i] or '' end
   end
-  return out
+  return cjson.encode(out)
 end
 """
 
 
-# join: KEYS st map pre cnt moved; ARGV visitor now field...
-# -> code, number, then the room fields named in ARGV (JOIN_FIELDS): code "n" =
+# JOIN and STATUS come in two forms. The counted one first INCRs a caller's
+# fixed-window rate counter, the API's throttle (api.throttling: the same key,
+# limit and expiry as its own script), in the same round trip: KEYS[#KEYS] is
+# the counter, ARGV[#ARGV - 1] the limit and ARGV[#ARGV] the expiry. Over the
+# limit it answers code "throttled" and changes nothing else, as the throttle
+# refused the request before the view. The counter is outside the room's
+# slot, so the counted form runs only on the project's own Redis, never on a
+# Redis Cluster (counted_supported).
+_COUNTED = """
+local count = redis.call('INCR', KEYS[#KEYS])
+if count == 1 then redis.call('EXPIRE', KEYS[#KEYS], ARGV[#ARGV]) end
+if count > tonumber(ARGV[#ARGV - 1]) then
+  return cjson.encode({code = 'throttled', number = '0'})
+end
+"""
+
+
+# join: KEYS st map pre cnt moved; ARGV visitor now
+# -> (JSON) code, number, then the room fields JOIN_FIELDS: code "n" =
 #    number n; "pre" = in the pre-queue (number = its size); "drawing" =
 #    shuffle in progress; "missing" = room state not built yet; "not_open" /
 #    "closed" (these three without the room fields).
 JOIN_FIELDS = ("phase", "serving", "eff", "rate", "guard", "paused", "draining", "sold_out", "left",
                "erate")  # fmt: skip
 JOIN = (
-    _WITH_FIELDS
+    _replying(JOIN_FIELDS)
     + """
-local function answer(code, n)
-  return with_fields({'code', code, 'number', tostring(n)}, 3)
-end
-local function refused(code) return {'code', code, 'number', '0'} end
+local function answer(code, n) return reply({code = code, number = tostring(n)}, true) end
+local function refused(code) return reply({code = code, number = '0'}, false) end
 local phase = redis.call('HGET', KEYS[1], 'phase')
 if not phase then return refused('missing') end
 local n = redis.call('HGET', KEYS[2], ARGV[1])
@@ -172,10 +194,10 @@ return answer('n', n)
 )
 
 # status: KEYS st map pre pexp done moved gone adm paid;
-#   ARGV visitor token_number now pass_s_default field...
-# -> code (ok | missing), phase, number, serving, done, pexp (pass expiry),
-#    visitor (the one answered for), then the room fields named in ARGV
-#    (STATUS_FIELDS): one round trip per poll.
+#   ARGV visitor token_number now pass_s_default
+# -> (JSON) code (ok | missing), phase, number, serving, done, pexp (pass
+#    expiry), visitor (the one answered for), then the room fields
+#    STATUS_FIELDS: one round trip per poll.
 # A visitor without a place whose place was handed over (`moved`, a device
 # after its account signed in) is answered as the visitor who has it now, so
 # a page still polling with the device's token agrees with the account's
@@ -190,10 +212,10 @@ return answer('n', n)
 STATUS_FIELDS = ("eff", "rate", "left", "cap", "event", "guard", "paused", "draining", "sold_out",
                  "erate")  # fmt: skip
 STATUS = (
-    _WITH_FIELDS
+    _replying(STATUS_FIELDS)
     + """
 local phase = redis.call('HGET', KEYS[1], 'phase')
-if not phase then return {'code', 'missing'} end
+if not phase then return reply({code = 'missing'}, false) end
 local v = ARGV[1]
 local n = redis.call('HGET', KEYS[2], v)
 if not n then
@@ -246,8 +268,8 @@ if tonumber(n) > 0 and tonumber(n) <= serving and done == 0 then
     redis.call('HSET', KEYS[4], v, pexp)
   end
 end
-return with_fields({'code', 'ok', 'phase', phase, 'number', n, 'serving', tostring(serving),
-                    'done', tostring(done), 'pexp', pexp, 'visitor', v}, 5)
+return reply({code = 'ok', phase = phase, number = n, serving = tostring(serving),
+              done = tostring(done), pexp = pexp, visitor = v}, true)
 """
 )
 
@@ -545,7 +567,9 @@ return 1
 class _Scripts:
     client: object  # the connection they were registered on (conn() may change)
     join: object
+    join_counted: object
     status: object
+    status_counted: object
     tick: object
     claim: object
     complete: object
@@ -569,7 +593,9 @@ def scripts() -> _Scripts:
         _scripts = _Scripts(
             client=r,
             join=r.register_script(JOIN),
+            join_counted=r.register_script(_COUNTED + JOIN),
             status=r.register_script(STATUS),
+            status_counted=r.register_script(_COUNTED + STATUS),
             tick=r.register_script(TICK),
             claim=r.register_script(CLAIM),
             complete=r.register_script(COMPLETE),
@@ -633,10 +659,48 @@ def k(room_id: int, *names: str) -> list[str]:
     return [ks[name] for name in names]
 
 
-def join(room_id: int, visitor: str, now: float) -> dict[str, str]:
-    """JOIN's answer: code, number and the JOIN_FIELDS of the room."""
+def counted_supported() -> bool:
+    """May join and status count the caller's rate counter in their own script
+    (_COUNTED)? Only on the project's own Redis, where the counter lives too;
+    a Redis Cluster keeps each room in its own slot."""
+    return not settings.QUEUE_REDIS_CLUSTER
+
+
+@dataclass
+class Counter:
+    """A caller's fixed-window rate counter to INCR in the same script
+    (api.throttling.Window): its key, the limit and the key's expiry in
+    seconds. `sent` once a script was sent with it: the caller must not count
+    the same request again (on an error after it, or a failed round trip)."""
+
+    key: str
+    limit: int
+    expiry: int
+    sent: bool = False
+
+
+class CounterExceeded(Exception):
+    """The counted script found the caller over their limit and did nothing else."""
+
+
+def _run(script, counted, *, keys: list[str], args: list, counter: Counter | None) -> dict:
+    """JOIN's or STATUS's JSON answer, counted or not."""
+    if counter is None:
+        return json.loads(script(keys=keys, args=args))
+    counter.sent = True
+    raw = counted(keys=[*keys, counter.key], args=[*args, counter.limit, counter.expiry])
+    out = json.loads(raw)
+    if out["code"] == "throttled":
+        raise CounterExceeded()
+    return out
+
+
+def join(room_id: int, visitor: str, now: float, counter: Counter | None = None) -> dict[str, str]:
+    """JOIN's answer: code, number and the JOIN_FIELDS of the room. With a
+    `counter` (counted_supported only), CounterExceeded when over its limit."""
+    s = scripts()
     keys = k(room_id, "st", "map", "pre", "cnt", "moved")
-    return _named(scripts().join(keys=keys, args=[visitor, now, *JOIN_FIELDS]))
+    return _run(s.join, s.join_counted, keys=keys, args=[visitor, now], counter=counter)
 
 
 def rejoin(room_id: int, visitor: str, now: float) -> dict[str, str]:
@@ -645,13 +709,19 @@ def rejoin(room_id: int, visitor: str, now: float) -> dict[str, str]:
     return _named(scripts().rejoin(keys=k(room_id, *names), args=[visitor, now]))
 
 
-def status(room_id: int, visitor: str, token_number: int, now: float) -> dict[str, str]:
-    """STATUS's answer: code, phase, number, serving, done, pexp, visitor, STATUS_FIELDS."""
-    out = scripts().status(
+def status(
+    room_id: int, visitor: str, token_number: int, now: float, counter: Counter | None = None
+) -> dict[str, str]:
+    """STATUS's answer: code, phase, number, serving, done, pexp, visitor,
+    STATUS_FIELDS. With a `counter`, CounterExceeded when over its limit."""
+    s = scripts()
+    return _run(
+        s.status,
+        s.status_counted,
         keys=k(room_id, "st", "map", "pre", "pexp", "done", "moved", "gone", "adm", "paid"),
-        args=[visitor, token_number, now, pass_seconds_default(), *STATUS_FIELDS],
+        args=[visitor, token_number, now, pass_seconds_default()],
+        counter=counter,
     )
-    return _named(out)
 
 
 def tick(room_id: int, now: float, remaining: int) -> dict[str, str]:
