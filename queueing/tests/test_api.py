@@ -123,3 +123,68 @@ def test_join_writes_nothing_to_the_database(room):
         if q["sql"].lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE")
     ]
     assert writes == []
+
+
+# --- the guests' fast lane (queueing.api._fast_answer) ------------------------
+# A query string sends the same request through DRF's own cycle: both must answer alike.
+
+
+def _same_answer(fast, drf):
+    assert fast.status_code == drf.status_code
+    skip = {"X-Request-ID", "Content-Security-Policy"}
+    assert {k: v for k, v in fast.items() if k not in skip} == {
+        k: v for k, v in drf.items() if k not in skip
+    }
+    assert sorted(fast.cookies) == sorted(drf.cookies)
+
+
+def test_fast_lane_status_answers_byte_for_byte_as_drf(room):
+    token = _join(Client(), room.event.slug).json()["token"]
+    for header in ({"HTTP_X_QUEUE_TOKEN": token}, {"HTTP_X_QUEUE_TOKEN": "junk"}, {}):
+        # Each a new browser: both answers set its device cookie.
+        fast = Client().get("/api/v1/queue/status/", HTTP_ACCEPT_LANGUAGE="kk", **header)
+        drf = Client().get("/api/v1/queue/status/?via=drf", HTTP_ACCEPT_LANGUAGE="kk", **header)
+        _same_answer(fast, drf)
+        assert fast.content == drf.content
+
+
+def test_fast_lane_join_answers_as_drf(room):
+    fast = _join(Client(), room.event.slug)
+    drf = Client().post(
+        f"/api/v1/events/{room.event.slug}/queue/join/?via=drf", {}, content_type="application/json"
+    )
+    _same_answer(fast, drf)
+    assert fast.json()["number"] == 1 and drf.json()["number"] == 2
+    assert fast.json().keys() == drf.json().keys()
+    assert fast["Vary"] == "Accept-Language, Cookie"  # the session was read, as DRF's auth does
+    for slug in ("nope", room.event.slug):  # 404; and a body DRF must validate (400)
+        body = {} if slug == "nope" else {"again": "maybe"}
+        url = f"/api/v1/events/{slug}/queue/join/"
+        fast = Client().post(url, body, content_type="application/json")
+        drf = Client().post(url + "?via=drf", body, content_type="application/json")
+        _same_answer(fast, drf)
+        assert fast.content == drf.content
+
+
+def test_fast_lane_counts_the_throttle_once_per_call_and_refuses_without_joining(room, settings):
+    settings.API_THROTTLE_ANON = "4/h"
+    token = _join(Client(), room.event.slug).json()["token"]  # 1
+    caller = Client()
+    assert caller.get("/api/v1/queue/status/", HTTP_X_QUEUE_TOKEN=token).status_code == 200  # 2
+    assert caller.get("/api/v1/queue/status/", HTTP_X_QUEUE_TOKEN="junk").status_code == 400  # 3
+    assert _join(Client(), "nope").status_code == 404  # 4: counted before the 404, as DRF does
+    refused = caller.get("/api/v1/queue/status/", HTTP_X_QUEUE_TOKEN=token)
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "throttled"
+    assert 1 <= int(refused["Retry-After"]) <= 3600
+    assert refused.json()["error"]["details"] == {"retry_after": int(refused["Retry-After"])}
+    tail = state.read(room.pk)["tail"]
+    joined = _join(Client(), room.event.slug)
+    assert joined.status_code == 429
+    assert state.read(room.pk)["tail"] == tail == "1"  # refused before any place was taken
+    # Another address has its own budget, in the fast lane as in DRF's.
+    assert (
+        Client(REMOTE_ADDR="10.0.0.9")
+        .get("/api/v1/queue/status/", HTTP_X_QUEUE_TOKEN=token)
+        .status_code
+        == 200
+    )
