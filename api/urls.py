@@ -21,6 +21,10 @@ from payments.api import (
 )
 
 urlpatterns = [
+    # First: the waiting room's join and status are most of the API's calls in
+    # an on-sale, and Django tries the patterns in order (no pattern here
+    # overlaps another, so the order decides nothing else).
+    path("", include("queueing.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Split: Swagger UI's start-up script is a same-origin URL, not an inline
     # block the Content-Security-Policy would refuse.
@@ -81,5 +85,4 @@ urlpatterns = [
         partners_api.DeliveryReplayApi.as_view(),
         name="webhook-delivery-replay",
     ),
-    path("", include("queueing.api_urls")),
 ]

@@ -8,6 +8,9 @@ from api import views as api_views
 from ticketing import metrics, views
 
 urlpatterns = [
+    # First: the API carries the crowd's calls (the waiting room's join and
+    # status); no other pattern here matches a path under api/v1/.
+    path("api/v1/", include("api.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
@@ -16,7 +19,6 @@ urlpatterns = [
     path("staff/sales/", include("sales.urls")),
     path("staff/cinema/", include("cinema.staff_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/v1/", include("api.urls")),
     path("account/", include("accounts.urls")),
     # A partner's app opens its webview here (api.views.webview_start).
     path("webview/", api_views.webview_start, name="webview-start"),
