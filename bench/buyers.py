@@ -474,20 +474,30 @@ async def gateway_pay(run: Run, v: Visitor, redirect_url: str, card: str) -> str
 
 
 async def wait_paid(run: Run, v: Visitor, order_path: str) -> str:
-    """Poll the order like the return page does, up to 90 s (callbacks retry):
-    first after 1 s (the gateway's callback is on its way), then every 1-3 s."""
-    delay, waited = 1.0, 0.0
+    """Wait for the callback like the return page does, up to 90 s (callbacks
+    retry): one read that the site answers when the payment settles
+    (`?wait=15`, orders/waits.py). A quick answer still pending (the server
+    granted no wait, or a declined card woke it) is read again after 1-3 s,
+    as the page's old polling did."""
+    waited, delay = 0.0, 1.0
     while waited < 90 and time.monotonic() < run.deadline + 60:
-        await asyncio.sleep(delay)
-        waited += delay
-        delay = min(delay * 1.3, 3.0)
+        started = time.monotonic()
         r = await run.client.request(
-            "GET", order_path, endpoint="orders.read", cookies=v.cookies, headers=v.order_headers
+            "GET",
+            f"{order_path}?wait=15",
+            endpoint="orders.read",
+            cookies=v.cookies,
+            headers=v.order_headers,
         )
         body = r.json() if r.status == 200 else None
         status = body.get("status") if isinstance(body, dict) else None
         if status == PAID or status in ORDER_DEAD:
             return status
+        took = time.monotonic() - started
+        if took < 1.0:
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.3, 3.0)
+        waited += time.monotonic() - started
     return "timeout"
 
 

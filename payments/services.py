@@ -35,6 +35,7 @@ from orders.services.holds import buyer_limit_lock_and_count, hold_stock_return
 from orders.services.orders import order_lock
 from orders.signals import order_announce, order_paid, order_refunded
 from orders.tickets import tickets_issue
+from orders.waits import order_settled_notify
 from payments.exceptions import (
     BadConfirmation,
     BuyerRefundClosed,
@@ -354,6 +355,11 @@ def payment_callback_handle(
         if not _callback_record(provider=provider, payment=payment, event=event):
             return "duplicate"
         result = _callback_apply(provider=provider, order=order, payment=payment, event=event)
+        if result != "ignored":
+            # The buyer's return page waits for this (orders/waits.py); after
+            # the commit, so a woken reader finds the order settled.
+            order_pk = order.pk
+            transaction.on_commit(lambda: order_settled_notify(order_id=order_pk))
         if reconciled:
             audit_log(
                 action=AuditAction.PAYMENT_RECONCILED,
