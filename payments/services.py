@@ -329,9 +329,9 @@ def payment_callback_handle(
 
     Idempotent: (provider, event_id) is inserted once; a duplicate is a no-op.
     Order-safe: a `failed` after `succeeded` changes nothing; a `succeeded`
-    after `failed` wins (the money was taken). Locks Hold, then Order, then
-    Payment, then stock. Side effects: the refund and the mail are outbox rows in this
-    transaction, the queue pass runs on commit.
+    after `failed` wins (the money was taken). Locks Hold, then Order and
+    Payment (one statement), then stock. Side effects: the refund and the
+    mail are outbox rows in this transaction, the queue pass runs on commit.
     """
     with transaction.atomic():
         # The hold is found through payment and order in the locking query
@@ -340,18 +340,23 @@ def payment_callback_handle(
         order_id = Subquery(payment_order.values("order_id")[:1])
         hold_id = Subquery(Order.objects.filter(pk=order_id).values("hold_id")[:1])
         hold = Hold.objects.select_for_update().filter(pk=hold_id).first()
-        # The phase (card rule, per-buyer limit) and the event (cancelled or
-        # not) come in the same query, unlocked.
-        order = (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("phase", "event")
-            .filter(pk=order_id)
+        # Then the payment and its order in one statement (the phase: card
+        # rule, per-buyer limit; the event: cancelled or not; both unlocked).
+        # Which of the two rows Postgres locks first does not matter: every
+        # path that locks an order or its payments holds this hold's lock
+        # first (module docstring), so nobody holds one of them and waits for
+        # the other; the payment-only UPDATEs (reconcile claims, provider_ref)
+        # are single autocommit statements that wait for nothing.
+        payment = (
+            Payment.objects.select_for_update(of=("self", "order"))
+            .select_related("order__phase", "order__event")
+            .filter(pk=event.payment_id, provider=provider)
             .first()
         )
-        if hold is None or order is None:
+        if hold is None or payment is None:
             raise PaymentNotFound()
+        order = payment.order
         order.hold = hold
-        payment = Payment.objects.select_for_update().get(pk=event.payment_id)
         if not _callback_record(provider=provider, payment=payment, event=event):
             return "duplicate"
         result = _callback_apply(provider=provider, order=order, payment=payment, event=event)

@@ -88,16 +88,17 @@ def test_order_payment_and_callback_budgets(warm, django_assert_max_num_queries)
 
     raw = json.dumps(body)
     headers = {"X-Sandbox-Signature": sandbox.sign(raw.encode())}
-    # 16: the ticket mail's outbox row is one INSERT in the settling
-    # transaction (it was a Celery message only, lost with Redis; issue 15).
-    with django_assert_max_num_queries(16):
+    # 15: the ticket mail's outbox row is one INSERT in the settling
+    # transaction (it was a Celery message only, lost with Redis; issue 15);
+    # the payment and its order are locked in one statement (issue 20).
+    with django_assert_max_num_queries(15):
         paid = Client().post(
             CALLBACK_URL, data=raw, content_type="application/json", headers=headers
         )
     assert paid.json() == {"result": "paid"}
-    # A duplicate: the three row locks (hold, order, payment) and the ON
-    # CONFLICT insert, nothing else.
-    with django_assert_max_num_queries(6):
+    # A duplicate: the row locks (hold; order and payment in one statement)
+    # and the ON CONFLICT insert, nothing else.
+    with django_assert_max_num_queries(5):
         again = Client().post(
             CALLBACK_URL, data=raw, content_type="application/json", headers=headers
         )
