@@ -120,6 +120,7 @@ def payment_start(
         payment = Payment.objects.create(
             order=order,
             provider=provider,
+            provider_ref=gateway.reference_new(),
             amount=order.total,
             currency=order.currency,
             return_url=return_url or f"/orders/{order.code}/return/?t={order.access_token}",
@@ -133,8 +134,9 @@ def payment_start(
             actor_user=actor_user,
             data={"payment": str(payment.pk), "provider": provider, "amount": str(payment.amount)},
         )
+    made_up = payment.provider_ref
     redirect_url = gateway.create_payment(payment, payment.return_url)
-    if payment.provider_ref:
+    if payment.provider_ref != made_up:  # the provider gave its own (reference_new)
         Payment.objects.filter(pk=payment.pk).update(provider_ref=payment.provider_ref)
     return payment, redirect_url
 
