@@ -40,6 +40,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import F, Q
@@ -204,6 +205,33 @@ def seats_sell(*, hold_id: uuid.UUID, seat_ids: list[int], order_id: int) -> boo
         pk__in=seat_ids, hold_id=hold_id, status=EventSeat.Status.HELD
     ).update(status=EventSeat.Status.SOLD, order_id=order_id, held_until=None)
     return sold == len(seat_ids)
+
+
+# seats_sell's UPDATE, returning what the tickets need (tier and price) and
+# the map order (section, row, number) in the same round trip. The joined
+# seat and tier rows are read, not locked; a seat row is locked by the UPDATE.
+_SELL_SQL = (
+    "UPDATE events_eventseat es SET status = 'sold', order_id = %s, held_until = NULL "
+    "FROM events_seat s, events_pricetier t "
+    "WHERE es.id = ANY(%s) AND es.hold_id = %s AND es.status = 'held' "
+    "AND s.id = es.seat_id AND t.id = es.tier_id "
+    "RETURNING es.id, es.tier_id, t.price, s.section_id, s.row_index, s.number"
+)
+
+
+def seats_sell_places(
+    *, hold_id: uuid.UUID, seat_ids: list[int], order_id: int
+) -> list[tuple[int, int, Any]] | None:
+    """seats_sell in one statement with the sold seats' (id, tier id, tier
+    price) in map order; None unless all moved (the caller rolls back, as
+    after seats_sell's False)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SELL_SQL, [order_id, list(seat_ids), hold_id])
+        rows = cursor.fetchall()
+    if len(rows) != len(seat_ids):
+        return None
+    rows.sort(key=lambda row: (row[3], row[4], row[5]))
+    return [(seat_id, tier_id, price) for seat_id, tier_id, price, *_order in rows]
 
 
 def seats_unsell(*, order_id: int, seat_ids: Iterable[int]) -> int:

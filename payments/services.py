@@ -198,9 +198,10 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
     if sellable:
         try:
             with transaction.atomic():  # savepoint: partial stock moves roll back
-                if not holdkinds.kind_of(hold).sell(order, hold):
+                places = holdkinds.kind_of(hold).sell_places(order, hold)
+                if places is None:
                     raise _StockLost()
-                tickets = tickets_issue(order=order, hold=hold)
+                tickets = tickets_issue(order=order, hold=hold, places=places)
         except (_StockLost, IntegrityError):
             sellable = False
         else:

@@ -107,6 +107,12 @@ class HoldKind:
         raise NotImplementedError
 
     @classmethod
+    def sell_places(cls, order: Order, hold: Hold) -> list[dict[str, Any]] | None:
+        """sell, then ticket_places; None if any stock is lost (caller rolls
+        back). A kind may do both in one statement."""
+        return cls.ticket_places(hold) if cls.sell(order, hold) else None
+
+    @classmethod
     def unsell(cls, order: Order, tickets: list[Ticket]) -> None:
         """Put the places of these refunded tickets of the order back on sale (the
         caller leaves out used tickets: the person is inside)."""
