@@ -53,7 +53,7 @@ from payments.models import Payment, PaymentCallback, Refund
 from payments.providers import CallbackEvent, provider_get
 from payments.signatures import event_id_of
 from ticketing import metrics
-from ticketing.audit import AuditAction, audit_log
+from ticketing.audit import AuditAction, audit_entry, audit_log, audit_log_many
 from ticketing.models import OutboxMessage
 from ticketing.money import money_format
 from ticketing.outbox import outbox_put
@@ -165,7 +165,9 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
     fields = ["status", "card_brand", "card_bin", "card_last4", "failure_reason", "updated_at"]
     payment.updated_at = timezone.now()
     payment.save(update_fields=fields)
-    audit_log(
+    # Written with the order's own audit row in one INSERT when the order is
+    # paid (the usual case), first thing on every other way out.
+    succeeded = audit_entry(
         action=AuditAction.PAYMENT_SUCCEEDED,
         obj=payment,
         actor="gateway:" + payment.provider,
@@ -182,6 +184,7 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
         brands=order.phase.card_brands,
         bins=order.phase.card_bin_prefixes,
     ):
+        audit_log_many([succeeded])
         return _refund_payment_only(payment, order, reason="card_rule")
 
     # An expired order whose stock is still ours is revived; a cancelled one or
@@ -211,16 +214,18 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
             if hold.status != Hold.Status.CONVERTED:
                 hold.status = Hold.Status.CONVERTED
                 hold.save(update_fields=["status"])
-            audit_log(
+            paid = audit_entry(
                 action=AuditAction.ORDER_PAID,
                 obj=order,
                 actor="gateway:" + payment.provider,
                 data={"payment": str(payment.pk), "tickets": len(tickets)},
             )
+            audit_log_many([succeeded, paid])
             _paid_side_effects(order)
             return "paid"
 
     # Money taken but nothing to sell: refund automatically, never sell twice.
+    audit_log_many([succeeded])
     payment.status = Payment.Status.REFUND_PENDING
     payment.save(update_fields=["status"])
     if order.status != Order.Status.PAID:

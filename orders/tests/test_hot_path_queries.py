@@ -89,11 +89,12 @@ def test_order_payment_and_callback_budgets(warm, django_assert_max_num_queries)
 
     raw = json.dumps(body)
     headers = {"X-Sandbox-Signature": sandbox.sign(raw.encode())}
-    # 14: the ticket mail's outbox row is one INSERT in the settling
+    # 13: the ticket mail's outbox row is one INSERT in the settling
     # transaction (it was a Celery message only, lost with Redis; issue 15);
-    # the payment and its order are locked in one statement, and the seats'
-    # sale returns what their tickets need (issue 20).
-    with django_assert_max_num_queries(14):
+    # the payment and its order are locked in one statement, the seats' sale
+    # returns what their tickets need, and the payment's and the order's
+    # audit rows are one INSERT (issue 20).
+    with django_assert_max_num_queries(13):
         paid = Client().post(
             CALLBACK_URL, data=raw, content_type="application/json", headers=headers
         )
