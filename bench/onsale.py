@@ -544,14 +544,15 @@ def cost_table(result: dict) -> list[str]:
                 f"{1000 * cpu_s / buyers_n:9.2f} {ratio}"
             )
         out.append(
-            f"  (÷ no-op: a no-op request's gunicorn CPU ({noop_ms} ms, this run's ceiling) "
-            f"over the endpoint's, its view's plus {overhead_ms:.2f} ms outside views: "
-            "≈ the endpoint's req/s ceiling ÷ the no-op's, by gunicorn CPU alone)"
+            f"  (÷ no-op: a no-op request's gunicorn CPU ({noop_ms} ms, this run's ceiling)\n"
+            f"   over the endpoint's, its view's plus {overhead_ms:.2f} ms outside views:\n"
+            "   ≈ the endpoint's req/s ceiling ÷ the no-op's, by gunicorn CPU alone)"
         )
     steps = result.get("step_p99_ms") or {}
     out.append(
         f"\n  time to sell out {result.get('time_to_sell_out_s')} s "
-        f"(99 % sold {result.get('time_to_99pct_sold_s')} s); p99 ms as the driver saw them: "
+        f"(99 % sold {result.get('time_to_99pct_sold_s')} s, nothing left to hold "
+        f"{result.get('time_to_stock_gone_s')} s); p99 ms as the driver saw them: "
         f"hold {steps.get('hold')}, order {steps.get('order')}, "
         f"payment start {steps.get('payment_start')}"
     )
