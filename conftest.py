@@ -58,6 +58,15 @@ def _fresh_sale_snapshot():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_api_key_cache():
+    """Each test starts without the per-process API key cache (api.authentication)."""
+    from api.authentication import api_key_cache_forget
+
+    api_key_cache_forget()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _gateway_in_process(request, monkeypatch):
     """kassa's calls to the sandbox gateway (refunds, status queries) reach its
     views through Django's test client, inside the test's transaction: the
