@@ -29,9 +29,9 @@ def rows_insert(instances: Sequence[models.Model]) -> None:
         ]
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         marks = ", ".join(["%s"] * len(fields))
-        statements.append(
-            f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) VALUES ({marks})"
-        )  # noqa: S608, E501 - our own table and columns
+        table = connection.ops.quote_name(meta.db_table)
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - our own names
+        statements.append(sql)
         params.extend(f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields)
     with connection.cursor() as cursor:
         cursor.execute("; ".join(statements), params)
