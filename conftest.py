@@ -179,3 +179,13 @@ def pytest_configure(config):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.WHITENOISE_AUTOREFRESH = True
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under `make test`'s xdist workers (--dist loadgroup) the journeys stay on
+    one worker, which boots their one stack, and so do the faults, which boot
+    servers of their own and time their recoveries."""
+    for item in items:
+        top = Path(str(item.fspath)).relative_to(ROOT).parts[0]
+        if top in ("journeys", "faults"):
+            item.add_marker(pytest.mark.xdist_group(top))
