@@ -12,6 +12,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent
+
+# An xdist worker's Redis database (ticketing.env.test_worker_redis_url) is
+# also the one its subprocesses and direct REDIS_URL readers get.
+if os.environ.get("REDIS_URL"):
+    from ticketing.env import test_worker_redis_url
+
+    os.environ["REDIS_URL"] = test_worker_redis_url(os.environ["REDIS_URL"])
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -54,6 +61,15 @@ def _fresh_sale_snapshot():
     from events.selectors import sale_snapshot_forget
 
     sale_snapshot_forget()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_api_key_cache():
+    """Each test starts without the per-process API key cache (api.authentication)."""
+    from api.authentication import api_key_cache_forget
+
+    api_key_cache_forget()
     yield
 
 
@@ -179,3 +195,14 @@ def pytest_configure(config):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.WHITENOISE_AUTOREFRESH = True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under `make test`'s xdist workers (--dist loadgroup) the journeys stay on
+    one worker, which boots their one stack, and so do the faults, which share
+    a module's stack. First: xdist reads these marks in its own hook."""
+    for item in items:
+        top = Path(str(item.fspath)).relative_to(ROOT).parts[0]
+        if top in ("journeys", "faults"):
+            item.add_marker(pytest.mark.xdist_group(top))
