@@ -197,12 +197,20 @@ def pytest_configure(config):
     settings.WHITENOISE_AUTOREFRESH = True
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Under `make test`'s xdist workers (--dist loadgroup) the journeys stay on
-    one worker, which boots their one stack, and so do the faults, which share
-    a module's stack. First: xdist reads these marks in its own hook."""
-    for item in items:
-        top = Path(str(item.fspath)).relative_to(ROOT).parts[0]
-        if top in ("journeys", "faults"):
-            item.add_marker(pytest.mark.xdist_group(top))
+def pytest_xdist_make_scheduler(config, log):
+    """How `make test`'s xdist workers share the suite: a test file at a time
+    (its module fixtures are set up once), except that all the journeys go to
+    one worker, which boots their one stack, and all the faults to one, which
+    share a module's stack. The biggest units go first (xdist's default
+    reorder), so these two long ones start at once. (xdist's own loadgroup
+    does not group under this pytest: it renames items, which pytest 9 no
+    longer reads.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            top = path.split("/", 1)[0]
+            return top if top in ("journeys", "faults") else path
+
+    return Scheduling(config, log)

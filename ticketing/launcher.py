@@ -451,8 +451,8 @@ def _parallel_args(args: list[str]) -> list[str]:
     own Redis database (ticketing.env.test_worker_redis_url). Much of the suite
     waits on subprocesses, browsers and sleeps rather than on a core, so three
     workers on two cores finish sooner than two. The journeys share one booted
-    stack and the faults boot their own servers: each group stays on one
-    worker (conftest.py). Arguments that choose xdist themselves win."""
+    stack and the faults share theirs: each group stays on one worker
+    (conftest.py's scheduler). Arguments that choose xdist themselves win."""
     chosen = any(a.startswith(("-n", "--numprocesses")) for a in args)
     if chosen or "no:xdist" in args:
         return []
@@ -464,7 +464,7 @@ def _parallel_args(args: list[str]) -> list[str]:
     if workers - 1 > len(spare):
         raise SystemExit(f"TEST_WORKERS={workers}: at most {len(spare) + 1} workers")
     os.environ["KASSA_TEST_REDIS_DBS"] = ",".join(map(str, [own, *spare[: workers - 1]]))
-    return ["-n", str(workers), "--dist", "loadgroup"]
+    return ["-n", str(workers)]
 
 
 def run_tests(args: list[str]) -> int:
