@@ -12,9 +12,18 @@ from django.db import models
 
 from ticketing.models import AuditAction, AuditEntry
 
-__all__ = ["AuditAction", "audit_entry", "audit_log", "audit_log_many"]
+__all__ = ["AuditAction", "audit_actor", "audit_entry", "audit_log", "audit_log_many"]
 
 _ACTOR_MAX = AuditEntry._meta.get_field("actor").max_length
+
+
+def audit_actor(*, actor: str = "", user: Any = None) -> str:
+    """The `actor` column of an entry (for services that write it in their
+    own statement): `actor`, else the signed-in user; bounded, as a partner's
+    buyer key ("partner:<slug>:<buyer_ref>") may be longer than the column
+    and an audit row must never fail its change."""
+    user = user if getattr(user, "is_authenticated", False) else None
+    return (actor or (f"user:{user.pk}" if user else ""))[:_ACTOR_MAX]
 
 
 def audit_entry(
@@ -27,12 +36,10 @@ def audit_entry(
     actor: str = "",
     data: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """One state change as an unsaved row (its time is now): for a service that
-    writes several in one INSERT (audit_log_many). audit_log is the usual way.
-
-    `action` must be an AuditAction; a plain string is accepted only if it is
-    one's value (ValueError otherwise), so no free-form action reaches the table.
-    """
+    """The entry audit_log writes, unsaved (its time is now): for a service that
+    writes it with its own rows in one round trip (ticketing.rows.rows_insert)
+    or several in one INSERT (audit_log_many), in the transaction that makes
+    the change."""
     action = AuditAction(action)
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
@@ -43,9 +50,7 @@ def audit_entry(
         object_type=object_type,
         object_id=object_id,
         actor_user=user,
-        # Bounded: a partner's buyer key ("partner:<slug>:<buyer_ref>") may be
-        # longer than the column, and an audit row must never fail its change.
-        actor=(actor or (f"user:{user.pk}" if user else ""))[:_ACTOR_MAX],
+        actor=audit_actor(actor=actor, user=user),
         data=data or {},
     )
 
@@ -60,12 +65,20 @@ def audit_log(
     actor: str = "",
     data: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Record one state change (see audit_entry). Call it inside the
-    transaction that makes the change."""
+    """Record one state change. Call it inside the transaction that makes the change.
+
+    `action` must be an AuditAction; a plain string is accepted only if it is
+    one's value (ValueError otherwise), so no free-form action reaches the table.
+    """
     entry = audit_entry(
-        action=action, obj=obj, object_type=object_type, object_id=object_id,
-        actor_user=actor_user, actor=actor, data=data,
-    )  # fmt: skip
+        action=action,
+        obj=obj,
+        object_type=object_type,
+        object_id=object_id,
+        actor_user=actor_user,
+        actor=actor,
+        data=data,
+    )
     entry.save(force_insert=True)
     return entry
 

@@ -19,6 +19,7 @@ from ticketing.env import (
     env_redis_url,
     env_site_url,
     env_str,
+    test_worker_redis_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -135,7 +136,7 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", **_db}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, waiting rooms and the Celery broker ---------------------
-REDIS_URL = env_redis_url("REDIS_URL")
+REDIS_URL = test_worker_redis_url(env_redis_url("REDIS_URL"))
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",

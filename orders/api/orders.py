@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import buyer_identity
+from api.bodies import output_body
 from api.buyers import phone_sha256_check, phone_sha256_field
 from api.idempotency import idempotent
 from api.permissions import HasScope
@@ -74,8 +75,8 @@ def order_body(order: Order, *, with_token: bool = False) -> dict:
     }
     if with_token:
         values["access_token"] = order.access_token
-        return OrderCreatedOut(values).data
-    return OrderOut(values).data
+        return output_body(OrderCreatedOut, values)
+    return output_body(OrderOut, values)
 
 
 class OrderCreateApi(APIView):
