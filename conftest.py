@@ -12,6 +12,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent
+
+# An xdist worker's Redis database (ticketing.env.test_worker_redis_url) is
+# also the one its subprocesses and direct REDIS_URL readers get.
+if os.environ.get("REDIS_URL"):
+    from ticketing.env import test_worker_redis_url
+
+    os.environ["REDIS_URL"] = test_worker_redis_url(os.environ["REDIS_URL"])
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -54,6 +61,15 @@ def _fresh_sale_snapshot():
     from events.selectors import sale_snapshot_forget
 
     sale_snapshot_forget()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_api_key_cache():
+    """Each test starts without the per-process API key cache (api.authentication)."""
+    from api.authentication import api_key_cache_forget
+
+    api_key_cache_forget()
     yield
 
 
@@ -179,3 +195,22 @@ def pytest_configure(config):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.WHITENOISE_AUTOREFRESH = True
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """How `make test`'s xdist workers share the suite: a test file at a time
+    (its module fixtures are set up once), except that all the journeys go to
+    one worker, which boots their one stack, and all the faults to one, which
+    share a module's stack. The biggest units go first (xdist's default
+    reorder), so these two long ones start at once. (xdist's own loadgroup
+    does not group under this pytest: it renames items, which pytest 9 no
+    longer reads.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            top = path.split("/", 1)[0]
+            return top if top in ("journeys", "faults") else path
+
+    return Scheduling(config, log)

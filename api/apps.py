@@ -7,3 +7,8 @@ from django.utils.translation import gettext_lazy as _
 class ApiConfig(AppConfig):
     name = "api"
     verbose_name = _("Partner API")
+
+    def ready(self) -> None:
+        from api import signals
+
+        signals.connect()

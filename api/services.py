@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.selectors import phone_key
+from api.authentication import api_key_cache_forget
 from api.exceptions import InvalidScopes, WebviewDisabled, WebviewTokenInvalid
 from api.models import ApiKey, IdempotencyRecord, Partner, Scope, WebviewToken
 from ticketing.audit import AuditAction, audit_log
@@ -72,6 +73,10 @@ def api_key_revoke(*, key: ApiKey, actor_user: Any = None) -> bool:
     changed = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
     if not changed:
         return False
+    # A queryset update sends no post_save: drop this process's cached keys
+    # (others refuse the key within API_KEY_CACHE_SECONDS).
+    transaction.on_commit(api_key_cache_forget)
+    api_key_cache_forget()
     key.revoked_at = now
     audit_log(
         action=AuditAction.API_KEY_REVOKED,

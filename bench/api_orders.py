@@ -14,8 +14,9 @@ of forked buyer processes hits the no-op first, then the real path: each
 buyer, all released together, holds `--quantity` standing places and turns
 the hold into a pending order (its own buyer_ref, so the per-buyer limit is
 per buyer). Prints orders/s, p50/p95/p99 of each step and of the pair, the
-ratio to the no-op's req/s, the CPU seconds of web (gunicorn) and database
-(Postgres) from /proc during the crowd, as ms per order created, and the
+ratio to the no-op's req/s, the CPU seconds of web (this run's gunicorn) and
+database (this database's Postgres processes) from /proc during the crowd,
+as ms per order created, with the load average, and the
 correctness audit from the database (all 0, and never more places held or
 ordered than exist). Stops itself: per-request timeouts, a deadline per
 phase, servers stopped in `finally`.
@@ -114,12 +115,82 @@ def buyer(i, port, mode, slug, section, quantity, key, go, results):
     results.put(out)
 
 
-def crowd(*, port, mode, buyers, slug="", section=0, quantity=2, key="", deadline=120.0):
-    from bench.common import CpuMeter
+def _stat(pid: int) -> tuple[int, float, str] | None:
+    """(parent pid, CPU seconds own + reaped children, command line) of a process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+    # ppid is field 4 (1 after the comm); utime..cstime are 14-17 (11-14 after it)
+    return int(fields[1]), sum(int(x) for x in fields[11:15]) / tick, cmd
 
+
+class OwnStackMeter:
+    """CPU seconds of this run's own processes only: the gunicorn started here
+    (master and workers), this database's Postgres processes, and the driver
+    (this process and its reaped buyers). The box is shared: counting every
+    process named gunicorn or postgres (bench.common.CpuMeter) adds other
+    benches' servers to the cost of an order."""
+
+    def __init__(self, *, gunicorn_pid: int, postmaster_pid: int, dbname: str, own_server: bool):
+        self.roots = {"gunicorn": gunicorn_pid, "postgres": postmaster_pid}
+        self.dbname = dbname
+        self.own_server = own_server  # embedded: its background writers are this run's too
+
+    def _read(self) -> dict[int, tuple[str, float]]:
+        stats = {int(e): st for e in os.listdir("/proc") if e.isdigit() and (st := _stat(int(e)))}
+        out: dict[int, tuple[str, float]] = {}
+        me = os.getpid()
+        if me in stats:
+            out[me] = ("driver", stats[me][1])
+        for part, root in self.roots.items():
+            for pid, (ppid, seconds, cmd) in stats.items():
+                if pid == root:
+                    # The postmaster's reaped children are in its cutime: only
+                    # a server of our own is all ours.
+                    if part == "gunicorn" or self.own_server:
+                        out[pid] = (part, seconds)
+                elif ppid == root and (
+                    part == "gunicorn" or self.own_server or f" {self.dbname} " in f"{cmd} "
+                ):
+                    out[pid] = (part, seconds)
+        return out
+
+    def start(self) -> None:
+        self._before = self._read()
+        self._machine = _machine_busy()
+
+    def stop(self) -> dict:
+        after = self._read()
+        parts: dict[str, float] = {}
+        for pid, (part, seconds) in after.items():
+            before = self._before.get(pid, (part, 0.0))[1]
+            parts[part] = parts.get(part, 0.0) + seconds - before
+        busy0, total0 = self._machine
+        busy1, total1 = _machine_busy()
+        return {
+            "machine_busy_seconds": round(busy1 - busy0, 1),
+            "machine_capacity_seconds": round(total1 - total0, 1),
+            "by_part": {k: round(v, 2) for k, v in parts.items()},
+        }
+
+
+def _machine_busy() -> tuple[float, float]:
+    with open("/proc/stat") as f:
+        values = [int(x) for x in f.readline().split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - values[3] - values[4]) / tick, sum(values) / tick
+
+
+def crowd(*, port, mode, buyers, slug="", section=0, quantity=2, key="", deadline=120.0,
+          meter=None):  # fmt: skip
     return crowd_run(
         target=buyer, args=(port, mode, slug, section, quantity, key), buyers=buyers,
-        deadline=deadline, meter=CpuMeter(),
+        deadline=deadline, meter=meter,
     )  # fmt: skip
 
 
@@ -172,15 +243,28 @@ def main() -> int:
         call(web_port, "GET", "/healthz", None, "")
         for _ in range(6):  # warm each worker's imports and the sale snapshot
             call(web_port, "GET", f"/api/v1/events/{slug}/", None, key)
-        noop_samples, noop_elapsed, _ = crowd(port=noop_port, mode="noop", buyers=args.buyers,
+        noop_samples, noop_elapsed = crowd(port=noop_port, mode="noop", buyers=args.buyers,
                                               deadline=args.deadline)  # fmt: skip
         noop_rate = line("no-op", noop_samples, noop_elapsed)
         stop(noop)
         noop = None
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+        connections.close_all()
+        postmaster = _stat(backend)[0]
+        meter = OwnStackMeter(
+            gunicorn_pid=web.pid,
+            postmaster_pid=postmaster,
+            dbname=connection.settings_dict["NAME"],
+            own_server=str(DATA) in (_stat(postmaster) or (0, 0, ""))[2],
+        )
+        load_before = os.getloadavg()
         samples, elapsed, cpu = crowd(
             port=web_port, mode="orders", buyers=args.buyers, slug=slug, section=section,
-            quantity=args.quantity, key=key, deadline=args.deadline,
+            quantity=args.quantity, key=key, deadline=args.deadline, meter=meter,
         )  # fmt: skip
+        load_after = os.getloadavg()
         by_step = {step: [s for s in samples if s[0] == step] for step in ("hold", "order", "pair")}
         requests = len(by_step["hold"]) + len(by_step["order"])
         for step in ("hold", "order", "pair"):
@@ -197,9 +281,11 @@ def main() -> int:
             f"5xx/transport errors {errors}"
         )
         print(
-            f"CPU during the crowd: web {web_cpu:.2f} s, Postgres {db_cpu:.2f} s, "
-            f"driver {cpu['by_part'].get('driver', 0.0):.2f} s (machine busy "
-            f"{cpu['machine_busy_seconds']} of {cpu['machine_capacity_seconds']} s)"
+            f"CPU during the crowd (this run's own processes): web {web_cpu:.2f} s, "
+            f"Postgres {db_cpu:.2f} s, driver {cpu['by_part'].get('driver', 0.0):.2f} s "
+            f"(machine busy {cpu['machine_busy_seconds']} of "
+            f"{cpu['machine_capacity_seconds']} s; load average "
+            f"{load_before[0]:.2f} before, {load_after[0]:.2f} after)"
         )
         print(
             f"CPU ms per order: web {web_cpu * per:.1f} + Postgres {db_cpu * per:.1f} "

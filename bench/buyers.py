@@ -22,7 +22,7 @@ room's "sold out" announcement).
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import math
 import random
 import re
 import time
@@ -89,6 +89,55 @@ class Sale:
         return self.slug if self.event_ref is None else self.event_ref
 
 
+class Announcement:
+    """What asyncio.Event is to the visitors (is_set, set, wait), plus
+    `nap(seconds)`: sleep that long, or less when the announcement comes.
+
+    Each napper costs one future and one timer, kept in a set (dropped in
+    O(1)); asyncio.Event.wait() under asyncio.timeout costs a timeout context
+    and a deque.remove() over every other waiter (40,000) each time one wakes.
+    """
+
+    def __init__(self) -> None:
+        self._set = False
+        self._nappers: set[asyncio.Future] = set()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        for future in self._nappers:
+            if not future.done():
+                future.set_result(True)
+        self._nappers.clear()
+
+    async def wait(self) -> bool:
+        return await self.nap(math.inf)
+
+    async def nap(self, seconds: float) -> bool:
+        """True when the announcement came (before or during the nap)."""
+        if self._set:
+            return True
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._nappers.add(future)
+        timer = loop.call_later(seconds, _wake, future) if seconds < math.inf else None
+        try:
+            return await future
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._nappers.discard(future)
+
+
+def _wake(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(False)
+
+
 @dataclass
 class Run:
     client: Client
@@ -106,7 +155,7 @@ class Run:
     buyers: int = 0
     walkaway_places: int = 0  # held by visitors who closed the tab: wait for expiry
     paid_at: list[float] = field(default_factory=list)  # monotonic, one per paid order
-    stock_gone: asyncio.Event = field(default_factory=asyncio.Event)
+    stock_gone: Announcement = field(default_factory=Announcement)
     state: dict = field(default_factory=dict)  # the last public state any visitor saw
 
 
@@ -301,9 +350,7 @@ async def wait_for_admission(run: Run, v: Visitor, joined: dict) -> str | None:
         if state.get("state") == SOLD_OUT:
             interval = max(interval, SOLD_OUT_POLL_SECONDS * v.rng.uniform(0.8, 1.2))
         interval = min(interval, max(0.0, run.deadline - time.monotonic()) + 0.1)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(interval):
-                await run.stock_gone.wait()
+        await run.stock_gone.nap(interval)
 
 
 # --- buying -----------------------------------------------------------------------------
@@ -474,20 +521,30 @@ async def gateway_pay(run: Run, v: Visitor, redirect_url: str, card: str) -> str
 
 
 async def wait_paid(run: Run, v: Visitor, order_path: str) -> str:
-    """Poll the order like the return page does, up to 90 s (callbacks retry):
-    first after 1 s (the gateway's callback is on its way), then every 1-3 s."""
-    delay, waited = 1.0, 0.0
+    """Wait for the callback like the return page does, up to 90 s (callbacks
+    retry): one read that the site answers when the payment settles
+    (`?wait=15`, orders/waits.py). A quick answer still pending (the server
+    granted no wait, or a declined card woke it) is read again after 1-3 s,
+    as the page's old polling did."""
+    waited, delay = 0.0, 1.0
     while waited < 90 and time.monotonic() < run.deadline + 60:
-        await asyncio.sleep(delay)
-        waited += delay
-        delay = min(delay * 1.3, 3.0)
+        started = time.monotonic()
         r = await run.client.request(
-            "GET", order_path, endpoint="orders.read", cookies=v.cookies, headers=v.order_headers
+            "GET",
+            f"{order_path}?wait=15",
+            endpoint="orders.read",
+            cookies=v.cookies,
+            headers=v.order_headers,
         )
         body = r.json() if r.status == 200 else None
         status = body.get("status") if isinstance(body, dict) else None
         if status == PAID or status in ORDER_DEAD:
             return status
+        took = time.monotonic() - started
+        if took < 1.0:
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.3, 3.0)
+        waited += time.monotonic() - started
     return "timeout"
 
 
@@ -602,8 +659,7 @@ async def visitor(run: Run, index: int, arrive_at: float) -> None:
     delay = arrive_at - time.monotonic()
     if delay > 0:
         # Nobody comes any more once the sell-out is announced.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(run.stock_gone.wait(), delay)
+        await run.stock_gone.nap(delay)
     if run.stock_gone.is_set():
         run.outcomes["arrived_after_sell_out"] += 1
         return

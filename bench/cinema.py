@@ -373,7 +373,7 @@ def main() -> int:
                                     connections=args.connections, workers=args.workers)  # fmt: skip
         report["http"]["setup"] = (
             f"gunicorn {args.workers} sync workers, {args.connections} connections, "
-            f"{args.seconds:.0f} s each, aiohttp client on the same cores"
+            f"{args.seconds:.0f} s each, the bench's client on the same cores"
         )
     finally:
         processes.stop_all()

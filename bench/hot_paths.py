@@ -8,7 +8,8 @@ waiting room) and drives Django's test client through the whole middleware
 stack and DRF, with no network and no gunicorn: for each round a new
 cookie-less buyer (as in bench/holds.py) creates a hold (explicit seats,
 best-available pair or standing), an order for the seat hold, starts the
-payment and posts the gateway's signed success callback. The queue status
+payment, posts the gateway's signed success callback and reads the paid
+order and its tickets. The queue status
 path is measured with a token from a real waiting room. Prints, per
 endpoint, the SQL statements of one request (CaptureQueriesContext) and the
 p50/p95 latency over the rounds, plus the bare /healthz for comparison.
@@ -55,15 +56,18 @@ def main() -> int:
     timings: dict[str, list[float]] = {}
     queries: dict[str, int] = {}
     sql: dict[str, list[str]] = {}
+    # Django's own CPU per request (this thread; Postgres's and Redis's are not in it).
+    cpus: dict[str, list[float]] = {}
 
     def call(name: str, client: Client, method: str, path: str, body=None, expect=200, **headers):
         send = getattr(client, method)
         kwargs = {"content_type": "application/json"} if body is not None else {}
         with CaptureQueriesContext(connection) as ctx:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             response = send(path, data=json.dumps(body) if body is not None else None,
                             headers=headers, **kwargs)  # fmt: skip
             elapsed = time.perf_counter() - started
+            cpus.setdefault(name, []).append(time.thread_time() - cpu)
         if response.status_code != expect:
             raise SystemExit(f"{name}: {response.status_code} {response.content[:300]!r}")
         timings.setdefault(name, []).append(elapsed)
@@ -114,7 +118,7 @@ def main() -> int:
         }
         raw = json.dumps(body)
         with CaptureQueriesContext(connection) as ctx:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             response = Client().post(
                 "/api/v1/payments/sandbox/callback/", data=raw, content_type="application/json",
                 headers={SIGNATURE_HEADER: sign(raw.encode())},
@@ -122,9 +126,16 @@ def main() -> int:
             timings.setdefault("POST payments/sandbox/callback/", []).append(
                 time.perf_counter() - started
             )
+            cpus.setdefault("POST payments/sandbox/callback/", []).append(time.thread_time() - cpu)
         assert response.status_code == 200 and response.json()["result"] == "paid", response
         queries["POST payments/sandbox/callback/"] = len(ctx.captured_queries)
         sql["POST payments/sandbox/callback/"] = [q["sql"] for q in ctx.captured_queries]
+        # What the buyer reads next: the order (the return page's answer) and its tickets.
+        call("GET orders/{id}/", buyer, "get", f"/api/v1/orders/{order['id']}/", **token)
+        call(
+            "GET orders/{id}/tickets/", buyer, "get", f"/api/v1/orders/{order['id']}/tickets/",
+            **token,
+        )  # fmt: skip
 
     # The queue status path: a second event behind a live waiting room (mode on, open).
     from datetime import timedelta
@@ -148,9 +159,10 @@ def main() -> int:
              **{"X-Queue-Token": joined["token"]})  # fmt: skip
 
     print(f"in-process, Django test client, {args.rounds} rounds, new buyer per round")
-    print(f"{'endpoint':<34} {'SQL':>4}   latency")
+    print(f"{'endpoint':<34} {'SQL':>4}   latency                        Django CPU")
     for name, samples in timings.items():
-        print(f"{name:<34} {queries[name]:>4}   {_ms(samples)}")
+        cpu_p50 = statistics.median(cpus[name]) * 1000
+        print(f"{name:<34} {queries[name]:>4}   {_ms(samples)}  p50 {cpu_p50:6.2f} ms")
         if args.show_sql:
             for statement in sql[name]:
                 print("      ", statement[:160])

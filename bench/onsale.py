@@ -62,9 +62,11 @@ from bench.common import (
     Recorder,
     free_port,
     gunicorn_argv,
+    latency_summary,
     log,
     nginx_start,
     noop_ceiling,
+    run_loop,
     server_latency,
     venv_bin,
     wait_http,
@@ -155,11 +157,32 @@ def manage(*args: str, env: dict[str, str]) -> str:
     return done.stdout
 
 
-def db_stock(url: str, event_id: int) -> dict[str, int]:
-    import psycopg
+class StockReader:
+    """The database's stock counts, once a second for the sampler, over one
+    connection kept open (a new one each second cost the driver a connect
+    and Postgres a backend start); re-opened after an error."""
 
-    with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cursor:
-        return stock(cursor, event_id=event_id)
+    def __init__(self, url: str, event_id: int) -> None:
+        self.url, self.event_id = url, event_id
+        self._conn = None
+
+    def __call__(self) -> dict[str, int]:
+        import psycopg
+
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.url, autocommit=True)
+        try:
+            with self._conn.cursor() as cursor:
+                return stock(cursor, event_id=self.event_id)
+        except psycopg.Error:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
 
 
 def db_audit(url: str, event_id: int) -> dict[str, int]:
@@ -179,6 +202,7 @@ async def sampler(
     database's stock counts. Sets `run.stock_gone` when nothing is left to
     buy but the walk-aways' holds that will only expire later."""
     client = Client(run.client.base_url, Recorder(), connections=2)
+    reader = StockReader(db_url, event_id) if db_url and event_id is not None else None
     try:
         while True:
             r = await client.request(
@@ -193,9 +217,9 @@ async def sampler(
             }
             if isinstance(state.get("tail"), int) and isinstance(state.get("serving"), int):
                 point["waiting"] = max(0, state["tail"] - state["serving"])
-            if db_url and event_id is not None:
+            if reader is not None:
                 with contextlib.suppress(Exception):
-                    point.update(await asyncio.to_thread(db_stock, db_url, event_id))
+                    point.update(await asyncio.to_thread(reader))
             timeline.append(point)
             gone = point.get("available") == 0 and point.get("held", 0) <= run.walkaway_places
             # With a database its counts decide; the room's own "sold out"
@@ -208,6 +232,8 @@ async def sampler(
             await asyncio.sleep(1.0)
     finally:
         await client.close()
+        if reader is not None:
+            await asyncio.to_thread(reader.close)
 
 
 async def drive(
@@ -311,6 +337,25 @@ def summarise(
         "requests": recorder.total,
         "requests_per_s": round(recorder.total / (end - t0), 1),
         "endpoints": recorder.report(end - t0),
+        # The buyer's three steps that must stay fast, as the driver saw them
+        # (every kind of hold together), ms.
+        "step_p99_ms": {
+            step: latency_summary([x for name in names for x in recorder.samples.get(name, ())])[
+                "p99"
+            ]
+            for step, names in (
+                (
+                    "hold",
+                    [
+                        n
+                        for n in recorder.samples
+                        if n.startswith("holds.") and n != "holds.release"
+                    ],
+                ),
+                ("order", ["orders.create"]),
+                ("payment_start", ["payments.start"]),
+            )
+        },
         "errors_by_status": recorder.errors(),
         "outcomes": dict(sorted(run.outcomes.items())),
         "hold_refusals": dict(sorted(run.refusals.items())),
@@ -438,7 +483,80 @@ def print_summary(result: dict) -> None:
             print(f"    {name:32} {count}{'' if count == 0 else '   <-- FAILED'}")
     else:
         print("\n  correctness audit: not run (no database)")
+    for text in cost_table(result):
+        print(text)
     print(f"\n  result: {result.get('result_file')}\n  chart:  {result.get('chart_file')}\n")
+
+
+SITE_PARTS = ("gunicorn", "postgres", "celery", "nginx", "redis")
+
+
+def cost_table(result: dict) -> list[str]:
+    """The run's cost per buyer, the closing table: CPU ms per paid order by
+    part of the stack and by endpoint (the site's own per-view CPU), each
+    endpoint next to the no-op ceiling of the same run, and the headline
+    times."""
+    buyers_n = result.get("buyers") or 0
+    cpu = result.get("cpu")
+    out = ["", f"  === cost per buyer ({buyers_n} buyers) ==="]
+    if load := result.get("load_average"):
+        out.append(f"  load average at start {load['start']}, at end {load['end']}")
+    if not buyers_n or not cpu:
+        return [*out, "  (no buyer or no CPU figures: nothing to divide)"]
+    parts = cpu["by_part"]
+
+    def ms(seconds: float) -> str:
+        return f"{1000 * seconds / buyers_n:10.1f}"
+
+    out.append(f"  {'part':34} {'CPU s':>9} {'ms/buyer':>10}")
+    for part in SITE_PARTS:
+        out.append(f"  {part:34} {parts.get(part, 0.0):9.1f} {ms(parts.get(part, 0.0))}")
+    site = sum(parts.get(part, 0.0) for part in SITE_PARTS)
+    out.append(f"  {'= the site':34} {site:9.1f} {ms(site)}")
+    sandbox, driver = parts.get("sandbox", 0.0), parts.get("driver", 0.0)
+    out.append(f"  {'sandbox acquirer (apart)':34} {sandbox:9.1f} {ms(sandbox)}")
+    out.append(f"  {'load driver (this process)':34} {driver:9.1f} {ms(driver)}")
+    out.append(f"  {'not ours (other jobs on the box)':34} {cpu['other']:9.1f} {ms(cpu['other'])}")
+    server = result.get("server_latency") or {}
+    noop_ms = (result.get("noop") or {}).get("gunicorn_cpu_ms_per_request")
+    if server:
+        requests = sum(row["requests"] for row in server.values())
+        in_views = sum(row.get("cpu_s", 0.0) for row in server.values())
+        # gunicorn's CPU outside the views (WSGI, outer middleware), spread
+        # evenly: with it a view's figure is a whole request's, as the no-op's is.
+        overhead_ms = 1000 * max(0.0, parts.get("gunicorn", 0.0) - in_views) / max(1, requests)
+        out.append(
+            f"\n  {'endpoint (inside Django)':40} {'requests':>9} {'CPU ms/req':>10} "
+            f"{'ms/buyer':>9} {'÷ no-op':>8}"
+        )
+        for view, row in sorted(server.items(), key=lambda kv: -kv[1].get("cpu_s", 0)):
+            cpu_s = row.get("cpu_s", 0.0)
+            if cpu_s * 1000 / buyers_n < 0.05:
+                continue
+            per_request = 1000 * cpu_s / row["requests"]
+            ratio = (
+                f"{noop_ms / (per_request + overhead_ms):8.3f}"
+                if noop_ms and per_request + overhead_ms > 0
+                else f"{'-':>8}"
+            )
+            out.append(
+                f"  {view[:40]:40} {row['requests']:>9} {per_request:10.2f} "
+                f"{1000 * cpu_s / buyers_n:9.2f} {ratio}"
+            )
+        out.append(
+            f"  (÷ no-op: a no-op request's gunicorn CPU ({noop_ms} ms, this run's ceiling)\n"
+            f"   over the endpoint's, its view's plus {overhead_ms:.2f} ms outside views:\n"
+            "   ≈ the endpoint's req/s ceiling ÷ the no-op's, by gunicorn CPU alone)"
+        )
+    steps = result.get("step_p99_ms") or {}
+    out.append(
+        f"\n  time to sell out {result.get('time_to_sell_out_s')} s "
+        f"(99 % sold {result.get('time_to_99pct_sold_s')} s, nothing left to hold "
+        f"{result.get('time_to_stock_gone_s')} s); p99 ms as the driver saw them: "
+        f"hold {steps.get('hold')}, order {steps.get('order')}, "
+        f"payment start {steps.get('payment_start')}"
+    )
+    return out
 
 
 def save(result: dict, stem: str) -> None:
@@ -696,8 +814,9 @@ def main(argv: list[str]) -> int:
             )
             log(f"{args.visitors} visitors for {sale.capacity} places, through {event['base_url']}")
             meter = CpuMeter()
+            load_before = os.getloadavg()
             meter.start()
-            result = asyncio.run(
+            result = run_loop(
                 drive(
                     base_url=event["base_url"],
                     sale=sale,
@@ -710,6 +829,10 @@ def main(argv: list[str]) -> int:
                 )
             )
             result["cpu"] = meter.stop()
+            result["load_average"] = {
+                "start": [round(x, 2) for x in load_before],
+                "end": [round(x, 2) for x in os.getloadavg()],
+            }
             if event.get("metrics_url"):
                 try:
                     result["server_latency"] = server_latency(event["metrics_url"])

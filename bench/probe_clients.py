@@ -4,7 +4,8 @@ choose (the answer is in bench/common.py's docstring and README "Benchmarks"):
     python bench/probe_clients.py [--locust /path/to/venv/bin/locust] [--seconds 8]
 
 Loads bench/noop_app.py under the project's gunicorn settings with the
-bench's own client (asyncio + aiohttp, bench/common.py), asyncio + httpx when
+bench's own client (bench/common.py; on asyncio's loop, and on uvloop's when
+installed), aiohttp as the bench used it until issue 20, asyncio + httpx when
 httpx is importable, and, when given, Locust FastHttpUser headless (Locust and
 httpx are not project dependencies: install them in any venv to compare). The
 figure that matters on a 2-core box where client and server share the cores is
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import subprocess
@@ -90,6 +92,36 @@ def probe_locust(locust: str, base: str, *, seconds: int, users: int, tmp: Path)
     }
 
 
+async def probe_aiohttp(base: str, *, seconds: int, concurrency: int) -> dict:
+    """aiohttp as the bench used it before issue 20 (one ClientSession, a
+    DummyCookieJar, the per-request timeout, the body read)."""
+    import aiohttp
+
+    requests = 0
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=concurrency, ttl_dns_cache=None),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        timeout=aiohttp.ClientTimeout(total=30),
+    ) as session:
+        stop_at = time.monotonic() + seconds
+
+        async def loop():
+            nonlocal requests
+            while time.monotonic() < stop_at:
+                async with session.get(base + "/noop/", allow_redirects=False) as r:
+                    await r.read()
+                requests += 1
+
+        cpu0 = time.process_time()
+        await asyncio.gather(*(loop() for _ in range(concurrency)))
+        cpu = time.process_time() - cpu0
+    return {
+        "requests": requests,
+        "rps": round(requests / seconds, 1),
+        "client_cpu_seconds": round(cpu, 2),
+    }
+
+
 async def probe_httpx(base: str, *, seconds: int, concurrency: int) -> dict:
     import httpx
 
@@ -132,10 +164,22 @@ def main() -> int:
         try:
             wait_http(f"{base}/noop/", processes=processes)
             results = {
-                "aiohttp": asyncio.run(
+                "bench client": asyncio.run(
+                    hammer(base, "/noop/", seconds=args.seconds, concurrency=args.concurrency)
+                ),
+            }
+            with contextlib.suppress(ImportError):
+                import uvloop
+
+                results["bench client, uvloop"] = uvloop.run(
                     hammer(base, "/noop/", seconds=args.seconds, concurrency=args.concurrency)
                 )
-            }
+            try:
+                results["aiohttp"] = asyncio.run(
+                    probe_aiohttp(base, seconds=args.seconds, concurrency=args.concurrency)
+                )
+            except ImportError:
+                log("aiohttp is not installed: skipped")
             try:
                 results["httpx"] = asyncio.run(
                     probe_httpx(base, seconds=args.seconds, concurrency=args.concurrency)

@@ -40,11 +40,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import F, Q
 
-from events.models import Allocation, EventSeat, StandingArea
+from events.models import Allocation, EventSeat, PriceTier, StandingArea
 
 # A seat free to take now: available, or held by a hold that has expired.
 AVAILABLE = "(es.status = 'available' OR (es.status = 'held' AND es.held_until < %s))"
@@ -206,6 +207,33 @@ def seats_sell(*, hold_id: uuid.UUID, seat_ids: list[int], order_id: int) -> boo
     return sold == len(seat_ids)
 
 
+# seats_sell's UPDATE, returning what the tickets need (tier and price) and
+# the map order (section, row, number) in the same round trip. The joined
+# seat and tier rows are read, not locked; a seat row is locked by the UPDATE.
+_SELL_SQL = (
+    "UPDATE events_eventseat es SET status = 'sold', order_id = %s, held_until = NULL "
+    "FROM events_seat s, events_pricetier t "
+    "WHERE es.id = ANY(%s) AND es.hold_id = %s AND es.status = 'held' "
+    "AND s.id = es.seat_id AND t.id = es.tier_id "
+    "RETURNING es.id, es.tier_id, t.price, s.section_id, s.row_index, s.number"
+)
+
+
+def seats_sell_places(
+    *, hold_id: uuid.UUID, seat_ids: list[int], order_id: int
+) -> list[tuple[int, int, Any]] | None:
+    """seats_sell in one statement with the sold seats' (id, tier id, tier
+    price) in map order; None unless all moved (the caller rolls back, as
+    after seats_sell's False)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SELL_SQL, [order_id, list(seat_ids), hold_id])
+        rows = cursor.fetchall()
+    if len(rows) != len(seat_ids):
+        return None
+    rows.sort(key=lambda row: (row[3], row[4], row[5]))
+    return [(seat_id, tier_id, price) for seat_id, tier_id, price, *_order in rows]
+
+
 def seats_unsell(*, order_id: int, seat_ids: Iterable[int]) -> int:
     """Put these seats of this order back on sale (a refund of their tickets:
     a used ticket's seat is never passed, the person is inside). Only rows
@@ -283,6 +311,56 @@ def standing_lock(*, event_id: int, section_id: int | None) -> StandingArea:
         .select_related("tier")
         .get(event_id=event_id, section_id=section_id)
     )
+
+
+_STANDING_LOCK_SQL = """
+SELECT a.id, a.event_id, a.section_id, a.tier_id, a.capacity, a.held, a.sold, a.reserved,
+       t.name, t.price
+FROM events_standingarea a JOIN events_pricetier t ON t.id = a.tier_id
+WHERE a.event_id = %s AND a.section_id = %s
+FOR UPDATE OF a
+"""
+# standing_take's conditional UPDATE, for an area that reserves nothing for
+# allocations (then every free place is the general sale's).
+_STANDING_TAKE_UNRESERVED_SQL = """
+UPDATE events_standingarea SET held = held + %s
+WHERE event_id = %s AND section_id = %s AND reserved = 0
+  AND capacity >= held + sold + reserved + %s
+"""
+_AREA_FIELDS = ("id", "event_id", "section_id", "tier_id", "capacity", "held", "sold", "reserved")
+
+
+def standing_lock_and_take(
+    *, event_id: int, section_id: int, quantity: int, between: tuple[str, list]
+) -> tuple[StandingArea, list[tuple], bool]:
+    """standing_lock, then the caller's statement `between` (a read under the
+    area's lock: its lapsed holds), then standing_take of `quantity` places
+    if the area reserves none: three statements in this order, in one round
+    trip. Returns (the locked area with its tier, `between`'s rows, whether
+    the places were taken).
+
+    Not taken (False) when they did not fit, or the area reserves places
+    (allocations come first: the caller takes through standing_take_allocated
+    / standing_take, still under the lock). The caller that then gives
+    lapsed holds' places back may try standing_take again.
+    """
+    sql, params = between
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STANDING_LOCK_SQL + "; " + sql + "; " + _STANDING_TAKE_UNRESERVED_SQL,
+            [event_id, section_id, *params, quantity, event_id, section_id, quantity],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            raise StandingArea.DoesNotExist()
+        cursor.nextset()
+        rows = cursor.fetchall()
+        cursor.nextset()
+        taken = cursor.rowcount == 1
+    area = StandingArea.from_db(connection.alias, _AREA_FIELDS, row[:8])
+    # Only the tier's name and price are read: other fields are deferred.
+    area.tier = PriceTier.from_db(connection.alias, ("id", "name", "price"), (row[3], *row[8:]))
+    return area, rows, taken
 
 
 def standing_take(*, area_id: int, quantity: int) -> bool:

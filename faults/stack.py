@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from journeys.stack import (
+    TEST_WORKER_ENV,
     _alive,
     _descendants,
     free_port,
@@ -195,6 +196,7 @@ def stack_start() -> FaultStack:
         "DJANGO_ALLOW_ASYNC_UNSAFE",
         "PROMETHEUS_MULTIPROC_DIR",
         "XDG_RUNTIME_DIR",
+        *TEST_WORKER_ENV,
     ):
         env.pop(key, None)
     started = launcher_spawn(stack, env)

@@ -22,7 +22,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from email import policy
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
+
+from ticketing.env import TEST_REDIS_DBS, redis_url_db, redis_url_with_db
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / ".artifacts" / "journeys"
@@ -31,6 +33,9 @@ STOP_TIMEOUT = 60
 # Files kassa_bootstrap writes for the developer; a journey stack must keep its
 # own under KASSA_DATA_DIR and leave these alone.
 DEVELOPER_FILES = ("staff_login.txt", "demo_partner_key.txt")
+# What makes a process one of `make test`'s xdist workers (ticketing.env): a
+# stack it starts is not one.
+TEST_WORKER_ENV = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "KASSA_TEST_REDIS_DBS")
 # The console e-mail backend ends every message with a line of 79 dashes.
 MAIL_SEPARATOR = "-" * 79
 
@@ -47,30 +52,13 @@ def database_url_with_name(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
-def redis_url_db(url: str) -> int:
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return int(dict(parse_qsl(parts.query)).get("db", 0))
-    return int(parts.path.strip("/") or 0)
-
-
-def redis_url_with_db(url: str, db: int) -> str:
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        query = dict(parse_qsl(parts.query))
-        query["db"] = str(db)
-        # urlunsplit writes "unix:/path" for an empty host; redis-py wants "unix:///path".
-        return f"unix://{parts.netloc}{parts.path}?{urlencode(query)}"
-    return urlunsplit(parts._replace(path=f"/{db}"))
-
-
 def _claim_redis_db(url: str) -> str:
     """An empty Redis database other than the test run's own (and other than 0-2:
     `make run`, `make test` and the bench use those), claimed with SET NX so two
     journey runs on one Redis never share one."""
     import redis
 
-    taken = {0, 1, 2, redis_url_db(url)}
+    taken = {*TEST_REDIS_DBS, redis_url_db(url)}
     start = (redis_url_db(url) + 8) % 16
     for offset in range(16):
         db = (start + offset) % 16
@@ -264,7 +252,8 @@ def stack_start(tmp_dir: Path) -> Stack:
         "PYTHONUNBUFFERED": "1",
     }
     # SITE_URL must follow PORT by itself; the rest belongs to the test process.
-    for key in ("SITE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "PROMETHEUS_MULTIPROC_DIR"):
+    own = ("SITE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "PROMETHEUS_MULTIPROC_DIR", *TEST_WORKER_ENV)
+    for key in own:
         env.pop(key, None)
     developer = _snapshot([ROOT / ".data" / f for f in DEVELOPER_FILES])
     started = launcher_spawn(stack, env)

@@ -23,7 +23,7 @@ from journeys.journey import (
     pay_card,
     tickets_issued,
 )
-from journeys.stack import ROOT, Stack
+from journeys.stack import ROOT, TEST_WORKER_ENV, Stack
 
 pytestmark = [pytest.mark.journey, pytest.mark.browser]
 PRESALE_TITLE = "Ulytau"
@@ -63,6 +63,8 @@ def staff_account(stack: Stack, role: str) -> tuple[str, str]:
         "KASSA_DATA_DIR": str(stack.data_dir),
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(32),
     }
+    for key in TEST_WORKER_ENV:
+        env.pop(key, None)
     subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code],
         cwd=ROOT, env=env, check=True, capture_output=True, timeout=60,

@@ -41,8 +41,11 @@ def rotating_qr_enabled() -> bool:
     return bool(getattr(settings, "TICKET_ROTATING_QR", False))
 
 
-def tickets_issue(*, order: Order, hold: Hold) -> list[Ticket]:
-    """One ticket per place of the hold (its kind says which: holdkinds).
+def tickets_issue(
+    *, order: Order, hold: Hold, places: list[dict[str, Any]] | None = None
+) -> list[Ticket]:
+    """One ticket per place of the hold (its kind says which: holdkinds), or
+    per place of `places` when the caller has them (HoldKind.sell_places).
 
     Runs inside the payment transaction, after the stock was sold; the partial
     unique index on valid tickets per seat is the last line against a double sale.
@@ -59,7 +62,8 @@ def tickets_issue(*, order: Order, hold: Hold) -> list[Ticket]:
             **fields,
         )
 
-    places = holdkinds.kind_of(hold).ticket_places(hold)
+    if places is None:
+        places = holdkinds.kind_of(hold).ticket_places(hold)
     tickets = [new(**_typed(place, order.seat_types)) for place in places]
     return Ticket.objects.bulk_create(tickets)
 
@@ -68,7 +72,8 @@ def _typed(place: dict[str, Any], seat_types: dict[str, dict[str, Any]]) -> dict
     """A seat's ticket takes the type the buyer chose and its price (order_create
     priced it, orders/ticket_types.py); untyped places keep their tier's price."""
     seat = place.get("event_seat")
-    chosen = seat_types.get(str(seat.pk)) if seat is not None and seat_types else None
+    seat_id = seat.pk if seat is not None else place.get("event_seat_id")
+    chosen = seat_types.get(str(seat_id)) if seat_id is not None and seat_types else None
     if chosen is None:
         return place
     return {**place, "ticket_type_id": chosen["type"], "price": Decimal(chosen["price"])}

@@ -83,6 +83,12 @@ class PaymentProvider:
         """Refuse (raise a KassaError) an order this provider may not pay.
         Called by payment_start under the order lock, before anything is made."""
 
+    def reference_new(self) -> str:
+        """The provider reference of a new payment when kassa makes it up (no
+        network), stored with the payment's INSERT; "" (the default): the
+        provider gives it in create_payment, stored by one UPDATE after."""
+        return ""
+
     def create_payment(self, payment: Payment, return_url: str) -> str:
         """Register the payment with the provider; return where to send the buyer.
 

@@ -101,9 +101,12 @@ def _http(method: str, path: str, raw: bytes | None, headers: dict[str, str]) ->
 class SandboxProvider(PaymentProvider):
     name = "sandbox"
 
+    def reference_new(self) -> str:
+        return "sbx_" + uuid.uuid4().hex[:20]
+
     def create_payment(self, payment: Payment, return_url: str) -> str:
         if not payment.provider_ref:
-            payment.provider_ref = "sbx_" + uuid.uuid4().hex[:20]
+            payment.provider_ref = self.reference_new()
         order = payment.order
         phase = order.phase
         brands, bins = list(phase.card_brands), list(phase.card_bin_prefixes)

@@ -35,6 +35,7 @@ from orders.services.holds import buyer_limit_lock_and_count, hold_stock_return
 from orders.services.orders import order_lock
 from orders.signals import order_announce, order_paid, order_refunded
 from orders.tickets import tickets_issue
+from orders.waits import order_settled_notify
 from payments.exceptions import (
     BadConfirmation,
     BuyerRefundClosed,
@@ -52,7 +53,7 @@ from payments.models import Payment, PaymentCallback, Refund
 from payments.providers import CallbackEvent, provider_get
 from payments.signatures import event_id_of
 from ticketing import metrics
-from ticketing.audit import AuditAction, audit_log
+from ticketing.audit import AuditAction, audit_entry, audit_log, audit_log_many
 from ticketing.models import OutboxMessage
 from ticketing.money import money_format
 from ticketing.outbox import outbox_put
@@ -119,6 +120,7 @@ def payment_start(
         payment = Payment.objects.create(
             order=order,
             provider=provider,
+            provider_ref=gateway.reference_new(),
             amount=order.total,
             currency=order.currency,
             return_url=return_url or f"/orders/{order.code}/return/?t={order.access_token}",
@@ -132,8 +134,9 @@ def payment_start(
             actor_user=actor_user,
             data={"payment": str(payment.pk), "provider": provider, "amount": str(payment.amount)},
         )
+    made_up = payment.provider_ref
     redirect_url = gateway.create_payment(payment, payment.return_url)
-    if payment.provider_ref:
+    if payment.provider_ref != made_up:  # the provider gave its own (reference_new)
         Payment.objects.filter(pk=payment.pk).update(provider_ref=payment.provider_ref)
     return payment, redirect_url
 
@@ -162,7 +165,9 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
     fields = ["status", "card_brand", "card_bin", "card_last4", "failure_reason", "updated_at"]
     payment.updated_at = timezone.now()
     payment.save(update_fields=fields)
-    audit_log(
+    # Written with the order's own audit row in one INSERT when the order is
+    # paid (the usual case), first thing on every other way out.
+    succeeded = audit_entry(
         action=AuditAction.PAYMENT_SUCCEEDED,
         obj=payment,
         actor="gateway:" + payment.provider,
@@ -179,6 +184,7 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
         brands=order.phase.card_brands,
         bins=order.phase.card_bin_prefixes,
     ):
+        audit_log_many([succeeded])
         return _refund_payment_only(payment, order, reason="card_rule")
 
     # An expired order whose stock is still ours is revived; a cancelled one or
@@ -195,9 +201,10 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
     if sellable:
         try:
             with transaction.atomic():  # savepoint: partial stock moves roll back
-                if not holdkinds.kind_of(hold).sell(order, hold):
+                places = holdkinds.kind_of(hold).sell_places(order, hold)
+                if places is None:
                     raise _StockLost()
-                tickets = tickets_issue(order=order, hold=hold)
+                tickets = tickets_issue(order=order, hold=hold, places=places)
         except (_StockLost, IntegrityError):
             sellable = False
         else:
@@ -207,16 +214,18 @@ def _apply_success(order: Order, payment: Payment, event: CallbackEvent) -> str:
             if hold.status != Hold.Status.CONVERTED:
                 hold.status = Hold.Status.CONVERTED
                 hold.save(update_fields=["status"])
-            audit_log(
+            paid = audit_entry(
                 action=AuditAction.ORDER_PAID,
                 obj=order,
                 actor="gateway:" + payment.provider,
                 data={"payment": str(payment.pk), "tickets": len(tickets)},
             )
+            audit_log_many([succeeded, paid])
             _paid_side_effects(order)
             return "paid"
 
     # Money taken but nothing to sell: refund automatically, never sell twice.
+    audit_log_many([succeeded])
     payment.status = Payment.Status.REFUND_PENDING
     payment.save(update_fields=["status"])
     if order.status != Order.Status.PAID:
@@ -328,9 +337,9 @@ def payment_callback_handle(
 
     Idempotent: (provider, event_id) is inserted once; a duplicate is a no-op.
     Order-safe: a `failed` after `succeeded` changes nothing; a `succeeded`
-    after `failed` wins (the money was taken). Locks Hold, then Order, then
-    Payment, then stock. Side effects: the refund and the mail are outbox rows in this
-    transaction, the queue pass runs on commit.
+    after `failed` wins (the money was taken). Locks Hold, then Order and
+    Payment (one statement), then stock. Side effects: the refund and the
+    mail are outbox rows in this transaction, the queue pass runs on commit.
     """
     with transaction.atomic():
         # The hold is found through payment and order in the locking query
@@ -339,21 +348,31 @@ def payment_callback_handle(
         order_id = Subquery(payment_order.values("order_id")[:1])
         hold_id = Subquery(Order.objects.filter(pk=order_id).values("hold_id")[:1])
         hold = Hold.objects.select_for_update().filter(pk=hold_id).first()
-        # The phase (card rule, per-buyer limit) and the event (cancelled or
-        # not) come in the same query, unlocked.
-        order = (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("phase", "event")
-            .filter(pk=order_id)
+        # Then the payment and its order in one statement (the phase: card
+        # rule, per-buyer limit; the event: cancelled or not; both unlocked).
+        # Which of the two rows Postgres locks first does not matter: every
+        # path that locks an order or its payments holds this hold's lock
+        # first (module docstring), so nobody holds one of them and waits for
+        # the other; the payment-only UPDATEs (reconcile claims, provider_ref)
+        # are single autocommit statements that wait for nothing.
+        payment = (
+            Payment.objects.select_for_update(of=("self", "order"))
+            .select_related("order__phase", "order__event")
+            .filter(pk=event.payment_id, provider=provider)
             .first()
         )
-        if hold is None or order is None:
+        if hold is None or payment is None:
             raise PaymentNotFound()
+        order = payment.order
         order.hold = hold
-        payment = Payment.objects.select_for_update().get(pk=event.payment_id)
         if not _callback_record(provider=provider, payment=payment, event=event):
             return "duplicate"
         result = _callback_apply(provider=provider, order=order, payment=payment, event=event)
+        if result != "ignored":
+            # The buyer's return page waits for this (orders/waits.py); after
+            # the commit, so a woken reader finds the order settled.
+            order_pk = order.pk
+            transaction.on_commit(lambda: order_settled_notify(order_id=order_pk))
         if reconciled:
             audit_log(
                 action=AuditAction.PAYMENT_RECONCILED,

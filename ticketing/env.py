@@ -9,7 +9,7 @@ mounted as files).
 from __future__ import annotations
 
 import os
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -142,6 +142,45 @@ def env_redis_url(name: str) -> str:
     except ValueError:
         raise ImproperlyConfigured(f"{name}: the port in {url!r} is not a number") from None
     return url
+
+
+# Redis databases `make test` keeps for itself: 0 is `make run`'s, 1 the test
+# run's (the first pytest-xdist worker's), 2 the bench's, 3-8 the other xdist
+# workers'. A journey stack claims one outside these (journeys/stack.py).
+TEST_REDIS_DBS = tuple(range(9))
+
+
+def redis_url_db(url: str) -> int:
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return int(dict(parse_qsl(parts.query)).get("db", 0))
+    return int(parts.path.strip("/") or 0)
+
+
+def redis_url_with_db(url: str, db: int) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        query = dict(parse_qsl(parts.query))
+        query["db"] = str(db)
+        # urlunsplit writes "unix:/path" for an empty host; redis-py wants "unix:///path".
+        return f"unix://{parts.netloc}{parts.path}?{urlencode(query)}"
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def test_worker_redis_url(url: str) -> str:
+    """`make test` runs pytest-xdist workers side by side. Each has its own
+    test database (pytest-django's `_gwN` suffix) and, through this, its own
+    Redis database, since every test starts by flushing its database: the
+    launcher lists them in KASSA_TEST_REDIS_DBS ("1,3,4") and worker gwN takes
+    the Nth. Anywhere else (no xdist worker, or no list) the URL is unchanged."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    dbs = [d for d in os.environ.get("KASSA_TEST_REDIS_DBS", "").split(",") if d]
+    if not (worker.startswith("gw") and worker[2:].isdigit() and dbs):
+        return url
+    index = int(worker[2:])
+    if index >= len(dbs):
+        raise ImproperlyConfigured(f"KASSA_TEST_REDIS_DBS names no Redis database for {worker}")
+    return redis_url_with_db(url, int(dbs[index]))
 
 
 def celery_broker_url(redis_url: str) -> str:

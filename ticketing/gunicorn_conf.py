@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-worker_class = "sync"
+# WEB_THREADS > 1: gthread workers, so a buyer's wait for the payment callback
+# (GET orders/{id}/?wait=N, orders/waits.py) blocks a thread, not the process.
+# 1 (the default): sync workers, and the wait is answered at once.
+threads = int(os.environ.get("WEB_THREADS", "1"))
+worker_class = "gthread" if threads > 1 else "sync"
 timeout = 30
 graceful_timeout = 10
 keepalive = 5

@@ -24,7 +24,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ticketing.env import env_site_url
+from ticketing.env import TEST_REDIS_DBS, env_site_url, redis_url_db
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("KASSA_DATA_DIR", ROOT / ".data")).resolve()
@@ -445,11 +445,34 @@ def run() -> int:
         services.stop()
 
 
+def _parallel_args(args: list[str]) -> list[str]:
+    """pytest-xdist's options for `make test`: TEST_WORKERS processes (3 by
+    default; 1 runs in this process), each with its own test database and its
+    own Redis database (ticketing.env.test_worker_redis_url). Much of the suite
+    waits on subprocesses, browsers and sleeps rather than on a core, so three
+    workers on two cores finish sooner than two. The journeys share one booted
+    stack and the faults share theirs: each group stays on one worker
+    (conftest.py's scheduler). Arguments that choose xdist themselves win."""
+    chosen = any(a.startswith(("-n", "--numprocesses")) for a in args)
+    if chosen or "no:xdist" in args:
+        return []
+    workers = int(os.environ.get("TEST_WORKERS") or 3)
+    if workers <= 1:
+        return []
+    own = redis_url_db(os.environ["REDIS_URL"])
+    spare = [db for db in TEST_REDIS_DBS[3:] if db != own]
+    if workers - 1 > len(spare):
+        raise SystemExit(f"TEST_WORKERS={workers}: at most {len(spare) + 1} workers")
+    os.environ["KASSA_TEST_REDIS_DBS"] = ",".join(map(str, [own, *spare[: workers - 1]]))
+    return ["-n", str(workers)]
+
+
 def run_tests(args: list[str]) -> int:
     # db 1: a `make test` next to a running `make run` must not flush its data.
     services = ensure_services(redis_db=1)
     try:
-        return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT)
+        command = [sys.executable, "-m", "pytest", *_parallel_args(args), *args]
+        return subprocess.call(command, cwd=ROOT)
     finally:
         services.stop()
 

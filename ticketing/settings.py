@@ -19,6 +19,7 @@ from ticketing.env import (
     env_redis_url,
     env_site_url,
     env_str,
+    test_worker_redis_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -135,7 +136,7 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", **_db}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, waiting rooms and the Celery broker ---------------------
-REDIS_URL = env_redis_url("REDIS_URL")
+REDIS_URL = test_worker_redis_url(env_redis_url("REDIS_URL"))
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -299,6 +300,16 @@ WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", DEBUG)
 # own partner, whose example client (examples/partner_client.py) receives its
 # webhooks on localhost. Empty by default; `make run` names its demo partner.
 WEBHOOK_LOOPBACK_PARTNERS = env_list("WEBHOOK_LOOPBACK_PARTNERS", [])
+
+# The buyer's one wait for the callback (orders/waits.py, GET orders/{id}/?wait=N):
+# at most ORDER_WAIT_MAX_SECONDS, and at most ORDER_WAIT_SLOTS waits at a time
+# per web process. A blocked request ties a thread, so waits need gunicorn's
+# gthread workers (WEB_THREADS > 1, ticketing/gunicorn_conf.py); by default
+# one thread of each process is always left for other requests.
+ORDER_WAIT_MAX_SECONDS = env_int("ORDER_WAIT_MAX_SECONDS", 15, minimum=0)
+ORDER_WAIT_SLOTS = env_int(
+    "ORDER_WAIT_SLOTS", max(env_int("WEB_THREADS", 1, minimum=1) - 1, 0), minimum=0
+)
 
 # --- payments & tickets ---
 # HMAC key of the sandbox gateway's callbacks; empty = derived from SECRET_KEY.

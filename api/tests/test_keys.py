@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from api.authentication import api_key_cache_forget
 from api.exceptions import InvalidScopes
 from api.models import ApiKey
 from api.services import api_key_create, api_key_revoke
@@ -59,6 +60,7 @@ def test_using_a_key_records_last_used_at_most_once_a_minute(api_key, client_for
     key.refresh_from_db()
     assert key.last_used_at == first
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=first - timedelta(minutes=2))
+    api_key_cache_forget()  # a raw update sends no signal (as in another process)
     client_for(raw).get(ME)
     key.refresh_from_db()
     assert key.last_used_at > first
@@ -192,3 +194,16 @@ def test_admin_shows_idempotency_records_read_only(staff_client):
     page = staff_client.get(f"/admin/api/idempotencyrecord/{record.pk}/change/")
     assert page.status_code == 200 and "{&quot;id&quot;: 7}" in page.content.decode()
     assert staff_client.get("/admin/api/idempotencyrecord/add/").status_code == 403
+
+
+def test_a_key_is_read_once_and_dropped_when_revoked(api_key, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    key, raw = api_key
+    assert client_for(raw).get(ME).status_code == 200
+    with CaptureQueriesContext(connection) as ctx:
+        assert client_for(raw).get(ME).status_code == 200
+    assert not [q for q in ctx.captured_queries if "api_apikey" in q["sql"]]
+    api_key_revoke(key=key)  # the cached key is dropped at once in this process
+    assert_error(client_for(raw).get(ME), 401, "authentication_failed")

@@ -46,6 +46,8 @@ def test_driver_sells_out_the_fake_and_counts_exactly_what_it_sold(fake):
     assert result["tickets"] == kassa.sold_tickets > 0
     assert kassa.sold_tickets + result["walkaway_places"] >= 95  # sold out but for walk-aways
     assert result["buyers"] == result["outcomes"]["bought"]
+    steps = result["step_p99_ms"]
+    assert steps["hold"] > 0 and steps["order"] > 0 and steps["payment_start"] > 0
     endpoints = result["endpoints"]
     for name in (
         "queue.join",

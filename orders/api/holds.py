@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import buyer_identity
+from api.bodies import output_body
 from api.buyers import phone_sha256_check, phone_sha256_field
 from api.idempotency import idempotent
 from api.permissions import HasScope
@@ -37,7 +38,8 @@ def hold_items(hold: Hold) -> list[dict]:
 
 
 def hold_body(hold: Hold) -> dict:
-    return HoldOut(
+    return output_body(
+        HoldOut,
         {
             "id": hold.pk,
             "event": hold.event_id,
@@ -47,8 +49,8 @@ def hold_body(hold: Hold) -> dict:
             "quantity": hold.quantity,
             "total": hold.total,
             "currency": hold.currency,
-        }
-    ).data
+        },
+    )
 
 
 # The hold request: the event, exactly one hold kind's field (seats,

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import buyer_identity
+from api.bodies import output_body
 from api.buyers import phone_sha256_check, phone_sha256_field
 from api.idempotency import idempotent
 from api.permissions import HasScope
@@ -16,6 +17,7 @@ from orders.api.common import error
 from orders.models import Order
 from orders.selectors import order_for_buyer
 from orders.services.orders import order_cancel, order_create
+from orders.waits import order_settled_wait
 
 TOKEN_PARAMS = [
     OpenApiParameter("token", str, OpenApiParameter.QUERY, description="The order's access token."),
@@ -73,8 +75,8 @@ def order_body(order: Order, *, with_token: bool = False) -> dict:
     }
     if with_token:
         values["access_token"] = order.access_token
-        return OrderCreatedOut(values).data
-    return OrderOut(values).data
+        return output_body(OrderCreatedOut, values)
+    return output_body(OrderOut, values)
 
 
 class OrderCreateApi(APIView):
@@ -151,16 +153,49 @@ def readable_order(request, order_id: int) -> Order:
     return order_for_buyer(request, token=token, pk=order_id)
 
 
+WAIT_PARAM = OpenApiParameter(
+    "wait",
+    int,
+    OpenApiParameter.QUERY,
+    required=False,
+    description=(
+        "Seconds (1-15) to wait, when the order awaits payment, until its payment is "
+        "settled: the answer comes as soon as the provider's callback is applied (the "
+        "order is then paid or refunded, or still `pending_payment` after a declined "
+        "card) or when the time is up, with the order as it is then. Replaces polling "
+        "after the buyer's return from the payment page. The server may answer at "
+        "once (it has no waiting capacity free): read again then. Ignored for orders "
+        "that no longer await payment. Not a number or below 0: 400."
+    ),
+)
+
+
 class OrderDetailApi(APIView):
     permission_classes = [HasScope.of("sell")]
 
+    class QueryIn(serializers.Serializer):
+        wait = serializers.IntegerField(required=False, min_value=0, default=0)
+
     @extend_schema(
         operation_id="order_read",
-        parameters=TOKEN_PARAMS,
-        responses={200: OrderOut, 404: error("order_not_found (also: not yours)")},
+        parameters=[*TOKEN_PARAMS, WAIT_PARAM],
+        responses={
+            200: OrderOut,
+            400: error("validation_error: wait"),
+            404: error("order_not_found (also: not yours)"),
+        },
     )
     def get(self, request, order_id: int):
-        return Response(order_body(readable_order(request, order_id)))
+        query = self.QueryIn(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        order = readable_order(request, order_id)
+        if order.status == Order.Status.PENDING_PAYMENT and order_settled_wait(
+            order_id=order.pk,
+            seconds=query.validated_data["wait"],
+            multithreaded=bool(request.META.get("wsgi.multithread")),
+        ):
+            order.refresh_from_db(fields=["status", "quantity", "expires_at"])
+        return Response(order_body(order))
 
 
 class OrderCancelApi(APIView):

@@ -40,6 +40,10 @@ class Take:
     # need before taking (an expired seat row is takeable as it is, a counter
     # is not).
     expire_lapsed: Callable[..., None]
+    # expire_locked(hold ids) expires these lapsed holds, which the kind has
+    # locked (SKIP LOCKED) under its stock's lock: the same, for a kind that
+    # found them itself in its own round trip.
+    expire_locked: Callable[[list], None] = lambda ids: None
     # release_due(now, area=<locked StandingArea>) releases that area's
     # allocations whose release_at has come (their places become general).
     release_due: Callable[..., None] = lambda now, **area: None
@@ -48,12 +52,15 @@ class Take:
 @dataclass(frozen=True)
 class Taken:
     """The stock a kind took: the hold's seat ids (empty if none), its total,
-    the response's items (from the rows read under lock), and what to write
-    once the Hold row exists (`record`, e.g. the standing lines)."""
+    the response's items (from the rows read under lock), the rows to
+    insert with the Hold row (`lines`, unsaved instances, e.g. the standing
+    lines: written in the hold's own round trip) and what to write once the
+    Hold row exists (`record`)."""
 
     seat_ids: list[int]
     total: Decimal
     items: list[dict]
+    lines: Callable[[Hold], list[Any]] = lambda hold: []
     record: Callable[[Hold], None] = lambda hold: None
 
 
@@ -105,6 +112,12 @@ class HoldKind:
     def sell(cls, order: Order, hold: Hold) -> bool:
         """Move the hold's stock to sold; False if any is lost (caller rolls back)."""
         raise NotImplementedError
+
+    @classmethod
+    def sell_places(cls, order: Order, hold: Hold) -> list[dict[str, Any]] | None:
+        """sell, then ticket_places; None if any stock is lost (caller rolls
+        back). A kind may do both in one statement."""
+        return cls.ticket_places(hold) if cls.sell(order, hold) else None
 
     @classmethod
     def unsell(cls, order: Order, tickets: list[Ticket]) -> None:

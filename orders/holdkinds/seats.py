@@ -43,6 +43,19 @@ class Seated(HoldKind):
         return stock.seats_sell(hold_id=hold.pk, seat_ids=list(hold.seat_ids), order_id=order.pk)
 
     @classmethod
+    def sell_places(cls, order: Order, hold: Hold) -> list[dict[str, Any]] | None:
+        # One round trip instead of sell's UPDATE and ticket_places' SELECT.
+        sold = stock.seats_sell_places(
+            hold_id=hold.pk, seat_ids=list(hold.seat_ids), order_id=order.pk
+        )
+        if sold is None:
+            return None
+        return [
+            {"event_seat_id": seat_id, "tier_id": tier_id, "price": price}
+            for seat_id, tier_id, price in sold
+        ]
+
+    @classmethod
     def unsell(cls, order: Order, tickets: list[Ticket]) -> None:
         seat_ids = [t.event_seat_id for t in tickets if t.event_seat_id is not None]
         stock.seats_unsell(order_id=order.pk, seat_ids=seat_ids)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -29,6 +30,25 @@ from orders.models import Hold, HoldStanding
 
 if TYPE_CHECKING:
     from orders.models import Order, Ticket
+
+
+# The area's lapsed holds whose places still count in `held` (active, or
+# ordered and awaiting payment: orders.services.holds._stock_holding_q), that
+# nobody else has locked (a payment or the sweeper settles those). Read under
+# the area's row lock, in the same round trip (stock.standing_lock_and_take).
+_LAPSED_SQL = """
+SELECT h.id FROM orders_hold h
+JOIN orders_holdstanding hs ON hs.hold_id = h.id
+JOIN events_standingarea a ON a.id = hs.area_id
+LEFT JOIN orders_order o ON o.hold_id = h.id
+WHERE a.event_id = %s AND a.section_id = %s AND h.expires_at < %s
+  AND (h.status = 'active' OR (h.status = 'converted' AND o.status = 'pending_payment'))
+FOR UPDATE OF h SKIP LOCKED
+"""
+
+
+def _lapsed_holds_sql(event_id: int, section_id: int, now: datetime) -> tuple[str, list]:
+    return _LAPSED_SQL, [event_id, section_id, now]
 
 
 class StandingIn(serializers.Serializer):
@@ -65,33 +85,43 @@ class Standing(HoldKind):
         return cls(quantity=quantity, section_id=section_id)
 
     def take(self, take: Take) -> Taken:
-        """Lock the area's row, expire its lapsed holds (what makes standing
-        expiry exact without a worker: their places still count in `held`),
-        release its allocations whose time has come (exact without the beat
-        task, only when the area reserves places), then take the places: from
-        an allocation open to this buyer while it has them, else from the
-        general sale (one conditional UPDATE each, events/stock.py)."""
-        area = stock.standing_lock(event_id=take.event.pk, section_id=self.section_id)
-        take.expire_lapsed(take.now, standing__area=area)
-        if area.reserved:
-            take.release_due(take.now, area=area)
+        """Lock the area's row, find its lapsed holds (what makes standing
+        expiry exact without a worker: their places still count in `held`)
+        and, when the area reserves nothing, take the places from the general
+        sale: one round trip (stock.standing_lock_and_take). Then expire the
+        lapsed holds found (their places come back); if the places were not
+        taken, release the area's allocations whose time has come (only when
+        it reserves places), and take them from an allocation open to this
+        buyer while it has them, else from the general sale (one conditional
+        UPDATE each, events/stock.py)."""
+        area, lapsed, taken = stock.standing_lock_and_take(
+            event_id=take.event.pk,
+            section_id=self.section_id,
+            quantity=self.quantity,
+            between=_lapsed_holds_sql(take.event.pk, self.section_id, take.now),
+        )
+        if lapsed:
+            take.expire_locked([hold_id for (hold_id,) in lapsed])
         allocation_id = None
-        for candidate in stock.standing_allocations_open(
-            area=area, channel=take.channel, phase_id=take.phase_id, now=take.now
-        ):
-            if stock.standing_take_allocated(
-                area_id=area.pk, allocation_id=candidate, quantity=self.quantity
+        if not taken:
+            if area.reserved:
+                take.release_due(take.now, area=area)
+            for candidate in stock.standing_allocations_open(
+                area=area, channel=take.channel, phase_id=take.phase_id, now=take.now
             ):
-                allocation_id = candidate
-                break
-        if allocation_id is None and not stock.standing_take(
-            area_id=area.pk, quantity=self.quantity
-        ):
-            area.refresh_from_db(fields=["held", "sold", "capacity", "reserved"])
-            raise NotEnoughSeats(
-                _("Not enough places left in this area."),
-                details={"available": area.available, "requested": self.quantity},
-            )
+                if stock.standing_take_allocated(
+                    area_id=area.pk, allocation_id=candidate, quantity=self.quantity
+                ):
+                    allocation_id = candidate
+                    break
+            if allocation_id is None and not stock.standing_take(
+                area_id=area.pk, quantity=self.quantity
+            ):
+                area.refresh_from_db(fields=["held", "sold", "capacity", "reserved"])
+                raise NotEnoughSeats(
+                    _("Not enough places left in this area."),
+                    details={"available": area.available, "requested": self.quantity},
+                )
         item = {
             "standing": area.section_id,
             "section": take.sale.sections[area.section_id].name,
@@ -101,12 +131,12 @@ class Standing(HoldKind):
         }
         quantity = self.quantity
 
-        def record(hold: Hold) -> None:
-            HoldStanding.objects.create(
-                hold=hold, area=area, quantity=quantity, allocation_id=allocation_id
-            )
+        def lines(hold: Hold) -> list[HoldStanding]:
+            return [
+                HoldStanding(hold=hold, area=area, quantity=quantity, allocation_id=allocation_id)
+            ]
 
-        return Taken(seat_ids=[], total=area.tier.price * quantity, items=[item], record=record)
+        return Taken(seat_ids=[], total=area.tier.price * quantity, items=[item], lines=lines)
 
     @classmethod
     def return_stock(cls, hold: Hold) -> None:

@@ -56,7 +56,8 @@ from orders.hooks import order_record
 from orders.models import Hold, Order
 from queueing import selectors as queue_selectors
 from ticketing import metrics
-from ticketing.audit import AuditAction, audit_log
+from ticketing.audit import AuditAction, audit_entry, audit_log
+from ticketing.rows import rows_insert
 
 # A lock wait longer than this becomes "busy, try again" instead of a hung request.
 LOCK_TIMEOUT = "3s"
@@ -113,8 +114,7 @@ def hold_create(
                 raise ValidationFailed(
                     details={"quantity": [_("At most %(n)d tickets per buyer.") % {"n": cap}]}
                 )
-            _lock_buyer(event, buyer)
-            _check_limit(event, buyer, request.quantity, cap, now)
+            _check_limit(_lock_buyer_and_count(event, buyer, now), request.quantity, cap)
             hold_id = uuid.uuid4()
             taken = request.take(
                 holdkinds.Take(
@@ -126,10 +126,11 @@ def hold_create(
                     channel=buyer.channel,
                     phase_id=phase.pk,
                     expire_lapsed=_expire_lapsed,
+                    expire_locked=_expire_locked,
                     release_due=_release_due,
                 )
             )
-            hold = Hold.objects.create(
+            hold = Hold(
                 id=hold_id,
                 event=event,
                 phase=phase,
@@ -143,8 +144,7 @@ def hold_create(
                 expires_at=expires_at,
                 created_at=now,
             )
-            taken.record(hold)
-            audit_log(
+            audit = audit_entry(
                 action=AuditAction.HOLD_CREATED,
                 obj=hold,
                 actor_user=user,
@@ -157,6 +157,9 @@ def hold_create(
                     "phase": phase.pk,
                 },
             )
+            # The hold, its kind's lines and its audit row: one round trip.
+            rows_insert([hold, *taken.lines(hold), audit])
+            taken.record(hold)
             # What the response shows, from the rows already read under lock
             # (saves re-reading seats, sections and tiers for the body).
             hold.items = taken.items
@@ -254,15 +257,27 @@ def _check_entry(
     return cap
 
 
-def _lock_buyer(event: Event, buyer: Buyer) -> None:
-    # Serialises this buyer's holds for this event only (held to commit). The
-    # same statement first bounds every lock wait of this transaction: a wait
-    # past LOCK_TIMEOUT becomes "busy, try again" rather than a hung request.
+def _lock_buyer_and_count(event: Event, buyer: Buyer, now: datetime) -> tuple[int, int]:
+    """Take the buyer's lock, then count their tickets under it: (held, ordered).
+
+    The advisory lock serialises this buyer's holds for this event only (held
+    to commit). The same statement first bounds every lock wait of this
+    transaction: a wait past LOCK_TIMEOUT becomes "busy, try again" rather
+    than a hung request. The count (_LIMIT_SQL) is a second statement sent in
+    the same round trip: under READ COMMITTED each statement of a
+    multi-statement query takes its own snapshot when it starts, so the
+    count, starting after the lock is granted, sees every hold committed by
+    the buyer's previous lock holder (in one statement it would not).
+    """
+    key = _buyer_lock_key(event.pk, buyer.key)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(hashtext(%s))",
-            [LOCK_TIMEOUT, _buyer_lock_key(event.pk, buyer.key)],
+            "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(hashtext(%s)); "
+            + _LIMIT_SQL,
+            [LOCK_TIMEOUT, key, event.pk, buyer.key, now, event.pk, buyer.key, now],
         )
+        cursor.nextset()
+        return cursor.fetchone()
 
 
 def _buyer_lock_key(event_id: int, buyer_key: str) -> str:
@@ -295,8 +310,8 @@ def _tickets_counted(event_id: int, buyer_key: str, now: datetime) -> tuple[int,
         return cursor.fetchone()
 
 
-def _check_limit(event: Event, buyer: Buyer, wanted: int, cap: int, now: datetime) -> None:
-    held, ordered = _tickets_counted(event.pk, buyer.key, now)
+def _check_limit(counted: tuple[int, int], wanted: int, cap: int) -> None:
+    held, ordered = counted
     if held + ordered + wanted > cap:
         raise LimitExceeded(
             details={
@@ -332,6 +347,13 @@ def _expire_lapsed(now: datetime, **stock_filter: Any) -> None:
         )
     )
     for hold in expired:
+        _expire_hold(hold, actor="system:hold_create")
+
+
+def _expire_locked(hold_ids: list) -> None:
+    """Expire these lapsed holds, which the caller locked (SKIP LOCKED, under
+    their stock's lock: holdkinds.Take.expire_locked)."""
+    for hold in Hold.objects.filter(pk__in=hold_ids).order_by("pk"):
         _expire_hold(hold, actor="system:hold_create")
 
 

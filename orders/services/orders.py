@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from contextlib import nullcontext
 from typing import Any, NoReturn
 
 import phonenumbers
@@ -37,7 +38,7 @@ from orders.models import Hold, Order
 from orders.services.holds import hold_return_stock
 from orders.ticket_types import choices_clean, seat_types_price
 from ticketing import metrics
-from ticketing.audit import AuditAction, audit_log
+from ticketing.audit import AuditAction, audit_actor, audit_log
 
 # No 0/O, 1/I/L: a code read out over the phone is never ambiguous.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -111,6 +112,12 @@ def order_create(
     hold_id = hold.pk if isinstance(hold, Hold) else hold
     for _attempt in range(5):
         try:
+            if not chosen:
+                order = _order_create_in_one(hold_id, buyer, contact, buyer_ref, user)
+                if order is not None:
+                    return order
+            # Ticket types to price, or a hold that cannot be ordered (the
+            # refusal says why): the transaction below.
             return _order_create(hold_id, buyer, contact, buyer_ref, user, chosen)
         except IntegrityError as exc:
             # 31^8 ≈ 8.5e11 codes: a clash is rare enough to retry the whole
@@ -137,6 +144,100 @@ UPDATE orders_hold SET status = 'converted'
 WHERE id = %s AND buyer_key = %s AND status = 'active' AND expires_at > %s
 RETURNING event_id, phase_id, user_id, quantity, total, currency, expires_at, seat_ids
 """
+
+
+# The common order in ONE statement, so it needs no transaction of its own
+# (no BEGIN/COMMIT round trips): the conditional conversion of the buyer's
+# live hold (its row lock serialises with release, the sweeper and a second
+# order, as _CONVERT_SQL's does), the order copied from it and its audit row
+# — all or nothing, as one statement is. Only for holds priced as they are:
+# no seats, or an event without ticket types (else _priced_by_type reprices
+# them, in _order_create). When it matches nothing, _order_create runs and
+# says why (404/403/409/410).
+_CREATE_IN_ONE_SQL = """
+WITH h AS (
+  UPDATE orders_hold SET status = 'converted'
+  WHERE id = %(hold)s AND buyer_key = %(buyer_key)s AND status = 'active'
+    AND expires_at > %(now)s
+    AND (seat_ids = '[]'::jsonb
+         OR NOT EXISTS (SELECT 1 FROM events_tickettype t WHERE t.event_id = orders_hold.event_id))
+  RETURNING id, event_id, phase_id, user_id, quantity, total, currency, expires_at
+), o AS (
+  INSERT INTO orders_order
+    (code, access_token, event_id, phase_id, hold_id, buyer_key, channel, partner_id,
+     buyer_ref, user_id, email, name, phone, language, status, quantity, total, currency,
+     seat_types, expires_at, created_at, paid_at)
+  SELECT %(code)s, %(token)s, h.event_id, h.phase_id, h.id, %(buyer_key)s, %(channel)s,
+         %(partner)s, %(buyer_ref)s, coalesce(%(user)s, h.user_id), %(email)s, %(name)s,
+         %(phone)s, %(language)s, 'pending_payment', h.quantity, h.total, h.currency,
+         '{}'::jsonb, h.expires_at, %(now)s, NULL
+  FROM h
+  RETURNING id, event_id, phase_id, user_id, quantity, total, currency, expires_at
+), a AS (
+  INSERT INTO orders_auditentry
+    (created_at, actor_user_id, actor, action, object_type, object_id, data)
+  SELECT %(now)s, %(actor_user)s, %(actor)s, %(action)s, 'orders.order', o.id::text,
+         jsonb_build_object('hold', %(hold_text)s, 'total', o.total::text,
+                            'quantity', o.quantity)
+  FROM o
+)
+SELECT id, event_id, phase_id, user_id, quantity, total, currency, expires_at FROM o
+"""
+
+
+def _order_create_in_one(
+    hold_id: Any, buyer: Buyer, contact: dict[str, str], buyer_ref: str, user: Any
+) -> Order | None:
+    """The order, or None when the hold cannot be ordered this way (any reason)."""
+    try:
+        hold_uuid = uuid.UUID(str(hold_id))
+    except ValueError:
+        return None  # _order_create refuses it (404)
+    now = timezone.now()
+    actor_user = user if getattr(user, "is_authenticated", False) else None
+    order = Order(
+        code=order_code_new(),
+        access_token=secrets.token_urlsafe(32),
+        hold_id=hold_uuid,
+        buyer_key=buyer.key,
+        channel=buyer.channel,
+        partner_id=buyer.partner_id,
+        buyer_ref=buyer_ref or "",
+        created_at=now,
+        **contact,
+    )
+    params = {
+        "hold": hold_uuid,
+        "hold_text": str(hold_uuid),
+        "buyer_key": buyer.key,
+        "now": now,
+        "code": order.code,
+        "token": order.access_token,
+        "channel": order.channel,
+        "partner": order.partner_id,
+        "buyer_ref": order.buyer_ref,
+        "user": buyer.user_id,
+        "email": order.email,
+        "name": order.name,
+        "phone": order.phone,
+        "language": order.language,
+        "actor_user": getattr(actor_user, "pk", None),
+        "actor": audit_actor(actor=buyer.key, user=actor_user),
+        "action": AuditAction.ORDER_CREATED.value,
+    }
+    # One statement is atomic by itself; inside a caller's transaction it
+    # gets a savepoint, so an order-code clash (IntegrityError) can be retried.
+    atomic = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with atomic, connection.cursor() as cursor:
+        cursor.execute(_CREATE_IN_ONE_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (order.pk, order.event_id, order.phase_id, order.user_id, order.quantity, order.total,
+     order.currency, order.expires_at) = row  # fmt: skip
+    order.seat_types = {}
+    order._state.adding = False
+    return order
 
 
 def _priced_by_type(event_id: int, seat_ids: list[int], chosen: dict[int, str]):

@@ -3,6 +3,8 @@ it may see, and can do only what it may do (403 otherwise)."""
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import pytest
 from django.contrib.auth.models import Group, User
 
@@ -31,6 +33,26 @@ PAGES = {
     "/admin/auth/user/": (NO, NO, NO, NO),
 }
 ROLES = ["supervisor", "box office", "support", "gate"]
+
+
+@pytest.fixture(autouse=True)
+def _staff_groups(db):
+    """The roles are a data migration's rows (ticketing 0004). A transactional
+    test that ran before this one in the same xdist worker flushed every
+    table; the permissions come back with post_migrate, the groups do not:
+    they are put back as the migration wrote them."""
+    from django.contrib.auth.models import Permission
+
+    roles = import_module("ticketing.migrations.0004_audit_actions_and_staff_groups")
+    for name, grants in roles.GROUPS.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        codenames = [
+            (app, f"{verb}_{model}") for (app, model), verbs in grants.items() for verb in verbs
+        ] + roles.EXTRA.get(name, [])
+        group.permissions.set(
+            Permission.objects.get(content_type__app_label=app, codename=codename)
+            for app, codename in codenames
+        )
 
 
 @pytest.fixture
