@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import proc_stat  # noqa: E402
 from bench.holds import audit, crowd_run, percentile, start_gunicorn, stop  # noqa: E402
 
 REQUEST_TIMEOUT = 30.0
@@ -115,20 +116,6 @@ def buyer(i, port, mode, slug, section, quantity, key, go, results):
     results.put(out)
 
 
-def _stat(pid: int) -> tuple[int, float, str] | None:
-    """(parent pid, CPU seconds own + reaped children, command line) of a process."""
-    tick = os.sysconf("SC_CLK_TCK")
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return None
-    # ppid is field 4 (1 after the comm); utime..cstime are 14-17 (11-14 after it)
-    return int(fields[1]), sum(int(x) for x in fields[11:15]) / tick, cmd
-
-
 class OwnStackMeter:
     """CPU seconds of this run's own processes only: the gunicorn started here
     (master and workers), this database's Postgres processes, and the driver
@@ -142,7 +129,8 @@ class OwnStackMeter:
         self.own_server = own_server  # embedded: its background writers are this run's too
 
     def _read(self) -> dict[int, tuple[str, float]]:
-        stats = {int(e): st for e in os.listdir("/proc") if e.isdigit() and (st := _stat(int(e)))}
+        pids = (int(e) for e in os.listdir("/proc") if e.isdigit())
+        stats = {pid: st for pid in pids if (st := proc_stat(pid))}
         out: dict[int, tuple[str, float]] = {}
         me = os.getpid()
         if me in stats:
@@ -252,12 +240,12 @@ def main() -> int:
             cursor.execute("SELECT pg_backend_pid()")
             backend = cursor.fetchone()[0]
         connections.close_all()
-        postmaster = _stat(backend)[0]
+        postmaster = proc_stat(backend)[0]
         meter = OwnStackMeter(
             gunicorn_pid=web.pid,
             postmaster_pid=postmaster,
             dbname=connection.settings_dict["NAME"],
-            own_server=str(DATA) in (_stat(postmaster) or (0, 0, ""))[2],
+            own_server=str(DATA) in (proc_stat(postmaster) or (0, 0, ""))[2],
         )
         load_before = os.getloadavg()
         samples, elapsed, cpu = crowd(

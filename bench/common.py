@@ -766,6 +766,22 @@ CPU_PARTS = (
 )
 
 
+def proc_stat(pid: int) -> tuple[int, float, str] | None:
+    """(parent pid, CPU seconds own + reaped children, command line) of a
+    process from /proc; None once it is gone."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+    # ppid is field 4 (1 after the comm); utime, stime, cutime, cstime are
+    # fields 14-17 (11-14 after it)
+    return int(fields[1]), sum(int(x) for x in fields[11:15]) / tick, cmd
+
+
 def _proc_cpu() -> dict[int, tuple[str, float]]:
     """Every process of OUR stack with its part and CPU seconds (own + reaped
     children), from /proc.
@@ -776,24 +792,12 @@ def _proc_cpu() -> dict[int, tuple[str, float]]:
     daemonises). Other benchmarks' stacks on the same box (same names) are
     not counted; nor are system servers given by DATABASE_URL / REDIS_URL.
     """
-    tick = os.sysconf("SC_CLK_TCK")
     me = os.getpid()
     data_dir = str(ROOT / ".data") + "/"
     procs: dict[int, tuple[int, str, float]] = {}  # pid: (ppid, cmd, seconds)
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        pid = int(entry)
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        # ppid is field 4 (1 after the comm); utime, stime, cutime, cstime
-        # are fields 14-17 (11-14 after the comm)
-        procs[pid] = (int(fields[1]), cmd, sum(int(x) for x in fields[11:15]) / tick)
+        if entry.isdigit() and (stat := proc_stat(int(entry))):
+            procs[int(entry)] = (stat[0], stat[2], stat[1])
     ours: dict[int, bool] = {}
 
     def is_ours(pid: int) -> bool:

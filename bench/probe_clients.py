@@ -92,58 +92,52 @@ def probe_locust(locust: str, base: str, *, seconds: int, users: int, tmp: Path)
     }
 
 
+async def _drive(get, *, seconds: int, concurrency: int) -> dict:
+    """`concurrency` loops calling `get()` for `seconds`; requests, rate and
+    this process's CPU seconds."""
+    requests = 0
+    stop_at = time.monotonic() + seconds
+
+    async def loop():
+        nonlocal requests
+        while time.monotonic() < stop_at:
+            await get()
+            requests += 1
+
+    cpu0 = time.process_time()
+    await asyncio.gather(*(loop() for _ in range(concurrency)))
+    cpu = time.process_time() - cpu0
+    return {
+        "requests": requests,
+        "rps": round(requests / seconds, 1),
+        "client_cpu_seconds": round(cpu, 2),
+    }
+
+
 async def probe_aiohttp(base: str, *, seconds: int, concurrency: int) -> dict:
     """aiohttp as the bench used it before issue 20 (one ClientSession, a
     DummyCookieJar, the per-request timeout, the body read)."""
     import aiohttp
 
-    requests = 0
     async with aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=concurrency, ttl_dns_cache=None),
         cookie_jar=aiohttp.DummyCookieJar(),
         timeout=aiohttp.ClientTimeout(total=30),
     ) as session:
-        stop_at = time.monotonic() + seconds
 
-        async def loop():
-            nonlocal requests
-            while time.monotonic() < stop_at:
-                async with session.get(base + "/noop/", allow_redirects=False) as r:
-                    await r.read()
-                requests += 1
+        async def get():
+            async with session.get(base + "/noop/", allow_redirects=False) as r:
+                await r.read()
 
-        cpu0 = time.process_time()
-        await asyncio.gather(*(loop() for _ in range(concurrency)))
-        cpu = time.process_time() - cpu0
-    return {
-        "requests": requests,
-        "rps": round(requests / seconds, 1),
-        "client_cpu_seconds": round(cpu, 2),
-    }
+        return await _drive(get, seconds=seconds, concurrency=concurrency)
 
 
 async def probe_httpx(base: str, *, seconds: int, concurrency: int) -> dict:
     import httpx
 
-    requests = 0
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits) as client:
-        stop_at = time.monotonic() + seconds
-
-        async def loop():
-            nonlocal requests
-            while time.monotonic() < stop_at:
-                await client.get("/noop/")
-                requests += 1
-
-        cpu0 = time.process_time()
-        await asyncio.gather(*(loop() for _ in range(concurrency)))
-        cpu = time.process_time() - cpu0
-    return {
-        "requests": requests,
-        "rps": round(requests / seconds, 1),
-        "client_cpu_seconds": round(cpu, 2),
-    }
+        return await _drive(lambda: client.get("/noop/"), seconds=seconds, concurrency=concurrency)
 
 
 def main() -> int:

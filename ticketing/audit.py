@@ -55,30 +55,15 @@ def audit_entry(
     )
 
 
-def audit_log(
-    *,
-    action: AuditAction,
-    obj: models.Model | None = None,
-    object_type: str = "",
-    object_id: str = "",
-    actor_user: Any = None,
-    actor: str = "",
-    data: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Record one state change. Call it inside the transaction that makes the change.
+def audit_log(**fields: Any) -> AuditEntry:
+    """Record one state change: audit_entry's keyword fields (action, obj or
+    object_type/object_id, actor_user, actor, data), written at once. Call it
+    inside the transaction that makes the change.
 
     `action` must be an AuditAction; a plain string is accepted only if it is
     one's value (ValueError otherwise), so no free-form action reaches the table.
     """
-    entry = audit_entry(
-        action=action,
-        obj=obj,
-        object_type=object_type,
-        object_id=object_id,
-        actor_user=actor_user,
-        actor=actor,
-        data=data,
-    )
+    entry = audit_entry(**fields)
     entry.save(force_insert=True)
     return entry
 
