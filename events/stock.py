@@ -193,23 +193,12 @@ def seats_return(*, hold_id: uuid.UUID, seat_ids: list[int]) -> int:
     ).update(status=EventSeat.Status.AVAILABLE, hold_id=None, held_until=None)
 
 
-def seats_sell(*, hold_id: uuid.UUID, seat_ids: list[int], order_id: int) -> bool:
-    """Move the hold's seats to sold for this order; True only if all moved.
-
-    A seat is still the hold's when hold_id matches and status is 'held', even
-    if held_until has passed: nobody else took it (taking it would have
-    changed hold_id), so selling it cannot double-sell. On False the caller
-    rolls back (a savepoint), so a partial sale never stays.
-    """
-    sold = EventSeat.objects.filter(
-        pk__in=seat_ids, hold_id=hold_id, status=EventSeat.Status.HELD
-    ).update(status=EventSeat.Status.SOLD, order_id=order_id, held_until=None)
-    return sold == len(seat_ids)
-
-
-# seats_sell's UPDATE, returning what the tickets need (tier and price) and
-# the map order (section, row, number) in the same round trip. The joined
-# seat and tier rows are read, not locked; a seat row is locked by the UPDATE.
+# The hold's seats move to sold, returning what the tickets need (tier and
+# price) and the map order (section, row, number) in the same round trip. A
+# seat is still the hold's when hold_id matches and status is 'held', even if
+# held_until has passed: nobody else took it (taking it would have changed
+# hold_id), so selling it cannot double-sell. The joined seat and tier rows
+# are read, not locked; a seat row is locked by the UPDATE.
 _SELL_SQL = (
     "UPDATE events_eventseat es SET status = 'sold', order_id = %s, held_until = NULL "
     "FROM events_seat s, events_pricetier t "
@@ -219,12 +208,13 @@ _SELL_SQL = (
 )
 
 
-def seats_sell_places(
+def seats_sell(
     *, hold_id: uuid.UUID, seat_ids: list[int], order_id: int
 ) -> list[tuple[int, int, Any]] | None:
-    """seats_sell in one statement with the sold seats' (id, tier id, tier
-    price) in map order; None unless all moved (the caller rolls back, as
-    after seats_sell's False)."""
+    """Move the hold's seats to sold for this order, in one statement: the
+    sold seats' (id, tier id, tier price) in map order, or None unless all
+    moved. On None the caller rolls back (a savepoint), so a partial sale
+    never stays."""
     with connection.cursor() as cursor:
         cursor.execute(_SELL_SQL, [order_id, list(seat_ids), hold_id])
         rows = cursor.fetchall()

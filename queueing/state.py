@@ -42,9 +42,9 @@ Numbers are returned to Python as strings: Redis truncates Lua floats.
 Scripts answer with named fields, a flat `{name, value, name, value, ...}`
 array turned into a dict by `_named` (JOIN and STATUS, the crowd's calls: one
 JSON object of the same names, see `_replying`), never positions unpacked by
-index; the
-room's rules (settings.QUEUE_*, and the WaitingRoom defaults a room hash
-without its settings falls back to) come in as ARGV, none is written in Lua.
+index; the room's rules (settings.QUEUE_*, and the WaitingRoom defaults a
+room hash without its settings falls back to) come in as ARGV, none is
+written in Lua.
 """
 
 from __future__ import annotations

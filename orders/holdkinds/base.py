@@ -52,16 +52,14 @@ class Take:
 @dataclass(frozen=True)
 class Taken:
     """The stock a kind took: the hold's seat ids (empty if none), its total,
-    the response's items (from the rows read under lock), the rows to
+    the response's items (from the rows read under lock) and the rows to
     insert with the Hold row (`lines`, unsaved instances, e.g. the standing
-    lines: written in the hold's own round trip) and what to write once the
-    Hold row exists (`record`)."""
+    lines: written in the hold's own round trip)."""
 
     seat_ids: list[int]
     total: Decimal
     items: list[dict]
     lines: Callable[[Hold], list[Any]] = lambda hold: []
-    record: Callable[[Hold], None] = lambda hold: None
 
 
 class HoldKind:

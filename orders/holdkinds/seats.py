@@ -40,14 +40,12 @@ class Seated(HoldKind):
 
     @classmethod
     def sell(cls, order: Order, hold: Hold) -> bool:
-        return stock.seats_sell(hold_id=hold.pk, seat_ids=list(hold.seat_ids), order_id=order.pk)
+        return cls.sell_places(order, hold) is not None
 
     @classmethod
     def sell_places(cls, order: Order, hold: Hold) -> list[dict[str, Any]] | None:
-        # One round trip instead of sell's UPDATE and ticket_places' SELECT.
-        sold = stock.seats_sell_places(
-            hold_id=hold.pk, seat_ids=list(hold.seat_ids), order_id=order.pk
-        )
+        # The sale and what the tickets need in one round trip (no ticket_places read).
+        sold = stock.seats_sell(hold_id=hold.pk, seat_ids=list(hold.seat_ids), order_id=order.pk)
         if sold is None:
             return None
         return [

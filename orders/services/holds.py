@@ -159,7 +159,6 @@ def hold_create(
             )
             # The hold, its kind's lines and its audit row: one round trip.
             rows_insert([hold, *taken.lines(hold), audit])
-            taken.record(hold)
             # What the response shows, from the rows already read under lock
             # (saves re-reading seats, sections and tiers for the body).
             hold.items = taken.items
