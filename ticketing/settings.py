@@ -203,6 +203,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# A mail server that never answers must not hold an outbox message past its lease.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kassa <tickets@kassa.local>")
 
@@ -273,12 +275,16 @@ LOGGING = {
 # --- the outbox (ticketing.outbox): money-moving work recorded in Postgres ---
 # A message is first due for the sweep GRACE seconds after its delay, so the
 # sweep does not race the fast path (Celery) in the normal case. A run holds a
-# message for LEASE seconds (longer than any handler: the callback POST times
-# out at 15 s); a failure is retried with doubling back-off (2 s .. 10 min) up
-# to MAX_ATTEMPTS times, then given up (logged at ERROR, admin filter).
+# message for LEASE seconds; a failure is retried with doubling back-off (2 s
+# .. 10 min) up to MAX_ATTEMPTS times, then given up (logged at ERROR, admin
+# filter). The lease is also how long a message waits after the worker running
+# it was killed (kill -9, OOM): a refund must not wait minutes for that, so
+# it is kept short, yet above every handler's own bound (the callback POST
+# times out at 15 s, a webhook at WEBHOOK_TIMEOUT_SECONDS, SMTP at
+# EMAIL_TIMEOUT), so one message is never run twice at once.
 OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 5, minimum=1)
 OUTBOX_GRACE_SECONDS = env_int("OUTBOX_GRACE_SECONDS", 10, minimum=0)
-OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120, minimum=1)
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 40, minimum=1)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 50, minimum=1)
 OUTBOX_SWEEP_BATCH = env_int("OUTBOX_SWEEP_BATCH", 100, minimum=1)
 # After the commit a Celery task runs the message at once (the fast path); a

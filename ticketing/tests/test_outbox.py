@@ -183,7 +183,7 @@ def test_two_runs_claiming_one_message_run_its_handler_once(handler):
             if i % 2:
                 results.append(outbox_deliver(message_id=message.pk))
             else:
-                results.append(outbox_sweep(now=_later(60)))
+                results.append(outbox_sweep(now=_later(20)))
         except Exception as exc:  # reported below
             errors.append(exc)
         finally:
@@ -336,3 +336,27 @@ def test_outbox_work_delivers_only_its_kinds_until_stopped(tmp_path):
     theirs.refresh_from_db()
     assert "Connection refused" in ours.last_error or "URLError" in ours.last_error
     assert theirs.attempts == 0  # kassa's kind: not this process's to run
+
+
+@pytest.mark.django_db
+def test_a_run_killed_mid_handler_is_run_again_once_its_lease_ends(handler, settings):
+    # A worker killed (kill -9, OOM) while a refund's handler runs leaves the
+    # message claimed and not done. The sweep runs it again after the lease,
+    # and the default lease is short enough for a refund to go out within a
+    # minute, yet longer than every handler's own timeout (no double run).
+    from sandbox.outbox import CALLBACK_TIMEOUT_SECONDS
+
+    assert settings.OUTBOX_LEASE_SECONDS <= 60
+    assert settings.OUTBOX_LEASE_SECONDS > max(
+        CALLBACK_TIMEOUT_SECONDS, settings.WEBHOOK_TIMEOUT_SECONDS, settings.EMAIL_TIMEOUT
+    )
+    message = _put()
+    claimed = _later(0)
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        due_at=claimed + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS), attempts=1
+    )  # what _claim_and_run wrote before the worker died
+    assert outbox_sweep(now=_later(settings.OUTBOX_LEASE_SECONDS - 5)) == 0
+    assert handler.runs == []
+    assert outbox_sweep(now=_later(settings.OUTBOX_LEASE_SECONDS + 1)) == 1
+    assert handler.runs == [{"n": 1}]
+    assert OutboxMessage.objects.get(pk=message.pk).done_at is not None
