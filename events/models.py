@@ -349,6 +349,12 @@ class EventSeat(models.Model):
     tier = models.ForeignKey(PriceTier, on_delete=models.RESTRICT, related_name="seats")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.AVAILABLE)
     held_until = models.DateTimeField(null=True, blank=True)
+    # The seat's quality_rank when the event's stock was made (events.services
+    # copies it): best-available and allocations read the best free seats in
+    # this order straight from eventseat_best_idx, instead of joining and
+    # sorting every free seat of the event (36 ms of PostgreSQL a pick at
+    # 21,600 seats). A venue re-ranked later keeps its events' order.
+    quality_rank = models.PositiveIntegerField(default=0)
     # Plain ids, not foreign keys: orders owns holds and orders, and events
     # must not depend on it (the orders app joins the other way).
     hold_id = models.UUIDField(null=True, blank=True)
@@ -387,6 +393,13 @@ class EventSeat(models.Model):
                 fields=["held_until"], name="eventseat_held_until_idx", condition=Q(status="held")
             ),
             models.Index(fields=["hold_id"], name="eventseat_hold_idx"),
+            # Best free seats first (best-available, allocations): only seats
+            # that may be free (a lapsed hold's included), so sold ones leave it.
+            models.Index(
+                fields=["event", "quality_rank", "id"],
+                name="eventseat_best_idx",
+                condition=Q(status__in=["available", "held"]),
+            ),
             # An allocation's used/held/left counts and the sale console; the
             # few allocated seats only (most seats have none).
             models.Index(

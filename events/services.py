@@ -170,8 +170,9 @@ def event_inventory_create(
         with connection.cursor() as cursor:
             cursor.execute(
                 """
-                INSERT INTO events_eventseat (event_id, seat_id, section_id, tier_id, status)
-                SELECT %s, s.id, s.section_id, t.tier_id, 'available'
+                INSERT INTO events_eventseat
+                       (event_id, seat_id, section_id, tier_id, status, quality_rank)
+                SELECT %s, s.id, s.section_id, t.tier_id, 'available', s.quality_rank
                   FROM events_seat s
                   JOIN unnest(%s::bigint[], %s::bigint[]) AS t(section_id, tier_id)
                     ON t.section_id = s.section_id
@@ -217,8 +218,8 @@ def _inventory_by_kind(*, event: Event, tier_by_kind: dict[str, PriceTier]) -> d
 
 
 _BY_KIND_SQL = """
-    INSERT INTO events_eventseat (event_id, seat_id, section_id, tier_id, status)
-    SELECT t.event_id, s.id, s.section_id, t.tier_id, 'available'
+    INSERT INTO events_eventseat (event_id, seat_id, section_id, tier_id, status, quality_rank)
+    SELECT t.event_id, s.id, s.section_id, t.tier_id, 'available', s.quality_rank
       FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[])
            AS t(event_id, venue_id, kind, tier_id)
       JOIN events_section sec ON sec.venue_id = t.venue_id

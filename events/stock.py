@@ -246,10 +246,10 @@ def seats_unsell(*, order_id: int, seat_ids: Iterable[int]) -> int:
 # full suite, never alone).
 _ALLOCATE_SQL = (
     "WITH picked AS ("
-    "SELECT es.id FROM events_eventseat es JOIN events_seat s ON s.id = es.seat_id "
+    "SELECT es.id FROM events_eventseat es "
     "WHERE es.event_id = %s AND es.section_id = %s AND es.status = 'available' "
     "AND es.allocation_id IS NULL AND (%s::bigint IS NULL OR es.tier_id = %s) "
-    "ORDER BY s.quality_rank, es.id LIMIT %s FOR UPDATE OF es SKIP LOCKED) "
+    "ORDER BY es.quality_rank, es.id LIMIT %s FOR UPDATE OF es SKIP LOCKED) "
     "UPDATE events_eventseat AS es SET allocation_id = %s FROM picked WHERE es.id = picked.id"
 )
 

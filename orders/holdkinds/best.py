@@ -25,9 +25,12 @@ from orders.holdkinds.base import (
 from orders.holdkinds.pairs import block_keeps_pairs
 from orders.holdkinds.seats import Seated, taken_seats
 
-# Best-available first looks at this many of the best free seats; only when no
-# block fits there does it read the whole tier/section.
-BEST_WINDOW = 2000
+# Best-available reads the best free seats in growing windows: the first
+# almost always has a block (a sale's start, and most of it), the next is for
+# a picked-over front, and only when no block fits there is the whole
+# tier/section read. Each window is an index range scan (eventseat_best_idx)
+# of that many rows, so a pick costs its window, not the event's size.
+BEST_WINDOWS: tuple[int | None, ...] = (250, 2000, None)
 # How many candidate blocks best-available tries to lock before giving up.
 BEST_ATTEMPTS = 25
 
@@ -79,16 +82,17 @@ class BestAvailable(Seated):
         dropped) and the next best is tried. Only N rows are locked per attempt,
         so concurrent buyers spread over different blocks instead of queueing.
 
-        The first read looks at the BEST_WINDOW best free seats only. When no
-        block there can be had (none fits, or rivals took every one), the whole
-        tier/section is read once more: late in a sale the best area is full of
-        single leftover seats, and a buyer must not be told "not enough seats"
-        while blocks are free further back.
+        The first read looks at the best free seats of the first BEST_WINDOWS
+        window only. When no block there can be had (none fits, or rivals took
+        every one), the next, larger window is read, up to the whole
+        tier/section: late in a sale the best area is full of single leftover
+        seats, and a buyer must not be told "not enough seats" while blocks
+        are free further back.
         """
         n = self.quantity
         event_id = take.event.pk
         tried: set[tuple[int, ...]] = set()
-        for limit in (BEST_WINDOW, None):
+        for limit in BEST_WINDOWS:
             blocks, complete = self._blocks(take, limit=limit)
             fresh = [block for block in blocks if tuple(block) not in tried]
             for block in fresh[:BEST_ATTEMPTS]:
@@ -127,7 +131,12 @@ class BestAvailable(Seated):
     def _blocks(self, take: Take, *, limit: int | None) -> tuple[list[list[int]], bool]:
         """Candidate blocks, best first, and whether every free seat was read
         (free for this buyer: allocations not open to them are left out)."""
-        where = [f"es.event_id = %s AND {stock.AVAILABLE} AND {stock.USABLE}"]
+        # `status IN (...)` is eventseat_best_idx's condition, spelled as it is,
+        # so the planner walks that index in rank order and stops at the limit.
+        where = [
+            f"es.event_id = %s AND es.status IN ('available', 'held') "
+            f"AND {stock.AVAILABLE} AND {stock.USABLE}"
+        ]
         params: list[Any] = [
             take.event.pk,
             take.now,
@@ -142,10 +151,10 @@ class BestAvailable(Seated):
             where.append("es.section_id = %s")
             params.append(self.section_id)
         sql = (
-            "SELECT es.id, es.section_id, s.row_index, s.number, s.quality_rank, es.tier_id, "  # noqa: S608
+            "SELECT es.id, es.section_id, s.row_index, s.number, es.quality_rank, es.tier_id, "  # noqa: S608
             "s.id, s.kind, s.pair_id "
             "FROM events_eventseat es JOIN events_seat s ON s.id = es.seat_id "
-            f"WHERE {' AND '.join(where)} ORDER BY s.quality_rank, es.id"
+            f"WHERE {' AND '.join(where)} ORDER BY es.quality_rank, es.id"
         )
         if limit is not None:
             sql += " LIMIT %s"

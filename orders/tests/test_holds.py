@@ -182,7 +182,7 @@ def test_best_available_looks_past_a_window_whose_blocks_rivals_hold(monkeypatch
     from orders.holdkinds import best
 
     event = make_event(rows=3, per_row=4)
-    monkeypatch.setattr(best, "BEST_WINDOW", 4)  # row 1 only
+    monkeypatch.setattr(best, "BEST_WINDOWS", (4, None))  # row 1 only, then all
     monkeypatch.setattr(best, "BEST_ATTEMPTS", 3)  # the three pairs of row 1
     row1 = seat_ids(event, row=1)
     locked, release = threading.Event(), threading.Event()
