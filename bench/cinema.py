@@ -208,7 +208,8 @@ def pgbench_ceiling(seconds: float) -> dict | None:
     script = (
         f"\\set e random({event_min}, {event_max})\n"
         f"\\set v random({venue_min}, {venue_max})\n"
-        "INSERT INTO bench_eventseat (event_id, seat_id, section_id, tier_id, status, quality_rank) "
+        "INSERT INTO bench_eventseat "
+        "(event_id, seat_id, section_id, tier_id, status, quality_rank) "
         f"SELECT :e, s.id, s.section_id, {tier}, 'available', s.quality_rank FROM events_seat s "
         "JOIN events_section sec ON sec.id = s.section_id WHERE sec.venue_id = :v "
         "ON CONFLICT DO NOTHING;\n"
