@@ -13,6 +13,7 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.bodies import output_body
 from api.idempotency import idempotent
 from api.permissions import HasScope, RequiresScope, StaffPermission, partner_key
 from api.schema import ErrorSerializer as ApiErrorSerializer
@@ -87,7 +88,7 @@ class PaymentStartApi(APIView):
         )
         redirect_url = request.build_absolute_uri(redirect_url)
         body = {"payment_id": payment.pk, "redirect_url": redirect_url}
-        return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)
+        return Response(output_body(self.OutputSerializer, body), status=status.HTTP_201_CREATED)
 
 
 class PaymentCallbackApi(APIView):
@@ -169,7 +170,7 @@ class OrderTicketsApi(APIView):
                     "qr_svg_url": qr,
                 }
             )
-        return Response(self.OutputSerializer(rows, many=True).data)
+        return Response([output_body(self.OutputSerializer, row) for row in rows])
 
 
 def _event_brief(event) -> dict:

@@ -54,7 +54,7 @@ from payments.providers import CallbackEvent, provider_get
 from payments.signatures import event_id_of
 from ticketing import metrics
 from ticketing.audit import AuditAction, audit_entry, audit_log, audit_log_many
-from ticketing.models import OutboxMessage
+from ticketing.models import AuditEntry, OutboxMessage
 from ticketing.money import money_format
 from ticketing.outbox import outbox_put
 from ticketing.signing import stamped_valid
@@ -62,11 +62,13 @@ from ticketing.signing import stamped_valid
 logger = logging.getLogger(__name__)
 
 
-def _extend_hold_once(order: Order) -> bool:
+def _extend_hold_once(order: Order) -> AuditEntry | None:
     """Give the buyer time to type a card: once per hold, capped from its creation.
 
     One conditional UPDATE (`extended = false`) so two parallel payment starts
-    extend once. Only seats this hold still owns move. Caller holds the order lock.
+    extend once. Only seats this hold still owns move. Caller holds the order
+    lock, and writes the returned audit entry (None: nothing was extended)
+    with its own.
     """
     hold = order.hold
     now = timezone.now()
@@ -75,23 +77,22 @@ def _extend_hold_once(order: Order) -> bool:
         hold.created_at + timedelta(minutes=settings.HOLD_MAX_MINUTES),
     )
     if new_expiry <= hold.expires_at:
-        return False
+        return None
     updated = Hold.objects.filter(pk=hold.pk, extended=False).update(
         extended=True, expires_at=new_expiry
     )
     if not updated:
-        return False
+        return None
     holdkinds.kind_of(hold).extend(hold, new_expiry)
     order.expires_at = new_expiry
     order.save(update_fields=["expires_at"])
     hold.extended, hold.expires_at = True, new_expiry
-    audit_log(
+    return audit_entry(
         action=AuditAction.HOLD_EXTENDED_FOR_PAYMENT,
         obj=hold,
         actor="system:payments",
         data={"expires_at": new_expiry.isoformat(), "order": order.code},
     )
-    return True
 
 
 def payment_start(
@@ -127,13 +128,15 @@ def payment_start(
             reconcile_after=timezone.now()
             + timedelta(seconds=settings.PAYMENT_RECONCILE_GRACE_SECONDS),
         )
-        _extend_hold_once(order)
-        audit_log(
+        extended = _extend_hold_once(order)
+        started = audit_entry(
             action=AuditAction.PAYMENT_STARTED,
             obj=order,
             actor_user=actor_user,
             data={"payment": str(payment.pk), "provider": provider, "amount": str(payment.amount)},
         )
+        # The extension's and the start's audit rows in one INSERT.
+        audit_log_many([extended, started] if extended else [started])
     made_up = payment.provider_ref
     redirect_url = gateway.create_payment(payment, payment.return_url)
     if payment.provider_ref != made_up:  # the provider gave its own (reference_new)
