@@ -711,10 +711,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--visitors", type=int, default=40000, help="simulated people")
     p.add_argument("--workers", type=int, default=5, help="gunicorn workers")
     p.add_argument(
-        "--sandbox-workers",
-        type=int,
-        default=4,
-        help="the sandbox acquirer's gunicorn workers (each waits on kassa while it calls back)",
+        "--sandbox-workers", type=int, default=2, help="the sandbox acquirer's gunicorn workers"
     )
     p.add_argument(
         "--celery-concurrency",

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import hmac
 import json
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -32,8 +30,7 @@ from django.utils.translation import gettext_lazy
 
 from sandbox import cards
 from sandbox.models import SandboxCharge, SandboxPayment, SandboxRefund
-from ticketing.models import OutboxMessage
-from ticketing.outbox import outbox_put, outbox_run
+from ticketing.outbox import outbox_put
 from ticketing.signing import hmac_sign, hmac_valid, shared_secret
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
@@ -43,8 +40,6 @@ LINK_SALT = "sandbox.payment-link"
 LINK_MAX_AGE_SECONDS = 3600
 THREE_DS_CODE = "123456"
 DELAYED_CALLBACK_SECONDS = 60
-logger = logging.getLogger(__name__)
-
 CALLBACK_KIND = "sandbox.callback"  # its outbox messages (sandbox.outbox delivers them)
 
 _DECLINE_REASONS = {
@@ -181,7 +176,6 @@ def _charge(payment: SandboxPayment, card: dict[str, str], behaviour: str) -> Ga
     declined = behaviour in _DECLINE_REASONS
     status = SandboxCharge.Status.FAILED if declined else SandboxCharge.Status.SUCCEEDED
     reason = behaviour if declined else ""
-    now: list[OutboxMessage] = []  # called back before the buyer is sent back
     with transaction.atomic():
         if not _charge_claim(
             payment=payment, status=status, card=card, reason=reason, event_id=event_id
@@ -191,38 +185,17 @@ def _charge(payment: SandboxPayment, card: dict[str, str], behaviour: str) -> Ga
             payment=payment, status=status, event_id=event_id, card=card, reason=reason
         )
         if declined:
-            now = _callback_queue(payment=payment, body=body)
-            result = GatewayResult("declined", reason=str(_DECLINE_REASONS[behaviour]))
-        elif behaviour == cards.NO_CALLBACK:
-            result = GatewayResult("accepted")
-        else:
-            queued = _callback_queue(
-                payment=payment,
-                body=body,
-                countdown=DELAYED_CALLBACK_SECONDS if behaviour == cards.DELAYED else 0,
-                copies=2 if behaviour == cards.DUPLICATE else 1,
-            )
-            now = queued if behaviour == cards.SUCCEED else []
-            result = GatewayResult("accepted")
-    if settings.SANDBOX_CALLBACK_BEFORE_RETURN:
-        for message in now:
-            _callback_now(message)
-    return result
-
-
-def _callback_now(message: OutboxMessage) -> None:
-    """Call the merchant back now, before the buyer's browser is sent back to
-    it, as acquirers that notify the merchant synchronously do: the buyer's
-    first read of the order then finds it settled, instead of reading it again
-    and again until the deliverer's next round (a buyer's second and later
-    reads of the order were a tenth of the site's CPU in the on-sale bench,
-    and under load each slow callback added more). One try, bounded by the
-    callback's timeout; if it fails, the buyer is sent back all the same and
-    the deliverer (outbox_work) retries with the usual back-off."""
-    try:
-        outbox_run(message)
-    except Exception:  # the database went away between commit and here: the deliverer has it
-        logger.warning("sandbox callback %s not run inline", message.pk, exc_info=True)
+            _callback_queue(payment=payment, body=body)
+            return GatewayResult("declined", reason=str(_DECLINE_REASONS[behaviour]))
+        if behaviour == cards.NO_CALLBACK:
+            return GatewayResult("accepted")
+        _callback_queue(
+            payment=payment,
+            body=body,
+            countdown=DELAYED_CALLBACK_SECONDS if behaviour == cards.DELAYED else 0,
+            copies=2 if behaviour == cards.DUPLICATE else 1,
+        )
+    return GatewayResult("accepted")
 
 
 def _charge_claim(
@@ -358,15 +331,13 @@ def _callback_body(
 
 def _callback_queue(
     *, payment: SandboxPayment, body: dict[str, Any], countdown: int = 0, copies: int = 1
-) -> list[OutboxMessage]:
+) -> None:
     """Queue the signed callback in the caller's transaction (an outbox row per
     copy: the DUPLICATE card sends two on purpose), delivered `countdown`
     seconds after the commit and retried until the merchant answers 2xx."""
-    return [
+    for _copy in range(copies):
         outbox_put(
             kind=CALLBACK_KIND,
             payload={"url": payment.callback_url, "body": body},
             delay_seconds=countdown,
         )
-        for _copy in range(copies)
-    ]

@@ -19,6 +19,3 @@ SANDBOX_URL = ""
 # No Celery in this process: its deliverer (outbox_work) polls, due at once.
 OUTBOX_FAST_PATH = False
 OUTBOX_GRACE_SECONDS = 0
-# The merchant hears of a charge before the buyer is sent back to it (one try;
-# outbox_work retries a failure), as acquirers that notify synchronously do.
-SANDBOX_CALLBACK_BEFORE_RETURN = env_bool("SANDBOX_CALLBACK_BEFORE_RETURN", True)  # noqa: F405

@@ -135,16 +135,6 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None) -> bool:
     return _claim_and_run(message_id, due_at)
 
 
-def outbox_run(message: OutboxMessage) -> bool:
-    """Run a message just committed, now, in this process; True if its handler
-    succeeded. For a caller that wants the work done before it answers (the
-    sandbox acquirer calls the merchant back before it sends the buyer back),
-    whatever its due time. The claim is the usual one: if the fast path or a
-    sweep took the message first, this returns False at once and they run it;
-    a failure here is retried with the usual back-off."""
-    return _claim_and_run(message.pk, message.due_at)
-
-
 def outbox_sweep(
     *,
     now: datetime | None = None,

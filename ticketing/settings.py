@@ -339,11 +339,6 @@ BUYER_PHONE_KEY = env_str("BUYER_PHONE_KEY", "")
 # serve its pages nor deliver its callbacks. Either way they talk over HTTP.
 SANDBOX_URL = env_str("SANDBOX_URL", "").rstrip("/")
 SANDBOX_SERVES = not SANDBOX_URL
-# The gateway calls kassa back before it sends the buyer back (sandbox/gateway.py
-# _callback_now) only as a process of its own (sandbox/settings.py): served by
-# kassa's process, its callback goes through Celery's fast path at once, and a
-# sync worker must not wait on a request to its own server.
-SANDBOX_CALLBACK_BEFORE_RETURN = False
 # Reconciliation (payments.services.payments_reconcile): a payment
 # still unsettled this long after it started is asked from its provider, then
 # again with doubling back-off (capped at 1 h) up to MAX_ATTEMPTS times.

@@ -49,10 +49,8 @@ def static_root(tmp_path_factory):
 
 
 @pytest.fixture
-def acquirer(request, tmp_path, static_root, transactional_db, live_server, settings):
-    """gunicorn sandbox.wsgi and its `outbox_work` deliverer, on the test database
-    (without the deliverer: `@pytest.mark.parametrize("acquirer", [False], indirect=True)`)."""
-    with_deliverer = getattr(request, "param", True)
+def acquirer(tmp_path, static_root, transactional_db, live_server, settings):
+    """gunicorn sandbox.wsgi and its `outbox_work` deliverer, on the test database."""
     port = _free_port()
     env = {
         **os.environ,
@@ -65,10 +63,9 @@ def acquirer(request, tmp_path, static_root, transactional_db, live_server, sett
     argv = [gunicorn, "sandbox.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
     deliver = [sys.executable, "manage.py", "outbox_work", "--kind", "sandbox.callback"]
     logs = [(tmp_path / "web.log").open("wb"), (tmp_path / "deliver.log").open("wb")]
-    commands = (argv, deliver) if with_deliverer else (argv,)
     procs = [
         subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        for cmd, log in zip(commands, logs[: len(commands)], strict=True)
+        for cmd, log in zip((argv, deliver), logs, strict=True)
     ]
     url = f"http://127.0.0.1:{port}"
     try:
@@ -130,35 +127,6 @@ def test_a_payment_and_its_refund_settle_with_the_acquirer_in_its_own_process(ac
     charge = SandboxCharge.objects.get(payment_id=payment.pk)
     assert (charge.status, charge.refunded_amount) == ("refunded", payment.amount)
     assert Order.objects.get(pk=order.pk).status == Order.Status.REFUNDED
-
-
-def _pay(link: str, number: str = "4400 4300 0000 0001") -> dict:
-    fields = {"card_number": number, "exp_month": "12", "exp_year": "2099", "cvc": "123"}
-    request = urllib.request.Request(
-        link, data=urllib.parse.urlencode(fields).encode(), headers={"Accept": "application/json"}
-    )
-    try:
-        return json.loads(urllib.request.urlopen(request, timeout=20).read())
-    except urllib.error.HTTPError as refused:  # a decline is a 422 with its body
-        return json.loads(refused.read())
-
-
-@pytest.mark.parametrize("acquirer", [False], indirect=True)
-def test_the_acquirer_calls_kassa_back_before_it_sends_the_buyer_back(acquirer):
-    # With no deliverer running, only the gateway's own call before its answer
-    # can have settled the order: the buyer's first read finds it paid. A
-    # declined card is told the same way (the order page shows the decline).
-    order = order_make(event=event_make(seats=4), seat_count=2)
-    payment, link = payment_start(order=order)
-    assert _pay(link)["status"] == "accepted"
-    assert Order.objects.get(pk=order.pk).status == Order.Status.PAID
-    assert Payment.objects.get(pk=payment.pk).status == Payment.Status.SUCCEEDED
-    assert order.tickets.count() == 2
-
-    other = order_make(event=event_make(seats=2), seat_count=1)
-    declined, link = payment_start(order=other)
-    assert _pay(link, number="4000 0000 0000 0002")["status"] == "declined"
-    assert Payment.objects.get(pk=declined.pk).status == Payment.Status.FAILED
 
 
 def test_the_acquirer_process_serves_nothing_of_kassa(acquirer):
