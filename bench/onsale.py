@@ -664,10 +664,25 @@ def start_stack(args, tmp: Path, processes: Processes) -> tuple[dict, dict, str]
         gunicorn_argv("sandbox.wsgi", port=sandbox_port, workers=args.sandbox_workers),
         env=sandbox_env,
     )
+    # Callbacks at the acquirer's scale: each waits on kassa's answer, so its
+    # deliverer's threads bound the callbacks a second to threads / latency.
+    # With 16, a few seconds of queueing at the site (a busy opening) held
+    # payments back, their buyers read their orders again and again, and the
+    # sale settled into 2 buyers a second (2026-12-02); a bank's gateway is
+    # not the bottleneck of a merchant's sale. Each thread holds a database
+    # connection while its POST waits.
     processes.start(
         "sandbox-deliver",
-        [sys.executable, str(ROOT / "manage.py"), "outbox_work", "--kind", "sandbox.callback"],
-        env=sandbox_env,
+        [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "outbox_work",
+            "--kind",
+            "sandbox.callback",
+            "--threads",
+            str(args.callback_threads),
+        ],
+        env={**sandbox_env, "DB_POOL_MAX_SIZE": str(args.callback_threads + 4)},
     )
     # Two workers, as `make run` (ticketing.launcher.celery_workers): the 1 s
     # admission tick on its own queue, never behind the payment callbacks.
@@ -712,6 +727,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=5, help="gunicorn workers")
     p.add_argument(
         "--sandbox-workers", type=int, default=2, help="the sandbox acquirer's gunicorn workers"
+    )
+    p.add_argument(
+        "--callback-threads",
+        type=int,
+        default=48,
+        help="the sandbox acquirer's callback deliverer threads (outbox_work --threads)",
     )
     p.add_argument(
         "--celery-concurrency",
