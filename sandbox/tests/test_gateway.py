@@ -154,3 +154,11 @@ def test_refunds_racing_on_one_charge_never_return_more_than_it(merchant):
     assert sorted(answers) == [200, 409, 409, 409]
     charge = SandboxCharge.objects.get(payment_id=payment_id)
     assert charge.refunded_amount == Decimal("60.00")
+
+
+def test_a_callback_post_gives_up_before_its_outbox_lease_ends(settings):
+    # Otherwise a slow merchant's callback would be run a second time, by the
+    # next sweep, while the first POST still waits (sandbox/outbox.py).
+    from sandbox.outbox import CALLBACK_TIMEOUT_SECONDS
+
+    assert CALLBACK_TIMEOUT_SECONDS < settings.OUTBOX_LEASE_SECONDS
